@@ -1,0 +1,52 @@
+//! The async style (`flags_asyncio.py`): one tokio task per code on a
+//! single-threaded runtime (like asyncio's one event loop), at most
+//! `concurrency` requests in flight, held by an `Arc<Semaphore>`.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{fetch_one_async, Job, Outcome, Sink, Style};
+use crate::http::AsyncClient;
+
+/// Downloads with async I/O on one thread.
+pub struct Asyncio;
+
+impl Style for Asyncio {
+    fn download_many(
+        &self,
+        job: Arc<Job>,
+        codes: Vec<String>,
+        sink: Arc<dyn Sink>,
+    ) -> Vec<(String, Outcome)> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime starts");
+        runtime.block_on(async move {
+            let limit = job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
+            let client = AsyncClient::new(job.timeout, limit);
+            let semaphore = Arc::new(Semaphore::new(limit));
+            let mut tasks = JoinSet::new();
+            for cc in codes {
+                let (job, client, sink, semaphore) =
+                    (job.clone(), client.clone(), sink.clone(), semaphore.clone());
+                tasks.spawn(async move {
+                    let _permit = semaphore
+                        .acquire_owned()
+                        .await
+                        .expect("the semaphore is never closed");
+                    let outcome = fetch_one_async(&client, &job, &cc).await;
+                    sink.outcome(&cc, &outcome);
+                    (cc, outcome)
+                });
+            }
+            let mut outcomes = Vec::with_capacity(tasks.len());
+            while let Some(done) = tasks.join_next().await {
+                outcomes.push(done.expect("download tasks do not panic"));
+            }
+            outcomes
+        })
+    }
+}

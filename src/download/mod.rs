@@ -1,0 +1,206 @@
+//! The download styles, behind one trait.
+//!
+//! Every style runs the same per-code pipeline, [`fetch_one`] (blocking)
+//! or [`fetch_one_async`]: GET the image (and, with `names`, the metadata),
+//! then [`store`] it atomically, giving one [`Outcome`] that goes to the
+//! [`Sink`] the moment it is known. What differs is only the scheduling:
+//!
+//! | style | module | schedules the codes |
+//! |---|---|---|
+//! | sequential | [`sequential`] | one after another, sorted (`flags.py`) |
+//! | thread pool | [`threadpool`] | `ThreadPoolExecutor::map` (`flags_threadpool.py`) |
+//! | async | [`asyncio`] | tokio tasks, capped by a semaphore (`flags_asyncio.py`) |
+//!
+//! Styles never print; the sink (see `report`) decides what a person sees.
+
+pub mod asyncio;
+pub mod sequential;
+pub mod threadpool;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::http::{flag_url, metadata_url, AsyncClient, BlockingClient, FetchError};
+use crate::save;
+
+/// What to download and how: the same for every style.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Base URL, e.g. `http://127.0.0.1:8000/flags`.
+    pub base: String,
+    /// Directory the files go to (created by the caller, see `save::prepare_dest`).
+    pub dest: PathBuf,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Most requests in flight at once (ignored by the sequential style).
+    pub concurrency: usize,
+    /// flags3: fetch `metadata.json` too and name files `{Country}-{CC}.gif`.
+    pub names: bool,
+}
+
+/// How one code ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Saved to `path`, `bytes` long.
+    Saved { path: PathBuf, bytes: usize },
+    /// The server has no flag for this code (404). Not an error.
+    NotFound,
+    /// Anything else: the reason.
+    Failed(FetchError),
+}
+
+impl From<Result<(PathBuf, usize), FetchError>> for Outcome {
+    fn from(r: Result<(PathBuf, usize), FetchError>) -> Self {
+        match r {
+            Ok((path, bytes)) => Outcome::Saved { path, bytes },
+            Err(FetchError::NotFound) => Outcome::NotFound,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// Receives each outcome as soon as it is known, from whatever thread or
+/// task produced it.
+pub trait Sink: Send + Sync {
+    /// One code is done.
+    fn outcome(&self, cc: &str, outcome: &Outcome);
+}
+
+/// A download style: how codes are scheduled. That is all a style decides.
+pub trait Style {
+    /// Downloads every code in `codes`, sends each outcome to `sink` as it
+    /// happens, and returns them all in completion order.
+    fn download_many(
+        &self,
+        job: Arc<Job>,
+        codes: Vec<String>,
+        sink: Arc<dyn Sink>,
+    ) -> Vec<(String, Outcome)>;
+}
+
+/// The styles a user can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Sequential,
+    ThreadPool,
+    Async,
+}
+
+impl Mode {
+    /// Every mode, in the order the demo runs them.
+    pub const ALL: [Mode; 3] = [Mode::Sequential, Mode::ThreadPool, Mode::Async];
+
+    /// The style that implements this mode.
+    pub fn style(self) -> Box<dyn Style> {
+        match self {
+            Mode::Sequential => Box::new(sequential::Sequential),
+            Mode::ThreadPool => Box::new(threadpool::ThreadPool),
+            Mode::Async => Box::new(asyncio::Asyncio),
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sequential => "sequential",
+            Mode::ThreadPool => "threadpool",
+            Mode::Async => "async",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown mode {s:?} (expected sequential, threadpool or async)"))
+    }
+}
+
+/// The outcomes of one run and how long it took.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub mode: Mode,
+    pub outcomes: Vec<(String, Outcome)>,
+    pub elapsed: Duration,
+}
+
+impl RunResult {
+    /// How many files were saved.
+    pub fn saved(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Saved { .. }))
+            .count()
+    }
+}
+
+/// Runs one style over `codes` and times it.
+pub fn run(mode: Mode, job: Job, codes: Vec<String>, sink: Arc<dyn Sink>) -> RunResult {
+    let style = mode.style();
+    let start = Instant::now();
+    let outcomes = style.download_many(Arc::new(job), codes, sink);
+    RunResult {
+        mode,
+        outcomes,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The blocking pipeline for one code: fetch, name, store.
+pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str) -> Outcome {
+    let fetched = client.get(&flag_url(&job.base, cc)).and_then(|image| {
+        let country = match job.names {
+            true => Some(country_name(&client.get(&metadata_url(&job.base, cc))?)?),
+            false => None,
+        };
+        Ok((image, country))
+    });
+    store(job, cc, fetched)
+}
+
+/// The async pipeline for one code: the same steps as [`fetch_one`].
+pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str) -> Outcome {
+    let image = client.get(&flag_url(&job.base, cc)).await;
+    let fetched = match (image, job.names) {
+        (Ok(image), true) => match client.get(&metadata_url(&job.base, cc)).await {
+            Ok(meta) => country_name(&meta).map(|name| (image, Some(name))),
+            Err(e) => Err(e),
+        },
+        (image, _) => image.map(|i| (i, None)),
+    };
+    store(job, cc, fetched)
+}
+
+/// The `country` field of a `metadata.json` body.
+fn country_name(meta: &[u8]) -> Result<String, FetchError> {
+    let v: serde_json::Value = serde_json::from_slice(meta)
+        .map_err(|e| FetchError::Io(format!("bad metadata.json: {e}")))?;
+    v["country"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| FetchError::Io("metadata.json has no \"country\"".into()))
+}
+
+/// Saves a fetched image atomically and turns the whole thing into an outcome.
+fn store(job: &Job, cc: &str, fetched: Result<(Vec<u8>, Option<String>), FetchError>) -> Outcome {
+    fetched
+        .and_then(|(image, country)| {
+            let name = save::file_name(cc, country.as_deref());
+            save::save_atomic(&job.dest, &name, &image)
+                .map(|path| (path, image.len()))
+                .map_err(|e| FetchError::Io(format!("saving {name}: {e}")))
+        })
+        .into()
+}

@@ -1,0 +1,31 @@
+//! `flags` downloads country-flag images over HTTP in several concurrency
+//! styles and measures what each costs: a Rust port of the flag downloaders
+//! in Fluent Python, with a flag server of its own.
+//!
+//! # Module map
+//! Data flows one way: codes -> a style's `download_many` -> one outcome per
+//! code -> a sink that reports.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`countries`] | POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
+//! | [`executor`] | `ThreadPoolExecutor`, `Future`, `as_completed`, `wait`: concurrent.futures for Rust |
+//! | [`download`] | the `Style` trait and one module per style: sequential, threadpool, asyncio |
+//! | [`http`] | the blocking (ureq) and async (reqwest) clients and their one error type |
+//! | [`save`] | file names and atomic writes |
+//! | [`report`] | everything that prints: seed lines, tables |
+//! | [`server`] | the flag server: catalog images, routes, delays and errors |
+//! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
+//! | [`cli`] | command-line arguments and the validated configuration they become |
+
+pub mod cli;
+pub mod countries;
+pub mod demo;
+pub mod download;
+pub mod executor;
+pub mod http;
+pub mod report;
+pub mod save;
+pub mod server;
+
+pub use countries::POP20;

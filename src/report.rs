@@ -1,0 +1,174 @@
+//! Everything a person sees. Styles and the server never print; they hand
+//! outcomes and results here.
+//!
+//! - [`SeedSink`] prints the seed's progress line: each code, flushed the
+//!   moment its file is saved; [`seed_summary`] the closing line.
+//! - [`demo_table`] compares styles after the demo.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::download::{Mode, Outcome, RunResult, Sink};
+
+/// Prints `BR ` for every saved flag, at once, as the seed's `show()` does.
+pub struct SeedSink;
+
+impl Sink for SeedSink {
+    fn outcome(&self, cc: &str, outcome: &Outcome) {
+        if matches!(outcome, Outcome::Saved { .. }) {
+            let mut out = io::stdout().lock();
+            let _ = write!(out, "{cc} ");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// A sink that prints nothing, for callers that only want the result.
+pub struct Quiet;
+
+impl Sink for Quiet {
+    fn outcome(&self, _: &str, _: &Outcome) {}
+}
+
+/// The seed's closing line: `20 flags downloaded in 7.26s`.
+pub fn seed_line(saved: usize, elapsed: Duration) -> String {
+    format!("{saved} flags downloaded in {:.2}s", elapsed.as_secs_f64())
+}
+
+/// Ends the progress line and prints the seed's closing line.
+pub fn seed_summary(run: &RunResult) {
+    println!("\n{}", seed_line(run.saved(), run.elapsed));
+}
+
+/// Announces the demo's server.
+pub fn demo_intro(base_url: &str, latency: &str, codes: usize) {
+    println!("flags demo: {codes} flags from the embedded flag server at {base_url}");
+    println!("(each response delayed {latency}, like the CDN in the book; change it with --delay)");
+}
+
+/// Announces one style's run, like the seed's `$ python3 flags.py`.
+pub fn demo_run_header(mode: Mode, script: &str, run: usize, runs: usize) {
+    let of = if runs > 1 {
+        format!(" (run {run} of {runs})")
+    } else {
+        String::new()
+    };
+    println!("\n$ {script}    # {mode}{of}");
+}
+
+/// One row of the comparison: a style and the times of its runs.
+pub struct StyleTimes {
+    pub mode: Mode,
+    pub times: Vec<Duration>,
+}
+
+impl StyleTimes {
+    /// Mean of the runs.
+    pub fn mean(&self) -> Duration {
+        self.times.iter().sum::<Duration>() / self.times.len().max(1) as u32
+    }
+
+    /// Fastest run.
+    pub fn best(&self) -> Duration {
+        self.times.iter().copied().min().unwrap_or_default()
+    }
+}
+
+/// The comparison table: style, runs, mean, best, speedup over sequential.
+pub fn demo_table(rows: &[StyleTimes]) -> String {
+    let base = rows
+        .iter()
+        .find(|r| r.mode == Mode::Sequential)
+        .map(|r| r.mean());
+    let mut s = format!(
+        "{:<12} {:>5} {:>9} {:>9} {:>9}\n",
+        "style", "runs", "mean", "best", "speedup"
+    );
+    for r in rows {
+        let speedup = match base {
+            Some(b) if !r.mean().is_zero() => {
+                format!("{:.1}x", b.as_secs_f64() / r.mean().as_secs_f64())
+            }
+            _ => "-".to_string(),
+        };
+        s += &format!(
+            "{:<12} {:>5} {:>8.2}s {:>8.2}s {:>9}\n",
+            r.mode.as_str(),
+            r.times.len(),
+            r.mean().as_secs_f64(),
+            r.best().as_secs_f64(),
+            speedup
+        );
+    }
+    s
+}
+
+/// Prints the table and where the files went.
+pub fn demo_end(rows: &[StyleTimes], dest: &str) {
+    println!("\n{}", demo_table(rows));
+    println!(
+        "The flags are in {dest}/ (drawn by the embedded server: bands and the country code)."
+    );
+    println!("To serve the real flag images, unpack flags.zip and run:");
+    println!("    flags serve --dir path/to/flags --label LOCAL");
+    println!("then download from it with: flags get -s LOCAL");
+}
+
+/// Tells what `flags serve` is serving and where.
+pub fn serving(addr: &std::net::SocketAddr, config: &crate::server::ServerConfig) {
+    use crate::server::Source;
+    let what = match &config.source {
+        Source::Catalog => "the 194 embedded flags".to_string(),
+        Source::Dir(d) => format!("the flags in {}", d.display()),
+    };
+    let label = config.label.map_or(String::new(), |l| format!("{l} "));
+    println!("{label}flag server: serving {what} at http://{addr}/flags");
+    println!(
+        "delay {}, error rate {:.0}%, seed {}; try: flags get -s http://{addr}/flags",
+        config.delay,
+        config.error_rate * 100.0,
+        config.seed
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Says the server stopped.
+pub fn stopped() {
+    println!("flag server stopped.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_line_matches_the_book() {
+        assert_eq!(
+            seed_line(20, Duration::from_millis(7_260)),
+            "20 flags downloaded in 7.26s"
+        );
+    }
+
+    #[test]
+    fn table_shows_speedup_over_sequential() {
+        let rows = [
+            StyleTimes {
+                mode: Mode::Sequential,
+                times: vec![Duration::from_secs(7), Duration::from_secs(8)],
+            },
+            StyleTimes {
+                mode: Mode::Async,
+                times: vec![Duration::from_millis(750)],
+            },
+        ];
+        let t = demo_table(&rows);
+        assert!(
+            t.contains("sequential       2     7.50s     7.00s      1.0x"),
+            "{t}"
+        );
+        assert!(
+            t.contains("async            1     0.75s     0.75s     10.0x"),
+            "{t}"
+        );
+    }
+}
