@@ -10,15 +10,21 @@ use std::time::Duration;
 
 use crate::download::{Mode, Outcome, RunResult, Sink};
 
-/// Prints `BR ` for every saved flag, at once, as the seed's `show()` does.
+/// The seed's `show()`: prints `BR ` and flushes, so each code appears the
+/// moment its file is saved.
+pub fn show(cc: &str) {
+    let mut out = io::stdout().lock();
+    let _ = write!(out, "{cc} ");
+    let _ = out.flush();
+}
+
+/// Calls [`show`] for every saved flag.
 pub struct SeedSink;
 
 impl Sink for SeedSink {
     fn outcome(&self, cc: &str, outcome: &Outcome) {
         if matches!(outcome, Outcome::Saved { .. }) {
-            let mut out = io::stdout().lock();
-            let _ = write!(out, "{cc} ");
-            let _ = out.flush();
+            show(cc);
         }
     }
 }

@@ -1,0 +1,222 @@
+//! The futures executor: map order, states, results, callbacks, shutdown.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::sleep;
+use std::time::Duration;
+
+use flags::executor::{
+    as_completed, wait, FutureError, FutureState, ReturnWhen, ThreadPoolExecutor,
+};
+
+#[test]
+fn map_yields_in_input_order_even_when_completion_is_not() {
+    let ex = ThreadPoolExecutor::new(4);
+    // Later items finish first.
+    let out: Vec<u64> = ex
+        .map(
+            |ms: u64| {
+                sleep(Duration::from_millis(ms));
+                ms
+            },
+            vec![80, 60, 40, 20, 0],
+        )
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, [80, 60, 40, 20, 0]);
+}
+
+#[test]
+fn display_shows_the_state_like_pythons_repr() {
+    let ex = ThreadPoolExecutor::new(1);
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let running = ex.submit(move || {
+        g.wait();
+        "done".to_string()
+    });
+    let pending = ex.submit(|| 7u32);
+    let text = running.to_string();
+    assert!(
+        text.starts_with("<Future at 0x") && text.ends_with(" state=running>"),
+        "{text}"
+    );
+    assert!(
+        pending.to_string().ends_with(" state=pending>"),
+        "{pending}"
+    );
+    gate.wait();
+    assert_eq!(running.result(None).unwrap(), "done");
+    assert!(
+        running
+            .to_string()
+            .ends_with(" state=finished returned String>"),
+        "{running}"
+    );
+    pending.result(None).unwrap();
+    assert!(pending
+        .to_string()
+        .ends_with(" state=finished returned u32>"));
+}
+
+#[test]
+fn three_workers_five_jobs_three_running_two_pending() {
+    let ex = ThreadPoolExecutor::new(3);
+    let gate = Arc::new(Barrier::new(6));
+    let futures: Vec<_> = (0..5)
+        .map(|i| {
+            let g = gate.clone();
+            ex.submit(move || {
+                if i < 3 {
+                    g.wait();
+                }
+                i
+            })
+        })
+        .collect();
+    let states: Vec<FutureState> = futures.iter().map(|f| f.state()).collect();
+    use FutureState::*;
+    assert_eq!(states, [Running, Running, Running, Pending, Pending]);
+    // The barrier needs six: the three running jobs, this thread and two helpers.
+    let g2 = gate.clone();
+    let g3 = gate.clone();
+    std::thread::spawn(move || g2.wait());
+    std::thread::spawn(move || g3.wait());
+    gate.wait();
+    let mut got: Vec<i32> = as_completed(&futures, Some(Duration::from_secs(10)))
+        .map(|f| f.unwrap().result(None).unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn result_times_out_then_succeeds() {
+    let ex = ThreadPoolExecutor::new(1);
+    let f = ex.submit(|| {
+        sleep(Duration::from_millis(200));
+        1
+    });
+    assert_eq!(
+        f.result(Some(Duration::from_millis(10))),
+        Err(FutureError::Timeout)
+    );
+    assert_eq!(f.result(Some(Duration::from_secs(10))), Ok(1));
+    assert_eq!(f.result(None), Ok(1));
+}
+
+#[test]
+fn cancel_works_only_while_pending() {
+    let ex = ThreadPoolExecutor::new(1);
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let first = ex.submit(move || {
+        g.wait();
+    });
+    let second = ex.submit(|| ());
+    assert!(!first.cancel());
+    assert!(second.cancel());
+    assert!(second.cancelled() && second.done());
+    gate.wait();
+    first.result(None).unwrap();
+    assert!(!first.cancel());
+    assert_eq!(second.result(None), Err(FutureError::Cancelled));
+}
+
+#[test]
+fn a_panic_comes_back_with_its_message_and_the_pool_lives_on() {
+    let ex = ThreadPoolExecutor::new(1);
+    let f = ex.submit(|| -> u8 { panic!("bad flag") });
+    assert_eq!(
+        f.result(None),
+        Err(FutureError::Panicked("bad flag".into()))
+    );
+    assert!(f.to_string().ends_with("state=finished raised Panicked>"));
+    assert_eq!(ex.submit(|| 5).result(None), Ok(5));
+}
+
+#[test]
+fn callbacks_run_exactly_once_even_when_added_late() {
+    let ex = ThreadPoolExecutor::new(2);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let f = ex.submit(|| {
+        sleep(Duration::from_millis(50));
+        3
+    });
+    let c = calls.clone();
+    f.add_done_callback(move |f| {
+        assert!(f.done());
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    f.result(None).unwrap();
+    let c = calls.clone();
+    f.add_done_callback(move |_| {
+        c.fetch_add(10, Ordering::SeqCst);
+    });
+    drop(ex);
+    assert_eq!(calls.load(Ordering::SeqCst), 11);
+}
+
+#[test]
+fn wait_first_completed_returns_early() {
+    let ex = ThreadPoolExecutor::new(2);
+    let fast = ex.submit(|| 1);
+    let slow = ex.submit(|| {
+        sleep(Duration::from_millis(500));
+        2
+    });
+    let (done, not_done) = wait(
+        &[fast.clone(), slow.clone()],
+        Some(Duration::from_secs(5)),
+        ReturnWhen::FirstCompleted,
+    );
+    assert!(done.iter().any(|f| f.ptr_eq(&fast)));
+    assert!(not_done.iter().all(|f| f.ptr_eq(&slow)));
+    let (done, not_done) = wait(&[fast, slow], None, ReturnWhen::AllCompleted);
+    assert_eq!((done.len(), not_done.len()), (2, 0));
+}
+
+#[test]
+fn never_more_than_max_workers_run_and_none_leak() {
+    let ex = ThreadPoolExecutor::new(3);
+    let now = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let futures: Vec<_> = (0..30)
+        .map(|_| {
+            let (now, peak) = (now.clone(), peak.clone());
+            ex.submit(move || {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                sleep(Duration::from_millis(5));
+                now.fetch_sub(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for f in &futures {
+        f.result(None).unwrap();
+    }
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+    assert!(ex.live_threads() <= 3);
+    ex.shutdown(true);
+    assert_eq!(ex.live_threads(), 0);
+}
+
+#[test]
+fn submit_after_shutdown_is_an_error_not_a_hang() {
+    let ex = ThreadPoolExecutor::new(2);
+    ex.shutdown(true);
+    assert_eq!(
+        ex.submit(|| 1).result(Some(Duration::from_secs(1))),
+        Err(FutureError::Shutdown)
+    );
+    assert!(ex.try_submit(|| 1).is_err());
+}
+
+#[test]
+fn as_completed_times_out() {
+    let ex = ThreadPoolExecutor::new(1);
+    let slow = ex.submit(|| sleep(Duration::from_millis(300)));
+    let got: Vec<_> = as_completed(&[slow], Some(Duration::from_millis(20))).collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].as_ref().err(), Some(&FutureError::Timeout));
+}

@@ -1,0 +1,5 @@
+mod cli;
+mod executor;
+mod server;
+mod styles;
+pub mod util;

@@ -1,0 +1,128 @@
+//! Each download style against the server on port 0.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flags::countries::{pop20_sorted, POP20};
+use flags::download::{self, Job, Mode, Outcome, Sink};
+use flags::http::FetchError;
+use flags::report::Quiet;
+use flags::server::Delay;
+
+use super::util::{assert_exactly_saved, server, server_with};
+
+fn job(base: String, dest: &std::path::Path, concurrency: usize) -> Job {
+    Job {
+        base,
+        dest: dest.to_path_buf(),
+        timeout: Duration::from_secs(10),
+        concurrency,
+        names: false,
+    }
+}
+
+/// Records the order outcomes arrive in.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Sink for Recorder {
+    fn outcome(&self, cc: &str, _: &Outcome) {
+        self.0.lock().unwrap().push(cc.to_string());
+    }
+}
+
+#[test]
+fn every_style_downloads_pop20_byte_identical() {
+    let srv = server();
+    for mode in Mode::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let result = download::run(
+            mode,
+            job(srv.base_url(), dir.path(), 20),
+            pop20_sorted(),
+            Arc::new(Quiet),
+        );
+        assert_eq!(result.saved(), 20, "{mode}");
+        assert_exactly_saved(dir.path(), &POP20);
+    }
+}
+
+#[test]
+fn sequential_goes_in_sorted_order() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let mut shuffled: Vec<String> = POP20.iter().map(|s| s.to_string()).collect();
+    shuffled.reverse();
+    download::run(
+        Mode::Sequential,
+        job(srv.base_url(), dir.path(), 1),
+        shuffled,
+        rec.clone(),
+    );
+    assert_eq!(*rec.0.lock().unwrap(), pop20_sorted());
+}
+
+#[test]
+fn concurrent_styles_keep_all_requests_in_flight() {
+    // With a delay, 20 requests at once overlap; the server sees them together.
+    for mode in [Mode::ThreadPool, Mode::Async] {
+        let srv = server_with(Delay::fixed(0.2), 0.0);
+        let dir = tempfile::tempdir().unwrap();
+        let result = download::run(
+            mode,
+            job(srv.base_url(), dir.path(), 20),
+            pop20_sorted(),
+            Arc::new(Quiet),
+        );
+        assert_eq!(result.saved(), 20);
+        assert_eq!(srv.stats().peak_in_flight(), 20, "{mode}");
+    }
+}
+
+#[test]
+fn the_concurrency_cap_holds() {
+    for mode in [Mode::ThreadPool, Mode::Async] {
+        let srv = server_with(Delay::fixed(0.05), 0.0);
+        let dir = tempfile::tempdir().unwrap();
+        download::run(
+            mode,
+            job(srv.base_url(), dir.path(), 3),
+            pop20_sorted(),
+            Arc::new(Quiet),
+        );
+        assert!(
+            srv.stats().peak_in_flight() <= 3,
+            "{mode}: {}",
+            srv.stats().peak_in_flight()
+        );
+    }
+}
+
+#[test]
+fn not_found_and_errors_are_outcomes_not_files() {
+    let srv = server_with(Delay::NONE, 0.5);
+    for mode in Mode::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let codes: Vec<String> = ["BR", "ZZ", "US", "QQ", "FR", "DE", "JP", "CN"]
+            .map(String::from)
+            .to_vec();
+        let result = download::run(
+            mode,
+            job(srv.base_url(), dir.path(), 8),
+            codes.clone(),
+            Arc::new(Quiet),
+        );
+        assert_eq!(result.outcomes.len(), codes.len());
+        let mut saved = Vec::new();
+        for (cc, outcome) in &result.outcomes {
+            match outcome {
+                Outcome::Saved { .. } => saved.push(cc.as_str()),
+                Outcome::NotFound => assert!(cc == "ZZ" || cc == "QQ"),
+                Outcome::Failed(FetchError::Http { status: 418, .. }) => {}
+                other => panic!("{mode} {cc}: {other:?}"),
+            }
+        }
+        assert_exactly_saved(dir.path(), &saved);
+    }
+}

@@ -1,0 +1,58 @@
+//! Test helpers: a flag server on a free loopback port, and checks on what
+//! a download left on disk.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use flags::countries::lookup;
+use flags::server::{self, Delay, RunningServer, ServerConfig};
+
+/// Starts the embedded server on 127.0.0.1:0 with this behaviour.
+pub fn server_with(delay: Delay, error_rate: f64) -> RunningServer {
+    let config = ServerConfig {
+        delay,
+        error_rate,
+        seed: 42,
+        ..ServerConfig::default()
+    };
+    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .expect("the test server starts")
+}
+
+/// A server with no delay and no errors.
+pub fn server() -> RunningServer {
+    server_with(Delay::NONE, 0.0)
+}
+
+/// The bytes the embedded server serves for `cc`.
+pub fn served_image(cc: &str) -> Vec<u8> {
+    flags::server::image::flag_gif(lookup(cc).expect("a catalog code"))
+}
+
+/// The sorted file names in `dir`.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts `dir` holds exactly `{cc}.gif` for each code, byte-identical to
+/// what the server serves, and nothing else (no temp files).
+pub fn assert_exactly_saved(dir: &Path, codes: &[&str]) {
+    let mut expected: Vec<String> = codes
+        .iter()
+        .map(|cc| format!("{}.gif", cc.to_lowercase()))
+        .collect();
+    expected.sort();
+    assert_eq!(files_in(dir), expected);
+    for cc in codes {
+        let got = std::fs::read(dir.join(format!("{}.gif", cc.to_lowercase()))).unwrap();
+        assert!(
+            got == served_image(cc),
+            "{cc}.gif differs from what the server sent"
+        );
+    }
+}
