@@ -44,6 +44,7 @@ fn script(mode: Mode) -> &'static str {
         Mode::Sequential => "python3 flags.py",
         Mode::ThreadPool => "python3 flags_threadpool.py",
         Mode::Async => "python3 flags_asyncio.py",
+        Mode::ProcessPool => "flags get --mode processpool",
     }
 }
 

@@ -14,7 +14,7 @@ use std::io;
 use std::time::Duration;
 
 /// Why a fetch produced no body.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum FetchError {
     /// The server answered 404.
     #[error("not found")]

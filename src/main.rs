@@ -9,6 +9,8 @@ use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
 use flags::{demo, server};
 
 fn main() -> ExitCode {
+    // A process pool starts this executable as its workers.
+    flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
     let cli = Cli::parse();
     let result = match cli.command {
         None => run_demo(DemoArgs {

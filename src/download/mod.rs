@@ -10,10 +10,12 @@
 //! | sequential | [`sequential`] | one after another, sorted (`flags.py`) |
 //! | thread pool | [`threadpool`] | `ThreadPoolExecutor::map` (`flags_threadpool.py`) |
 //! | async | [`asyncio`] | tokio tasks, capped by a semaphore (`flags_asyncio.py`) |
+//! | process pool | [`processpool`] | `ProcessPoolExecutor`: N worker processes |
 //!
 //! Styles never print; the sink (see `report`) decides what a person sees.
 
 pub mod asyncio;
+pub mod processpool;
 pub mod sequential;
 pub mod threadpool;
 
@@ -27,7 +29,7 @@ use crate::http::{flag_url, metadata_url, AsyncClient, BlockingClient, FetchErro
 use crate::save;
 
 /// What to download and how: the same for every style.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     /// Base URL, e.g. `http://127.0.0.1:8000/flags`.
     pub base: String,
@@ -42,7 +44,7 @@ pub struct Job {
 }
 
 /// How one code ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Saved to `path`, `bytes` long.
     Saved { path: PathBuf, bytes: usize },
@@ -87,11 +89,17 @@ pub enum Mode {
     Sequential,
     ThreadPool,
     Async,
+    ProcessPool,
 }
 
 impl Mode {
     /// Every mode, in the order the demo runs them.
-    pub const ALL: [Mode; 3] = [Mode::Sequential, Mode::ThreadPool, Mode::Async];
+    pub const ALL: [Mode; 4] = [
+        Mode::Sequential,
+        Mode::ThreadPool,
+        Mode::Async,
+        Mode::ProcessPool,
+    ];
 
     /// The style that implements this mode.
     pub fn style(self) -> Box<dyn Style> {
@@ -99,6 +107,7 @@ impl Mode {
             Mode::Sequential => Box::new(sequential::Sequential),
             Mode::ThreadPool => Box::new(threadpool::ThreadPool),
             Mode::Async => Box::new(asyncio::Asyncio),
+            Mode::ProcessPool => Box::new(processpool::ProcessPool),
         }
     }
 
@@ -108,6 +117,7 @@ impl Mode {
             Mode::Sequential => "sequential",
             Mode::ThreadPool => "threadpool",
             Mode::Async => "async",
+            Mode::ProcessPool => "processpool",
         }
     }
 }
@@ -124,7 +134,11 @@ impl FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown mode {s:?} (expected sequential, threadpool or async)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown mode {s:?} (expected sequential, threadpool, async or processpool)"
+                )
+            })
     }
 }
 

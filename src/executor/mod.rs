@@ -1,5 +1,6 @@
 //! `concurrent.futures` for Rust: executors that run closures on a pool of
-//! threads and hand back [`Future`]s you can poll, wait on, cancel, attach
+//! threads ([`ThreadPoolExecutor`]) or named jobs in worker processes
+//! ([`ProcessPoolExecutor`]) and hand back [`Future`]s you can poll, wait on, cancel, attach
 //! callbacks to and collect as they complete.
 //!
 //! No crate offers these semantics (rayon and crossbeam give scoped
@@ -29,16 +30,23 @@
 //!   times; `map` moves results out instead and needs no `Clone`.
 //! - `submit` after `shutdown` returns a future already finished with
 //!   [`FutureError::Shutdown`] (Python raises); `try_submit` returns the error.
+//! - Process pools run named, registered functions with JSON arguments and
+//!   results, since closures can't cross a process boundary; a worker that
+//!   dies fails only its own job ([`FutureError::WorkerDied`]) and is replaced.
 //! - A job handed to a freshly started worker is `Running` when `submit`
 //!   returns, as in CPython, where starting a thread waits for it to run.
 
 mod future;
+mod process_pool;
 mod thread_pool;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use future::{Future, FutureState};
+pub use process_pool::{
+    run_worker_if_requested, serve as serve_worker, ProcessPoolExecutor, Registry, WORKER_ARG,
+};
 pub use thread_pool::ThreadPoolExecutor;
 
 /// Why a future has no value.
@@ -56,9 +64,13 @@ pub enum FutureError {
     /// The job was submitted after the executor shut down.
     #[error("cannot schedule new jobs after shutdown")]
     Shutdown,
-    /// The worker running the job died (process pools).
+    /// The worker process running the job died (process pools).
     #[error("the worker running the job died: {0}")]
     WorkerDied(String),
+    /// A process pool could not run the job: unknown name, or an argument
+    /// or result that does not fit its type.
+    #[error("the worker could not run the job: {0}")]
+    Remote(String),
     /// `map` already moved the value out of this future.
     #[error("the result was already taken by map")]
     Taken,
@@ -82,6 +94,7 @@ impl FutureError {
             FutureError::Panicked(_) => "Panicked",
             FutureError::Shutdown => "Shutdown",
             FutureError::WorkerDied(_) => "WorkerDied",
+            FutureError::Remote(_) => "Remote",
             FutureError::Taken => "Taken",
         }
     }

@@ -102,11 +102,22 @@ impl ThreadPoolExecutor {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
+        self.try_submit_fallible(move || Ok(job()))
+    }
+
+    /// Schedules a job that can fail with a [`FutureError`] of its own (the
+    /// process pool's jobs do, when their worker dies).
+    pub(crate) fn try_submit_fallible<T, F>(&self, job: F) -> Result<Future<T>, FutureError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, FutureError> + Send + 'static,
+    {
         let future = Future::pending();
         let handle = future.clone();
         let run: Job = Box::new(move || {
             if handle.set_running() {
-                let result = catch_unwind(AssertUnwindSafe(job)).map_err(FutureError::from_panic);
+                let result = catch_unwind(AssertUnwindSafe(job))
+                    .unwrap_or_else(|p| Err(FutureError::from_panic(p)));
                 handle.finish(result);
             }
         });
@@ -159,7 +170,7 @@ impl ThreadPoolExecutor {
                 self.submit(move || f(item))
             })
             .collect();
-        futures.into_iter().map(|fut| fut.take_result(None))
+        in_order(futures)
     }
 
     /// Stops accepting jobs. Queued jobs still run; with `wait`, blocks
@@ -181,6 +192,11 @@ impl Drop for ThreadPoolExecutor {
     fn drop(&mut self) {
         self.shutdown(true);
     }
+}
+
+/// Yields each future's result in order, moving it out: `map`'s tail.
+pub(crate) fn in_order<T>(futures: Vec<Future<T>>) -> impl Iterator<Item = Result<T, FutureError>> {
+    futures.into_iter().map(|fut| fut.take_result(None))
 }
 
 fn worker(shared: Arc<Shared>, first: Job) {

@@ -7,7 +7,7 @@ fn flags() -> Command {
 }
 
 #[test]
-fn demo_prints_three_seed_runs_and_the_table() {
+fn demo_prints_a_seed_run_per_style_and_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = flags()
         .current_dir(dir.path())
@@ -15,12 +15,12 @@ fn demo_prints_three_seed_runs_and_the_table() {
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert_eq!(text.matches("20 flags downloaded in ").count(), 3, "{text}");
+    assert_eq!(text.matches("20 flags downloaded in ").count(), 4, "{text}");
     assert!(
         text.contains("BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN \n"),
         "{text}"
     );
-    for style in ["sequential", "threadpool", "async"] {
+    for style in ["sequential", "threadpool", "async", "processpool"] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with(style) && l.ends_with('x')),

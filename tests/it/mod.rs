@@ -1,5 +1,6 @@
 mod cli;
 mod executor;
+mod process_pool;
 mod server;
 mod styles;
 pub mod util;

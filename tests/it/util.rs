@@ -7,8 +7,12 @@ use std::path::Path;
 use flags::countries::lookup;
 use flags::server::{self, Delay, RunningServer, ServerConfig};
 
+/// The `flags` binary, which process pools must run as their workers.
+pub const FLAGS_EXE: &str = env!("CARGO_BIN_EXE_flags");
+
 /// Starts the embedded server on 127.0.0.1:0 with this behaviour.
 pub fn server_with(delay: Delay, error_rate: f64) -> RunningServer {
+    flags::download::processpool::use_worker_program(FLAGS_EXE);
     let config = ServerConfig {
         delay,
         error_rate,
