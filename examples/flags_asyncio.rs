@@ -12,10 +12,7 @@ use flags::report::{seed_line, show};
 use flags::save::{file_name, prepare_dest, save_atomic};
 
 async fn download_one(client: AsyncClient, base: String, cc: String) -> String {
-    let image = client
-        .get(&flag_url(&base, &cc))
-        .await
-        .expect("download failed");
+    let image = client.get(&flag_url(&base, &cc)).await.expect("download failed");
     save_atomic(Path::new("downloads"), &file_name(&cc, None), &image).expect("save failed");
     show(&cc);
     cc

@@ -31,9 +31,6 @@ fn main() {
     let t0 = Instant::now();
     let executor = ThreadPoolExecutor::new(workers);
     let results = executor.map(move |cc| download_one(&client, &base, cc), cc_list);
-    let count = results
-        .collect::<Result<Vec<_>, _>>()
-        .expect("a download panicked")
-        .len();
+    let count = results.collect::<Result<Vec<_>, _>>().expect("a download panicked").len();
     println!("\n{}", seed_line(count, t0.elapsed()));
 }

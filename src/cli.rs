@@ -46,12 +46,7 @@ pub struct DemoArgs {
 
 impl From<DemoArgs> for DemoConfig {
     fn from(a: DemoArgs) -> Self {
-        DemoConfig {
-            delay: a.delay.unwrap_or(Delay::fixed(0.35)),
-            seed: a.seed,
-            runs: a.runs as usize,
-            dest: a.dest,
-        }
+        DemoConfig { delay: a.delay.unwrap_or(Delay::fixed(0.35)), seed: a.seed, runs: a.runs as usize, dest: a.dest }
     }
 }
 
@@ -93,23 +88,17 @@ impl TryFrom<ServeArgs> for ServeConfig {
     type Error = String;
     fn try_from(a: ServeArgs) -> Result<Self, String> {
         if a.label == Some(Label::Remote) {
-            return Err(
-                "--label REMOTE is the book's public site; serve LOCAL, DELAY or ERROR".into(),
-            );
+            return Err("--label REMOTE is the book's public site; serve LOCAL, DELAY or ERROR".into());
         }
         let (label_delay, label_rate) = a.label.map_or((Delay::NONE, 0.0), Label::behaviour);
         let source = match a.dir {
-            Some(dir) if !dir.is_dir() => {
-                return Err(format!("--dir {}: not a directory", dir.display()))
-            }
+            Some(dir) if !dir.is_dir() => return Err(format!("--dir {}: not a directory", dir.display())),
             Some(dir) => Source::Dir(dir),
             None => Source::Catalog,
         };
         let port = a.port.or(a.label.and_then(Label::port)).unwrap_or(8000);
         let seed = a.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
         });
         Ok(ServeConfig {
             addr: SocketAddr::new(a.bind, port),

@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 /// The 20 most populous countries, in the seed's order (most populous first).
 pub const POP20: [&str; 20] = [
-    "CN", "IN", "US", "ID", "BR", "PK", "NG", "BD", "RU", "JP", "MX", "PH", "VN", "ET", "EG", "DE",
-    "IR", "TR", "CD", "FR",
+    "CN", "IN", "US", "ID", "BR", "PK", "NG", "BD", "RU", "JP", "MX", "PH", "VN", "ET", "EG", "DE", "IR", "TR", "CD",
+    "FR",
 ];
 
 /// One row of the catalog: what the book's server holds for a country.
@@ -58,9 +58,7 @@ pub fn catalog() -> &'static [Country] {
 pub fn lookup(cc: &str) -> Option<&'static Country> {
     let cc = cc.to_ascii_uppercase();
     let all = catalog();
-    all.binary_search_by(|c| c.cc.as_str().cmp(&cc))
-        .ok()
-        .map(|i| &all[i])
+    all.binary_search_by(|c| c.cc.as_str().cmp(&cc)).ok().map(|i| &all[i])
 }
 
 fn parse_catalog(tsv: &str) -> Vec<Country> {
@@ -88,9 +86,7 @@ fn parse_catalog(tsv: &str) -> Vec<Country> {
 
 /// A country-code argument that is neither one letter nor two.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid country code or letter: {0:?} (expected a letter A-Z or a two-letter code such as BR)"
-)]
+#[error("invalid country code or letter: {0:?} (expected a letter A-Z or a two-letter code such as BR)")]
 pub struct BadCode(pub String);
 
 /// What the user asked for; [`Selection::codes`] turns it into codes.
@@ -120,9 +116,7 @@ impl Selection {
         for arg in &self.args {
             let up = arg.to_ascii_uppercase();
             match up.len() {
-                1 if up.as_bytes()[0].is_ascii_uppercase() => {
-                    set.extend(('A'..='Z').map(|b| format!("{up}{b}")))
-                }
+                1 if up.as_bytes()[0].is_ascii_uppercase() => set.extend(('A'..='Z').map(|b| format!("{up}{b}"))),
                 2 if up.bytes().all(|b| b.is_ascii_uppercase()) => {
                     set.insert(up);
                 }
@@ -181,8 +175,7 @@ mod tests {
 
     #[test]
     fn metadata_has_the_books_fields() {
-        let v: serde_json::Value =
-            serde_json::from_str(&lookup("CI").unwrap().metadata_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&lookup("CI").unwrap().metadata_json()).unwrap();
         assert_eq!(v["iso_cc"], "CI");
         assert_eq!(v["country"], "Côte d'Ivoire");
         assert_eq!(v["tld_cc"], ".ci");
@@ -191,10 +184,8 @@ mod tests {
 
     #[test]
     fn selection_expands_letters_dedups_sorts_and_limits() {
-        let sel = |args: &[&str]| Selection {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        };
+        let sel =
+            |args: &[&str]| Selection { args: args.iter().map(|s| s.to_string()).collect(), ..Default::default() };
         let b = sel(&["b"]).codes().unwrap();
         assert_eq!(b.len(), 26);
         assert_eq!(Span(&b).to_string(), "from BA to BZ");
@@ -202,16 +193,9 @@ mod tests {
         assert_eq!(sel(&[]).codes().unwrap(), pop20_sorted());
         assert_eq!(sel(&["ABC"]).codes(), Err(BadCode("ABC".into())));
         assert_eq!(sel(&["1"]).codes(), Err(BadCode("1".into())));
-        let every = Selection {
-            every: true,
-            limit: Some(3),
-            ..Default::default()
-        };
+        let every = Selection { every: true, limit: Some(3), ..Default::default() };
         assert_eq!(every.codes().unwrap(), ["AA", "AB", "AC"]);
-        let all = Selection {
-            all: true,
-            ..Default::default()
-        };
+        let all = Selection { all: true, ..Default::default() };
         assert_eq!(all.codes().unwrap().len(), 194);
     }
 }

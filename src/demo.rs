@@ -29,12 +29,7 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig {
-            delay: Delay::fixed(0.35),
-            seed: 0,
-            runs: 1,
-            dest: PathBuf::from("downloads"),
-        }
+        DemoConfig { delay: Delay::fixed(0.35), seed: 0, runs: 1, dest: PathBuf::from("downloads") }
     }
 }
 
@@ -51,13 +46,8 @@ fn script(mode: Mode) -> &'static str {
 /// Runs the demo; returns the times of each style.
 pub fn run(config: &DemoConfig) -> anyhow::Result<Vec<StyleTimes>> {
     use anyhow::Context as _;
-    save::prepare_dest(&config.dest)
-        .with_context(|| format!("cannot write to {}", config.dest.display()))?;
-    let server_config = ServerConfig {
-        delay: config.delay,
-        seed: config.seed,
-        ..ServerConfig::default()
-    };
+    save::prepare_dest(&config.dest).with_context(|| format!("cannot write to {}", config.dest.display()))?;
+    let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .context("cannot start the embedded flag server")?;
     let codes = pop20_sorted();

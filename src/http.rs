@@ -41,10 +41,7 @@ impl FetchError {
         if status == 404 {
             FetchError::NotFound
         } else {
-            FetchError::Http {
-                status,
-                reason: reason_phrase(status).to_string(),
-            }
+            FetchError::Http { status, reason: reason_phrase(status).to_string() }
         }
     }
 
@@ -60,20 +57,14 @@ pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         418 => "I'm a Teapot",
         429 => "Too Many Requests",
-        s => hyper::StatusCode::from_u16(s)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Unknown"),
+        s => hyper::StatusCode::from_u16(s).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown"),
     }
 }
 
 /// Checks the body length against the declared `Content-Length`.
 fn check_length(declared: Option<u64>, body: Vec<u8>) -> Result<Vec<u8>, FetchError> {
     match declared {
-        Some(n) if n != body.len() as u64 => Err(FetchError::Truncated {
-            expected: n,
-            got: body.len() as u64,
-        }),
+        Some(n) if n != body.len() as u64 => Err(FetchError::Truncated { expected: n, got: body.len() as u64 }),
         _ => Ok(body),
     }
 }
@@ -86,11 +77,7 @@ pub fn flag_url(base: &str, cc: &str) -> String {
 
 /// The URL of a flag's metadata: `{base}/{cc}/metadata.json`.
 pub fn metadata_url(base: &str, cc: &str) -> String {
-    format!(
-        "{}/{}/metadata.json",
-        base.trim_end_matches('/'),
-        cc.to_ascii_lowercase()
-    )
+    format!("{}/{}/metadata.json", base.trim_end_matches('/'), cc.to_ascii_lowercase())
 }
 
 /// Largest body accepted: the biggest flag is about 40 KB.
@@ -115,9 +102,7 @@ impl BlockingClient {
             .max_idle_connections_per_host(pool.max(1))
             .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
             .build();
-        BlockingClient {
-            agent: config.into(),
-        }
+        BlockingClient { agent: config.into() }
     }
 
     /// GETs `url` and returns the whole body.
@@ -128,12 +113,7 @@ impl BlockingClient {
             return Err(FetchError::status(status));
         }
         let declared = resp.body().content_length();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(from_ureq)?;
+        let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(from_ureq)?;
         check_length(declared, body)
     }
 }
@@ -155,9 +135,7 @@ fn from_io(e: &io::Error) -> FetchError {
         io::ErrorKind::ConnectionRefused => FetchError::Connect("connection refused".into()),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FetchError::Timeout,
         io::ErrorKind::ConnectionReset => FetchError::Io("connection reset".into()),
-        io::ErrorKind::UnexpectedEof => {
-            FetchError::Io("connection closed before the body ended".into())
-        }
+        io::ErrorKind::UnexpectedEof => FetchError::Io("connection closed before the body ended".into()),
         _ => FetchError::Io(e.to_string()),
     }
 }
@@ -226,27 +204,15 @@ mod tests {
 
     #[test]
     fn urls_follow_the_books_layout() {
-        assert_eq!(
-            flag_url("http://h/flags/", "BR"),
-            "http://h/flags/br/br.gif"
-        );
-        assert_eq!(
-            metadata_url("http://h/flags", "BR"),
-            "http://h/flags/br/metadata.json"
-        );
+        assert_eq!(flag_url("http://h/flags/", "BR"), "http://h/flags/br/br.gif");
+        assert_eq!(metadata_url("http://h/flags", "BR"), "http://h/flags/br/metadata.json");
     }
 
     #[test]
     fn statuses_map_to_errors() {
         assert_eq!(FetchError::status(404), FetchError::NotFound);
-        assert_eq!(
-            FetchError::status(418).to_string(),
-            "HTTP 418 - I'm a Teapot"
-        );
-        assert_eq!(
-            FetchError::status(503).to_string(),
-            "HTTP 503 - Service Unavailable"
-        );
+        assert_eq!(FetchError::status(418).to_string(), "HTTP 418 - I'm a Teapot");
+        assert_eq!(FetchError::status(503).to_string(), "HTTP 503 - Service Unavailable");
         assert!(check_length(Some(3), vec![1, 2]).is_err());
         assert!(check_length(None, vec![1, 2]).is_ok());
     }

@@ -13,12 +13,7 @@ fn main() -> ExitCode {
     flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run_demo(DemoArgs {
-            delay: None,
-            seed: 0,
-            runs: 1,
-            dest: "downloads".into(),
-        }),
+        None => run_demo(DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }),
         Some(Command::Demo(args)) => run_demo(args),
         Some(Command::Serve(args)) => match ServeConfig::try_from(args) {
             Ok(config) => serve(config),
@@ -47,8 +42,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let listener = server::bind(config.addr)
-            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let listener = server::bind(config.addr).with_context(|| format!("cannot listen on {}", config.addr))?;
         let addr = listener.local_addr()?;
         flags::report::serving(&addr, &config.server);
         server::run(listener, config.server, async {

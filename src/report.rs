@@ -54,11 +54,7 @@ pub fn demo_intro(base_url: &str, latency: &str, codes: usize) {
 
 /// Announces one style's run, like the seed's `$ python3 flags.py`.
 pub fn demo_run_header(mode: Mode, script: &str, run: usize, runs: usize) {
-    let of = if runs > 1 {
-        format!(" (run {run} of {runs})")
-    } else {
-        String::new()
-    };
+    let of = if runs > 1 { format!(" (run {run} of {runs})") } else { String::new() };
     println!("\n$ {script}    # {mode}{of}");
 }
 
@@ -82,14 +78,8 @@ impl StyleTimes {
 
 /// The comparison table: style, runs, mean, best, speedup over sequential.
 pub fn demo_table(rows: &[StyleTimes]) -> String {
-    let base = rows
-        .iter()
-        .find(|r| r.mode == Mode::Sequential)
-        .map(|r| r.mean());
-    let mut s = format!(
-        "{:<12} {:>5} {:>9} {:>9} {:>9}\n",
-        "style", "runs", "mean", "best", "speedup"
-    );
+    let base = rows.iter().find(|r| r.mode == Mode::Sequential).map(|r| r.mean());
+    let mut s = format!("{:<12} {:>5} {:>9} {:>9} {:>9}\n", "style", "runs", "mean", "best", "speedup");
     for r in rows {
         let speedup = match base {
             Some(b) if !r.mean().is_zero() => {
@@ -112,9 +102,7 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
 /// Prints the table and where the files went.
 pub fn demo_end(rows: &[StyleTimes], dest: &str) {
     println!("\n{}", demo_table(rows));
-    println!(
-        "The flags are in {dest}/ (drawn by the embedded server: bands and the country code)."
-    );
+    println!("The flags are in {dest}/ (drawn by the embedded server: bands and the country code).");
     println!("To serve the real flag images, unpack flags.zip and run:");
     println!("    flags serve --dir path/to/flags --label LOCAL");
     println!("then download from it with: flags get -s LOCAL");
@@ -149,32 +137,17 @@ mod tests {
 
     #[test]
     fn seed_line_matches_the_book() {
-        assert_eq!(
-            seed_line(20, Duration::from_millis(7_260)),
-            "20 flags downloaded in 7.26s"
-        );
+        assert_eq!(seed_line(20, Duration::from_millis(7_260)), "20 flags downloaded in 7.26s");
     }
 
     #[test]
     fn table_shows_speedup_over_sequential() {
         let rows = [
-            StyleTimes {
-                mode: Mode::Sequential,
-                times: vec![Duration::from_secs(7), Duration::from_secs(8)],
-            },
-            StyleTimes {
-                mode: Mode::Async,
-                times: vec![Duration::from_millis(750)],
-            },
+            StyleTimes { mode: Mode::Sequential, times: vec![Duration::from_secs(7), Duration::from_secs(8)] },
+            StyleTimes { mode: Mode::Async, times: vec![Duration::from_millis(750)] },
         ];
         let t = demo_table(&rows);
-        assert!(
-            t.contains("sequential       2     7.50s     7.00s      1.0x"),
-            "{t}"
-        );
-        assert!(
-            t.contains("async            1     0.75s     0.75s     10.0x"),
-            "{t}"
-        );
+        assert!(t.contains("sequential       2     7.50s     7.00s      1.0x"), "{t}");
+        assert!(t.contains("async            1     0.75s     0.75s     10.0x"), "{t}");
     }
 }

@@ -17,13 +17,7 @@ pub fn file_name(cc: &str, country: Option<&str>) -> String {
         Some(name) => {
             let safe: String = name
                 .chars()
-                .map(|c| {
-                    if c == ' ' || c == '/' || c == '\\' || c.is_control() {
-                        '_'
-                    } else {
-                        c
-                    }
-                })
+                .map(|c| if c == ' ' || c == '/' || c == '\\' || c.is_control() { '_' } else { c })
                 .collect();
             format!("{safe}-{}.gif", cc.to_ascii_uppercase())
         }
@@ -69,14 +63,8 @@ mod tests {
     #[test]
     fn names_follow_flags3() {
         assert_eq!(file_name("BR", None), "br.gif");
-        assert_eq!(
-            file_name("us", Some("United States of America")),
-            "United_States_of_America-US.gif"
-        );
-        assert_eq!(
-            file_name("CI", Some("Côte d'Ivoire")),
-            "Côte_d'Ivoire-CI.gif"
-        );
+        assert_eq!(file_name("us", Some("United States of America")), "United_States_of_America-US.gif");
+        assert_eq!(file_name("CI", Some("Côte d'Ivoire")), "Côte_d'Ivoire-CI.gif");
     }
 
     #[test]
@@ -85,10 +73,7 @@ mod tests {
         prepare_dest(dir.path()).unwrap();
         let path = save_atomic(dir.path(), "br.gif", b"GIF89a").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"GIF89a");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["br.gif"]);
         assert!(save_atomic(&dir.path().join("missing"), "x.gif", b"x").is_err());
     }

@@ -14,29 +14,18 @@ use crate::http::AsyncClient;
 pub struct Asyncio;
 
 impl Style for Asyncio {
-    fn download_many(
-        &self,
-        job: Arc<Job>,
-        codes: Vec<String>,
-        sink: Arc<dyn Sink>,
-    ) -> Vec<(String, Outcome)> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime starts");
+    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
         runtime.block_on(async move {
             let limit = job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
             let client = AsyncClient::new(job.timeout, limit);
             let semaphore = Arc::new(Semaphore::new(limit));
             let mut tasks = JoinSet::new();
             for cc in codes {
-                let (job, client, sink, semaphore) =
-                    (job.clone(), client.clone(), sink.clone(), semaphore.clone());
+                let (job, client, sink, semaphore) = (job.clone(), client.clone(), sink.clone(), semaphore.clone());
                 tasks.spawn(async move {
-                    let _permit = semaphore
-                        .acquire_owned()
-                        .await
-                        .expect("the semaphore is never closed");
+                    let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
                     let outcome = fetch_one_async(&client, &job, &cc).await;
                     sink.outcome(&cc, &outcome);
                     (cc, outcome)

@@ -75,12 +75,7 @@ pub trait Sink: Send + Sync {
 pub trait Style {
     /// Downloads every code in `codes`, sends each outcome to `sink` as it
     /// happens, and returns them all in completion order.
-    fn download_many(
-        &self,
-        job: Arc<Job>,
-        codes: Vec<String>,
-        sink: Arc<dyn Sink>,
-    ) -> Vec<(String, Outcome)>;
+    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)>;
 }
 
 /// The styles a user can pick.
@@ -94,12 +89,7 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order the demo runs them.
-    pub const ALL: [Mode; 4] = [
-        Mode::Sequential,
-        Mode::ThreadPool,
-        Mode::Async,
-        Mode::ProcessPool,
-    ];
+    pub const ALL: [Mode; 4] = [Mode::Sequential, Mode::ThreadPool, Mode::Async, Mode::ProcessPool];
 
     /// The style that implements this mode.
     pub fn style(self) -> Box<dyn Style> {
@@ -134,11 +124,7 @@ impl FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!(
-                    "unknown mode {s:?} (expected sequential, threadpool, async or processpool)"
-                )
-            })
+            .ok_or_else(|| format!("unknown mode {s:?} (expected sequential, threadpool, async or processpool)"))
     }
 }
 
@@ -153,10 +139,7 @@ pub struct RunResult {
 impl RunResult {
     /// How many files were saved.
     pub fn saved(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|(_, o)| matches!(o, Outcome::Saved { .. }))
-            .count()
+        self.outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Saved { .. })).count()
     }
 }
 
@@ -165,11 +148,7 @@ pub fn run(mode: Mode, job: Job, codes: Vec<String>, sink: Arc<dyn Sink>) -> Run
     let style = mode.style();
     let start = Instant::now();
     let outcomes = style.download_many(Arc::new(job), codes, sink);
-    RunResult {
-        mode,
-        outcomes,
-        elapsed: start.elapsed(),
-    }
+    RunResult { mode, outcomes, elapsed: start.elapsed() }
 }
 
 /// The blocking pipeline for one code: fetch, name, store.
@@ -199,12 +178,9 @@ pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str) -> Outco
 
 /// The `country` field of a `metadata.json` body.
 fn country_name(meta: &[u8]) -> Result<String, FetchError> {
-    let v: serde_json::Value = serde_json::from_slice(meta)
-        .map_err(|e| FetchError::Io(format!("bad metadata.json: {e}")))?;
-    v["country"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| FetchError::Io("metadata.json has no \"country\"".into()))
+    let v: serde_json::Value =
+        serde_json::from_slice(meta).map_err(|e| FetchError::Io(format!("bad metadata.json: {e}")))?;
+    v["country"].as_str().map(str::to_string).ok_or_else(|| FetchError::Io("metadata.json has no \"country\"".into()))
 }
 
 /// Saves a fetched image atomically and turns the whole thing into an outcome.

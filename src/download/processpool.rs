@@ -70,33 +70,17 @@ pub fn worker_program() -> PathBuf {
 pub struct ProcessPool;
 
 impl Style for ProcessPool {
-    fn download_many(
-        &self,
-        job: Arc<Job>,
-        codes: Vec<String>,
-        sink: Arc<dyn Sink>,
-    ) -> Vec<(String, Outcome)> {
+    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
         let workers = job.concurrency.min(codes.len()).max(1);
         let executor = ProcessPoolExecutor::with_program(workers, worker_program());
         let futures: Vec<_> = codes
             .iter()
-            .map(|cc| {
-                executor.submit::<_, Outcome>(
-                    DOWNLOAD_JOB,
-                    DownloadArg {
-                        job: (*job).clone(),
-                        cc: cc.clone(),
-                    },
-                )
-            })
+            .map(|cc| executor.submit::<_, Outcome>(DOWNLOAD_JOB, DownloadArg { job: (*job).clone(), cc: cc.clone() }))
             .collect();
         let mut outcomes = Vec::with_capacity(codes.len());
         for done in as_completed(&futures, None) {
             let future = done.expect("no timeout was set");
-            let i = futures
-                .iter()
-                .position(|f| f.ptr_eq(&future))
-                .expect("one of ours");
+            let i = futures.iter().position(|f| f.ptr_eq(&future)).expect("one of ours");
             let outcome = match future.result(None) {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Failed(worker_failure(e)),

@@ -10,12 +10,7 @@ use crate::http::BlockingClient;
 pub struct Sequential;
 
 impl Style for Sequential {
-    fn download_many(
-        &self,
-        job: Arc<Job>,
-        mut codes: Vec<String>,
-        sink: Arc<dyn Sink>,
-    ) -> Vec<(String, Outcome)> {
+    fn download_many(&self, job: Arc<Job>, mut codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
         let client = BlockingClient::new(job.timeout, 1);
         codes.sort();
         codes

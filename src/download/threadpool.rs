@@ -13,12 +13,7 @@ use crate::http::BlockingClient;
 pub struct ThreadPool;
 
 impl Style for ThreadPool {
-    fn download_many(
-        &self,
-        job: Arc<Job>,
-        codes: Vec<String>,
-        sink: Arc<dyn Sink>,
-    ) -> Vec<(String, Outcome)> {
+    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
         let workers = job.concurrency.min(codes.len()).max(1);
         let client = BlockingClient::new(job.timeout, workers);
         let executor = ThreadPoolExecutor::new(workers);
@@ -27,9 +22,6 @@ impl Style for ThreadPool {
             sink.outcome(&cc, &outcome);
             (cc, outcome)
         };
-        executor
-            .map(download_one, codes)
-            .map(|r| r.expect("download jobs do not panic"))
-            .collect()
+        executor.map(download_one, codes).map(|r| r.expect("download jobs do not panic")).collect()
     }
 }

@@ -49,6 +49,9 @@ struct Slot<T> {
     state: FutureState,
     result: Option<Result<T, FutureError>>,
     callbacks: Vec<Callback<T>>,
+    /// Threads blocked in `wait_done`; the `Condvar` is only signalled when
+    /// there are some, since signalling costs a syscall either way.
+    sleepers: usize,
 }
 
 struct Inner<T> {
@@ -63,9 +66,7 @@ pub struct Future<T> {
 
 impl<T> Clone for Future<T> {
     fn clone(&self) -> Self {
-        Future {
-            inner: Arc::clone(&self.inner),
-        }
+        Future { inner: Arc::clone(&self.inner) }
     }
 }
 
@@ -78,6 +79,7 @@ impl<T> Future<T> {
                     state: FutureState::Pending,
                     result: None,
                     callbacks: Vec::new(),
+                    sleepers: 0,
                 }),
                 done: Condvar::new(),
             }),
@@ -162,8 +164,11 @@ impl<T> Future<T> {
 
     fn notify(&self, mut slot: MutexGuard<'_, Slot<T>>) {
         let callbacks = std::mem::take(&mut slot.callbacks);
+        let sleepers = slot.sleepers > 0;
         drop(slot);
-        self.inner.done.notify_all();
+        if sleepers {
+            self.inner.done.notify_all();
+        }
         for cb in callbacks {
             // A panicking callback must not stop the others nor the worker.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(self)));
@@ -188,23 +193,16 @@ impl<T> Future<T> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut slot = self.lock();
         while !slot.state.is_done() {
-            slot = match deadline {
-                None => self
-                    .inner
-                    .done
-                    .wait(slot)
-                    .unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d
-                        .checked_duration_since(Instant::now())
-                        .ok_or(FutureError::Timeout)?;
-                    self.inner
-                        .done
-                        .wait_timeout(slot, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
+            let left = match deadline {
+                None => None,
+                Some(d) => Some(d.checked_duration_since(Instant::now()).ok_or(FutureError::Timeout)?),
             };
+            slot.sleepers += 1;
+            slot = match left {
+                None => self.inner.done.wait(slot).unwrap_or_else(|e| e.into_inner()),
+                Some(left) => self.inner.done.wait_timeout(slot, left).unwrap_or_else(|e| e.into_inner()).0,
+            };
+            slot.sleepers -= 1;
         }
         Ok(slot)
     }
@@ -243,16 +241,9 @@ impl<T> Future<T> {
 impl<T> fmt::Display for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = self.lock();
-        write!(
-            f,
-            "<Future at {:p} state={}",
-            Arc::as_ptr(&self.inner),
-            slot.state.as_str()
-        )?;
+        write!(f, "<Future at {:p} state={}", Arc::as_ptr(&self.inner), slot.state.as_str())?;
         match (&slot.state, &slot.result) {
-            (FutureState::Finished, Some(Ok(_))) => {
-                write!(f, " returned {}", short_type_name::<T>())?
-            }
+            (FutureState::Finished, Some(Ok(_))) => write!(f, " returned {}", short_type_name::<T>())?,
             (FutureState::Finished, Some(Err(e))) => write!(f, " raised {}", e.kind())?,
             _ => {}
         }
@@ -292,9 +283,6 @@ mod tests {
     fn short_type_names() {
         assert_eq!(short_type_name::<String>(), "String");
         assert_eq!(short_type_name::<Option<Vec<u8>>>(), "Option<Vec<u8>>");
-        assert_eq!(
-            short_type_name::<(u8, std::path::PathBuf)>(),
-            "(u8, PathBuf)"
-        );
+        assert_eq!(short_type_name::<(u8, std::path::PathBuf)>(), "(u8, PathBuf)");
     }
 }

@@ -8,9 +8,11 @@
 //! is written by hand on `std::sync`.
 //!
 //! # Design
-//! - **Queue.** [`ThreadPoolExecutor`] keeps one `Mutex`-guarded queue of
-//!   jobs and one `Condvar`. Workers start lazily, one per submit while the
-//!   queue outgrows the idle workers, up to `max_workers`.
+//! - **Queue.** [`ThreadPoolExecutor`] keeps the jobs not yet started in
+//!   a crossbeam channel (lock-free; it wakes only workers that are blocked
+//!   on it). Workers start lazily, one per submit that finds no idle
+//!   worker, up to `max_workers`; the submit that starts one hands it the
+//!   job directly.
 //! - **States.** A [`Future`] is an `Arc` around a slot that moves
 //!   `Pending -> Running -> Finished` or `Pending -> Cancelled`. A worker
 //!   flips it to `Running` under the slot's lock, so `cancel` and the start
@@ -44,9 +46,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use future::{Future, FutureState};
-pub use process_pool::{
-    run_worker_if_requested, serve as serve_worker, ProcessPoolExecutor, Registry, WORKER_ARG,
-};
+pub use process_pool::{run_worker_if_requested, serve as serve_worker, ProcessPoolExecutor, Registry, WORKER_ARG};
 pub use thread_pool::ThreadPoolExecutor;
 
 /// Why a future has no value.
@@ -129,9 +129,7 @@ pub fn as_completed<T: 'static>(
         }
         let got = match deadline {
             None => rx.recv().ok(),
-            Some(d) => rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())).ok(),
         };
         match got {
             Some(i) => {
@@ -172,9 +170,7 @@ pub fn wait<T: 'static>(
     while count < futures.len() {
         let got = match deadline {
             None => rx.recv().ok(),
-            Some(d) => rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())).ok(),
         };
         let Some(i) = got else { break };
         done[i] = true;
@@ -193,8 +189,5 @@ pub fn wait<T: 'static>(
         }
     }
     let (d, n): (Vec<_>, Vec<_>) = futures.iter().zip(done).partition(|(_, d)| *d);
-    (
-        d.into_iter().map(|(f, _)| f.clone()).collect(),
-        n.into_iter().map(|(f, _)| f.clone()).collect(),
-    )
+    (d.into_iter().map(|(f, _)| f.clone()).collect(), n.into_iter().map(|(f, _)| f.clone()).collect())
 }

@@ -115,10 +115,7 @@ pub fn serve(registry: &Registry, input: impl BufRead, mut output: impl Write) -
         let reply = match serde_json::from_str::<Request>(&line) {
             Err(e) => Reply::Failed(format!("bad request: {e}")),
             Ok(req) => match registry.jobs.get(&req.job) {
-                None => Reply::Failed(format!(
-                    "no job named {:?} is registered in the worker",
-                    req.job
-                )),
+                None => Reply::Failed(format!("no job named {:?} is registered in the worker", req.job)),
                 Some(job) => match catch_unwind(AssertUnwindSafe(|| job(req.arg))) {
                     Ok(Ok(v)) => Reply::Ok(v),
                     Ok(Err(e)) => Reply::Failed(e),
@@ -160,11 +157,7 @@ impl Worker {
             .spawn()?;
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        Ok(Worker {
-            child,
-            stdin,
-            stdout,
-        })
+        Ok(Worker { child, stdin, stdout })
     }
 
     fn call(&mut self, request: &str) -> io::Result<Reply> {
@@ -208,9 +201,8 @@ fn run_in_worker(program: &Program, request: &str) -> Result<Value, FutureError>
     WORKER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let worker = Worker::start(program).map_err(|e| {
-                FutureError::WorkerDied(format!("cannot start {}: {e}", program.path.display()))
-            })?;
+            let worker = Worker::start(program)
+                .map_err(|e| FutureError::WorkerDied(format!("cannot start {}: {e}", program.path.display())))?;
             *slot = Some(worker);
         }
         let worker = slot.as_mut().expect("just started");
@@ -218,9 +210,7 @@ fn run_in_worker(program: &Program, request: &str) -> Result<Value, FutureError>
             Ok(Reply::Ok(v)) => Ok(v),
             Ok(Reply::Panicked(msg)) => Err(FutureError::Panicked(msg)),
             Ok(Reply::Failed(msg)) => Err(FutureError::Remote(msg)),
-            Err(_) => Err(FutureError::WorkerDied(
-                slot.take().expect("present").reap(),
-            )),
+            Err(_) => Err(FutureError::WorkerDied(slot.take().expect("present").reap())),
         }
     })
 }
@@ -242,10 +232,7 @@ impl ProcessPoolExecutor {
     pub fn with_program(max_workers: usize, program: impl Into<PathBuf>) -> Self {
         ProcessPoolExecutor {
             threads: ThreadPoolExecutor::new(max_workers),
-            program: Arc::new(Program {
-                path: program.into(),
-                args: vec![WORKER_ARG.into()],
-            }),
+            program: Arc::new(Program { path: program.into(), args: vec![WORKER_ARG.into()] }),
         }
     }
 
@@ -261,26 +248,15 @@ impl ProcessPoolExecutor {
         R: DeserializeOwned + Send + 'static,
     {
         let request = match serde_json::to_value(arg) {
-            Ok(arg) => serde_json::to_string(&Request {
-                job: job.to_string(),
-                arg,
-            })
-            .expect("JSON values encode"),
-            Err(e) => {
-                return Future::ready(Err(FutureError::Remote(format!(
-                    "argument can't be encoded: {e}"
-                ))))
-            }
+            Ok(arg) => serde_json::to_string(&Request { job: job.to_string(), arg }).expect("JSON values encode"),
+            Err(e) => return Future::ready(Err(FutureError::Remote(format!("argument can't be encoded: {e}")))),
         };
         let program = Arc::clone(&self.program);
         let run = move || {
             let value = run_in_worker(&program, &request)?;
-            serde_json::from_value(value)
-                .map_err(|e| FutureError::Remote(format!("unexpected result: {e}")))
+            serde_json::from_value(value).map_err(|e| FutureError::Remote(format!("unexpected result: {e}")))
         };
-        self.threads
-            .try_submit_fallible(run)
-            .unwrap_or_else(|e| Future::ready(Err(e)))
+        self.threads.try_submit_fallible(run).unwrap_or_else(|e| Future::ready(Err(e)))
     }
 
     /// Runs `job` on every item; results in input order, as [`ThreadPoolExecutor::map`].
@@ -293,10 +269,7 @@ impl ProcessPoolExecutor {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        let futures: Vec<Future<R>> = items
-            .into_iter()
-            .map(|item| self.submit(job, item))
-            .collect();
+        let futures: Vec<Future<R>> = items.into_iter().map(|item| self.submit(job, item)).collect();
         in_order(futures)
     }
 

@@ -1,41 +1,41 @@
 //! `ThreadPoolExecutor`: runs jobs on up to `max_workers` threads.
 //!
-//! One `Mutex<Queue>` holds the jobs not yet started, the number of idle
-//! workers and the shutdown flag; one `Condvar` wakes idle workers. `submit`
-//! pushes a job and, when the queue holds more jobs than there are idle
-//! workers and the pool is below `max_workers`, starts a worker and hands it
-//! that job directly, marking the future `Running` before `submit` returns
+//! Jobs not yet started wait in a crossbeam channel: lock-free, and it only
+//! wakes a worker that is actually blocked. Workers count themselves idle
+//! while they block on it. `submit` sends the job to the channel, unless no
+//! worker is idle and the pool is below `max_workers`: then it starts a
+//! worker and hands it that job directly, marking the future `Running` before `submit` returns
 //! (Python's `Thread.start()` also waits until the new thread runs, which is
 //! why the seed's `flags_threadpool_ac.py` shows three futures running).
-//! Workers start lazily and live until shutdown.
+//! Workers start lazily and live until shutdown, which drops the sending
+//! side: workers drain what is queued, see the channel close, and exit.
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
 
 use super::{Future, FutureError};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-struct Queue {
-    jobs: VecDeque<Job>,
-    idle: usize,
-    started: usize,
-    shutdown: bool,
-}
-
+/// What the workers share.
 struct Shared {
-    queue: Mutex<Queue>,
-    wake: Condvar,
+    jobs: Receiver<Job>,
+    /// Workers blocked waiting for a job.
+    idle: AtomicUsize,
+    /// Workers alive.
     alive: AtomicUsize,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// What only submitters and `shutdown` touch (workers never lock it).
+struct Submit {
+    /// `None` once shut down; dropping it lets the workers drain and exit.
+    jobs: Option<Sender<Job>>,
+    started: usize,
+    handles: Vec<JoinHandle<()>>,
 }
 
 /// A pool of worker threads that run submitted closures and hand back [`Future`]s.
@@ -44,8 +44,8 @@ impl Shared {
 /// every worker is joined.
 pub struct ThreadPoolExecutor {
     shared: Arc<Shared>,
+    submit: Mutex<Submit>,
     max_workers: usize,
-    handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Default for ThreadPoolExecutor {
@@ -59,20 +59,16 @@ impl Default for ThreadPoolExecutor {
 impl ThreadPoolExecutor {
     /// A pool of at most `max_workers` threads (at least one), none started yet.
     pub fn new(max_workers: usize) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
         ThreadPoolExecutor {
-            shared: Arc::new(Shared {
-                queue: Mutex::new(Queue {
-                    jobs: VecDeque::new(),
-                    idle: 0,
-                    started: 0,
-                    shutdown: false,
-                }),
-                wake: Condvar::new(),
-                alive: AtomicUsize::new(0),
-            }),
+            shared: Arc::new(Shared { jobs: rx, idle: AtomicUsize::new(0), alive: AtomicUsize::new(0) }),
+            submit: Mutex::new(Submit { jobs: Some(tx), started: 0, handles: Vec::new() }),
             max_workers: max_workers.max(1),
-            handles: Mutex::new(Vec::new()),
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Submit> {
+        self.submit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The most threads this pool will run.
@@ -92,8 +88,7 @@ impl ThreadPoolExecutor {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        self.try_submit(job)
-            .unwrap_or_else(|e| Future::ready(Err(e)))
+        self.try_submit(job).unwrap_or_else(|e| Future::ready(Err(e)))
     }
 
     /// Like [`ThreadPoolExecutor::submit`], but refuses with an error after `shutdown`.
@@ -116,40 +111,27 @@ impl ThreadPoolExecutor {
         let handle = future.clone();
         let run: Job = Box::new(move || {
             if handle.set_running() {
-                let result = catch_unwind(AssertUnwindSafe(job))
-                    .unwrap_or_else(|p| Err(FutureError::from_panic(p)));
+                let result = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|p| Err(FutureError::from_panic(p)));
                 handle.finish(result);
             }
         });
-        let mut q = self.shared.lock();
-        if q.shutdown {
-            return Err(FutureError::Shutdown);
-        }
-        if q.jobs.len() >= q.idle && q.started < self.max_workers {
-            q.started += 1;
-            drop(q);
+        let mut submit = self.lock();
+        let Some(jobs) = &submit.jobs else { return Err(FutureError::Shutdown) };
+        if self.shared.idle.load(Ordering::SeqCst) == 0 && submit.started < self.max_workers {
+            submit.started += 1;
             // Mark it running now: the new thread's first act is to run it.
             future.set_running();
-            self.spawn_worker(run);
+            let shared = Arc::clone(&self.shared);
+            shared.alive.fetch_add(1, Ordering::SeqCst);
+            let handle = std::thread::Builder::new()
+                .name("flags-worker".into())
+                .spawn(move || worker(shared, run))
+                .expect("failed to start a worker thread");
+            submit.handles.push(handle);
         } else {
-            q.jobs.push_back(run);
-            drop(q);
-            self.shared.wake.notify_one();
+            jobs.send(run).expect("the workers hold the receiver");
         }
         Ok(future)
-    }
-
-    fn spawn_worker(&self, first: Job) {
-        let shared = Arc::clone(&self.shared);
-        shared.alive.fetch_add(1, Ordering::SeqCst);
-        let handle = std::thread::Builder::new()
-            .name("flags-worker".into())
-            .spawn(move || worker(shared, first))
-            .expect("failed to start a worker thread");
-        self.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handle);
     }
 
     /// Runs `f` on every item and yields the results in input order, each as
@@ -176,14 +158,17 @@ impl ThreadPoolExecutor {
     /// Stops accepting jobs. Queued jobs still run; with `wait`, blocks
     /// until every worker has finished and exited.
     pub fn shutdown(&self, wait: bool) {
-        self.shared.lock().shutdown = true;
-        self.shared.wake.notify_all();
-        if wait {
-            let handles =
-                std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
-            for h in handles {
-                let _ = h.join();
+        let handles = {
+            let mut submit = self.lock();
+            submit.jobs = None;
+            if wait {
+                std::mem::take(&mut submit.handles)
+            } else {
+                Vec::new()
             }
+        };
+        for h in handles {
+            let _ = h.join();
         }
     }
 }
@@ -200,27 +185,23 @@ pub(crate) fn in_order<T>(futures: Vec<Future<T>>) -> impl Iterator<Item = Resul
 }
 
 fn worker(shared: Arc<Shared>, first: Job) {
+    // Jobs catch their own panics, so a worker never dies of one.
     first();
     loop {
-        let job = {
-            let mut q = shared.lock();
-            loop {
-                if let Some(job) = q.jobs.pop_front() {
-                    break Some(job);
+        let job = match shared.jobs.try_recv() {
+            Ok(job) => job,
+            Err(_) => {
+                shared.idle.fetch_add(1, Ordering::SeqCst);
+                let next = shared.jobs.recv();
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
+                match next {
+                    Ok(job) => job,
+                    // Shut down and drained.
+                    Err(_) => break,
                 }
-                if q.shutdown {
-                    break None;
-                }
-                q.idle += 1;
-                q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
-                q.idle -= 1;
             }
         };
-        match job {
-            // Jobs catch their own panics, so a worker never dies of one.
-            Some(job) => job(),
-            None => break,
-        }
+        job();
     }
     shared.alive.fetch_sub(1, Ordering::SeqCst);
 }

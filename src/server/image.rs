@@ -65,11 +65,7 @@ pub fn flag_gif(country: &Country) -> Vec<u8> {
     let (w, h) = (country.width as usize, country.height as usize);
     let palette = palette_for(&country.cc);
     let scales = [h / 16, h / 30, h / 60];
-    let drawings = scales
-        .iter()
-        .filter(|&&s| s >= 1 && 11 * s <= w)
-        .map(|&s| Some(s))
-        .chain([None]);
+    let drawings = scales.iter().filter(|&&s| s >= 1 && 11 * s <= w).map(|&s| Some(s)).chain([None]);
     for letters in drawings {
         let pixels = draw(&country.cc, w, h, letters);
         if let Some(gif) = encode_padded(&country.cc, w, h, &palette, &pixels, country.gif_bytes) {
@@ -77,19 +73,13 @@ pub fn flag_gif(country: &Country) -> Vec<u8> {
         }
     }
     let solid = vec![0u8; w * h];
-    encode_padded(&country.cc, w, h, &palette, &solid, country.gif_bytes).unwrap_or_else(|| {
-        panic!(
-            "no drawing of {} fits {} bytes",
-            country.cc, country.gif_bytes
-        )
-    })
+    encode_padded(&country.cc, w, h, &palette, &solid, country.gif_bytes)
+        .unwrap_or_else(|| panic!("no drawing of {} fits {} bytes", country.cc, country.gif_bytes))
 }
 
 /// A 64-bit hash of the code, so colours and layout are stable across runs.
 fn code_hash(cc: &str) -> u64 {
-    cc.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    cc.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Four palette entries: three band colours, then the ink for the letters.
@@ -103,11 +93,7 @@ fn palette_for(cc: &str) -> Vec<u8> {
     }
     let middle = COLOURS[b];
     let luma = middle[0] as u32 * 3 + middle[1] as u32 * 6 + middle[2] as u32;
-    let ink = if luma > 1_200 {
-        [0, 0, 0]
-    } else {
-        [0xFF, 0xFF, 0xFF]
-    };
+    let ink = if luma > 1_200 { [0, 0, 0] } else { [0xFF, 0xFF, 0xFF] };
     [COLOURS[a], middle, COLOURS[c], ink].concat()
 }
 
@@ -144,14 +130,7 @@ fn draw(cc: &str, w: usize, h: usize, scale: Option<usize>) -> Vec<u8> {
 
 /// Encodes the pixels and pads to exactly `target` bytes, or `None` if
 /// the encoding does not leave room for the padding.
-fn encode_padded(
-    cc: &str,
-    w: usize,
-    h: usize,
-    palette: &[u8],
-    px: &[u8],
-    target: usize,
-) -> Option<Vec<u8>> {
+fn encode_padded(cc: &str, w: usize, h: usize, palette: &[u8], px: &[u8], target: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(target);
     {
         let mut enc = gif::Encoder::new(&mut out, w as u16, h as u16, palette).ok()?;
@@ -162,8 +141,7 @@ fn encode_padded(
     debug_assert_eq!(out.last(), Some(&0x3B));
     out.pop();
     let pad = target.checked_sub(out.len() + 1)?;
-    let note =
-        format!("flags test image for {cc}; drawn by the flags server, not the original flag. ");
+    let note = format!("flags test image for {cc}; drawn by the flags server, not the original flag. ");
     out.extend(comment_blocks(pad, note.as_bytes())?);
     out.push(0x3B);
     debug_assert_eq!(out.len(), target);

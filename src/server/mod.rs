@@ -113,10 +113,7 @@ pub struct Delay {
 
 impl Delay {
     /// No delay.
-    pub const NONE: Delay = Delay {
-        min: Duration::ZERO,
-        max: Duration::ZERO,
-    };
+    pub const NONE: Delay = Delay { min: Duration::ZERO, max: Duration::ZERO };
 
     /// Always `secs` seconds.
     pub fn fixed(secs: f64) -> Self {
@@ -126,10 +123,7 @@ impl Delay {
 
     /// Uniform between `min` and `max` seconds.
     pub fn range(min: f64, max: f64) -> Self {
-        Delay {
-            min: Duration::from_secs_f64(min),
-            max: Duration::from_secs_f64(max),
-        }
+        Delay { min: Duration::from_secs_f64(min), max: Duration::from_secs_f64(max) }
     }
 
     /// The delay for a uniform draw `u` in [0, 1).
@@ -143,12 +137,7 @@ impl fmt::Display for Delay {
         if self.min == self.max {
             write!(f, "{:.2} s", self.min.as_secs_f64())
         } else {
-            write!(
-                f,
-                "{:.2}..{:.2} s",
-                self.min.as_secs_f64(),
-                self.max.as_secs_f64()
-            )
+            write!(f, "{:.2}..{:.2} s", self.min.as_secs_f64(), self.max.as_secs_f64())
         }
     }
 }
@@ -160,18 +149,14 @@ impl FromStr for Delay {
         let secs = |t: &str| -> Result<f64, String> {
             match t.trim().parse::<f64>() {
                 Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
-                _ => Err(format!(
-                    "invalid delay {t:?}: expected seconds between 0 and 3600, e.g. 0.35 or 0.5..5"
-                )),
+                _ => Err(format!("invalid delay {t:?}: expected seconds between 0 and 3600, e.g. 0.35 or 0.5..5")),
             }
         };
         match s.split_once("..") {
             Some((a, b)) => {
                 let (a, b) = (secs(a)?, secs(b)?);
                 if a > b {
-                    return Err(format!(
-                        "invalid delay {s:?}: the minimum is larger than the maximum"
-                    ));
+                    return Err(format!("invalid delay {s:?}: the minimum is larger than the maximum"));
                 }
                 Ok(Delay::range(a, b))
             }
@@ -205,13 +190,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            source: Source::Catalog,
-            delay: Delay::NONE,
-            error_rate: 0.0,
-            seed: 0,
-            label: None,
-        }
+        ServerConfig { source: Source::Catalog, delay: Delay::NONE, error_rate: 0.0, seed: 0, label: None }
     }
 }
 
@@ -254,22 +233,14 @@ impl Drop for InFlight {
 /// Binds `addr` with a listen backlog of 1024 (the book's server has 5,
 /// which costs clients a 1 s SYN retry under load). Needs a tokio runtime.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
 }
 
 /// Serves HTTP/1.1 (keep-alive) on `listener` until `shutdown` completes.
-pub async fn run(
-    listener: TcpListener,
-    config: ServerConfig,
-    shutdown: impl std::future::Future,
-) -> io::Result<()> {
+pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl std::future::Future) -> io::Result<()> {
     run_with_stats(listener, config, Arc::new(Stats::default()), shutdown).await
 }
 
@@ -304,10 +275,7 @@ async fn run_with_stats(
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             let service = service_fn(move |req| routes::handle(Arc::clone(&state), req));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -361,18 +329,11 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
     let stats = Arc::new(Stats::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_stats = Arc::clone(&stats);
-    let thread = std::thread::Builder::new()
-        .name("flags-server-main".into())
-        .spawn(move || {
-            let _ = runtime.block_on(run_with_stats(listener, config, server_stats, stopped));
-            runtime.shutdown_background();
-        })?;
-    Ok(RunningServer {
-        addr,
-        stats,
-        stop: Some(stop),
-        thread: Some(thread),
-    })
+    let thread = std::thread::Builder::new().name("flags-server-main".into()).spawn(move || {
+        let _ = runtime.block_on(run_with_stats(listener, config, server_stats, stopped));
+        runtime.shutdown_background();
+    })?;
+    Ok(RunningServer { addr, stats, stop: Some(stop), thread: Some(thread) })
 }
 
 #[cfg(test)]

@@ -29,12 +29,7 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(config: ServerConfig, stats: Arc<Stats>) -> Self {
         let images = catalog().iter().map(|_| OnceLock::new()).collect();
-        State {
-            config,
-            stats,
-            images,
-            asked: Mutex::new(HashMap::new()),
-        }
+        State { config, stats, images, asked: Mutex::new(HashMap::new()) }
     }
 
     /// Draws every catalog image now rather than on first request.
@@ -45,9 +40,7 @@ impl State {
     }
 
     fn catalog_image(&self, index: usize) -> Bytes {
-        self.images[index]
-            .get_or_init(|| Bytes::from(image::flag_gif(&catalog()[index])))
-            .clone()
+        self.images[index].get_or_init(|| Bytes::from(image::flag_gif(&catalog()[index]))).clone()
     }
 
     /// A reproducible draw in [0, 1) for the n-th request of `path`.
@@ -68,15 +61,12 @@ impl State {
     async fn flag_file(&self, cc: &str, file: &File) -> Option<(Bytes, &'static str)> {
         match (&self.config.source, file) {
             (Source::Catalog, File::Image) => {
-                let i = catalog()
-                    .iter()
-                    .position(|c| c.cc.eq_ignore_ascii_case(cc))?;
+                let i = catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc))?;
                 Some((self.catalog_image(i), "image/gif"))
             }
-            (Source::Catalog, File::Metadata) => Some((
-                Bytes::from(countries::lookup(cc)?.metadata_json()),
-                "application/json",
-            )),
+            (Source::Catalog, File::Metadata) => {
+                Some((Bytes::from(countries::lookup(cc)?.metadata_json()), "application/json"))
+            }
             (Source::Dir(dir), file) => {
                 // `cc` is two ASCII letters (see `route`), so this path can't leave `dir`.
                 let (name, mime) = match file {
@@ -134,27 +124,18 @@ fn route(path: &str) -> Route {
 fn respond(status: StatusCode, mime: &'static str, body: Bytes) -> Resp {
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(mime));
-    resp.headers_mut().insert(
-        SERVER,
-        HeaderValue::from_static(concat!("flags/", env!("CARGO_PKG_VERSION"))),
-    );
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+    resp.headers_mut().insert(SERVER, HeaderValue::from_static(concat!("flags/", env!("CARGO_PKG_VERSION"))));
     resp
 }
 
 fn text(status: StatusCode, msg: &str) -> Resp {
-    respond(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from(format!("{msg}\n")),
-    )
+    respond(status, "text/plain; charset=utf-8", Bytes::from(format!("{msg}\n")))
 }
 
 fn teapot() -> Resp {
     let mut resp = text(StatusCode::IM_A_TEAPOT, "418 I'm a Teapot");
-    resp.extensions_mut()
-        .insert(hyper::ext::ReasonPhrase::from_static(b"I'm a Teapot"));
+    resp.extensions_mut().insert(hyper::ext::ReasonPhrase::from_static(b"I'm a Teapot"));
     resp
 }
 
@@ -162,21 +143,13 @@ fn teapot() -> Resp {
 pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let _in_flight = state.stats.enter();
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut resp = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed: use GET or HEAD",
-        );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use GET or HEAD");
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(resp);
     }
     let path = req.uri().path();
     Ok(match route(path) {
-        Route::Index => respond(
-            StatusCode::OK,
-            "text/html; charset=utf-8",
-            Bytes::from(index_page(&state.config)),
-        ),
+        Route::Index => respond(StatusCode::OK, "text/html; charset=utf-8", Bytes::from(index_page(&state.config))),
         Route::Missing => text(StatusCode::NOT_FOUND, "404 Not Found"),
         Route::Flag(cc, file) => {
             let delay = state.config.delay.at(state.draw(path, 1));
@@ -209,10 +182,7 @@ fn index_page(config: &ServerConfig) -> String {
         config.error_rate * 100.0
     );
     let codes: Vec<String> = match &config.source {
-        Source::Catalog => catalog()
-            .iter()
-            .map(|c| c.cc.to_ascii_lowercase())
-            .collect(),
+        Source::Catalog => catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect(),
         Source::Dir(dir) => {
             let mut v: Vec<String> = std::fs::read_dir(dir)
                 .into_iter()
@@ -225,7 +195,10 @@ fn index_page(config: &ServerConfig) -> String {
         }
     };
     for cc in codes {
-        let _ = write!(html, "<li><a href=\"/flags/{cc}/{cc}.gif\">{cc}</a> <a href=\"/flags/{cc}/metadata.json\">metadata</a>");
+        let _ = write!(
+            html,
+            "<li><a href=\"/flags/{cc}/{cc}.gif\">{cc}</a> <a href=\"/flags/{cc}/metadata.json\">metadata</a>"
+        );
     }
     html.push_str("</ul>\n");
     html

@@ -5,9 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::sleep;
 use std::time::Duration;
 
-use flags::executor::{
-    as_completed, wait, FutureError, FutureState, ReturnWhen, ThreadPoolExecutor,
-};
+use flags::executor::{as_completed, wait, FutureError, FutureState, ReturnWhen, ThreadPoolExecutor};
 
 #[test]
 fn map_yields_in_input_order_even_when_completion_is_not() {
@@ -37,26 +35,13 @@ fn display_shows_the_state_like_pythons_repr() {
     });
     let pending = ex.submit(|| 7u32);
     let text = running.to_string();
-    assert!(
-        text.starts_with("<Future at 0x") && text.ends_with(" state=running>"),
-        "{text}"
-    );
-    assert!(
-        pending.to_string().ends_with(" state=pending>"),
-        "{pending}"
-    );
+    assert!(text.starts_with("<Future at 0x") && text.ends_with(" state=running>"), "{text}");
+    assert!(pending.to_string().ends_with(" state=pending>"), "{pending}");
     gate.wait();
     assert_eq!(running.result(None).unwrap(), "done");
-    assert!(
-        running
-            .to_string()
-            .ends_with(" state=finished returned String>"),
-        "{running}"
-    );
+    assert!(running.to_string().ends_with(" state=finished returned String>"), "{running}");
     pending.result(None).unwrap();
-    assert!(pending
-        .to_string()
-        .ends_with(" state=finished returned u32>"));
+    assert!(pending.to_string().ends_with(" state=finished returned u32>"));
 }
 
 #[test]
@@ -83,9 +68,8 @@ fn three_workers_five_jobs_three_running_two_pending() {
     std::thread::spawn(move || g2.wait());
     std::thread::spawn(move || g3.wait());
     gate.wait();
-    let mut got: Vec<i32> = as_completed(&futures, Some(Duration::from_secs(10)))
-        .map(|f| f.unwrap().result(None).unwrap())
-        .collect();
+    let mut got: Vec<i32> =
+        as_completed(&futures, Some(Duration::from_secs(10))).map(|f| f.unwrap().result(None).unwrap()).collect();
     got.sort();
     assert_eq!(got, [0, 1, 2, 3, 4]);
 }
@@ -97,10 +81,7 @@ fn result_times_out_then_succeeds() {
         sleep(Duration::from_millis(200));
         1
     });
-    assert_eq!(
-        f.result(Some(Duration::from_millis(10))),
-        Err(FutureError::Timeout)
-    );
+    assert_eq!(f.result(Some(Duration::from_millis(10))), Err(FutureError::Timeout));
     assert_eq!(f.result(Some(Duration::from_secs(10))), Ok(1));
     assert_eq!(f.result(None), Ok(1));
 }
@@ -127,10 +108,7 @@ fn cancel_works_only_while_pending() {
 fn a_panic_comes_back_with_its_message_and_the_pool_lives_on() {
     let ex = ThreadPoolExecutor::new(1);
     let f = ex.submit(|| -> u8 { panic!("bad flag") });
-    assert_eq!(
-        f.result(None),
-        Err(FutureError::Panicked("bad flag".into()))
-    );
+    assert_eq!(f.result(None), Err(FutureError::Panicked("bad flag".into())));
     assert!(f.to_string().ends_with("state=finished raised Panicked>"));
     assert_eq!(ex.submit(|| 5).result(None), Ok(5));
 }
@@ -165,11 +143,8 @@ fn wait_first_completed_returns_early() {
         sleep(Duration::from_millis(500));
         2
     });
-    let (done, not_done) = wait(
-        &[fast.clone(), slow.clone()],
-        Some(Duration::from_secs(5)),
-        ReturnWhen::FirstCompleted,
-    );
+    let (done, not_done) =
+        wait(&[fast.clone(), slow.clone()], Some(Duration::from_secs(5)), ReturnWhen::FirstCompleted);
     assert!(done.iter().any(|f| f.ptr_eq(&fast)));
     assert!(not_done.iter().all(|f| f.ptr_eq(&slow)));
     let (done, not_done) = wait(&[fast, slow], None, ReturnWhen::AllCompleted);
@@ -205,10 +180,7 @@ fn never_more_than_max_workers_run_and_none_leak() {
 fn submit_after_shutdown_is_an_error_not_a_hang() {
     let ex = ThreadPoolExecutor::new(2);
     ex.shutdown(true);
-    assert_eq!(
-        ex.submit(|| 1).result(Some(Duration::from_secs(1))),
-        Err(FutureError::Shutdown)
-    );
+    assert_eq!(ex.submit(|| 1).result(Some(Duration::from_secs(1))), Err(FutureError::Shutdown));
     assert!(ex.try_submit(|| 1).is_err());
 }
 

@@ -14,20 +14,14 @@ fn pool(n: usize) -> ProcessPoolExecutor {
 #[test]
 fn map_keeps_input_order_across_processes() {
     let ex = pool(3);
-    let out: Vec<u64> = ex
-        .map("sleep_ms", [120u64, 60, 0, 30])
-        .map(Result::unwrap)
-        .collect();
+    let out: Vec<u64> = ex.map("sleep_ms", [120u64, 60, 0, 30]).map(Result::unwrap).collect();
     assert_eq!(out, [120, 60, 0, 30]);
 }
 
 #[test]
 fn jobs_run_in_other_processes_at_most_max_workers() {
     let ex = pool(2);
-    let pids: Vec<u32> = ex
-        .map("pid", vec![json!(null); 6])
-        .map(Result::unwrap)
-        .collect();
+    let pids: Vec<u32> = ex.map("pid", vec![json!(null); 6]).map(Result::unwrap).collect();
     let mut distinct = pids.clone();
     distinct.sort();
     distinct.dedup();
@@ -38,21 +32,13 @@ fn jobs_run_in_other_processes_at_most_max_workers() {
 #[test]
 fn as_completed_yields_fastest_first_and_wait_returns_early() {
     let ex = pool(3);
-    let futures: Vec<_> = [300u64, 10, 150]
-        .iter()
-        .map(|ms| ex.submit::<_, u64>("sleep_ms", ms))
-        .collect();
-    let order: Vec<u64> = as_completed(&futures, Some(Duration::from_secs(20)))
-        .map(|f| f.unwrap().result(None).unwrap())
-        .collect();
+    let futures: Vec<_> = [300u64, 10, 150].iter().map(|ms| ex.submit::<_, u64>("sleep_ms", ms)).collect();
+    let order: Vec<u64> =
+        as_completed(&futures, Some(Duration::from_secs(20))).map(|f| f.unwrap().result(None).unwrap()).collect();
     assert_eq!(order, [10, 150, 300]);
     let slow = ex.submit::<_, u64>("sleep_ms", 2_000);
     let fast = ex.submit::<_, u64>("sleep_ms", 0);
-    let (done, not_done) = wait(
-        &[slow, fast],
-        Some(Duration::from_secs(20)),
-        ReturnWhen::FirstCompleted,
-    );
+    let (done, not_done) = wait(&[slow, fast], Some(Duration::from_secs(20)), ReturnWhen::FirstCompleted);
     assert_eq!((done.len(), not_done.len()), (1, 1));
 }
 
@@ -61,10 +47,7 @@ fn a_panic_in_a_worker_comes_back_and_the_worker_lives_on() {
     let ex = pool(1);
     let before: u32 = ex.submit("pid", ()).result(None).unwrap();
     let f = ex.submit::<_, u32>("panic", "no such flag");
-    assert_eq!(
-        f.result(None),
-        Err(FutureError::Panicked("no such flag".into()))
-    );
+    assert_eq!(f.result(None), Err(FutureError::Panicked("no such flag".into())));
     let after: u32 = ex.submit("pid", ()).result(None).unwrap();
     assert_eq!(before, after);
 }
@@ -90,10 +73,7 @@ fn a_killed_worker_fails_only_its_job_and_is_replaced() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
-    let status = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
     assert!(status.success());
     match doomed.result(Some(Duration::from_secs(10))) {
         Err(FutureError::WorkerDied(msg)) => assert!(msg.contains(&pid.to_string()), "{msg}"),
@@ -108,9 +88,5 @@ fn a_killed_worker_fails_only_its_job_and_is_replaced() {
 fn submit_after_shutdown_is_an_error() {
     let ex = pool(1);
     ex.shutdown(true);
-    assert_eq!(
-        ex.submit::<_, u32>("pid", ())
-            .result(Some(Duration::from_secs(1))),
-        Err(FutureError::Shutdown)
-    );
+    assert_eq!(ex.submit::<_, u32>("pid", ()).result(Some(Duration::from_secs(1))), Err(FutureError::Shutdown));
 }

@@ -13,10 +13,7 @@ fn client() -> BlockingClient {
 }
 
 fn get_raw(url: &str) -> ureq::http::Response<ureq::Body> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     agent.get(url).call().unwrap()
 }
 
@@ -25,20 +22,11 @@ fn serves_every_catalog_flag_with_its_size_and_dimensions() {
     let srv = server();
     let c = client();
     for country in catalog() {
-        let url = format!(
-            "{}/{cc}/{cc}.gif",
-            srv.base_url(),
-            cc = country.cc.to_lowercase()
-        );
+        let url = format!("{}/{cc}/{cc}.gif", srv.base_url(), cc = country.cc.to_lowercase());
         let body = c.get(&url).unwrap();
         assert_eq!(body.len(), country.gif_bytes, "{}", country.cc);
         let dec = gif::DecodeOptions::new().read_info(&body[..]).unwrap();
-        assert_eq!(
-            (dec.width(), dec.height()),
-            (country.width, country.height),
-            "{}",
-            country.cc
-        );
+        assert_eq!((dec.width(), dec.height()), (country.width, country.height), "{}", country.cc);
     }
 }
 
@@ -56,9 +44,7 @@ fn brazil_has_the_headers_a_client_expects() {
 #[test]
 fn metadata_has_the_books_fields() {
     let srv = server();
-    let body = client()
-        .get(&format!("{}/us/metadata.json", srv.base_url()))
-        .unwrap();
+    let body = client().get(&format!("{}/us/metadata.json", srv.base_url())).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["iso_cc"], "US");
     assert_eq!(v["country"], "United States of America");
@@ -70,33 +56,16 @@ fn metadata_has_the_books_fields() {
 fn unknown_codes_and_paths_are_404() {
     let srv = server();
     let c = client();
-    for path in [
-        "/zz/zz.gif",
-        "/zz/metadata.json",
-        "/br/us.gif",
-        "/BR/BR.gif",
-        "/br",
-        "/br/br.gif/x",
-    ] {
-        assert_eq!(
-            c.get(&format!("{}{path}", srv.base_url())),
-            Err(FetchError::NotFound),
-            "{path}"
-        );
+    for path in ["/zz/zz.gif", "/zz/metadata.json", "/br/us.gif", "/BR/BR.gif", "/br", "/br/br.gif/x"] {
+        assert_eq!(c.get(&format!("{}{path}", srv.base_url())), Err(FetchError::NotFound), "{path}");
     }
 }
 
 #[test]
 fn other_methods_are_405() {
     let srv = server();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let resp = agent
-        .delete(&format!("{}/br/br.gif", srv.base_url()))
-        .call()
-        .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let resp = agent.delete(&format!("{}/br/br.gif", srv.base_url())).call().unwrap();
     assert_eq!(resp.status(), 405);
 }
 
@@ -118,16 +87,8 @@ fn delay_holds_each_response_but_not_a_thread() {
     for h in handles {
         assert_eq!(h.join().unwrap(), Ok(11_623));
     }
-    assert!(
-        t0.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        t0.elapsed()
-    );
-    assert!(
-        srv.stats().peak_in_flight() > 20,
-        "peak {}",
-        srv.stats().peak_in_flight()
-    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
+    assert!(srv.stats().peak_in_flight() > 20, "peak {}", srv.stats().peak_in_flight());
 }
 
 #[test]
@@ -139,10 +100,7 @@ fn error_rate_answers_that_share_with_418() {
     for cc in &codes {
         match c.get(&format!("{}/{cc}/{cc}.gif", srv.base_url())) {
             Ok(body) => assert_eq!(body, served_image(cc)),
-            Err(FetchError::Http {
-                status: 418,
-                reason,
-            }) => {
+            Err(FetchError::Http { status: 418, reason }) => {
                 assert_eq!(reason, "I'm a Teapot");
                 teapots += 1;
             }
@@ -175,28 +133,14 @@ fn dir_mode_serves_files_from_disk() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("br")).unwrap();
     std::fs::write(dir.path().join("br/br.gif"), b"GIF89a real bytes").unwrap();
-    std::fs::write(
-        dir.path().join("br/metadata.json"),
-        br#"{"country": "Brazil"}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("br/metadata.json"), br#"{"country": "Brazil"}"#).unwrap();
     let config = flags::server::ServerConfig {
         source: flags::server::Source::Dir(dir.path().to_path_buf()),
         ..Default::default()
     };
     let srv = flags::server::spawn(config, "127.0.0.1:0".parse().unwrap()).unwrap();
     let c = client();
-    assert_eq!(
-        c.get(&format!("{}/br/br.gif", srv.base_url())).unwrap(),
-        b"GIF89a real bytes"
-    );
-    assert_eq!(
-        c.get(&format!("{}/br/metadata.json", srv.base_url()))
-            .unwrap(),
-        br#"{"country": "Brazil"}"#
-    );
-    assert_eq!(
-        c.get(&format!("{}/us/us.gif", srv.base_url())),
-        Err(FetchError::NotFound)
-    );
+    assert_eq!(c.get(&format!("{}/br/br.gif", srv.base_url())).unwrap(), b"GIF89a real bytes");
+    assert_eq!(c.get(&format!("{}/br/metadata.json", srv.base_url())).unwrap(), br#"{"country": "Brazil"}"#);
+    assert_eq!(c.get(&format!("{}/us/us.gif", srv.base_url())), Err(FetchError::NotFound));
 }

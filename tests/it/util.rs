@@ -13,14 +13,8 @@ pub const FLAGS_EXE: &str = env!("CARGO_BIN_EXE_flags");
 /// Starts the embedded server on 127.0.0.1:0 with this behaviour.
 pub fn server_with(delay: Delay, error_rate: f64) -> RunningServer {
     flags::download::processpool::use_worker_program(FLAGS_EXE);
-    let config = ServerConfig {
-        delay,
-        error_rate,
-        seed: 42,
-        ..ServerConfig::default()
-    };
-    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .expect("the test server starts")
+    let config = ServerConfig { delay, error_rate, seed: 42, ..ServerConfig::default() };
+    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("the test server starts")
 }
 
 /// A server with no delay and no errors.
@@ -35,10 +29,8 @@ pub fn served_image(cc: &str) -> Vec<u8> {
 
 /// The sorted file names in `dir`.
 pub fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     names
 }
@@ -46,17 +38,11 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 /// Asserts `dir` holds exactly `{cc}.gif` for each code, byte-identical to
 /// what the server serves, and nothing else (no temp files).
 pub fn assert_exactly_saved(dir: &Path, codes: &[&str]) {
-    let mut expected: Vec<String> = codes
-        .iter()
-        .map(|cc| format!("{}.gif", cc.to_lowercase()))
-        .collect();
+    let mut expected: Vec<String> = codes.iter().map(|cc| format!("{}.gif", cc.to_lowercase())).collect();
     expected.sort();
     assert_eq!(files_in(dir), expected);
     for cc in codes {
         let got = std::fs::read(dir.join(format!("{}.gif", cc.to_lowercase()))).unwrap();
-        assert!(
-            got == served_image(cc),
-            "{cc}.gif differs from what the server sent"
-        );
+        assert!(got == served_image(cc), "{cc}.gif differs from what the server sent");
     }
 }
