@@ -3,10 +3,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::countries::Selection;
 use crate::demo::DemoConfig;
+use crate::download::Mode;
+use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
+use crate::save;
 use crate::server::{Delay, Label, ServerConfig, Source};
 
 /// Download country flags in several concurrency styles and measure what each costs.
@@ -24,8 +29,118 @@ pub struct Cli {
 pub enum Command {
     /// The seed's experiment: POP20 with each style against the embedded server, then a table.
     Demo(DemoArgs),
+    /// Download flags (the book's flags2/flags3): choose codes, server, style and concurrency.
+    Get(GetArgs),
     /// Run the flag server (the book's site on your machine, with delays and errors).
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Country codes (BR), or single letters meaning all 26 codes that start
+    /// with it (b = BA..BZ). Case-insensitive. Default: the 20 most populous.
+    #[arg(value_name = "CC", value_parser = parse_cc)]
+    pub codes: Vec<String>,
+    /// All 194 flags the book's server holds.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Every two-letter code, AA..ZZ (676; most are 404).
+    #[arg(short, long)]
+    pub every: bool,
+    /// Only the first N codes, after sorting.
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Most concurrent requests [default: sequential 1, threadpool 30, async 100,
+    /// processpool 4 x cores; at most 5 for REMOTE]. Capped at 1000 and at the number of codes.
+    #[arg(short = 'm', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_req: Option<u32>,
+    /// Server: LOCAL, DELAY, ERROR, REMOTE, or a base URL (http://host:port/flags).
+    #[arg(short, long, default_value = "LOCAL", value_parser = parse_server)]
+    pub server: ServerArg,
+    /// One line per code instead of the progress bar.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Download style.
+    #[arg(long, default_value = "async", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Directory to save to (created if missing).
+    #[arg(short, long, default_value = "downloads", value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Give up on a request after this many seconds.
+    #[arg(long, default_value = "10", value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Duration,
+    /// Also fetch metadata.json and name files after the country (Brazil-BR.gif).
+    #[arg(long)]
+    pub names: bool,
+    /// Print a JSON report on stdout instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A server named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerArg {
+    Label(Label),
+    Url(String),
+}
+
+impl TryFrom<GetArgs> for GetConfig {
+    type Error = String;
+    fn try_from(a: GetArgs) -> Result<Self, String> {
+        let selection = Selection { args: a.codes, all: a.all, every: a.every, limit: a.limit.map(|n| n as usize) };
+        let codes = selection.codes().map_err(|e| e.to_string())?;
+        let (label, base) = match a.server {
+            ServerArg::Label(l) => (Some(l), l.base_url().to_string()),
+            ServerArg::Url(u) => (None, u.trim_end_matches('/').to_string()),
+        };
+        let wanted = a.max_req.map_or_else(|| default_concurrency(a.mode, label), |m| m as usize);
+        let concurrency = match a.mode {
+            Mode::Sequential => 1,
+            _ => wanted.min(MAX_CONCURRENCY).min(codes.len()).max(1),
+        };
+        save::prepare_dest(&a.dest)
+            .map_err(|e| format!("invalid value '{}' for '--dest <DIR>': {e}", a.dest.display()))?;
+        Ok(GetConfig {
+            codes,
+            label,
+            base,
+            mode: a.mode,
+            concurrency,
+            dest: a.dest,
+            timeout: a.timeout,
+            names: a.names,
+            verbose: a.verbose,
+            json: a.json,
+        })
+    }
+}
+
+fn parse_cc(s: &str) -> Result<String, String> {
+    let ok = matches!(s.len(), 1 | 2) && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if ok {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err("expected a two-letter country code (BR) or a single letter (b = BA..BZ)".into())
+    }
+}
+
+fn parse_server(s: &str) -> Result<ServerArg, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(ServerArg::Url(s.to_string()))
+    } else {
+        s.parse().map(ServerArg::Label)
+    }
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t > 0.0 && t <= 86_400.0 => Ok(Duration::from_secs_f64(t)),
+        _ => Err("expected a number of seconds greater than 0 (e.g. 10 or 0.5)".into()),
+    }
 }
 
 #[derive(Debug, Args, Default)]
@@ -67,10 +182,10 @@ pub struct ServeArgs {
     #[arg(long, value_parser = clap::value_parser!(u16))]
     pub port: Option<u16>,
     /// Delay before each flag response, seconds: `0.35` or `0.5..5` (uniform).
-    #[arg(long, value_parser = parse_delay)]
+    #[arg(long, value_parser = parse_delay, allow_hyphen_values = true)]
     pub delay: Option<Delay>,
     /// Share of flag requests answered `418 I'm a Teapot`, 0 to 1.
-    #[arg(long, value_parser = parse_rate)]
+    #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
     pub error_rate: Option<f64>,
     /// Seed for delays and errors, so runs are reproducible.
     #[arg(long)]

@@ -9,13 +9,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`countries`] | POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
-//! | [`executor`] | `ThreadPoolExecutor`, `Future`, `as_completed`, `wait`: concurrent.futures for Rust |
-//! | [`download`] | the `Style` trait and one module per style: sequential, threadpool, asyncio |
+//! | [`executor`] | `ThreadPoolExecutor`, `ProcessPoolExecutor`, `Future`, `as_completed`, `wait`: concurrent.futures for Rust |
+//! | [`download`] | the `Style` trait and one module per style: sequential, threadpool, asyncio, processpool |
 //! | [`http`] | the blocking (ureq) and async (reqwest) clients and their one error type |
 //! | [`save`] | file names and atomic writes |
-//! | [`report`] | everything that prints: seed lines, tables |
+//! | [`report`] | everything that prints: seed lines, tables, flags2 reports, JSON |
 //! | [`server`] | the flag server: catalog images, routes, delays and errors |
 //! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
+//! | [`get`] | `flags get`: the flags2/flags3 downloader and its report |
 //! | [`cli`] | command-line arguments and the validated configuration they become |
 
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod countries;
 pub mod demo;
 pub mod download;
 pub mod executor;
+pub mod get;
 pub mod http;
 pub mod report;
 pub mod save;

@@ -4,20 +4,29 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+
 use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
+use flags::get::GetConfig;
 use flags::{demo, server};
 
 fn main() -> ExitCode {
     // A process pool starts this executable as its workers.
     flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => e.exit(),
+        _ => usage_error(e.render().to_string().trim_start_matches("error: ")),
+    });
     let result = match cli.command {
         None => run_demo(DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }),
         Some(Command::Demo(args)) => run_demo(args),
+        Some(Command::Get(args)) => match GetConfig::try_from(args) {
+            Ok(config) => Ok(get(&config)),
+            Err(msg) => usage_error(&msg),
+        },
         Some(Command::Serve(args)) => match ServeConfig::try_from(args) {
             Ok(config) => serve(config),
-            Err(msg) => return usage_error(&msg),
+            Err(msg) => usage_error(&msg),
         },
     };
     match result {
@@ -29,9 +38,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("error: {msg}\n\nUsage: flags [COMMAND]\n\nFor more information, try '--help'.");
-    ExitCode::from(2)
+/// Prints `error: msg`, the usage line of the subcommand in use, and a
+/// pointer to `--help`; exits 2.
+fn usage_error(msg: &str) -> ! {
+    const TIP: &str = "For more information, try '--help'.";
+    let msg = msg.trim_end().trim_end_matches(TIP).trim_end();
+    let mut cmd = Cli::command();
+    cmd.build();
+    let sub = std::env::args().nth(1).unwrap_or_default();
+    let usage = match cmd.find_subcommand_mut(&sub) {
+        Some(sub) => sub.render_usage(),
+        None => cmd.render_usage(),
+    };
+    if msg.contains("Usage:") {
+        eprintln!("error: {msg}\n\n{TIP}");
+    } else {
+        eprintln!("error: {msg}\n\n{usage}\n\n{TIP}");
+    }
+    std::process::exit(2)
+}
+
+fn get(config: &GetConfig) -> ExitCode {
+    let report = flags::get::run(config);
+    if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {

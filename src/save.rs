@@ -27,6 +27,9 @@ pub fn file_name(cc: &str, country: Option<&str>) -> String {
 /// Creates `dir` if needed and checks that a file can be created in it,
 /// so a bad destination fails before any request is made.
 pub fn prepare_dest(dir: &Path) -> io::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::AlreadyExists, "it exists and is not a directory"));
+    }
     fs::create_dir_all(dir)?;
     let probe = temp_path(dir, "probe");
     fs::File::create(&probe)?;

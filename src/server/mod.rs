@@ -198,6 +198,7 @@ impl Default for ServerConfig {
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: AtomicU64,
+    teapots: AtomicU64,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
 }
@@ -206,6 +207,15 @@ impl Stats {
     /// Requests received so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered with an injected `418 I'm a Teapot`.
+    pub fn teapots(&self) -> u64 {
+        self.teapots.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn count_teapot(&self) {
+        self.teapots.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The most requests that were being answered at the same time.

@@ -157,6 +157,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
                 tokio::time::sleep(delay).await;
             }
             if state.config.error_rate > 0.0 && state.draw(path, 2) < state.config.error_rate {
+                state.stats.count_teapot();
                 teapot()
             } else {
                 match state.flag_file(&cc, &file).await {

@@ -1,5 +1,6 @@
 mod cli;
 mod executor;
+mod get;
 mod process_pool;
 mod server;
 mod styles;

@@ -1,5 +1,4 @@
-//! Everything a person sees. Styles and the server never print; they hand
-//! outcomes and results here.
+//! The seed's output and the demo's.
 //!
 //! - [`SeedSink`] prints the seed's progress line: each code, flushed the
 //!   moment its file is saved; [`seed_summary`] the closing line.

@@ -1,0 +1,163 @@
+//! `flags get`: the book's flags2/flags3 downloader. Takes a validated
+//! [`GetConfig`], runs one style over the codes with a sink that shows
+//! progress, and returns a [`GetReport`] that accounts for every code once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::download::{self, Job, Mode, Outcome, Sink};
+use crate::report::get::{GetSink, JsonSink};
+use crate::server::Label;
+
+/// Most concurrent requests `-m` accepts.
+pub const MAX_CONCURRENCY: usize = 1000;
+
+/// Concurrent requests when `-m` is not given. Sequential is always 1; the
+/// book's public site (`REMOTE`) gets at most 5, to be gentle with it.
+pub fn default_concurrency(mode: Mode, label: Option<Label>) -> usize {
+    let by_mode = match mode {
+        Mode::Sequential => 1,
+        Mode::ThreadPool => 30,
+        Mode::Async => 100,
+        Mode::ProcessPool => 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    if label == Some(Label::Remote) {
+        by_mode.min(5)
+    } else {
+        by_mode
+    }
+}
+
+/// A validated `flags get`.
+#[derive(Debug, Clone)]
+pub struct GetConfig {
+    /// Upper-case codes, sorted, each once.
+    pub codes: Vec<String>,
+    /// The label the user named, if any.
+    pub label: Option<Label>,
+    /// Base URL of the flags.
+    pub base: String,
+    pub mode: Mode,
+    /// Requests in flight at most (already capped).
+    pub concurrency: usize,
+    pub dest: PathBuf,
+    pub timeout: Duration,
+    pub names: bool,
+    pub verbose: bool,
+    pub json: bool,
+}
+
+/// How one code ended, for `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagReport {
+    /// The country code, upper case.
+    pub cc: String,
+    /// `ok`, `not_found` or `error`.
+    pub outcome: &'static str,
+    /// Why it failed (errors only), e.g. `HTTP 418 - I'm a Teapot`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Where the file was saved (ok only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Size of the saved file in bytes (ok only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+}
+
+impl FlagReport {
+    fn new(cc: &str, outcome: &Outcome) -> Self {
+        let (kind, reason, file, bytes) = match outcome {
+            Outcome::Saved { path, bytes } => ("ok", None, Some(path.clone()), Some(*bytes)),
+            Outcome::NotFound => ("not_found", None, None, None),
+            Outcome::Failed(e) => ("error", Some(e.to_string()), None, None),
+        };
+        FlagReport { cc: cc.to_string(), outcome: kind, reason, file, bytes }
+    }
+}
+
+/// The result of a `flags get`: every requested code lands in exactly one
+/// of `ok`, `not_found`, `errors`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetReport {
+    /// The style used: sequential, threadpool, async or processpool.
+    pub mode: String,
+    /// The server label (`LOCAL`, ...), or `URL` for a base URL given as is.
+    pub server: String,
+    /// The base URL the flags came from.
+    pub base_url: String,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// How many codes were requested.
+    pub requested: usize,
+    /// Files saved.
+    pub ok: usize,
+    /// Codes the server has no flag for (404); not errors.
+    pub not_found: usize,
+    /// Codes that failed for any other reason.
+    pub errors: usize,
+    /// Wall time of the downloads, in seconds.
+    pub elapsed_s: f64,
+    /// One entry per requested code, sorted by code.
+    pub flags: Vec<FlagReport>,
+}
+
+impl GetReport {
+    /// True if any code failed (exit status 1).
+    pub fn failed(&self) -> bool {
+        self.errors > 0
+    }
+
+    /// True if some error was "connection refused" (the server isn't running).
+    pub fn server_unreachable(&self) -> bool {
+        self.flags.iter().any(|f| f.reason.as_deref().is_some_and(|r| r.starts_with("connection failed")))
+    }
+}
+
+/// The server's name in reports: its label, or `URL`.
+pub fn server_name(label: Option<Label>) -> String {
+    label.map_or_else(|| "URL".to_string(), |l| l.name().to_string())
+}
+
+/// Runs the download and returns the report; prints through `report::get`.
+pub fn run(config: &GetConfig) -> GetReport {
+    let sink: Arc<dyn Sink> = if config.json {
+        Arc::new(JsonSink)
+    } else {
+        crate::report::get::initial_report(config);
+        Arc::new(GetSink::new(config.codes.len(), config.verbose))
+    };
+    let job = Job {
+        base: config.base.clone(),
+        dest: config.dest.clone(),
+        timeout: config.timeout,
+        concurrency: config.concurrency,
+        names: config.names,
+    };
+    let result = download::run(config.mode, job, config.codes.clone(), sink);
+    let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(cc, o)).collect();
+    flags.sort_by(|a, b| a.cc.cmp(&b.cc));
+    let count = |kind: &str| flags.iter().filter(|f| f.outcome == kind).count();
+    let report = GetReport {
+        mode: config.mode.to_string(),
+        server: server_name(config.label),
+        base_url: config.base.clone(),
+        concurrency: config.concurrency,
+        requested: config.codes.len(),
+        ok: count("ok"),
+        not_found: count("not_found"),
+        errors: count("error"),
+        elapsed_s: result.elapsed.as_secs_f64(),
+        flags,
+    };
+    debug_assert_eq!(report.ok + report.not_found + report.errors, report.requested);
+    if config.json {
+        crate::report::get::json_report(&report);
+    } else {
+        crate::report::get::final_report(&report, config.label);
+    }
+    report
+}

@@ -1,0 +1,129 @@
+//! `flags get`'s output, as the book's flags2 scripts print it:
+//!
+//! ```text
+//! LOCAL site: http://localhost:8000/flags
+//! Searching for 26 flags: from BA to BZ
+//! 30 concurrent connections will be used.
+//! [progress bar, or with -v one line per code: BR OK / BZ not found / *** Error for XX: ...]
+//! --------------------
+//! 17 flags downloaded.
+//! 9 not found.
+//! 0 errors.
+//! Elapsed time: 1.23s
+//! ```
+//!
+//! The progress bar (indicatif) is drawn only when stdout is a terminal
+//! and `-v` is off. `--json` prints one JSON document instead of all this.
+
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::countries::Span;
+use crate::download::{Outcome, Sink};
+use crate::get::{server_name, GetConfig, GetReport};
+use crate::server::Label;
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The lines before the downloads start.
+pub fn initial_report(config: &GetConfig) {
+    let codes = &config.codes;
+    let which = if codes.len() <= 10 { codes.join(", ") } else { Span(codes).to_string() };
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{} site: {}", server_name(config.label), config.base);
+    let _ = writeln!(out, "Searching for {}: {which}", plural(codes.len(), "flag"));
+    let _ = writeln!(out, "{} will be used.", plural(config.concurrency, "concurrent connection"));
+}
+
+/// Shows progress while `flags get` runs: a bar, or with `verbose` a line per code.
+pub struct GetSink {
+    verbose: bool,
+    bar: ProgressBar,
+}
+
+impl GetSink {
+    /// A sink for `total` codes.
+    pub fn new(total: usize, verbose: bool) -> Self {
+        let target = if !verbose && io::stdout().is_terminal() {
+            ProgressDrawTarget::stdout()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target);
+        bar.set_style(
+            ProgressStyle::with_template("{percent:>3}%|{wide_bar}| {pos}/{len} [{elapsed_precise}<{eta_precise}]")
+                .expect("the template is valid"),
+        );
+        GetSink { verbose, bar }
+    }
+}
+
+impl Sink for GetSink {
+    fn outcome(&self, cc: &str, outcome: &Outcome) {
+        if self.verbose {
+            println!("{}", verbose_line(cc, outcome));
+        }
+        self.bar.inc(1);
+        if self.bar.position() == self.bar.length().unwrap_or(0) {
+            self.bar.finish();
+        }
+    }
+}
+
+/// `BR OK`, `BZ not found`, `*** Error for XX: HTTP 418 - I'm a Teapot`.
+pub fn verbose_line(cc: &str, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Saved { .. } => format!("{cc} OK"),
+        Outcome::NotFound => format!("{cc} not found"),
+        Outcome::Failed(e) => format!("*** Error for {cc}: {e}"),
+    }
+}
+
+/// Shows nothing while running: `--json` prints only the final document.
+pub struct JsonSink;
+
+impl Sink for JsonSink {
+    fn outcome(&self, _: &str, _: &Outcome) {}
+}
+
+/// The lines after the downloads.
+pub fn final_report(report: &GetReport, label: Option<Label>) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{}", "-".repeat(20));
+    let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
+    let _ = writeln!(out, "{} not found.", report.not_found);
+    let _ = writeln!(out, "{}.", plural(report.errors, "error"));
+    let _ = writeln!(out, "Elapsed time: {:.2}s", report.elapsed_s);
+    if report.server_unreachable() {
+        if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
+            let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
+        }
+    }
+}
+
+/// The whole report as one JSON document on stdout.
+pub fn json_report(report: &GetReport) {
+    let mut out = io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, report);
+    let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::FetchError;
+
+    #[test]
+    fn verbose_lines_follow_the_book() {
+        let saved = Outcome::Saved { path: "br.gif".into(), bytes: 1 };
+        assert_eq!(verbose_line("BR", &saved), "BR OK");
+        assert_eq!(verbose_line("BZ", &Outcome::NotFound), "BZ not found");
+        let teapot = Outcome::Failed(FetchError::Http { status: 418, reason: "I'm a Teapot".into() });
+        assert_eq!(verbose_line("XX", &teapot), "*** Error for XX: HTTP 418 - I'm a Teapot");
+        assert_eq!(plural(1, "flag"), "1 flag");
+        assert_eq!(plural(0, "error"), "0 errors");
+    }
+}

@@ -1,0 +1,15 @@
+//! Everything a person (or a script) sees. Styles, the executor and the
+//! server never print; they hand outcomes and results here.
+//!
+//! - [`seed`]: the seed's output (codes as they are saved, then
+//!   `20 flags downloaded in 7.26s`), the demo's table, `flags serve`'s banner.
+//! - [`get`]: `flags get`'s flags2-style report: initial report, progress
+//!   bar or one line per code, final counts, or the same as JSON.
+
+pub mod get;
+pub mod seed;
+
+pub use seed::{
+    demo_end, demo_intro, demo_run_header, demo_table, seed_line, seed_summary, serving, show, stopped, Quiet,
+    SeedSink, StyleTimes,
+};

@@ -1,0 +1,174 @@
+//! `flags get`, the real binary, against the server on port 0.
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use flags::server::Delay;
+
+use super::util::{assert_exactly_saved, files_in, server, server_with, FLAGS_EXE};
+
+fn get(base: &str, dest: &std::path::Path) -> Command {
+    let mut cmd = Command::new(FLAGS_EXE);
+    cmd.arg("get").arg("-s").arg(base).arg("-d").arg(dest).timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+fn json(a: &assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_slice(&a.get_output().stdout).unwrap()
+}
+
+#[test]
+fn letter_b_verbose_reports_17_found_and_9_not_found() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let a = get(&srv.base_url(), dir.path()).args(["b", "-v"]).assert().success();
+    let out = stdout(&a);
+    assert!(out.starts_with(&format!("URL site: {}\n", srv.base_url())), "{out}");
+    assert!(out.contains("Searching for 26 flags: from BA to BZ\n"), "{out}");
+    assert!(out.contains("26 concurrent connections will be used.\n"), "{out}");
+    assert!(out.lines().any(|l| l == "BR OK"), "{out}");
+    assert!(out.lines().any(|l| l == "BZ OK"), "{out}");
+    assert!(out.lines().any(|l| l == "BC not found"), "{out}");
+    assert!(
+        out.contains("--------------------\n17 flags downloaded.\n9 not found.\n0 errors.\nElapsed time: "),
+        "{out}"
+    );
+    assert_eq!(files_in(dir.path()).len(), 17);
+}
+
+#[test]
+fn every_mode_saves_all_194_byte_identical() {
+    let srv = server();
+    let all: Vec<String> = flags::countries::catalog().iter().map(|c| c.cc.clone()).collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    for mode in ["sequential", "threadpool", "async", "processpool"] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = get(&srv.base_url(), dir.path()).args(["-a", "--mode", mode, "-m", "8"]).assert().success();
+        assert!(stdout(&a).contains("194 flags downloaded.\n0 not found.\n0 errors.\n"), "{mode}");
+        assert_exactly_saved(dir.path(), &all);
+    }
+}
+
+#[test]
+fn limit_and_concurrency_caps() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let a = get(&srv.base_url(), dir.path()).args(["-a", "-l", "5", "-m", "5000"]).assert().success();
+    let out = stdout(&a);
+    assert!(out.contains("Searching for 5 flags: AD, AE, AF, AG, AL\n"), "{out}");
+    assert!(out.contains("5 concurrent connections will be used.\n"), "{out}");
+    let a = get(&srv.base_url(), dir.path()).args(["us", "--mode", "sequential", "-m", "9"]).assert().success();
+    assert!(stdout(&a).contains("Searching for 1 flag: US\n1 concurrent connection will be used.\n"));
+}
+
+#[test]
+fn errors_are_counted_once_each_and_leave_only_ok_files() {
+    // The book's asyncio script once counted every download after the first
+    // error as an error; here the client's count must match the server's.
+    for mode in ["async", "threadpool", "sequential"] {
+        let srv = server_with(Delay::NONE, 0.3);
+        let dir = tempfile::tempdir().unwrap();
+        let a = get(&srv.base_url(), dir.path()).args(["-e", "-m", "50", "--json", "--mode", mode]).assert().code(1);
+        let report = json(&a);
+        let flags = report["flags"].as_array().unwrap();
+        assert_eq!(flags.len(), 676);
+        assert_eq!(report["requested"], 676);
+        let count = |k: &str| flags.iter().filter(|f| f["outcome"] == k).count();
+        assert_eq!(count("ok") + count("not_found") + count("error"), 676);
+        assert_eq!(report["errors"].as_u64().unwrap() as usize, count("error"));
+        assert_eq!(count("error") as u64, srv.stats().teapots(), "{mode}");
+        assert!(count("ok") > 50 && count("error") > 50, "{mode}");
+        let ok: Vec<&str> = flags.iter().filter(|f| f["outcome"] == "ok").map(|f| f["cc"].as_str().unwrap()).collect();
+        assert_exactly_saved(dir.path(), &ok);
+        let teapot = flags.iter().find(|f| f["outcome"] == "error").unwrap();
+        assert_eq!(teapot["reason"], "HTTP 418 - I'm a Teapot");
+    }
+}
+
+#[test]
+fn verbose_shows_the_error_line() {
+    let srv = server_with(Delay::NONE, 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    let a = get(&srv.base_url(), dir.path()).args(["br", "-v"]).assert().code(1);
+    assert!(stdout(&a).contains("*** Error for BR: HTTP 418 - I'm a Teapot\n"));
+    assert!(stdout(&a).contains("1 error.\n"));
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn json_report_has_counts_mode_and_concurrency() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let a = get(&srv.base_url(), dir.path()).args(["br", "zz", "--json", "--mode", "threadpool"]).assert().success();
+    let r = json(&a);
+    assert_eq!((r["ok"].as_u64(), r["not_found"].as_u64(), r["errors"].as_u64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(r["mode"], "threadpool");
+    assert_eq!(r["concurrency"], 2);
+    assert_eq!(r["flags"][0]["cc"], "BR");
+    assert_eq!(r["flags"][0]["bytes"], 11_623);
+    assert_eq!(r["flags"][1]["outcome"], "not_found");
+    assert!(r["elapsed_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn names_fetch_metadata_and_use_country_names() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    get(&srv.base_url(), dir.path()).args(["us", "ci", "br", "--names"]).assert().success();
+    assert_eq!(files_in(dir.path()), ["Brazil-BR.gif", "Côte_d'Ivoire-CI.gif", "United_States_of_America-US.gif"]);
+}
+
+#[test]
+fn a_refused_connection_is_an_error_with_a_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("http://127.0.0.1:{port}/flags");
+    for mode in ["async", "sequential"] {
+        let a = get(&base, dir.path()).args(["br", "--json", "--mode", mode]).assert().code(1);
+        let reason = json(&a)["flags"][0]["reason"].as_str().unwrap().to_string();
+        assert!(reason.starts_with("connection failed"), "{mode}: {reason}");
+    }
+}
+
+#[test]
+fn a_slow_server_times_out() {
+    let srv = server_with(Delay::fixed(3.0), 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    for mode in ["async", "threadpool"] {
+        let a = get(&srv.base_url(), dir.path())
+            .args(["br", "--timeout", "0.3", "--json", "--mode", mode])
+            .assert()
+            .code(1);
+        assert_eq!(json(&a)["flags"][0]["reason"], "timed out", "{mode}");
+    }
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2_name_the_argument_and_request_nothing() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    for (args, named) in [
+        (&["1"][..], "CC"),
+        (&["ABC"], "CC"),
+        (&["-l", "0"], "--limit"),
+        (&["-m", "0"], "--max-req"),
+        (&["--timeout", "-1"], "--timeout"),
+        (&["--mode", "fibers"], "--mode"),
+    ] {
+        let a = get(&srv.base_url(), dir.path()).args(args).assert().code(2);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(named) && err.contains("Usage:"), "{args:?}: {err}");
+    }
+    let a = Command::new(FLAGS_EXE).args(["get", "-s", "NOWHERE"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--server"));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let a = get(&srv.base_url(), &file).arg("br").assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--dest"));
+    assert_eq!(srv.stats().requests(), 0);
+}
