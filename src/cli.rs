@@ -12,7 +12,7 @@ use crate::demo::DemoConfig;
 use crate::download::Mode;
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
 use crate::save;
-use crate::server::{Delay, Label, ServerConfig, Source};
+use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source};
 
 /// Download country flags in several concurrency styles and measure what each costs.
 ///
@@ -69,6 +69,13 @@ pub struct GetArgs {
     /// Give up on a request after this many seconds.
     #[arg(long, default_value = "10", value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
+    /// A request fails when no byte arrives for this long [default: the --timeout].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub stall: Option<Duration>,
+    /// Extra tries for transient failures (timeouts, resets, truncated bodies,
+    /// 429/500/502/503/504), with exponential backoff; Retry-After is honoured.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
     /// Also fetch metadata.json and name files after the country (Brazil-BR.gif).
     #[arg(long)]
     pub names: bool,
@@ -108,9 +115,12 @@ impl TryFrom<GetArgs> for GetConfig {
             concurrency,
             dest: a.dest,
             timeout: a.timeout,
+            stall: a.stall.unwrap_or(a.timeout),
+            retries: a.retries,
             names: a.names,
             verbose: a.verbose,
             json: a.json,
+            cancel: Default::default(),
         })
     }
 }
@@ -187,9 +197,26 @@ pub struct ServeArgs {
     /// Share of flag requests answered `418 I'm a Teapot`, 0 to 1.
     #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
     pub error_rate: Option<f64>,
-    /// Seed for delays and errors, so runs are reproducible.
+    /// Seed for delays, errors and faults, so runs are reproducible.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Faults to inject into image requests: KIND[:RATE],... with KIND one of
+    /// latency, drip, 418, 429, 500, 503, truncate, reset, stall, slow-close
+    /// (RATE: share of requests, default 1).
+    #[arg(long, value_name = "KIND[:RATE],...", value_parser = parse_faults)]
+    pub fault: Option<FaultPlan>,
+    /// `latency` fault: extra delay uniform in 0..SECS.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    pub jitter: Duration,
+    /// `drip` fault: bytes per second.
+    #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1..))]
+    pub drip_rate: u64,
+    /// Most connections open at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Log every request: method, path, status and the fault injected.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// A validated `flags serve`.
@@ -221,10 +248,26 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 source,
                 delay: a.delay.unwrap_or(label_delay),
                 error_rate: a.error_rate.unwrap_or(label_rate),
+                faults: a.fault.unwrap_or_default(),
+                fault_settings: FaultSettings { jitter: a.jitter, drip_rate: a.drip_rate, ..FaultSettings::default() },
                 seed,
                 label: a.label,
+                max_connections: a.max_connections as usize,
+                log: a.verbose.then(crate::report::server_log),
+                ..ServerConfig::default()
             },
         })
+    }
+}
+
+fn parse_faults(s: &str) -> Result<FaultPlan, String> {
+    s.parse()
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && (0.0..=3600.0).contains(&t) => Ok(Duration::from_secs_f64(t)),
+        _ => Err("expected seconds between 0 and 3600".into()),
     }
 }
 

@@ -57,13 +57,9 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<Vec<StyleTimes>> {
         let mut times = Vec::new();
         for i in 1..=config.runs {
             report::demo_run_header(mode, script(mode), i, config.runs);
-            let job = Job {
-                base: server.base_url(),
-                dest: config.dest.clone(),
-                timeout: Duration::from_secs(10) + config.delay.max,
-                concurrency: codes.len(),
-                names: false,
-            };
+            let mut job = Job::new(server.base_url(), config.dest.clone(), codes.len());
+            job.timeout = Duration::from_secs(10) + config.delay.max;
+            job.stall = job.timeout;
             let result = download::run(mode, job, codes.clone(), Arc::new(SeedSink));
             report::seed_summary(&result);
             times.push(result.elapsed);

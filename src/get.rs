@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::download::{self, Job, Mode, Outcome, Sink};
+use crate::download::{self, Cancel, Job, Mode, Outcome, Sink};
 use crate::report::get::{GetSink, JsonSink};
 use crate::server::Label;
 
@@ -45,9 +45,15 @@ pub struct GetConfig {
     pub concurrency: usize,
     pub dest: PathBuf,
     pub timeout: Duration,
+    /// A request fails when no byte arrives for this long.
+    pub stall: Duration,
+    /// Extra tries for transient failures.
+    pub retries: u32,
     pub names: bool,
     pub verbose: bool,
     pub json: bool,
+    /// Cancelled by Ctrl-C (the binary installs the handler).
+    pub cancel: Arc<Cancel>,
 }
 
 /// How one code ended, for `--json`.
@@ -55,7 +61,7 @@ pub struct GetConfig {
 pub struct FlagReport {
     /// The country code, upper case.
     pub cc: String,
-    /// `ok`, `not_found` or `error`.
+    /// `ok`, `not_found`, `error` or `cancelled`.
     pub outcome: &'static str,
     /// Why it failed (errors only), e.g. `HTTP 418 - I'm a Teapot`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,13 +80,14 @@ impl FlagReport {
             Outcome::Saved { path, bytes } => ("ok", None, Some(path.clone()), Some(*bytes)),
             Outcome::NotFound => ("not_found", None, None, None),
             Outcome::Failed(e) => ("error", Some(e.to_string()), None, None),
+            Outcome::Cancelled => ("cancelled", None, None, None),
         };
         FlagReport { cc: cc.to_string(), outcome: kind, reason, file, bytes }
     }
 }
 
 /// The result of a `flags get`: every requested code lands in exactly one
-/// of `ok`, `not_found`, `errors`.
+/// of `ok`, `not_found`, `errors`, `cancelled`.
 #[derive(Debug, Clone, Serialize)]
 pub struct GetReport {
     /// The style used: sequential, threadpool, async or processpool.
@@ -99,6 +106,8 @@ pub struct GetReport {
     pub not_found: usize,
     /// Codes that failed for any other reason.
     pub errors: usize,
+    /// Codes not downloaded because of Ctrl-C.
+    pub cancelled: usize,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
     /// One entry per requested code, sorted by code.
@@ -109,6 +118,11 @@ impl GetReport {
     /// True if any code failed (exit status 1).
     pub fn failed(&self) -> bool {
         self.errors > 0
+    }
+
+    /// True if the run was cut short by Ctrl-C (exit status 130).
+    pub fn interrupted(&self) -> bool {
+        self.cancelled > 0
     }
 
     /// True if some error was "connection refused" (the server isn't running).
@@ -136,6 +150,9 @@ pub fn run(config: &GetConfig) -> GetReport {
         timeout: config.timeout,
         concurrency: config.concurrency,
         names: config.names,
+        retries: config.retries,
+        stall: config.stall,
+        cancel: Arc::clone(&config.cancel),
     };
     let result = download::run(config.mode, job, config.codes.clone(), sink);
     let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(cc, o)).collect();
@@ -150,10 +167,11 @@ pub fn run(config: &GetConfig) -> GetReport {
         ok: count("ok"),
         not_found: count("not_found"),
         errors: count("error"),
+        cancelled: count("cancelled"),
         elapsed_s: result.elapsed.as_secs_f64(),
         flags,
     };
-    debug_assert_eq!(report.ok + report.not_found + report.errors, report.requested);
+    debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);
     if config.json {
         crate::report::get::json_report(&report);
     } else {

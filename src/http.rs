@@ -21,7 +21,13 @@ pub enum FetchError {
     NotFound,
     /// The server answered another non-success status.
     #[error("HTTP {status} - {reason}")]
-    Http { status: u16, reason: String },
+    Http {
+        status: u16,
+        reason: String,
+        /// The `Retry-After` the server asked for, in seconds.
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
     /// No connection could be made.
     #[error("connection failed: {0}")]
     Connect(String),
@@ -31,17 +37,40 @@ pub enum FetchError {
     /// The body ended before `Content-Length` bytes arrived (or went past it).
     #[error("body is {got} bytes, Content-Length said {expected}")]
     Truncated { expected: u64, got: u64 },
-    /// Any other failure while talking to the server or saving the file.
+    /// Any other failure while talking to the server.
     #[error("{0}")]
     Io(String),
+    /// The file could not be saved.
+    #[error("{0}")]
+    Save(String),
 }
 
 impl FetchError {
-    fn status(status: u16) -> Self {
+    fn status(status: u16, retry_after: Option<u64>) -> Self {
         if status == 404 {
             FetchError::NotFound
         } else {
-            FetchError::Http { status, reason: reason_phrase(status).to_string() }
+            FetchError::Http { status, reason: reason_phrase(status).to_string(), retry_after }
+        }
+    }
+
+    /// True for failures worth another try: timeouts, resets, truncation,
+    /// and 429/500/502/503/504. Never 404 or another 4xx, nor a refused
+    /// connection (nobody is there).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            FetchError::Timeout | FetchError::Truncated { .. } => true,
+            FetchError::Io(_) => true,
+            FetchError::NotFound | FetchError::Connect(_) | FetchError::Save(_) => false,
+        }
+    }
+
+    /// The server's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Http { retry_after: Some(s), .. } => Some(Duration::from_secs(*s)),
+            _ => None,
         }
     }
 
@@ -59,6 +88,15 @@ pub fn reason_phrase(status: u16) -> &'static str {
         429 => "Too Many Requests",
         s => hyper::StatusCode::from_u16(s).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown"),
     }
+}
+
+/// `Retry-After` in seconds: a number, or an HTTP date.
+fn parse_retry_after(value: Option<&str>) -> Option<u64> {
+    let v = value?.trim();
+    v.parse().ok().or_else(|| {
+        let when = httpdate::parse_http_date(v).ok()?;
+        Some(when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
+    })
 }
 
 /// Checks the body length against the declared `Content-Length`.
@@ -80,6 +118,9 @@ pub fn metadata_url(base: &str, cc: &str) -> String {
     format!("{}/{}/metadata.json", base.trim_end_matches('/'), cc.to_ascii_lowercase())
 }
 
+/// Longest wait for a TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Largest body accepted: the biggest flag is about 40 KB.
 const MAX_BODY: u64 = 16 << 20;
 
@@ -94,10 +135,18 @@ impl BlockingClient {
     /// A client whose requests each give up after `timeout`, keeping up to
     /// `pool` idle connections for reuse.
     pub fn new(timeout: Duration, pool: usize) -> Self {
+        Self::with_stall(timeout, timeout, pool)
+    }
+
+    /// Like [`BlockingClient::new`], and a request also fails when no byte
+    /// arrives for `stall`.
+    pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .proxy(None)
             .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
+            .timeout_per_read(Some(stall.min(timeout)))
             .max_idle_connections(pool.max(1))
             .max_idle_connections_per_host(pool.max(1))
             .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
@@ -110,7 +159,8 @@ impl BlockingClient {
         let mut resp = self.agent.get(url).call().map_err(from_ureq)?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(FetchError::status(status));
+            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
+            return Err(FetchError::status(status, parse_retry_after(retry_after)));
         }
         let declared = resp.body().content_length();
         let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(from_ureq)?;
@@ -121,7 +171,7 @@ impl BlockingClient {
 fn from_ureq(e: ureq::Error) -> FetchError {
     use ureq::Error as E;
     match e {
-        E::StatusCode(s) => FetchError::status(s),
+        E::StatusCode(s) => FetchError::status(s, None),
         E::Timeout(_) => FetchError::Timeout,
         E::HostNotFound => FetchError::Connect("host not found".into()),
         E::ConnectionFailed => FetchError::Connect("connection failed".into()),
@@ -149,11 +199,19 @@ pub struct AsyncClient {
 impl AsyncClient {
     /// A client whose requests each give up after `timeout`.
     pub fn new(timeout: Duration, pool: usize) -> Self {
+        Self::with_stall(timeout, timeout, pool)
+    }
+
+    /// Like [`AsyncClient::new`], and a request also fails when no byte
+    /// arrives for `stall`.
+    pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
         // reqwest is built without a default crypto provider; ring is the
         // one ureq already brings, so the binary carries only one.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(timeout)
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+            .read_timeout(stall.min(timeout))
             .no_proxy()
             .pool_max_idle_per_host(pool.max(1))
             .tcp_nodelay(true)
@@ -168,7 +226,8 @@ impl AsyncClient {
         let resp = self.client.get(url).send().await.map_err(from_reqwest)?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(FetchError::status(status));
+            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
+            return Err(FetchError::status(status, parse_retry_after(retry_after)));
         }
         let declared = resp.content_length();
         let body = resp.bytes().await.map_err(from_reqwest)?;
@@ -210,9 +269,14 @@ mod tests {
 
     #[test]
     fn statuses_map_to_errors() {
-        assert_eq!(FetchError::status(404), FetchError::NotFound);
-        assert_eq!(FetchError::status(418).to_string(), "HTTP 418 - I'm a Teapot");
-        assert_eq!(FetchError::status(503).to_string(), "HTTP 503 - Service Unavailable");
+        assert_eq!(FetchError::status(404, None), FetchError::NotFound);
+        assert_eq!(FetchError::status(418, None).to_string(), "HTTP 418 - I'm a Teapot");
+        assert_eq!(FetchError::status(503, Some(1)).to_string(), "HTTP 503 - Service Unavailable");
+        assert!(FetchError::status(503, None).is_transient());
+        assert!(!FetchError::status(418, None).is_transient());
+        assert!(!FetchError::NotFound.is_transient());
+        assert_eq!(parse_retry_after(Some(" 3 ")), Some(3));
+        assert_eq!(parse_retry_after(Some("Thu, 01 Jan 1970 00:00:00 GMT")), Some(0));
         assert!(check_length(Some(3), vec![1, 2]).is_err());
         assert!(check_length(None, vec![1, 2]).is_ok());
     }

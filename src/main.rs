@@ -59,8 +59,18 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn get(config: &GetConfig) -> ExitCode {
+    // First Ctrl-C: stop starting downloads and report; second: quit now.
+    let cancel = std::sync::Arc::clone(&config.cancel);
+    let _ = ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            std::process::exit(130);
+        }
+        cancel.cancel();
+    });
     let report = flags::get::run(config);
-    if report.failed() {
+    if report.interrupted() {
+        ExitCode::from(130)
+    } else if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

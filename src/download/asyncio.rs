@@ -19,14 +19,20 @@ impl Style for Asyncio {
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
         runtime.block_on(async move {
             let limit = job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
-            let client = AsyncClient::new(job.timeout, limit);
+            let client = AsyncClient::with_stall(job.timeout, job.stall, limit);
             let semaphore = Arc::new(Semaphore::new(limit));
             let mut tasks = JoinSet::new();
             for cc in codes {
                 let (job, client, sink, semaphore) = (job.clone(), client.clone(), sink.clone(), semaphore.clone());
                 tasks.spawn(async move {
-                    let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
-                    let outcome = fetch_one_async(&client, &job, &cc).await;
+                    let outcome = tokio::select! {
+                        biased;
+                        _ = job.cancel.cancelled() => Outcome::Cancelled,
+                        permit = semaphore.acquire_owned() => {
+                            let _permit = permit.expect("the semaphore is never closed");
+                            fetch_one_async(&client, &job, &cc, &*sink).await
+                        }
+                    };
                     sink.outcome(&cc, &outcome);
                     (cc, outcome)
                 });

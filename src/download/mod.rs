@@ -2,8 +2,9 @@
 //!
 //! Every style runs the same per-code pipeline, [`fetch_one`] (blocking)
 //! or [`fetch_one_async`]: GET the image (and, with `names`, the metadata),
-//! then [`store`] it atomically, giving one [`Outcome`] that goes to the
-//! [`Sink`] the moment it is known. What differs is only the scheduling:
+//! retrying transient failures as [`retry_wait`] says, then [`store`] it
+//! atomically, giving one [`Outcome`] that goes to the [`Sink`] the moment
+//! it is known. What differs is only the scheduling:
 //!
 //! | style | module | schedules the codes |
 //! |---|---|---|
@@ -13,6 +14,13 @@
 //! | process pool | [`processpool`] | `ProcessPoolExecutor`: N worker processes |
 //!
 //! Styles never print; the sink (see `report`) decides what a person sees.
+//!
+//! **Cancellation** (Ctrl-C): once [`Cancel::cancel`] is called no code
+//! starts; each is reported [`Outcome::Cancelled`]. The async style also
+//! drops the requests in flight. The blocking styles can't interrupt a
+//! blocking read, so a request in flight finishes (within `--timeout`) and
+//! is reported as it ended. Either way the destination holds exactly the
+//! files reported saved.
 
 pub mod asyncio;
 pub mod processpool;
@@ -20,8 +28,10 @@ pub mod sequential;
 pub mod threadpool;
 
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +51,59 @@ pub struct Job {
     pub concurrency: usize,
     /// flags3: fetch `metadata.json` too and name files `{Country}-{CC}.gif`.
     pub names: bool,
+    /// Extra tries for transient failures (0: the book's behaviour).
+    pub retries: u32,
+    /// A request fails when no byte arrives for this long.
+    pub stall: Duration,
+    /// Set on Ctrl-C; not sent to worker processes.
+    #[serde(skip)]
+    pub cancel: Arc<Cancel>,
+}
+
+impl Job {
+    /// A job with the book's defaults: 10 s timeout, no retries.
+    pub fn new(base: impl Into<String>, dest: impl Into<PathBuf>, concurrency: usize) -> Self {
+        Job {
+            base: base.into(),
+            dest: dest.into(),
+            timeout: Duration::from_secs(10),
+            concurrency,
+            names: false,
+            retries: 0,
+            stall: Duration::from_secs(10),
+            cancel: Arc::default(),
+        }
+    }
+}
+
+/// A cancellation flag the styles check before each code; async tasks can
+/// also wait on it.
+#[derive(Debug, Default)]
+pub struct Cancel {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Cancel {
+    /// Stops new downloads (and the async style's downloads in flight).
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// True once cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Completes when cancelled.
+    pub async fn cancelled(&self) {
+        let notified = self.notify.notified();
+        if self.is_cancelled() {
+            return;
+        }
+        notified.await
+    }
 }
 
 /// How one code ended.
@@ -52,6 +115,8 @@ pub enum Outcome {
     NotFound,
     /// Anything else: the reason.
     Failed(FetchError),
+    /// Not downloaded because the run was cancelled (Ctrl-C).
+    Cancelled,
 }
 
 impl From<Result<(PathBuf, usize), FetchError>> for Outcome {
@@ -69,6 +134,10 @@ impl From<Result<(PathBuf, usize), FetchError>> for Outcome {
 pub trait Sink: Send + Sync {
     /// One code is done.
     fn outcome(&self, cc: &str, outcome: &Outcome);
+
+    /// A request for `cc` failed with `error` and will be tried again
+    /// (try number `attempt + 1`) after `wait`.
+    fn retrying(&self, _cc: &str, _attempt: u32, _error: &FetchError, _wait: Duration) {}
 }
 
 /// A download style: how codes are scheduled. That is all a style decides.
@@ -151,11 +220,80 @@ pub fn run(mode: Mode, job: Job, codes: Vec<String>, sink: Arc<dyn Sink>) -> Run
     RunResult { mode, outcomes, elapsed: start.elapsed() }
 }
 
+/// How long to wait before try `attempt + 1` (attempt 0 failed first), or
+/// `None` to give up: not transient, or out of retries. Exponential backoff
+/// from 100 ms, capped at 5 s, with jitter (x0.5..1.5); a `Retry-After`
+/// from the server is honoured up to 10 s.
+pub fn retry_wait(attempt: u32, retries: u32, error: &FetchError) -> Option<Duration> {
+    if attempt >= retries || !error.is_transient() {
+        return None;
+    }
+    let backoff = Duration::from_millis(100).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(5));
+    let jitter = 0.5 + (std::collections::hash_map::RandomState::new().build_hasher().finish() % 1000) as f64 / 1000.0;
+    let wait = backoff.mul_f64(jitter);
+    Some(match error.retry_after() {
+        Some(asked) => wait.max(asked.min(Duration::from_secs(10))),
+        None => wait,
+    })
+}
+
+/// One GET with retries, blocking.
+fn get_with_retries(
+    client: &BlockingClient,
+    job: &Job,
+    cc: &str,
+    url: &str,
+    sink: &dyn Sink,
+) -> Result<Vec<u8>, FetchError> {
+    let mut attempt = 0;
+    loop {
+        match client.get(url) {
+            Err(e) => match retry_wait(attempt, job.retries, &e) {
+                Some(wait) if !job.cancel.is_cancelled() => {
+                    sink.retrying(cc, attempt, &e, wait);
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                _ => return Err(e),
+            },
+            ok => return ok,
+        }
+    }
+}
+
+/// One GET with retries, async.
+async fn get_with_retries_async(
+    client: &AsyncClient,
+    job: &Job,
+    cc: &str,
+    url: &str,
+    sink: &dyn Sink,
+) -> Result<Vec<u8>, FetchError> {
+    let mut attempt = 0;
+    loop {
+        match client.get(url).await {
+            Err(e) => match retry_wait(attempt, job.retries, &e) {
+                Some(wait) => {
+                    sink.retrying(cc, attempt, &e, wait);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return Err(e),
+            },
+            ok => return ok,
+        }
+    }
+}
+
 /// The blocking pipeline for one code: fetch, name, store.
-pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str) -> Outcome {
-    let fetched = client.get(&flag_url(&job.base, cc)).and_then(|image| {
+pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str, sink: &dyn Sink) -> Outcome {
+    if job.cancel.is_cancelled() {
+        return Outcome::Cancelled;
+    }
+    let get = |url: String| get_with_retries(client, job, cc, &url, sink);
+    let fetched = get(flag_url(&job.base, cc)).and_then(|image| {
         let country = match job.names {
-            true => Some(country_name(&client.get(&metadata_url(&job.base, cc))?)?),
+            true => Some(country_name(&get(metadata_url(&job.base, cc))?)?),
             false => None,
         };
         Ok((image, country))
@@ -163,17 +301,24 @@ pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str) -> Outcome {
     store(job, cc, fetched)
 }
 
-/// The async pipeline for one code: the same steps as [`fetch_one`].
-pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str) -> Outcome {
-    let image = client.get(&flag_url(&job.base, cc)).await;
-    let fetched = match (image, job.names) {
-        (Ok(image), true) => match client.get(&metadata_url(&job.base, cc)).await {
-            Ok(meta) => country_name(&meta).map(|name| (image, Some(name))),
-            Err(e) => Err(e),
-        },
-        (image, _) => image.map(|i| (i, None)),
+/// The async pipeline for one code: the same steps as [`fetch_one`]. A
+/// cancellation drops the requests in flight.
+pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str, sink: &dyn Sink) -> Outcome {
+    let fetch = async {
+        let image = get_with_retries_async(client, job, cc, &flag_url(&job.base, cc), sink).await?;
+        let country = match job.names {
+            true => {
+                Some(country_name(&get_with_retries_async(client, job, cc, &metadata_url(&job.base, cc), sink).await?)?)
+            }
+            false => None,
+        };
+        Ok((image, country))
     };
-    store(job, cc, fetched)
+    tokio::select! {
+        biased;
+        _ = job.cancel.cancelled() => Outcome::Cancelled,
+        fetched = fetch => store(job, cc, fetched),
+    }
 }
 
 /// The `country` field of a `metadata.json` body.
@@ -190,7 +335,7 @@ fn store(job: &Job, cc: &str, fetched: Result<(Vec<u8>, Option<String>), FetchEr
             let name = save::file_name(cc, country.as_deref());
             save::save_atomic(&job.dest, &name, &image)
                 .map(|path| (path, image.len()))
-                .map_err(|e| FetchError::Io(format!("saving {name}: {e}")))
+                .map_err(|e| FetchError::Save(format!("saving {name}: {e}")))
         })
         .into()
 }

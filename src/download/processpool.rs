@@ -5,14 +5,16 @@
 //! Outcomes reach the sink in completion order.
 
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::{fetch_one, Job, Outcome, Sink, Style};
-use crate::executor::{as_completed, FutureError, ProcessPoolExecutor, Registry};
+use crate::executor::{FutureError, ProcessPoolExecutor, Registry};
 use crate::http::{BlockingClient, FetchError};
+use crate::report::Quiet;
 
 /// The registered job's name.
 pub const DOWNLOAD_JOB: &str = "download_flag";
@@ -37,13 +39,14 @@ fn download_in_worker(arg: DownloadArg) -> Outcome {
         match &*slot {
             Some((t, c)) if *t == arg.job.timeout => c.clone(),
             _ => {
-                let c = BlockingClient::new(arg.job.timeout, 1);
+                let c = BlockingClient::with_stall(arg.job.timeout, arg.job.stall, 1);
                 *slot = Some((arg.job.timeout, c.clone()));
                 c
             }
         }
     };
-    fetch_one(&client, &arg.job, &arg.cc)
+    // Retry notices stay in the worker: only the outcome crosses back.
+    fetch_one(&client, &arg.job, &arg.cc, &Quiet)
 }
 
 static WORKER_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -77,12 +80,27 @@ impl Style for ProcessPool {
             .iter()
             .map(|cc| executor.submit::<_, Outcome>(DOWNLOAD_JOB, DownloadArg { job: (*job).clone(), cc: cc.clone() }))
             .collect();
+        // Each future sends its index when done; the loop wakes at least
+        // every 100 ms to see whether the run was cancelled.
+        let (tx, rx) = mpsc::channel();
+        for (i, f) in futures.iter().enumerate() {
+            let tx = tx.clone();
+            f.add_done_callback(move |_| {
+                let _ = tx.send(i);
+            });
+        }
         let mut outcomes = Vec::with_capacity(codes.len());
-        for done in as_completed(&futures, None) {
-            let future = done.expect("no timeout was set");
-            let i = futures.iter().position(|f| f.ptr_eq(&future)).expect("one of ours");
-            let outcome = match future.result(None) {
+        while outcomes.len() < codes.len() {
+            if job.cancel.is_cancelled() {
+                // Jobs not started yet are cancelled; running ones finish.
+                futures.iter().for_each(|f| {
+                    f.cancel();
+                });
+            }
+            let Ok(i) = rx.recv_timeout(Duration::from_millis(100)) else { continue };
+            let outcome = match futures[i].result(None) {
                 Ok(outcome) => outcome,
+                Err(FutureError::Cancelled) => Outcome::Cancelled,
                 Err(e) => Outcome::Failed(worker_failure(e)),
             };
             sink.outcome(&codes[i], &outcome);

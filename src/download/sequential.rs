@@ -11,12 +11,12 @@ pub struct Sequential;
 
 impl Style for Sequential {
     fn download_many(&self, job: Arc<Job>, mut codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
-        let client = BlockingClient::new(job.timeout, 1);
+        let client = BlockingClient::with_stall(job.timeout, job.stall, 1);
         codes.sort();
         codes
             .into_iter()
             .map(|cc| {
-                let outcome = fetch_one(&client, &job, &cc);
+                let outcome = fetch_one(&client, &job, &cc, &*sink);
                 sink.outcome(&cc, &outcome);
                 (cc, outcome)
             })

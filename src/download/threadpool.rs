@@ -15,10 +15,10 @@ pub struct ThreadPool;
 impl Style for ThreadPool {
     fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
         let workers = job.concurrency.min(codes.len()).max(1);
-        let client = BlockingClient::new(job.timeout, workers);
+        let client = BlockingClient::with_stall(job.timeout, job.stall, workers);
         let executor = ThreadPoolExecutor::new(workers);
         let download_one = move |cc: String| {
-            let outcome = fetch_one(&client, &job, &cc);
+            let outcome = fetch_one(&client, &job, &cc, &*sink);
             sink.outcome(&cc, &outcome);
             (cc, outcome)
         };

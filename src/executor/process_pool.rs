@@ -100,6 +100,9 @@ pub fn run_worker_if_requested(registry: &Registry) {
     if std::env::args_os().nth(1).is_some_and(|a| a == WORKER_ARG) {
         // The panic message goes back to the parent; don't print it here too.
         std::panic::set_hook(Box::new(|_| {}));
+        // Ctrl-C reaches the whole process group; the parent decides what
+        // to cancel and ends the workers by closing their stdin.
+        let _ = ctrlc::set_handler(|| {});
         let code = match serve(registry, io::stdin().lock(), io::stdout().lock()) {
             Ok(()) => 0,
             Err(_) => 1,

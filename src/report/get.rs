@@ -9,6 +9,7 @@
 //! 17 flags downloaded.
 //! 9 not found.
 //! 0 errors.
+//! [N cancelled (interrupted).   only after Ctrl-C]
 //! Elapsed time: 1.23s
 //! ```
 //!
@@ -17,11 +18,14 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use std::time::Duration;
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::countries::Span;
 use crate::download::{Outcome, Sink};
 use crate::get::{server_name, GetConfig, GetReport};
+use crate::http::FetchError;
 use crate::server::Label;
 
 fn plural(n: usize, word: &str) -> String {
@@ -62,6 +66,12 @@ impl GetSink {
 }
 
 impl Sink for GetSink {
+    fn retrying(&self, cc: &str, attempt: u32, error: &FetchError, wait: Duration) {
+        if self.verbose {
+            println!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
+        }
+    }
+
     fn outcome(&self, cc: &str, outcome: &Outcome) {
         if self.verbose {
             println!("{}", verbose_line(cc, outcome));
@@ -79,6 +89,7 @@ pub fn verbose_line(cc: &str, outcome: &Outcome) -> String {
         Outcome::Saved { .. } => format!("{cc} OK"),
         Outcome::NotFound => format!("{cc} not found"),
         Outcome::Failed(e) => format!("*** Error for {cc}: {e}"),
+        Outcome::Cancelled => format!("{cc} cancelled"),
     }
 }
 
@@ -96,6 +107,9 @@ pub fn final_report(report: &GetReport, label: Option<Label>) {
     let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
     let _ = writeln!(out, "{} not found.", report.not_found);
     let _ = writeln!(out, "{}.", plural(report.errors, "error"));
+    if report.cancelled > 0 {
+        let _ = writeln!(out, "{} cancelled (interrupted).", report.cancelled);
+    }
     let _ = writeln!(out, "Elapsed time: {:.2}s", report.elapsed_s);
     if report.server_unreachable() {
         if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
@@ -114,14 +128,14 @@ pub fn json_report(report: &GetReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::FetchError;
 
     #[test]
     fn verbose_lines_follow_the_book() {
         let saved = Outcome::Saved { path: "br.gif".into(), bytes: 1 };
         assert_eq!(verbose_line("BR", &saved), "BR OK");
         assert_eq!(verbose_line("BZ", &Outcome::NotFound), "BZ not found");
-        let teapot = Outcome::Failed(FetchError::Http { status: 418, reason: "I'm a Teapot".into() });
+        let teapot =
+            Outcome::Failed(FetchError::Http { status: 418, reason: "I'm a Teapot".into(), retry_after: None });
         assert_eq!(verbose_line("XX", &teapot), "*** Error for XX: HTTP 418 - I'm a Teapot");
         assert_eq!(plural(1, "flag"), "1 flag");
         assert_eq!(plural(0, "error"), "0 errors");

@@ -10,6 +10,6 @@ pub mod get;
 pub mod seed;
 
 pub use seed::{
-    demo_end, demo_intro, demo_run_header, demo_table, seed_line, seed_summary, serving, show, stopped, Quiet,
-    SeedSink, StyleTimes,
+    demo_end, demo_intro, demo_run_header, demo_table, seed_line, seed_summary, server_log, serving, show, stopped,
+    Quiet, SeedSink, StyleTimes,
 };

@@ -117,12 +117,23 @@ pub fn serving(addr: &std::net::SocketAddr, config: &crate::server::ServerConfig
     let label = config.label.map_or(String::new(), |l| format!("{l} "));
     println!("{label}flag server: serving {what} at http://{addr}/flags");
     println!(
-        "delay {}, error rate {:.0}%, seed {}; try: flags get -s http://{addr}/flags",
+        "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s http://{addr}/flags",
         config.delay,
         config.error_rate * 100.0,
+        config.faults,
         config.seed
     );
     println!("Press Ctrl-C to stop.");
+}
+
+/// A request log that prints one line per request: `GET /flags/br/br.gif 200`,
+/// with the fault injected if any.
+pub fn server_log() -> crate::server::RequestLog {
+    crate::server::RequestLog(std::sync::Arc::new(|e: &crate::server::LogEntry| {
+        let fault = e.fault.as_deref().map_or(String::new(), |f| format!(" [fault: {f}]"));
+        let status = if e.status == 0 { "dropped".to_string() } else { e.status.to_string() };
+        println!("{} {} {status}{fault}", e.method, e.path);
+    }))
 }
 
 /// Says the server stopped.

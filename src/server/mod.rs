@@ -14,7 +14,11 @@
 //! that path was asked for), so a given seed reproduces the same run
 //! whatever order the requests arrive in.
 
+pub mod body;
+pub mod conditional;
+pub mod faults;
 pub mod image;
+pub mod pages;
 pub mod routes;
 
 use std::fmt;
@@ -26,10 +30,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::fd::AsRawFd;
+
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::Semaphore;
+
+pub use faults::{FaultKind, FaultPlan, FaultSettings};
 
 /// The book's servers, by the names `-s/--server` and `--label` take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +183,33 @@ pub enum Source {
     Dir(PathBuf),
 }
 
+/// One answered request, for the request log (`flags serve -v`).
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub method: String,
+    pub path: String,
+    /// The status sent (0 if the connection was dropped without an answer).
+    pub status: u16,
+    /// The fault injected, if any (`418`, `reset`, ...).
+    pub fault: Option<String>,
+}
+
+/// Where the server reports each request; the binary passes a printer.
+#[derive(Clone)]
+pub struct RequestLog(pub Arc<dyn Fn(&LogEntry) + Send + Sync>);
+
+impl RequestLog {
+    fn log(&self, entry: &LogEntry) {
+        (self.0)(entry)
+    }
+}
+
+impl fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RequestLog")
+    }
+}
+
 /// How a server behaves.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -182,15 +218,36 @@ pub struct ServerConfig {
     pub delay: Delay,
     /// Share of flag API requests answered `418 I'm a Teapot`.
     pub error_rate: f64,
-    /// Seed for the delay and error draws.
+    /// Faults injected into image requests.
+    pub faults: FaultPlan,
+    /// Sizes of the faults that have one.
+    pub fault_settings: FaultSettings,
+    /// Seed for the delay, error and fault draws.
     pub seed: u64,
     /// The label this server plays, if any (shown on the index page).
     pub label: Option<Label>,
+    /// Most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send its request headers (slowloris guard).
+    pub header_timeout: Duration,
+    /// Called for every request, if set.
+    pub log: Option<RequestLog>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { source: Source::Catalog, delay: Delay::NONE, error_rate: 0.0, seed: 0, label: None }
+        ServerConfig {
+            source: Source::Catalog,
+            delay: Delay::NONE,
+            error_rate: 0.0,
+            faults: FaultPlan::default(),
+            fault_settings: FaultSettings::default(),
+            seed: 0,
+            label: None,
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            log: None,
+        }
     }
 }
 
@@ -267,8 +324,15 @@ async fn run_with_stats(
         let warm = Arc::clone(&state);
         tokio::task::spawn_blocking(move || warm.warm_up());
     }
+    let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new clients wait in the backlog while
+        // established ones keep being served.
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => permit.expect("never closed"),
+            _ = &mut shutdown => return Ok(()),
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = &mut shutdown => return Ok(()),
@@ -282,10 +346,19 @@ async fn run_with_stats(
             }
         };
         let _ = stream.set_nodelay(true);
+        let fd = stream.as_raw_fd();
         let state = Arc::clone(&state);
         tokio::spawn(async move {
-            let service = service_fn(move |req| routes::handle(Arc::clone(&state), req));
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+            let _permit = permit;
+            let header_timeout = state.config.header_timeout;
+            let service = service_fn(move |req| routes::handle(Arc::clone(&state), fd, req));
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(16 * 1024)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

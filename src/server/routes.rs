@@ -1,35 +1,59 @@
 //! What the server answers: `/flags/{cc}/{cc}.gif`, `/flags/{cc}/metadata.json`
 //! and a small index at `/`. Anything else is 404; methods other than GET
-//! and HEAD are 405. Delays and 418s apply to the flag API only.
+//! and HEAD are 405. Delays, 418s and `--fault`s apply to the flag API only
+//! (faults to images only), never to the index.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::fmt::Write as _;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, SERVER};
+use hyper::header::{
+    HeaderValue, ACCEPT_RANGES, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED,
+    RETRY_AFTER, SERVER,
+};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::{image, ServerConfig, Source, Stats};
+use super::body::{self, Body};
+use super::conditional::{answer, Answer, Validators};
+use super::faults::FaultKind;
+use super::{image, pages, LogEntry, ServerConfig, Source, Stats};
 use crate::countries::{self, catalog};
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<Body>;
+
+/// When the embedded flags "changed": the date of the book's flags.zip.
+const CATALOG_DATE: u64 = 1_424_716_800; // 2015-02-23
 
 /// Everything the request handler shares.
 pub(crate) struct State {
     pub(crate) config: ServerConfig,
-    stats: Arc<Stats>,
+    pub(crate) stats: Arc<Stats>,
     images: Vec<OnceLock<Bytes>>,
     asked: Mutex<HashMap<String, u64>>,
+    /// `--dir`, canonicalized once.
+    root: Option<std::path::PathBuf>,
+}
+
+/// A file ready to send.
+struct Served {
+    bytes: Bytes,
+    mime: &'static str,
+    validators: Validators,
 }
 
 impl State {
     pub(crate) fn new(config: ServerConfig, stats: Arc<Stats>) -> Self {
         let images = catalog().iter().map(|_| OnceLock::new()).collect();
-        State { config, stats, images, asked: Mutex::new(HashMap::new()) }
+        let root = match &config.source {
+            Source::Dir(d) => d.canonicalize().ok(),
+            Source::Catalog => None,
+        };
+        State { config, stats, images, asked: Mutex::new(HashMap::new()), root }
     }
 
     /// Draws every catalog image now rather than on first request.
@@ -43,14 +67,17 @@ impl State {
         self.images[index].get_or_init(|| Bytes::from(image::flag_gif(&catalog()[index]))).clone()
     }
 
-    /// A reproducible draw in [0, 1) for the n-th request of `path`.
-    fn draw(&self, path: &str, salt: u64) -> f64 {
-        let n = {
-            let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-            let n = asked.entry(path.to_string()).or_insert(0);
-            *n += 1;
-            *n
-        };
+    /// The n-th time `path` is asked for (1, 2, ...).
+    fn nth(&self, path: &str) -> u64 {
+        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        let n = asked.entry(path.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// A reproducible draw in [0, 1) for the `n`-th request of `path`; `salt`
+    /// keeps the draws for delay, errors and faults independent.
+    fn draw(&self, path: &str, n: u64, salt: u64) -> f64 {
         let mut h = self.config.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         for b in path.bytes().chain(n.to_le_bytes()) {
             h = splitmix(h ^ b as u64);
@@ -58,25 +85,36 @@ impl State {
         (h >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    async fn flag_file(&self, cc: &str, file: &File) -> Option<(Bytes, &'static str)> {
-        match (&self.config.source, file) {
+    async fn flag_file(&self, cc: &str, file: File) -> Option<Served> {
+        let catalog_time = SystemTime::UNIX_EPOCH + Duration::from_secs(CATALOG_DATE);
+        let (bytes, mime, modified) = match (&self.config.source, file) {
             (Source::Catalog, File::Image) => {
                 let i = catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc))?;
-                Some((self.catalog_image(i), "image/gif"))
+                (self.catalog_image(i), "image/gif", catalog_time)
             }
             (Source::Catalog, File::Metadata) => {
-                Some((Bytes::from(countries::lookup(cc)?.metadata_json()), "application/json"))
+                (Bytes::from(countries::lookup(cc)?.metadata_json()), "application/json", catalog_time)
             }
-            (Source::Dir(dir), file) => {
-                // `cc` is two ASCII letters (see `route`), so this path can't leave `dir`.
+            (Source::Dir(_), file) => {
                 let (name, mime) = match file {
                     File::Image => (format!("{cc}.gif"), "image/gif"),
                     File::Metadata => ("metadata.json".to_string(), "application/json"),
                 };
-                let bytes = tokio::fs::read(dir.join(cc).join(name)).await.ok()?;
-                Some((Bytes::from(bytes), mime))
+                let path = self.inside_root(&Path::new(cc).join(name))?;
+                let modified = tokio::fs::metadata(&path).await.ok()?.modified().unwrap_or(catalog_time);
+                (Bytes::from(tokio::fs::read(&path).await.ok()?), mime, modified)
             }
-        }
+        };
+        let validators = Validators::for_content(&bytes, modified);
+        Some(Served { bytes, mime, validators })
+    }
+
+    /// `relative` under the `--dir` root, if it exists and (symlinks
+    /// resolved) does not lead outside the root.
+    fn inside_root(&self, relative: &Path) -> Option<std::path::PathBuf> {
+        let root = self.root.as_ref()?;
+        let real = root.join(relative).canonicalize().ok()?;
+        real.starts_with(root).then_some(real)
     }
 }
 
@@ -87,26 +125,26 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum File {
     Image,
     Metadata,
 }
 
 enum Route {
-    Index,
+    Page(pages::Page),
     Flag(String, File),
     Missing,
 }
 
 /// `/flags/br/br.gif` -> image of `br`; only lower-case two-letter codes,
-/// as the book's site has them.
+/// as the book's site has them. Anything else (`..`, `%2e`, `//`, NUL,
+/// upper case) is not a route.
 fn route(path: &str) -> Route {
-    if path == "/" {
-        return Route::Index;
+    if let Some(page) = pages::route(path) {
+        return Route::Page(page);
     }
-    let Some(rest) = path.strip_prefix("/flags/") else {
-        return Route::Missing;
-    };
+    let Some(rest) = path.strip_prefix("/flags/") else { return Route::Missing };
     let mut parts = rest.split('/');
     let (Some(cc), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
         return Route::Missing;
@@ -121,86 +159,128 @@ fn route(path: &str) -> Route {
     }
 }
 
-fn respond(status: StatusCode, mime: &'static str, body: Bytes) -> Resp {
-    let mut resp = Response::new(Full::new(body));
+pub(crate) fn respond(status: StatusCode, mime: &'static str, body: Body) -> Resp {
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(mime));
     resp.headers_mut().insert(SERVER, HeaderValue::from_static(concat!("flags/", env!("CARGO_PKG_VERSION"))));
     resp
 }
 
-fn text(status: StatusCode, msg: &str) -> Resp {
-    respond(status, "text/plain; charset=utf-8", Bytes::from(format!("{msg}\n")))
+pub(crate) fn text(status: StatusCode, msg: &str) -> Resp {
+    respond(status, "text/plain; charset=utf-8", body::full(format!("{msg}\n")))
 }
 
-fn teapot() -> Resp {
-    let mut resp = text(StatusCode::IM_A_TEAPOT, "418 I'm a Teapot");
-    resp.extensions_mut().insert(hyper::ext::ReasonPhrase::from_static(b"I'm a Teapot"));
+fn status_fault(status: u16) -> Resp {
+    let code = StatusCode::from_u16(status).expect("fault statuses are valid");
+    let reason = crate::http::reason_phrase(status);
+    let mut resp = text(code, &format!("{status} {reason}"));
+    resp.extensions_mut().insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    if status == 429 || status == 503 {
+        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     resp
 }
 
-/// Answers one request.
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+/// Answers one request on the connection whose socket is `fd`.
+pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>) -> Result<Resp, io::Error> {
     let _in_flight = state.stats.enter();
+    let path = req.uri().path().to_string();
+    let mut entry = LogEntry { method: req.method().to_string(), path: path.clone(), status: 0, fault: None };
+    let result = answer_request(&state, fd, &req, &mut entry).await;
+    let is_head = req.method() == Method::HEAD;
+    let result = result.map(|mut resp| {
+        entry.status = resp.status().as_u16();
+        if is_head {
+            // Keep the headers (Content-Length included), drop the body.
+            *resp.body_mut() = body::empty();
+        }
+        resp
+    });
+    if let Some(log) = &state.config.log {
+        log.log(&entry);
+    }
+    result
+}
+
+async fn answer_request(
+    state: &State,
+    fd: RawFd,
+    req: &Request<Incoming>,
+    entry: &mut LogEntry,
+) -> Result<Resp, io::Error> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use GET or HEAD");
         resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(resp);
     }
-    let path = req.uri().path();
-    Ok(match route(path) {
-        Route::Index => respond(StatusCode::OK, "text/html; charset=utf-8", Bytes::from(index_page(&state.config))),
-        Route::Missing => text(StatusCode::NOT_FOUND, "404 Not Found"),
-        Route::Flag(cc, file) => {
-            let delay = state.config.delay.at(state.draw(path, 1));
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            if state.config.error_rate > 0.0 && state.draw(path, 2) < state.config.error_rate {
-                state.stats.count_teapot();
-                teapot()
-            } else {
-                match state.flag_file(&cc, &file).await {
-                    Some((body, mime)) => respond(StatusCode::OK, mime, body),
-                    None => text(StatusCode::NOT_FOUND, "404 Not Found"),
-                }
-            }
+    let (cc, file) = match route(req.uri().path()) {
+        Route::Page(page) => return Ok(pages::render(page, &state.config)),
+        Route::Missing => return Ok(text(StatusCode::NOT_FOUND, "404 Not Found")),
+        Route::Flag(cc, file) => (cc, file),
+    };
+    let cfg = &state.config;
+    let path = &entry.path;
+    let n = state.nth(path);
+    let delay = cfg.delay.at(state.draw(path, n, 1));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
+        state.stats.count_teapot();
+        entry.fault = Some("418".into());
+        return Ok(status_fault(418));
+    }
+    let fault = match file {
+        File::Image => cfg.faults.pick(state.draw(path, n, 3)),
+        File::Metadata => None,
+    };
+    entry.fault = fault.map(FaultKind::name);
+    match fault {
+        Some(FaultKind::Status(s)) => return Ok(status_fault(s)),
+        Some(FaultKind::Latency) => tokio::time::sleep(cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await,
+        Some(FaultKind::Stall) => {
+            tokio::time::sleep(cfg.fault_settings.stall).await;
+            return Err(io::Error::other("stalled on purpose"));
         }
-    })
-}
-
-/// A plain page naming the server's behaviour and linking every flag.
-fn index_page(config: &ServerConfig) -> String {
-    let mut html = String::from(
-        "<!doctype html><meta charset=utf-8><title>flags server</title>\
-         <h1>flags server</h1><p>",
-    );
-    let label = config.label.map_or(String::new(), |l| format!("{l}: "));
-    let _ = write!(
-        html,
-        "{label}delay {}, error rate {:.0}%. Try <code>flags get -s URL/flags</code>.</p><ul>",
-        config.delay,
-        config.error_rate * 100.0
-    );
-    let codes: Vec<String> = match &config.source {
-        Source::Catalog => catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect(),
-        Source::Dir(dir) => {
-            let mut v: Vec<String> = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_lowercase()))
-                .collect();
-            v.sort();
-            v
+        _ => {}
+    }
+    let Some(served) = state.flag_file(&cc, file).await else {
+        return Ok(text(StatusCode::NOT_FOUND, "404 Not Found"));
+    };
+    let len = served.bytes.len() as u64;
+    let decision = answer(req.headers(), &served.validators, len);
+    let (status, bytes) = match decision {
+        Answer::NotModified => (StatusCode::NOT_MODIFIED, Bytes::new()),
+        Answer::Whole => (StatusCode::OK, served.bytes),
+        Answer::Part { start, end } => (StatusCode::PARTIAL_CONTENT, served.bytes.slice(start as usize..=end as usize)),
+        Answer::Unsatisfiable => {
+            let mut resp = text(StatusCode::RANGE_NOT_SATISFIABLE, "416 Range Not Satisfiable");
+            resp.headers_mut().insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"));
+            return Ok(resp);
         }
     };
-    for cc in codes {
-        let _ = write!(
-            html,
-            "<li><a href=\"/flags/{cc}/{cc}.gif\">{cc}</a> <a href=\"/flags/{cc}/metadata.json\">metadata</a>"
-        );
+    let full_len = bytes.len();
+    let body = match fault {
+        Some(FaultKind::Drip) => body::drip(bytes, cfg.fault_settings.drip_rate),
+        Some(FaultKind::Truncate) => body::truncated(bytes),
+        Some(FaultKind::Reset) => body::reset(bytes, fd),
+        Some(FaultKind::SlowClose) => body::slow_close(bytes, cfg.fault_settings.slow_close),
+        _ => body::full(bytes),
+    };
+    let mut resp = respond(status, served.mime, body);
+    let h = resp.headers_mut();
+    if status != StatusCode::NOT_MODIFIED {
+        h.insert(CONTENT_LENGTH, HeaderValue::from(full_len));
     }
-    html.push_str("</ul>\n");
-    html
+    h.insert(ETAG, HeaderValue::from_str(&served.validators.etag).expect("ascii"));
+    h.insert(LAST_MODIFIED, HeaderValue::from_str(&served.validators.http_date()).expect("ascii"));
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Answer::Part { start, end } = decision {
+        h.insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"));
+    }
+    if fault == Some(FaultKind::SlowClose) {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(resp)
 }

@@ -100,7 +100,7 @@ fn error_rate_answers_that_share_with_418() {
     for cc in &codes {
         match c.get(&format!("{}/{cc}/{cc}.gif", srv.base_url())) {
             Ok(body) => assert_eq!(body, served_image(cc)),
-            Err(FetchError::Http { status: 418, reason }) => {
+            Err(FetchError::Http { status: 418, reason, .. }) => {
                 assert_eq!(reason, "I'm a Teapot");
                 teapots += 1;
             }

@@ -1,7 +1,6 @@
 //! Each download style against the server on port 0.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use flags::countries::{pop20_sorted, POP20};
 use flags::download::{self, Job, Mode, Outcome, Sink};
@@ -12,7 +11,7 @@ use flags::server::Delay;
 use super::util::{assert_exactly_saved, server, server_with};
 
 fn job(base: String, dest: &std::path::Path, concurrency: usize) -> Job {
-    Job { base, dest: dest.to_path_buf(), timeout: Duration::from_secs(10), concurrency, names: false }
+    Job::new(base, dest, concurrency)
 }
 
 /// Records the order outcomes arrive in.
