@@ -211,6 +211,9 @@ pub struct ServeArgs {
     /// `drip` fault: bytes per second.
     #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1..))]
     pub drip_rate: u64,
+    /// `429` and `503` faults: the Retry-After they send, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub retry_after: u64,
     /// Most connections open at once; more wait to be accepted.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -249,7 +252,12 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 delay: a.delay.unwrap_or(label_delay),
                 error_rate: a.error_rate.unwrap_or(label_rate),
                 faults: a.fault.unwrap_or_default(),
-                fault_settings: FaultSettings { jitter: a.jitter, drip_rate: a.drip_rate, ..FaultSettings::default() },
+                fault_settings: FaultSettings {
+                    jitter: a.jitter,
+                    drip_rate: a.drip_rate,
+                    retry_after: a.retry_after,
+                    ..FaultSettings::default()
+                },
                 seed,
                 label: a.label,
                 max_connections: a.max_connections as usize,

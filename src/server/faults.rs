@@ -6,9 +6,9 @@
 //! | `latency` | an extra delay, uniform 0..`--jitter` s, on top of `--delay` |
 //! | `drip` | the body trickles at `--drip-rate` bytes/s |
 //! | `418` | `418 I'm a Teapot` |
-//! | `429` | `429 Too Many Requests` with `Retry-After: 1` |
+//! | `429` | `429 Too Many Requests` with `Retry-After: 1` (`--retry-after`) |
 //! | `500` | `500 Internal Server Error` |
-//! | `503` | `503 Service Unavailable` with `Retry-After: 1` |
+//! | `503` | `503 Service Unavailable` with `Retry-After: 1` (`--retry-after`) |
 //! | `truncate` | the full `Content-Length`, half the body, then the connection closes |
 //! | `reset` | some body bytes, then a TCP reset (SO_LINGER 0) |
 //! | `stall` | the request is read and never answered (the connection is held 60 s) |
@@ -139,6 +139,8 @@ pub struct FaultSettings {
     pub stall: Duration,
     /// `slow-close`: how long the connection stays open after the body.
     pub slow_close: Duration,
+    /// `429` and `503`: the `Retry-After` sent, in seconds.
+    pub retry_after: u64,
 }
 
 impl Default for FaultSettings {
@@ -148,6 +150,7 @@ impl Default for FaultSettings {
             drip_rate: 16 * 1024,
             stall: Duration::from_secs(60),
             slow_close: Duration::from_secs(2),
+            retry_after: 1,
         }
     }
 }

@@ -10,7 +10,19 @@
 //! budget (Monaco's original is 453 x 302 in 1 193 bytes) a simpler drawing
 //! is tried: smaller letters, then no letters, then a single colour.
 
-use crate::countries::Country;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::countries::{catalog, Country};
+
+/// The image of the catalog's `index`-th flag, drawn once per process and
+/// shared by every server in it.
+pub fn catalog_image(index: usize) -> Bytes {
+    static IMAGES: OnceLock<Vec<OnceLock<Bytes>>> = OnceLock::new();
+    let images = IMAGES.get_or_init(|| catalog().iter().map(|_| OnceLock::new()).collect());
+    images[index].get_or_init(|| Bytes::from(flag_gif(&catalog()[index]))).clone()
+}
 
 /// 5 x 7 block letters, one `u8` per row, the low 5 bits used (bit 4 = left).
 const FONT: [[u8; 7]; 26] = [

@@ -256,6 +256,8 @@ impl Default for ServerConfig {
 pub struct Stats {
     requests: AtomicU64,
     teapots: AtomicU64,
+    /// Requests per flag API path.
+    asked: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
 }
@@ -269,6 +271,19 @@ impl Stats {
     /// Requests answered with an injected `418 I'm a Teapot`.
     pub fn teapots(&self) -> u64 {
         self.teapots.load(Ordering::SeqCst)
+    }
+
+    /// The most times any one flag URL was requested.
+    pub fn most_asked(&self) -> u64 {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).values().copied().max().unwrap_or(0)
+    }
+
+    /// Counts a request for `path` and says which it was (1, 2, ...).
+    pub(crate) fn nth(&self, path: &str) -> u64 {
+        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        let n = asked.entry(path.to_string()).or_insert(0);
+        *n += 1;
+        *n
     }
 
     pub(crate) fn count_teapot(&self) {

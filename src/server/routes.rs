@@ -3,11 +3,10 @@
 //! and HEAD are 405. Delays, 418s and `--fault`s apply to the flag API only
 //! (faults to images only), never to the index.
 
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -33,8 +32,6 @@ const CATALOG_DATE: u64 = 1_424_716_800; // 2015-02-23
 pub(crate) struct State {
     pub(crate) config: ServerConfig,
     pub(crate) stats: Arc<Stats>,
-    images: Vec<OnceLock<Bytes>>,
-    asked: Mutex<HashMap<String, u64>>,
     /// `--dir`, canonicalized once.
     root: Option<std::path::PathBuf>,
 }
@@ -48,31 +45,16 @@ struct Served {
 
 impl State {
     pub(crate) fn new(config: ServerConfig, stats: Arc<Stats>) -> Self {
-        let images = catalog().iter().map(|_| OnceLock::new()).collect();
         let root = match &config.source {
             Source::Dir(d) => d.canonicalize().ok(),
             Source::Catalog => None,
         };
-        State { config, stats, images, asked: Mutex::new(HashMap::new()), root }
+        State { config, stats, root }
     }
 
     /// Draws every catalog image now rather than on first request.
     pub(crate) fn warm_up(&self) {
-        for (i, _) in catalog().iter().enumerate() {
-            self.catalog_image(i);
-        }
-    }
-
-    fn catalog_image(&self, index: usize) -> Bytes {
-        self.images[index].get_or_init(|| Bytes::from(image::flag_gif(&catalog()[index]))).clone()
-    }
-
-    /// The n-th time `path` is asked for (1, 2, ...).
-    fn nth(&self, path: &str) -> u64 {
-        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        let n = asked.entry(path.to_string()).or_insert(0);
-        *n += 1;
-        *n
+        (0..catalog().len()).for_each(|i| drop(image::catalog_image(i)));
     }
 
     /// A reproducible draw in [0, 1) for the `n`-th request of `path`; `salt`
@@ -90,7 +72,7 @@ impl State {
         let (bytes, mime, modified) = match (&self.config.source, file) {
             (Source::Catalog, File::Image) => {
                 let i = catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc))?;
-                (self.catalog_image(i), "image/gif", catalog_time)
+                (image::catalog_image(i), "image/gif", catalog_time)
             }
             (Source::Catalog, File::Metadata) => {
                 (Bytes::from(countries::lookup(cc)?.metadata_json()), "application/json", catalog_time)
@@ -171,13 +153,13 @@ pub(crate) fn text(status: StatusCode, msg: &str) -> Resp {
     respond(status, "text/plain; charset=utf-8", body::full(format!("{msg}\n")))
 }
 
-fn status_fault(status: u16) -> Resp {
+fn status_fault(status: u16, retry_after: u64) -> Resp {
     let code = StatusCode::from_u16(status).expect("fault statuses are valid");
     let reason = crate::http::reason_phrase(status);
     let mut resp = text(code, &format!("{status} {reason}"));
     resp.extensions_mut().insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
     if status == 429 || status == 503 {
-        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }
     resp
 }
@@ -221,7 +203,7 @@ async fn answer_request(
     };
     let cfg = &state.config;
     let path = &entry.path;
-    let n = state.nth(path);
+    let n = state.stats.nth(path);
     let delay = cfg.delay.at(state.draw(path, n, 1));
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -229,7 +211,7 @@ async fn answer_request(
     if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
         state.stats.count_teapot();
         entry.fault = Some("418".into());
-        return Ok(status_fault(418));
+        return Ok(status_fault(418, 0));
     }
     let fault = match file {
         File::Image => cfg.faults.pick(state.draw(path, n, 3)),
@@ -237,7 +219,7 @@ async fn answer_request(
     };
     entry.fault = fault.map(FaultKind::name);
     match fault {
-        Some(FaultKind::Status(s)) => return Ok(status_fault(s)),
+        Some(FaultKind::Status(s)) => return Ok(status_fault(s, cfg.fault_settings.retry_after)),
         Some(FaultKind::Latency) => tokio::time::sleep(cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await,
         Some(FaultKind::Stall) => {
             tokio::time::sleep(cfg.fault_settings.stall).await;

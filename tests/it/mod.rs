@@ -1,5 +1,6 @@
 mod cli;
 mod executor;
+mod faults;
 mod get;
 mod process_pool;
 mod server;

@@ -4,7 +4,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use flags::countries::lookup;
 use flags::server::{self, Delay, RunningServer, ServerConfig};
 
 /// The `flags` binary, which process pools must run as their workers.
@@ -24,7 +23,8 @@ pub fn server() -> RunningServer {
 
 /// The bytes the embedded server serves for `cc`.
 pub fn served_image(cc: &str) -> Vec<u8> {
-    flags::server::image::flag_gif(lookup(cc).expect("a catalog code"))
+    let index = flags::countries::catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc)).expect("a catalog code");
+    flags::server::image::catalog_image(index).to_vec()
 }
 
 /// The sorted file names in `dir`.
