@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench::BenchConfig;
 use crate::countries::Selection;
 use crate::demo::DemoConfig;
 use crate::download::Mode;
@@ -33,6 +34,65 @@ pub enum Command {
     Get(GetArgs),
     /// Run the flag server (the book's site on your machine, with delays and errors).
     Serve(ServeArgs),
+    /// Measure every style (and curl, aria2c, wget2) on the seed's workloads and sweeps.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Fewer points, one run each: done within a minute.
+    #[arg(long)]
+    pub quick: bool,
+    /// Directory for bench.json and bench.svg.
+    #[arg(long, default_value = "bench", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Runs per point [default: 3, or 1 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: Option<u32>,
+    /// Styles to measure, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    pub styles: Vec<Mode>,
+    /// Use this server (e.g. an nginx you run) instead of the embedded one; only
+    /// the no-latency workloads run then.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub server: Option<String>,
+    /// Also run curl, aria2c and wget2 where installed.
+    #[arg(long)]
+    pub peers: bool,
+    /// Only these workloads, comma-separated (W1, W2, W3, W4, sweep-concurrency, sweep-latency).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub workloads: Vec<String>,
+    /// Also write a Markdown report to this file (BENCHMARKS.md).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+impl TryFrom<BenchArgs> for BenchConfig {
+    type Error = String;
+    fn try_from(a: BenchArgs) -> Result<Self, String> {
+        const IDS: [&str; 6] = ["W1", "W2", "W3", "W4", "sweep-concurrency", "sweep-latency"];
+        if let Some(bad) = a.workloads.iter().find(|w| !IDS.iter().any(|id| id.eq_ignore_ascii_case(w))) {
+            return Err(format!("invalid value '{bad}' for '--workloads <ID>': expected one of {}", IDS.join(", ")));
+        }
+        Ok(BenchConfig {
+            quick: a.quick,
+            out: a.out,
+            runs: a.runs.map_or(if a.quick { 1 } else { 3 }, |r| r as usize),
+            styles: if a.styles.is_empty() { Mode::ALL.to_vec() } else { a.styles },
+            server: a.server.map(|s| s.trim_end_matches('/').to_string()),
+            peers: a.peers,
+            only: a.workloads,
+            markdown: a.markdown,
+        })
+    }
+}
+
+fn parse_url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.to_string())
+    } else {
+        Err("expected an http:// or https:// base URL, e.g. http://127.0.0.1:8080/flags".into())
+    }
 }
 
 #[derive(Debug, Args)]

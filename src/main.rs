@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             Ok(config) => Ok(get(&config)),
             Err(msg) => usage_error(&msg),
         },
+        Some(Command::Bench(args)) => match flags::bench::BenchConfig::try_from(args) {
+            Ok(config) => flags::bench::run(&config).map(|_| ExitCode::SUCCESS),
+            Err(msg) => usage_error(&msg),
+        },
         Some(Command::Serve(args)) => match ServeConfig::try_from(args) {
             Ok(config) => serve(config),
             Err(msg) => usage_error(&msg),

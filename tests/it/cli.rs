@@ -45,3 +45,43 @@ fn serve_reports_a_port_in_use() {
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.contains(&port), "{err}");
 }
+
+#[test]
+fn bench_writes_json_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("BENCHMARKS.md");
+    let out = flags()
+        .args(["bench", "--quick", "--workloads", "W2,sweep-latency", "--styles", "sequential,async", "--out"])
+        .arg(dir.path())
+        .arg("--markdown")
+        .arg(&md)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("W2") && text.contains("flags async"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    // W2 for two styles, sweep-latency at three latencies for two styles.
+    assert_eq!(points.len(), 2 + 3 * 2);
+    let w2_async = points.iter().find(|p| p["workload"] == "W2" && p["tool"] == "flags async").unwrap();
+    assert_eq!(w2_async["saved"], 194);
+    assert!(w2_async["peak_rss_kib"].as_u64().unwrap() > 0);
+    assert!(w2_async["speedup_vs_sequential"].as_f64().is_some());
+    let slow = points
+        .iter()
+        .find(|p| p["workload"] == "sweep-latency" && p["latency_s"] == 0.1 && p["tool"] == "flags async")
+        .unwrap();
+    assert!(slow["median_s"].as_f64().unwrap() >= 0.1);
+    assert!((slow["ideal_s"].as_f64().unwrap() - 0.1).abs() < 1e-9);
+    let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("peak RSS"));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("## Method"));
+}
+
+#[test]
+fn bench_rejects_unknown_workloads() {
+    let a = flags().args(["bench", "--workloads", "W9"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--workloads"));
+}

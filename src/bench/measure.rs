@@ -1,0 +1,105 @@
+//! Running one command and measuring it: wall time from spawn to exit, CPU
+//! time from the kernel (`wait4`), and peak resident set from `VmHWM` in
+//! `/proc/PID/status`, sampled every 2 ms while it runs. (`ru_maxrss` would
+//! be wrong: Linux carries the parent's high-water mark across `exec`, so
+//! every child of a large benchmark process would look large.) Our styles
+//! and the peers (curl, aria2c, wget2) are measured the same way, as whole
+//! processes, start-up included.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One run of one command.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub wall: Duration,
+    /// Peak resident set of the process, KiB (its children not included).
+    pub rss_kib: u64,
+    /// User + system CPU time.
+    pub cpu: Duration,
+    /// Exit status (`None` if killed by a signal).
+    pub status: Option<i32>,
+    /// What it printed on stdout.
+    pub stdout: Vec<u8>,
+}
+
+/// Runs `cmd` to completion and measures it.
+pub fn run(mut cmd: Command) -> std::io::Result<Sample> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let sampler = hwm_sampler(child.id());
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_end(&mut stdout)?;
+    }
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is valid, and wait4 is given a pid we own
+    // and valid pointers.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let rss_kib = sampler.join().unwrap_or(0);
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Ok(Sample {
+        wall,
+        rss_kib,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout,
+    })
+}
+
+/// Samples the peak resident set (`VmHWM`, KiB) of `pid` until it exits.
+fn hwm_sampler(pid: u32) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let path = format!("/proc/{pid}/status");
+        let mut peak = 0;
+        // A zombie's status has no VmHWM; the process is gone then.
+        while let Some(kib) = std::fs::read_to_string(&path).ok().and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        }) {
+            peak = kib;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        peak
+    })
+}
+
+/// Median, min and max of some durations, in seconds.
+pub fn spread(values: &[Duration]) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = values.iter().map(Duration::as_secs_f64).collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    let mid = v.len() / 2;
+    let median = if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 };
+    (median, v[0], v[v.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_a_real_process() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo hi; exit 3"]);
+        let s = run(cmd).unwrap();
+        assert_eq!(s.status, Some(3));
+        assert_eq!(s.stdout, b"hi\n");
+        assert!(s.rss_kib > 0);
+    }
+
+    #[test]
+    fn spread_is_median_min_max() {
+        let d = |ms| Duration::from_millis(ms);
+        assert_eq!(spread(&[d(300), d(100), d(200)]), (0.2, 0.1, 0.3));
+        assert_eq!(spread(&[d(100), d(300)]), (0.2, 0.1, 0.3));
+    }
+}

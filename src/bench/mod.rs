@@ -1,0 +1,260 @@
+//! `flags bench`: the seed's experiment at scale. Starts the embedded
+//! server (or uses `--server URL`), runs every style as a real `flags get`
+//! process, and optionally the peers, on these workloads:
+//!
+//! | id | codes | server | concurrency |
+//! |---|---|---|---|
+//! | W1 | POP20 | 0.35 s latency (the seed) | all at once |
+//! | W2 | the 194 flags | no latency | 100 |
+//! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
+//! | W4 | all 676 codes | 1 s latency | all at once |
+//! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
+//! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
+//!
+//! Each point runs `runs` times; the report gives median, min and max, the
+//! ideal time (the latency bound) and the ratio to it, speedup over
+//! sequential, peak RSS and CPU time. Submodules: [`measure`] (one process
+//! run), [`peers`] (curl, aria2c, wget2), [`result`] (the JSON document),
+//! [`chart`] (the SVG).
+
+pub mod chart;
+pub mod measure;
+pub mod peers;
+pub mod result;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::countries::{catalog, every_code, pop20_sorted};
+use crate::download::Mode;
+use crate::http::flag_url;
+use crate::report::bench as print;
+use crate::server::{self, Delay, RunningServer, ServerConfig};
+use peers::Peer;
+use result::{BenchReport, Point};
+
+/// A validated `flags bench`.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Fewer points and one run: finishes within a minute.
+    pub quick: bool,
+    /// Where `bench.json` and `bench.svg` go.
+    pub out: PathBuf,
+    /// Runs per point.
+    pub runs: usize,
+    /// The styles to measure.
+    pub styles: Vec<Mode>,
+    /// An external server's base URL (only the no-latency workloads run then).
+    pub server: Option<String>,
+    /// Also run curl, aria2c and wget2 where installed.
+    pub peers: bool,
+    /// Only these workloads (empty: all).
+    pub only: Vec<String>,
+    /// Also write this Markdown report (BENCHMARKS.md).
+    pub markdown: Option<PathBuf>,
+}
+
+/// Which codes a workload asks for.
+#[derive(Debug, Clone, Copy)]
+enum Codes {
+    Pop20,
+    All,
+    Every,
+}
+
+impl Codes {
+    fn list(self) -> Vec<String> {
+        match self {
+            Codes::Pop20 => pop20_sorted(),
+            Codes::All => catalog().iter().map(|c| c.cc.clone()).collect(),
+            Codes::Every => every_code().collect(),
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Codes::Pop20 => &[],
+            Codes::All => &["-a"],
+            Codes::Every => &["-e"],
+        }
+    }
+}
+
+/// One point to measure, before its tools are chosen.
+#[derive(Debug, Clone)]
+struct Spec {
+    workload: &'static str,
+    codes: Codes,
+    latency: f64,
+    error_rate: f64,
+    /// `None`: all codes at once.
+    concurrency: Option<usize>,
+    sequential: bool,
+    peers: bool,
+}
+
+fn specs(cfg: &BenchConfig) -> Vec<Spec> {
+    let spec = |workload, codes, latency, error_rate, concurrency, sequential, peers| Spec {
+        workload,
+        codes,
+        latency,
+        error_rate,
+        concurrency,
+        sequential,
+        peers,
+    };
+    let mut v = vec![
+        spec("W1", Codes::Pop20, 0.35, 0.0, None, true, true),
+        spec("W2", Codes::All, 0.0, 0.0, Some(100), true, true),
+        spec("W3", Codes::Every, 0.5, 0.25, Some(200), false, false),
+        spec("W4", Codes::Every, 1.0, 0.0, None, false, true),
+    ];
+    let levels: &[usize] = if cfg.quick { &[1, 10, 100] } else { &[1, 2, 5, 10, 20, 50, 100, 200, 500] };
+    for &c in levels {
+        v.push(spec("sweep-concurrency", Codes::All, 0.02, 0.0, Some(c), c == 1, false));
+    }
+    let latencies: &[f64] = if cfg.quick { &[0.0, 0.01, 0.1] } else { &[0.0, 0.01, 0.1, 1.0] };
+    for &l in latencies {
+        v.push(spec("sweep-latency", Codes::Pop20, l, 0.0, Some(20), true, false));
+    }
+    if cfg.server.is_some() {
+        // An external server has no latency to set.
+        v.retain(|s| s.latency == 0.0 && s.error_rate == 0.0);
+    }
+    if !cfg.only.is_empty() {
+        v.retain(|s| cfg.only.iter().any(|o| o.eq_ignore_ascii_case(s.workload)));
+    }
+    v
+}
+
+/// A tool to measure on a spec.
+enum Tool {
+    Flags(Mode),
+    Peer(Peer),
+}
+
+impl Tool {
+    fn name(&self) -> String {
+        match self {
+            Tool::Flags(m) => format!("flags {m}"),
+            Tool::Peer(p) => p.name().to_string(),
+        }
+    }
+}
+
+/// Runs the benchmark, prints the table as it goes, writes the files.
+pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("cannot create {}", cfg.out.display()))?;
+    let exe = std::env::current_exe().context("cannot find the flags executable")?;
+    let peers: Vec<Peer> = if cfg.peers { Peer::ALL.into_iter().filter(|p| p.installed()).collect() } else { vec![] };
+    print::header(cfg, &peers);
+    let mut points = Vec::new();
+    for spec in specs(cfg) {
+        let embedded = match cfg.server {
+            Some(_) => None,
+            None => Some(start_server(&spec)?),
+        };
+        let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base_url());
+        let mut tools: Vec<Tool> =
+            cfg.styles.iter().filter(|m| **m != Mode::Sequential || spec.sequential).map(|m| Tool::Flags(*m)).collect();
+        if spec.peers {
+            tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
+        }
+        let first = points.len();
+        for tool in tools {
+            points.push(measure_point(cfg, &exe, &spec, &base, &tool)?);
+        }
+        result::add_speedups(&mut points);
+        points[first..].iter().for_each(print::point);
+    }
+    let report = BenchReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        runs: cfg.runs,
+        quick: cfg.quick,
+        external_server: cfg.server.clone(),
+        points,
+    };
+    let json = serde_json::to_vec_pretty(&report)?;
+    std::fs::write(cfg.out.join("bench.json"), json)?;
+    std::fs::write(cfg.out.join("bench.svg"), chart::svg(&report)?)?;
+    if let Some(md) = &cfg.markdown {
+        let svg_path = cfg.out.join("bench.svg");
+        std::fs::write(md, print::markdown(&report, &svg_path.display().to_string()))?;
+    }
+    print::footer(&report, &cfg.out);
+    Ok(report)
+}
+
+fn start_server(spec: &Spec) -> anyhow::Result<RunningServer> {
+    let config = ServerConfig {
+        delay: Delay::fixed(spec.latency),
+        error_rate: spec.error_rate,
+        seed: 17,
+        ..ServerConfig::default()
+    };
+    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).context("cannot start the embedded server")
+}
+
+fn measure_point(cfg: &BenchConfig, exe: &PathBuf, spec: &Spec, base: &str, tool: &Tool) -> anyhow::Result<Point> {
+    let codes = spec.codes.list();
+    let wanted = spec.concurrency.unwrap_or(codes.len());
+    let concurrency = match tool {
+        Tool::Flags(Mode::Sequential) => 1,
+        _ => wanted.min(codes.len()).min(crate::get::MAX_CONCURRENCY),
+    };
+    let mut samples = Vec::new();
+    let mut saved = 0;
+    for _ in 0..cfg.runs {
+        let dir = tempfile::tempdir().context("cannot make a scratch directory")?;
+        let cmd = match tool {
+            Tool::Flags(mode) => {
+                let mut cmd = Command::new(exe);
+                cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", base, "--mode", mode.as_str()]);
+                cmd.args(["-m", &concurrency.to_string(), "--timeout"]);
+                cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir.path());
+                cmd
+            }
+            Tool::Peer(peer) => {
+                let urls: Vec<(String, String)> =
+                    codes.iter().map(|cc| (flag_url(base, cc), format!("{}.gif", cc.to_lowercase()))).collect();
+                peer.command(&urls, dir.path(), concurrency)?
+            }
+        };
+        let sample = measure::run(cmd).with_context(|| format!("cannot run {}", tool.name()))?;
+        saved = match tool {
+            Tool::Flags(_) => serde_json::from_slice::<serde_json::Value>(&sample.stdout)
+                .ok()
+                .and_then(|v| v["ok"].as_u64())
+                .unwrap_or(0) as usize,
+            Tool::Peer(_) => std::fs::read_dir(dir.path())?
+                .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
+                .count(),
+        };
+        samples.push(sample);
+    }
+    let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
+    let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
+    let ideal_s = result::ideal(codes.len(), concurrency, spec.latency);
+    Ok(Point {
+        workload: spec.workload.to_string(),
+        tool: tool.name(),
+        codes: codes.len(),
+        concurrency,
+        latency_s: spec.latency,
+        error_rate: spec.error_rate,
+        ideal_s,
+        median_s,
+        min_s,
+        max_s,
+        ratio_to_ideal: result::ratio(median_s, ideal_s),
+        speedup_vs_sequential: None,
+        peak_rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
+        cpu_s,
+        saved,
+    })
+}

@@ -1,0 +1,73 @@
+//! The tools users would otherwise pick, driven over the same URLs into a
+//! directory of their own: curl (`--parallel --parallel-immediate`), aria2c
+//! and wget2. Each is used only if installed.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A peer downloader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Curl,
+    Aria2c,
+    Wget2,
+}
+
+impl Peer {
+    pub const ALL: [Peer; 3] = [Peer::Curl, Peer::Aria2c, Peer::Wget2];
+
+    /// Its program name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Curl => "curl",
+            Peer::Aria2c => "aria2c",
+            Peer::Wget2 => "wget2",
+        }
+    }
+
+    /// True if the program is on PATH.
+    pub fn installed(self) -> bool {
+        Command::new(self.name()).arg("--version").output().is_ok_and(|o| o.status.success())
+    }
+
+    /// The command that downloads `urls` (pairs of URL and file name) into
+    /// `dir` with `concurrency` transfers at once. Writes its list file into `dir`.
+    pub fn command(self, urls: &[(String, String)], dir: &Path, concurrency: usize) -> std::io::Result<Command> {
+        let list = dir.join(".list");
+        let mut cmd = Command::new(self.name());
+        match self {
+            Peer::Curl => {
+                let config: String = urls
+                    .iter()
+                    .map(|(u, f)| format!("url = \"{u}\"\noutput = \"{}\"\n", dir.join(f).display()))
+                    .collect();
+                std::fs::write(&list, config)?;
+                cmd.args(["--silent", "--parallel", "--parallel-immediate", "--parallel-max"])
+                    .arg(concurrency.to_string())
+                    .arg("--config")
+                    .arg(&list);
+            }
+            Peer::Aria2c => {
+                let input: String = urls.iter().map(|(u, f)| format!("{u}\n  out={f}\n")).collect();
+                std::fs::write(&list, input)?;
+                cmd.args(["--quiet", "--allow-overwrite=true", "--auto-file-renaming=false"])
+                    .arg(format!("--max-concurrent-downloads={concurrency}"))
+                    .arg("--dir")
+                    .arg(dir)
+                    .arg("--input-file")
+                    .arg(&list);
+            }
+            Peer::Wget2 => {
+                let input: String = urls.iter().map(|(u, _)| format!("{u}\n")).collect();
+                std::fs::write(&list, input)?;
+                cmd.args(["--quiet", "--no-robots", "--no-directories"])
+                    .arg(format!("--max-threads={concurrency}"))
+                    .arg("--directory-prefix")
+                    .arg(dir)
+                    .arg("--input-file")
+                    .arg(&list);
+            }
+        }
+        Ok(cmd)
+    }
+}

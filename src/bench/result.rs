@@ -1,0 +1,97 @@
+//! What `flags bench` measured, as one `Serialize` document (`bench.json`),
+//! and the pure arithmetic on it: the ideal time and the ratios.
+
+use serde::Serialize;
+
+/// The whole benchmark run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// `flags` version that ran it.
+    pub version: String,
+    /// Logical CPUs on the machine.
+    pub cores: usize,
+    /// Runs per point.
+    pub runs: usize,
+    /// True for `--quick` (fewer points, one run).
+    pub quick: bool,
+    /// Base URL when `--server` was given (no latency workloads then).
+    pub external_server: Option<String>,
+    /// Every measured point.
+    pub points: Vec<Point>,
+}
+
+/// One tool on one workload at one setting, run `runs` times.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// `W1`..`W4`, `sweep-concurrency` or `sweep-latency`.
+    pub workload: String,
+    /// `flags sequential|threadpool|async|processpool`, or a peer: `curl`, `aria2c`, `wget2`.
+    pub tool: String,
+    /// How many codes were requested.
+    pub codes: usize,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Server delay per response, seconds.
+    pub latency_s: f64,
+    /// Share of requests the server answered 418.
+    pub error_rate: f64,
+    /// The latency bound: ceil(codes / concurrency) x latency, seconds.
+    pub ideal_s: f64,
+    /// Median wall time of the runs, seconds (whole process, start-up included).
+    pub median_s: f64,
+    /// Fastest run, seconds.
+    pub min_s: f64,
+    /// Slowest run, seconds.
+    pub max_s: f64,
+    /// median / ideal (absent when the ideal is 0).
+    pub ratio_to_ideal: Option<f64>,
+    /// Sequential median / this median, on the same workload and setting.
+    pub speedup_vs_sequential: Option<f64>,
+    /// Highest peak resident set over the runs, KiB (the process only, not its children).
+    pub peak_rss_kib: u64,
+    /// Median user + system CPU time, seconds.
+    pub cpu_s: f64,
+    /// Files saved in the last run (flags styles: from its JSON report; peers: files on disk).
+    pub saved: usize,
+}
+
+/// The latency bound for `codes` requests, `concurrency` at a time.
+pub fn ideal(codes: usize, concurrency: usize, latency_s: f64) -> f64 {
+    codes.div_ceil(concurrency.max(1)) as f64 * latency_s
+}
+
+/// `median / ideal`, if the ideal is not zero.
+pub fn ratio(median_s: f64, ideal_s: f64) -> Option<f64> {
+    (ideal_s > 0.0).then(|| median_s / ideal_s)
+}
+
+/// Fills `speedup_vs_sequential` from the sequential point of the same
+/// workload, latency and code count.
+pub fn add_speedups(points: &mut [Point]) {
+    let baselines: Vec<(String, usize, f64, f64)> = points
+        .iter()
+        .filter(|p| p.tool == "flags sequential")
+        .map(|p| (p.workload.clone(), p.codes, p.latency_s, p.median_s))
+        .collect();
+    for p in points.iter_mut() {
+        p.speedup_vs_sequential = baselines
+            .iter()
+            .find(|(w, c, l, _)| *w == p.workload && *c == p.codes && *l == p.latency_s)
+            .filter(|(.., m)| p.median_s > 0.0 && *m > 0.0)
+            .map(|(.., m)| m / p.median_s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ideal_is_the_latency_bound() {
+        assert_eq!(ideal(20, 1, 0.35), 20.0 * 0.35);
+        assert_eq!(ideal(676, 200, 0.5), 2.0);
+        assert_eq!(ideal(20, 20, 0.35), 0.35);
+        assert_eq!(ratio(0.7, 0.35), Some(2.0));
+        assert_eq!(ratio(0.1, 0.0), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! `flags bench`'s output: a line per point as it is measured, a closing
+//! line, and the Markdown report (BENCHMARKS.md) as text.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::bench::peers::Peer;
+use crate::bench::result::{BenchReport, Point};
+use crate::bench::BenchConfig;
+
+const HEAD: &str = "workload           tool                codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved";
+
+fn opt(v: Option<f64>, suffix: &str) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.2}{suffix}"))
+}
+
+/// One point as a table row.
+pub fn row(p: &Point) -> String {
+    format!(
+        "{:<18} {:<18} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6}",
+        p.workload,
+        p.tool,
+        p.codes,
+        p.concurrency,
+        p.latency_s,
+        p.ideal_s,
+        p.median_s,
+        p.min_s,
+        p.max_s,
+        opt(p.ratio_to_ideal, "x"),
+        opt(p.speedup_vs_sequential, "x"),
+        p.peak_rss_kib as f64 / 1024.0,
+        p.cpu_s,
+        p.saved
+    )
+}
+
+/// What is about to run.
+pub fn header(cfg: &BenchConfig, peers: &[Peer]) {
+    let peers: Vec<&str> = peers.iter().map(|p| p.name()).collect();
+    println!(
+        "flags bench: {} run(s) per point{}; styles {}; peers {}",
+        cfg.runs,
+        if cfg.quick { " (quick)" } else { "" },
+        cfg.styles.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
+        if peers.is_empty() { "none".to_string() } else { peers.join(", ") }
+    );
+    println!("{HEAD}");
+}
+
+/// A measured point.
+pub fn point(p: &Point) {
+    println!("{}", row(p));
+}
+
+/// Where the results went.
+pub fn footer(report: &BenchReport, out: &Path) {
+    let dir = out.display();
+    println!("\n{} points; wrote {dir}/bench.json and {dir}/bench.svg", report.points.len());
+}
+
+/// BENCHMARKS.md: the method, the table, the chart.
+pub fn markdown(report: &BenchReport, svg: &str) -> String {
+    let mut md = String::from("# Benchmarks\n\n");
+    md += "Regenerate with `cargo run --release -- bench --peers --out bench --markdown BENCHMARKS.md` \
+(about five minutes; `--quick` takes under one).\n\n";
+    md += "## Method\n\n";
+    md += "`flags bench` starts the embedded flag server on 127.0.0.1 with the latency and error rate of each \
+workload, then runs every style as a separate `flags get --json` process, and each peer (curl \
+`--parallel --parallel-immediate`, aria2c, wget2, when installed) against the same server. \
+Times are wall clock from spawn to exit, start-up included; peak RSS and CPU time come from \
+`wait4` (the process itself; the process pool's workers are not counted). *ideal* is the \
+latency bound `ceil(codes / m) x latency`. Each point is the median of the runs.\n\n";
+    md += "| workload | what |\n|---|---|\n";
+    md += "| W1 | the seed: POP20, 0.35 s latency, all at once |\n";
+    md += "| W2 | the 194 flags, no latency, `-m 100` |\n";
+    md += "| W3 | all 676 codes against an ERROR-style server (0.5 s, 25% 418s), `-m 200` |\n";
+    md += "| W4 | all 676 codes at once against a 1 s latency |\n";
+    md += "| sweep-concurrency | the 194 flags at 20 ms latency, `-m` from 1 to 500 |\n";
+    md += "| sweep-latency | POP20 at `-m 20`, latency 0 to 1 s |\n\n";
+    let _ = writeln!(
+        md,
+        "## Latest figures\n\n{} logical CPUs, {} run(s) per point{}.\n",
+        report.cores,
+        report.runs,
+        if report.quick { ", quick mode" } else { "" }
+    );
+    md += "```\n";
+    md += HEAD;
+    md += "\n";
+    for p in &report.points {
+        md += &row(p);
+        md += "\n";
+    }
+    md += "```\n\n";
+    let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
+    md
+}
