@@ -1,6 +1,8 @@
-//! The pages for people: the index at `/`, and plain directory listings at
-//! `/flags/` and `/flags/{cc}/`, like a static file server's. Pages are
-//! never delayed and never faulted.
+//! The pages for people: a gallery of every flag at `/`, and plain
+//! directory listings at `/flags/` and `/flags/{cc}/`, like a static file
+//! server's. Pages are plain HTML and CSS from the binary, no external
+//! resources; they are never delayed and never faulted (the images they
+//! show are: they are the flag API).
 
 use std::fmt::Write as _;
 
@@ -65,9 +67,9 @@ fn listing(title: &str, entries: impl Iterator<Item = String>) -> String {
 }
 
 /// Renders `page`.
-pub fn render(page: Page, config: &ServerConfig) -> hyper::Response<body::Body> {
+pub fn render(page: Page, config: &ServerConfig, host: &str) -> hyper::Response<body::Body> {
     match page {
-        Page::Index => html(index(config)),
+        Page::Index => html(gallery(config, host)),
         Page::FlagsDir => html(listing("/flags/", codes(config).into_iter().map(|cc| format!("{cc}/")))),
         Page::CodeDir(cc) => {
             if !codes(config).contains(&cc) {
@@ -79,26 +81,88 @@ pub fn render(page: Page, config: &ServerConfig) -> hyper::Response<body::Body> 
     }
 }
 
-/// The index: what the server is doing and a link to every flag.
-fn index(config: &ServerConfig) -> String {
-    let mut page =
-        String::from("<!doctype html>\n<meta charset=utf-8>\n<title>flags server</title>\n<h1>flags server</h1>\n");
-    let label = config.label.map_or(String::new(), |l| format!("{l}: "));
-    let _ = writeln!(
-        page,
-        "<p>{label}delay {}, error rate {:.0}%, faults {}. Download with <code>flags get -s URL/flags</code>.</p>\n<ul>",
-        config.delay,
-        config.error_rate * 100.0,
-        config.faults
+const STYLE: &str = "\
+body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;background:#f4f5f7;color:#1d2430}\
+header{background:#1f3a5f;color:#fff;padding:18px 28px}\
+header h1{margin:0 0 6px;font-size:24px}header p{margin:4px 0}\
+header code{background:rgba(255,255,255,.16);padding:1px 6px;border-radius:4px}\
+header a{color:#cfe3ff}\
+main{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:14px;padding:18px 28px}\
+figure{margin:0;background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.14);padding:10px;text-align:center}\
+figure img{display:block;width:100%;height:96px;object-fit:contain}\
+figcaption{margin-top:6px;font-size:13px}.cc{font-weight:700;margin-right:4px}\
+figcaption a{color:#55657a;font-size:12px}";
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The gallery: what the server is doing, how to download from it, and
+/// every flag with its code, name and links.
+fn gallery(config: &ServerConfig, host: &str) -> String {
+    let codes = codes(config);
+    let base = format!("http://{}/flags", esc(host));
+    let what = match &config.source {
+        Source::Catalog => "the embedded flags (drawn by the server at the originals' sizes)".to_string(),
+        Source::Dir(d) => format!("the flags in <code>{}</code>", esc(&d.display().to_string())),
+    };
+    let label = config.label.map_or(String::new(), |l| format!(" Playing the book's <b>{l}</b> server."));
+    let mut page = format!(
+        "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n\
+         <meta name=viewport content=\"width=device-width,initial-scale=1\">\n\
+         <title>flags server: {n} flags</title>\n<style>{STYLE}</style>\n<header>\n<h1>flags server</h1>\n\
+         <p>Serving {n} flags: {what}.{label}</p>\n\
+         <p>Delay {delay}, error rate {rate:.0}%, faults {faults}. The delay, errors and faults apply to the \
+         flag API (<code>/flags/{{cc}}/{{cc}}.gif</code>, <code>metadata.json</code>), not to this page.</p>\n\
+         <p>Download them: <code>flags get -s {base} -a</code> &middot; browse <a href=\"/flags/\">/flags/</a></p>\n\
+         <p id=loaded>Loading {n} flags&hellip;</p>\n</header>\n<main>\n",
+        n = codes.len(),
+        delay = config.delay,
+        rate = config.error_rate * 100.0,
+        faults = config.faults,
     );
-    for cc in codes(config) {
-        let name = lookup(&cc).map_or(String::new(), |c| c.name.clone());
+    for cc in &codes {
+        let upper = cc.to_ascii_uppercase();
+        let country = lookup(cc);
+        let name = country.map_or(String::new(), |c| esc(&c.name));
+        let size = country.map_or(String::new(), |c| format!(" width={} height={}", c.width, c.height));
         let _ = writeln!(
             page,
-            "<li><a href=\"/flags/{cc}/{cc}.gif\">{}</a> {name} (<a href=\"/flags/{cc}/metadata.json\">metadata</a>)</li>",
-            cc.to_ascii_uppercase()
+            "<figure id=cc-{cc}><a href=\"/flags/{cc}/{cc}.gif\"><img src=\"/flags/{cc}/{cc}.gif\" alt=\"Flag of {alt}\"{size}></a>\
+             <figcaption><span class=cc>{upper}</span><span class=name>{name}</span><br>\
+             <a href=\"/flags/{cc}/metadata.json\">metadata.json</a></figcaption></figure>",
+            alt = if name.is_empty() { upper.clone() } else { name.clone() },
         );
     }
-    page.push_str("</ul>\n");
+    page.push_str(
+        "</main>\n<script>\naddEventListener('load', () => {\n\
+         const imgs = [...document.images];\n\
+         const shown = imgs.filter(i => i.complete && i.naturalWidth > 0).length;\n\
+         document.getElementById('loaded').textContent = shown + ' of ' + imgs.length + ' flags shown';\n\
+         document.body.dataset.shown = shown;\n});\n</script>\n</html>\n",
+    );
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gallery_is_small_and_names_every_flag() {
+        let page = gallery(&ServerConfig::default(), "127.0.0.1:8000");
+        assert!(page.len() < 100 * 1024, "{} bytes", page.len());
+        assert_eq!(page.matches("<figure").count(), 194);
+        assert!(page.contains("<span class=name>Côte d'Ivoire</span>"));
+        assert!(page.contains("flags get -s http://127.0.0.1:8000/flags -a"));
+        assert!(!page.contains("src=\"http") && !page.contains("href=\"http"), "no external resources");
+    }
+
+    #[test]
+    fn listings_route() {
+        assert_eq!(route("/flags/"), Some(Page::FlagsDir));
+        assert_eq!(route("/flags/br/"), Some(Page::CodeDir("br".into())));
+        assert_eq!(route("/flags/br"), None);
+    }
 }

@@ -197,7 +197,10 @@ async fn answer_request(
         return Ok(resp);
     }
     let (cc, file) = match route(req.uri().path()) {
-        Route::Page(page) => return Ok(pages::render(page, &state.config)),
+        Route::Page(page) => {
+            let host = req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            return Ok(pages::render(page, &state.config, host));
+        }
         Route::Missing => return Ok(text(StatusCode::NOT_FOUND, "404 Not Found")),
         Route::Flag(cc, file) => (cc, file),
     };

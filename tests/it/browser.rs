@@ -1,0 +1,102 @@
+//! The gallery in a real browser: headless Chromium loads `/` from the
+//! server on port 0; the page's own script counts, in the browser, the
+//! images that rendered (`naturalWidth > 0`) and we read the count from the
+//! DOM Chromium dumps. A screenshot goes to `target/tmp/gallery.png`.
+//!
+//! `.ci/run` installs Chromium (Debian's `chromium`). Without it the test
+//! fails under CI and is skipped, with a notice, elsewhere.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use flags::http::BlockingClient;
+use flags::server::Delay;
+
+use super::util::server_with;
+
+fn chromium() -> Option<PathBuf> {
+    let candidates = [std::env::var("CHROMIUM").ok(), Some("chromium".into()), Some("chromium-browser".into())];
+    candidates.into_iter().flatten().map(PathBuf::from).find(|c| Command::new(c).arg("--version").output().is_ok())
+}
+
+fn headless(chromium: &PathBuf, profile: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--virtual-time-budget=20000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()));
+    cmd
+}
+
+/// Runs `cmd` for at most 90 s.
+fn output_within(mut cmd: Command) -> std::process::Output {
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let id = child.id();
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(90));
+        let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(guard);
+    out
+}
+
+#[test]
+fn the_gallery_shows_every_flag_in_chromium() {
+    let Some(chromium) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    // A delay on the flag API must not hold the page back.
+    let srv = server_with(Delay::fixed(0.05), 0.0);
+    let url = format!("http://{}/", srv.addr());
+    let page = BlockingClient::new(Duration::from_secs(5), 1).get(&url).unwrap();
+    assert!(page.len() < 100 * 1024, "the page weighs {} bytes before images", page.len());
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut dump = headless(&chromium, &profile);
+    dump.arg("--dump-dom").arg(&url);
+    let dom = String::from_utf8_lossy(&output_within(dump).stdout).into_owned();
+    assert!(
+        dom.contains("194 of 194 flags shown"),
+        "the browser did not render every flag: {}",
+        &dom[..dom.len().min(2000)]
+    );
+    assert!(dom.contains("data-shown=\"194\""));
+    assert_eq!(dom.matches("class=\"name\"").count(), 194);
+    for name in ["Brazil", "Côte d'Ivoire", "United States of America", "Monaco"] {
+        assert!(dom.contains(name), "{name} is missing");
+    }
+
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gallery.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = tempfile::tempdir().unwrap();
+    let mut screenshot = headless(&chromium, &profile);
+    screenshot.arg("--window-size=1280,900").arg(format!("--screenshot={}", shot.display())).arg(&url);
+    output_within(screenshot);
+    let png = std::fs::read(&shot).expect("chromium saved a screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}
+
+#[test]
+fn directory_listings_name_the_codes() {
+    let srv = server_with(Delay::NONE, 0.0);
+    let client = BlockingClient::new(Duration::from_secs(5), 1);
+    let flags = String::from_utf8(client.get(&format!("{}/", srv.base_url())).unwrap()).unwrap();
+    assert_eq!(flags.matches("<li>").count(), 194);
+    assert!(flags.contains("<a href=\"br/\">br/</a>"));
+    let br = String::from_utf8(client.get(&format!("{}/br/", srv.base_url())).unwrap()).unwrap();
+    assert!(br.contains("br.gif") && br.contains("metadata.json"));
+    assert!(client.get(&format!("{}/zz/", srv.base_url())).is_err());
+}
