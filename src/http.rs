@@ -205,10 +205,26 @@ impl AsyncClient {
     /// Like [`AsyncClient::new`], and a request also fails when no byte
     /// arrives for `stall`.
     pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
+        Self::build(timeout, stall, pool, true)
+    }
+
+    /// The client for downloads from `base`: for a plain `http://` base it
+    /// skips loading the system's root certificates (reqwest reads and
+    /// parses them all at build time, tens of milliseconds), since no TLS
+    /// handshake can happen.
+    pub fn for_base(base: &str, timeout: Duration, stall: Duration, pool: usize) -> Self {
+        Self::build(timeout, stall, pool, !base.starts_with("http://"))
+    }
+
+    fn build(timeout: Duration, stall: Duration, pool: usize, tls_roots: bool) -> Self {
         // reqwest is built without a default crypto provider; ring is the
         // one ureq already brings, so the binary carries only one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !tls_roots {
+            builder = builder.tls_certs_only(Vec::new());
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(CONNECT_TIMEOUT))
             .read_timeout(stall.min(timeout))

@@ -252,14 +252,26 @@ impl Default for ServerConfig {
 }
 
 /// Counters a running server keeps; tests use them to check clients.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
     requests: AtomicU64,
     teapots: AtomicU64,
-    /// Requests per flag API path.
-    asked: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Requests per flag API URL: two per two-letter code (image, metadata).
+    asked: Vec<AtomicU64>,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            requests: AtomicU64::new(0),
+            teapots: AtomicU64::new(0),
+            asked: (0..26 * 26 * 2).map(|_| AtomicU64::new(0)).collect(),
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Stats {
@@ -275,15 +287,15 @@ impl Stats {
 
     /// The most times any one flag URL was requested.
     pub fn most_asked(&self) -> u64 {
-        self.asked.lock().unwrap_or_else(|e| e.into_inner()).values().copied().max().unwrap_or(0)
+        self.asked.iter().map(|n| n.load(Ordering::SeqCst)).max().unwrap_or(0)
     }
 
-    /// Counts a request for `path` and says which it was (1, 2, ...).
-    pub(crate) fn nth(&self, path: &str) -> u64 {
-        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        let n = asked.entry(path.to_string()).or_insert(0);
-        *n += 1;
-        *n
+    /// Counts a request for the image (or metadata) of `cc`, two lower-case
+    /// letters, and says which request of that URL it was (1, 2, ...).
+    pub(crate) fn nth(&self, cc: &str, image: bool) -> u64 {
+        let b = cc.as_bytes();
+        let slot = ((b[0] - b'a') as usize * 26 + (b[1] - b'a') as usize) * 2 + image as usize;
+        self.asked[slot].fetch_add(1, Ordering::SeqCst) + 1
     }
 
     pub(crate) fn count_teapot(&self) {

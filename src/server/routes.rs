@@ -69,13 +69,19 @@ impl State {
 
     async fn flag_file(&self, cc: &str, file: File) -> Option<Served> {
         let catalog_time = SystemTime::UNIX_EPOCH + Duration::from_secs(CATALOG_DATE);
-        let (bytes, mime, modified) = match (&self.config.source, file) {
+        let served = match (&self.config.source, file) {
             (Source::Catalog, File::Image) => {
                 let i = catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc))?;
-                (image::catalog_image(i), "image/gif", catalog_time)
+                let bytes = image::catalog_image(i);
+                let id = format!("{cc}-v{}", env!("CARGO_PKG_VERSION"));
+                let validators = Validators::new(Some(&id), bytes.len(), catalog_time);
+                Served { bytes, mime: "image/gif", validators }
             }
             (Source::Catalog, File::Metadata) => {
-                (Bytes::from(countries::lookup(cc)?.metadata_json()), "application/json", catalog_time)
+                let bytes = Bytes::from(countries::lookup(cc)?.metadata_json());
+                let id = format!("{cc}-meta-v{}", env!("CARGO_PKG_VERSION"));
+                let validators = Validators::new(Some(&id), bytes.len(), catalog_time);
+                Served { bytes, mime: "application/json", validators }
             }
             (Source::Dir(_), file) => {
                 let (name, mime) = match file {
@@ -84,11 +90,12 @@ impl State {
                 };
                 let path = self.inside_root(&Path::new(cc).join(name))?;
                 let modified = tokio::fs::metadata(&path).await.ok()?.modified().unwrap_or(catalog_time);
-                (Bytes::from(tokio::fs::read(&path).await.ok()?), mime, modified)
+                let bytes = Bytes::from(tokio::fs::read(&path).await.ok()?);
+                let validators = Validators::new(None, bytes.len(), modified);
+                Served { bytes, mime, validators }
             }
         };
-        let validators = Validators::for_content(&bytes, modified);
-        Some(Served { bytes, mime, validators })
+        Some(served)
     }
 
     /// `relative` under the `--dir` root, if it exists and (symlinks
@@ -206,7 +213,7 @@ async fn answer_request(
     };
     let cfg = &state.config;
     let path = &entry.path;
-    let n = state.stats.nth(path);
+    let n = state.stats.nth(&cc, file == File::Image);
     let delay = cfg.delay.at(state.draw(path, n, 1));
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
