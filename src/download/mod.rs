@@ -298,7 +298,7 @@ pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str, sink: &dyn Sink) 
         };
         Ok((image, country))
     });
-    store(job, cc, fetched)
+    store(&job.dest, cc, fetched)
 }
 
 /// The async pipeline for one code: the same steps as [`fetch_one`]. A
@@ -314,11 +314,19 @@ pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str, sink: &d
         };
         Ok((image, country))
     };
-    tokio::select! {
+    let fetched = tokio::select! {
         biased;
-        _ = job.cancel.cancelled() => Outcome::Cancelled,
-        fetched = fetch => store(job, cc, fetched),
-    }
+        _ = job.cancel.cancelled() => return Outcome::Cancelled,
+        fetched = fetch => fetched,
+    };
+    // Creating files can block for a while (ext4 searching for a free
+    // inode, the disk): do it on the blocking pool so the event loop keeps
+    // reading other responses. Not cancellable: a body that arrived is saved
+    // (or fails) and reported as such.
+    let (dest, cc) = (job.dest.clone(), cc.to_string());
+    tokio::task::spawn_blocking(move || store(&dest, &cc, fetched))
+        .await
+        .unwrap_or_else(|e| Outcome::Failed(FetchError::Save(format!("the save task failed: {e}"))))
 }
 
 /// The `country` field of a `metadata.json` body.
@@ -329,11 +337,11 @@ fn country_name(meta: &[u8]) -> Result<String, FetchError> {
 }
 
 /// Saves a fetched image atomically and turns the whole thing into an outcome.
-fn store(job: &Job, cc: &str, fetched: Result<(Vec<u8>, Option<String>), FetchError>) -> Outcome {
+fn store(dest: &std::path::Path, cc: &str, fetched: Result<(Vec<u8>, Option<String>), FetchError>) -> Outcome {
     fetched
         .and_then(|(image, country)| {
             let name = save::file_name(cc, country.as_deref());
-            save::save_atomic(&job.dest, &name, &image)
+            save::save_atomic(dest, &name, &image)
                 .map(|path| (path, image.len()))
                 .map_err(|e| FetchError::Save(format!("saving {name}: {e}")))
         })
