@@ -64,7 +64,8 @@ pub fn svg(report: &BenchReport) -> anyhow::Result<String> {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
         chart
             .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
             .map_err(draw_err)?;

@@ -94,5 +94,8 @@ latency bound `ceil(codes / m) x latency`. Each point is the median of the runs.
     }
     md += "```\n\n";
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
+    md += "\n## The server against nginx\n\n`scripts/server-vs-nginx.sh` serves the same file with `flags serve` \
+and with nginx (2 workers, sendfile, access log off) and measures each with `wrk -t1 -c64` (keep-alive) \
+in one run; it prints both request rates and their ratio.\n";
     md
 }
