@@ -17,7 +17,7 @@
 //! | [`server`] | the flag server: catalog images, routes, delays and errors |
 //! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
 //! | [`get`] | `flags get`: the flags2/flags3 downloader and its report |
-//! | [`bench`] | `flags bench`: workloads, process measurements, peers, JSON and SVG |
+//! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
 //! | [`cli`] | command-line arguments and the validated configuration they become |
 
 pub mod bench;

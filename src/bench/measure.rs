@@ -89,7 +89,8 @@ mod tests {
     #[test]
     fn measures_a_real_process() {
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "echo hi; exit 3"]);
+        // Alive long enough for the sampler to read its VmHWM.
+        cmd.args(["-c", "echo hi; sleep 0.2; exit 3"]);
         let s = run(cmd).unwrap();
         assert_eq!(s.status, Some(3));
         assert_eq!(s.stdout, b"hi\n");

@@ -2,7 +2,7 @@
 //!
 //! Every style runs the same per-code pipeline, [`fetch_one`] (blocking)
 //! or [`fetch_one_async`]: GET the image (and, with `names`, the metadata),
-//! retrying transient failures as [`retry_wait`] says, then [`store`] it
+//! retrying transient failures as [`retry_wait`] says, then `store`s it
 //! atomically, giving one [`Outcome`] that goes to the [`Sink`] the moment
 //! it is known. What differs is only the scheduling:
 //!

@@ -3,7 +3,7 @@
 //!
 //! - [`seed`]: the seed's output (codes as they are saved, then
 //!   `20 flags downloaded in 7.26s`), the demo's table, `flags serve`'s banner.
-//! - [`bench`]: `flags bench`'s table and BENCHMARKS.md.
+//! - [`bench`](mod@bench): `flags bench`'s table and BENCHMARKS.md.
 //! - [`get`]: `flags get`'s flags2-style report: initial report, progress
 //!   bar or one line per code, final counts, or the same as JSON.
 
