@@ -56,9 +56,13 @@ pub fn catalog() -> &'static [Country] {
 
 /// Looks a code up in the catalog, case-insensitively.
 pub fn lookup(cc: &str) -> Option<&'static Country> {
+    position(cc).map(|i| &catalog()[i])
+}
+
+/// The index of a code in [`catalog`], case-insensitively.
+pub fn position(cc: &str) -> Option<usize> {
     let cc = cc.to_ascii_uppercase();
-    let all = catalog();
-    all.binary_search_by(|c| c.cc.as_str().cmp(&cc)).ok().map(|i| &all[i])
+    catalog().binary_search_by(|c| c.cc.as_str().cmp(&cc)).ok()
 }
 
 fn parse_catalog(tsv: &str) -> Vec<Country> {

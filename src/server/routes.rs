@@ -71,7 +71,7 @@ impl State {
         let catalog_time = SystemTime::UNIX_EPOCH + Duration::from_secs(CATALOG_DATE);
         let served = match (&self.config.source, file) {
             (Source::Catalog, File::Image) => {
-                let i = catalog().iter().position(|c| c.cc.eq_ignore_ascii_case(cc))?;
+                let i = countries::position(cc)?;
                 let bytes = image::catalog_image(i);
                 let id = format!("{cc}-v{}", env!("CARGO_PKG_VERSION"));
                 let validators = Validators::new(Some(&id), bytes.len(), catalog_time);
