@@ -25,7 +25,7 @@ impl Style for Asyncio {
             .expect("a tokio runtime starts");
         runtime.block_on(async move {
             let limit = job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
-            let client = AsyncClient::for_base(&job.base, job.timeout, job.stall, limit);
+            let client = AsyncClient::with_stall(job.timeout, job.stall, limit);
             let semaphore = Arc::new(Semaphore::new(limit));
             let mut tasks = JoinSet::new();
             for cc in codes {

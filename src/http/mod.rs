@@ -2,7 +2,7 @@
 //!
 //! The blocking styles use [`BlockingClient`] (ureq: a plain socket per
 //! request, no hidden runtime), the async style uses [`AsyncClient`]
-//! (reqwest on tokio). Both turn every response into the same
+//! (hyper's HTTP/1 connections for plain http, reqwest for https, on tokio). Both turn every response into the same
 //! `Result<Vec<u8>, FetchError>`, so the styles account for outcomes alike:
 //! 404 is [`FetchError::NotFound`], any other non-2xx status is
 //! [`FetchError::Http`], and a body shorter than its `Content-Length` is
@@ -10,7 +10,10 @@
 //! bases such as `REMOTE`. Neither client reads proxy settings from the
 //! environment: the usual targets are servers on this machine.
 
+mod plain;
+
 use std::io;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Why a fetch produced no body.
@@ -190,10 +193,17 @@ fn from_io(e: &io::Error) -> FetchError {
     }
 }
 
-/// An async client for the async style. Cheap to clone.
+/// An async client for the async style. Cheap to clone. Plain `http://`
+/// URLs go through [`plain`] (hyper directly, a small keep-alive pool);
+/// `https://` URLs through reqwest with rustls, built on first use so that
+/// plain downloads never pay for loading the system's root certificates.
 #[derive(Clone)]
 pub struct AsyncClient {
-    client: reqwest::Client,
+    plain: plain::PlainClient,
+    tls: Arc<OnceLock<reqwest::Client>>,
+    timeout: Duration,
+    stall: Duration,
+    pool: usize,
 }
 
 impl AsyncClient {
@@ -205,41 +215,33 @@ impl AsyncClient {
     /// Like [`AsyncClient::new`], and a request also fails when no byte
     /// arrives for `stall`.
     pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
-        Self::build(timeout, stall, pool, true)
+        AsyncClient { plain: plain::PlainClient::new(timeout, stall, pool), tls: Arc::default(), timeout, stall, pool }
     }
 
-    /// The client for downloads from `base`: for a plain `http://` base it
-    /// skips loading the system's root certificates (reqwest reads and
-    /// parses them all at build time, tens of milliseconds), since no TLS
-    /// handshake can happen.
-    pub fn for_base(base: &str, timeout: Duration, stall: Duration, pool: usize) -> Self {
-        Self::build(timeout, stall, pool, !base.starts_with("http://"))
-    }
-
-    fn build(timeout: Duration, stall: Duration, pool: usize, tls_roots: bool) -> Self {
-        // reqwest is built without a default crypto provider; ring is the
-        // one ureq already brings, so the binary carries only one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder();
-        if !tls_roots {
-            builder = builder.tls_certs_only(Vec::new());
-        }
-        let client = builder
-            .timeout(timeout)
-            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
-            .read_timeout(stall.min(timeout))
-            .no_proxy()
-            .pool_max_idle_per_host(pool.max(1))
-            .tcp_nodelay(true)
-            .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client's configuration is valid");
-        AsyncClient { client }
+    fn tls_client(&self) -> &reqwest::Client {
+        self.tls.get_or_init(|| {
+            // reqwest is built without a default crypto provider; ring is
+            // the one ureq already brings, so the binary carries only one.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.timeout.min(CONNECT_TIMEOUT))
+                .read_timeout(self.stall.min(self.timeout))
+                .no_proxy()
+                .pool_max_idle_per_host(self.pool.max(1))
+                .tcp_nodelay(true)
+                .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client's configuration is valid")
+        })
     }
 
     /// GETs `url` and returns the whole body.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let resp = self.client.get(url).send().await.map_err(from_reqwest)?;
+        if url.starts_with("http://") {
+            return self.plain.get(url).await;
+        }
+        let resp = self.tls_client().get(url).send().await.map_err(from_reqwest)?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
