@@ -11,7 +11,7 @@
 //! | [`countries`] | POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
 //! | [`executor`] | `ThreadPoolExecutor`, `ProcessPoolExecutor`, `Future`, `as_completed`, `wait`: concurrent.futures for Rust |
 //! | [`download`] | the `Style` trait and one module per style: sequential, threadpool, asyncio, processpool |
-//! | [`http`] | the blocking (ureq) and async (reqwest) clients and their one error type |
+//! | [`http`] | the blocking client (ureq), the async one (hyper for http, reqwest for https), their one error type |
 //! | [`save`] | file names and atomic writes |
 //! | [`report`] | everything that prints: seed lines, tables, flags2 reports, JSON |
 //! | [`server`] | the flag server: catalog images, routes, delays and errors |
