@@ -11,6 +11,12 @@ use flags::get::GetConfig;
 use flags::{demo, server};
 
 fn main() -> ExitCode {
+    // Like other Unix tools, stop quietly when the reader goes away
+    // (`flags get -e -v | head`) instead of panicking on a closed stdout.
+    // SAFETY: setting a signal's disposition to its default is sound at start-up.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // A process pool starts this executable as its workers.
     flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
     let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
