@@ -124,11 +124,6 @@ impl GetReport {
     pub fn interrupted(&self) -> bool {
         self.cancelled > 0
     }
-
-    /// True if some error was "connection refused" (the server isn't running).
-    pub fn server_unreachable(&self) -> bool {
-        self.flags.iter().any(|f| f.reason.as_deref().is_some_and(|r| r.starts_with("connection failed")))
-    }
 }
 
 /// The server's name in reports: its label, or `URL`.
@@ -175,7 +170,8 @@ pub fn run(config: &GetConfig) -> GetReport {
     if config.json {
         crate::report::get::json_report(&report);
     } else {
-        crate::report::get::final_report(&report, config.label);
+        let unreachable = result.outcomes.iter().any(|(_, o)| matches!(o, Outcome::Failed(e) if e.is_connect()));
+        crate::report::get::final_report(&report, config.label, unreachable);
     }
     report
 }

@@ -23,7 +23,7 @@ pub mod peers;
 pub mod result;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -204,7 +204,7 @@ fn start_server(spec: &Spec) -> anyhow::Result<RunningServer> {
     server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).context("cannot start the embedded server")
 }
 
-fn measure_point(cfg: &BenchConfig, exe: &PathBuf, spec: &Spec, base: &str, tool: &Tool) -> anyhow::Result<Point> {
+fn measure_point(cfg: &BenchConfig, exe: &Path, spec: &Spec, base: &str, tool: &Tool) -> anyhow::Result<Point> {
     let codes = spec.codes.list();
     let wanted = spec.concurrency.unwrap_or(codes.len());
     let concurrency = match tool {

@@ -100,8 +100,9 @@ impl Sink for JsonSink {
     fn outcome(&self, _: &str, _: &Outcome) {}
 }
 
-/// The lines after the downloads.
-pub fn final_report(report: &GetReport, label: Option<Label>) {
+/// The lines after the downloads; `unreachable` (some connection was
+/// refused) adds a hint to start the labelled server.
+pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool) {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{}", "-".repeat(20));
     let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
@@ -111,7 +112,7 @@ pub fn final_report(report: &GetReport, label: Option<Label>) {
         let _ = writeln!(out, "{} cancelled (interrupted).", report.cancelled);
     }
     let _ = writeln!(out, "Elapsed time: {:.2}s", report.elapsed_s);
-    if report.server_unreachable() {
+    if unreachable {
         if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
             let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
         }

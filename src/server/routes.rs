@@ -174,20 +174,20 @@ fn status_fault(status: u16, retry_after: u64) -> Resp {
 /// Answers one request on the connection whose socket is `fd`.
 pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>) -> Result<Resp, io::Error> {
     let _in_flight = state.stats.enter();
-    let path = req.uri().path().to_string();
-    let mut entry = LogEntry { method: req.method().to_string(), path: path.clone(), status: 0, fault: None };
-    let result = answer_request(&state, fd, &req, &mut entry).await;
-    let is_head = req.method() == Method::HEAD;
-    let result = result.map(|mut resp| {
-        entry.status = resp.status().as_u16();
-        if is_head {
-            // Keep the headers (Content-Length included), drop the body.
-            *resp.body_mut() = body::empty();
-        }
-        resp
-    });
+    let mut fault = None;
+    let mut result = answer_request(&state, fd, &req, &mut fault).await;
+    if let (Ok(resp), true) = (&mut result, req.method() == Method::HEAD) {
+        // Keep the headers (Content-Length included), drop the body.
+        *resp.body_mut() = body::empty();
+    }
+    // The entry is only built when someone reads it: this is the hot path.
     if let Some(log) = &state.config.log {
-        log.log(&entry);
+        log.log(&LogEntry {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            status: result.as_ref().map_or(0, |r| r.status().as_u16()),
+            fault: fault.map(FaultKind::name),
+        });
     }
     result
 }
@@ -196,7 +196,7 @@ async fn answer_request(
     state: &State,
     fd: RawFd,
     req: &Request<Incoming>,
-    entry: &mut LogEntry,
+    injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use GET or HEAD");
@@ -212,7 +212,7 @@ async fn answer_request(
         Route::Flag(cc, file) => (cc, file),
     };
     let cfg = &state.config;
-    let path = &entry.path;
+    let path = req.uri().path();
     let n = state.stats.nth(&cc, file == File::Image);
     let delay = cfg.delay.at(state.draw(path, n, 1));
     if !delay.is_zero() {
@@ -220,14 +220,14 @@ async fn answer_request(
     }
     if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
         state.stats.count_teapot();
-        entry.fault = Some("418".into());
+        *injected = Some(FaultKind::Status(418));
         return Ok(status_fault(418, 0));
     }
     let fault = match file {
         File::Image => cfg.faults.pick(state.draw(path, n, 3)),
         File::Metadata => None,
     };
-    entry.fault = fault.map(FaultKind::name);
+    *injected = fault;
     match fault {
         Some(FaultKind::Status(s)) => return Ok(status_fault(s, cfg.fault_settings.retry_after)),
         Some(FaultKind::Latency) => tokio::time::sleep(cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await,
