@@ -1,5 +1,5 @@
 //! The tools users would otherwise pick, driven over the same URLs into a
-//! directory of their own: curl (`--parallel --parallel-immediate`), aria2c
+//! directory of their own: curl (`--parallel --parallel-immediate --fail`), aria2c
 //! and wget2. Each is used only if installed.
 
 use std::path::Path;
@@ -42,7 +42,8 @@ impl Peer {
                     .map(|(u, f)| format!("url = \"{u}\"\noutput = \"{}\"\n", dir.join(f).display()))
                     .collect();
                 std::fs::write(&list, config)?;
-                cmd.args(["--silent", "--parallel", "--parallel-immediate", "--parallel-max"])
+                // --fail: no file for a 404, like every other tool here.
+                cmd.args(["--silent", "--fail", "--parallel", "--parallel-immediate", "--parallel-max"])
                     .arg(concurrency.to_string())
                     .arg("--config")
                     .arg(&list);
