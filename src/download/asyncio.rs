@@ -1,16 +1,18 @@
 //! The async style (`flags_asyncio.py`): one tokio task per code on a
 //! single-threaded runtime (like asyncio's one event loop), at most
-//! `concurrency` requests in flight, held by an `Arc<Semaphore>`. Files are
-//! saved on a blocking pool of two threads: creating files can stall (the
-//! profile of 676 requests at once showed a quarter of the time in ext4's
-//! inode allocation), and more threads only spin on the directory's lock.
+//! `concurrency` requests in flight, held by an `Arc<Semaphore>`. A task
+//! gives its permit back as soon as its response is read, before saving, so
+//! a slow disk never holds back the next request. Files are saved on a
+//! blocking pool of two threads: creating files can stall (the profile of
+//! 676 requests at once showed a quarter of the time in ext4's inode
+//! allocation), and more threads only spin on the directory's lock.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{fetch_one_async, Job, Outcome, Sink, Style};
+use super::{fetch_async, store_async, Job, Outcome, Sink, Style};
 use crate::http::AsyncClient;
 
 /// Downloads with async I/O on one thread.
@@ -31,13 +33,18 @@ impl Style for Asyncio {
             for cc in codes {
                 let (job, client, sink, semaphore) = (job.clone(), client.clone(), sink.clone(), semaphore.clone());
                 tasks.spawn(async move {
-                    let outcome = tokio::select! {
+                    // Ctrl-C drops the wait for a permit or the requests in flight.
+                    let fetched = tokio::select! {
                         biased;
-                        _ = job.cancel.cancelled() => Outcome::Cancelled,
-                        permit = semaphore.acquire_owned() => {
+                        _ = job.cancel.cancelled() => None,
+                        permit = semaphore.acquire() => {
                             let _permit = permit.expect("the semaphore is never closed");
-                            fetch_one_async(&client, &job, &cc, &*sink).await
+                            Some(fetch_async(&client, &job, &cc, &*sink).await)
                         }
+                    };
+                    let outcome = match fetched {
+                        Some(fetched) => store_async(&job, &cc, fetched).await,
+                        None => Outcome::Cancelled,
                     };
                     sink.outcome(&cc, &outcome);
                     (cc, outcome)

@@ -1,10 +1,10 @@
 //! The download styles, behind one trait.
 //!
 //! Every style runs the same per-code pipeline, [`fetch_one`] (blocking)
-//! or [`fetch_one_async`]: GET the image (and, with `names`, the metadata),
-//! retrying transient failures as [`retry_wait`] says, then `store`s it
-//! atomically, giving one [`Outcome`] that goes to the [`Sink`] the moment
-//! it is known. What differs is only the scheduling:
+//! or [`fetch_async`] then [`store_async`]: GET the image (and, with
+//! `names`, the metadata), retrying transient failures as [`retry_wait`]
+//! says, then store it atomically, giving one [`Outcome`] that goes to the
+//! [`Sink`] the moment it is known. What differs is only the scheduling:
 //!
 //! | style | module | schedules the codes |
 //! |---|---|---|
@@ -301,28 +301,29 @@ pub fn fetch_one(client: &BlockingClient, job: &Job, cc: &str, sink: &dyn Sink) 
     store(&job.dest, cc, fetched)
 }
 
-/// The async pipeline for one code: the same steps as [`fetch_one`]. A
-/// cancellation drops the requests in flight.
-pub async fn fetch_one_async(client: &AsyncClient, job: &Job, cc: &str, sink: &dyn Sink) -> Outcome {
-    let fetch = async {
-        let image = get_with_retries_async(client, job, cc, &flag_url(&job.base, cc), sink).await?;
-        let country = match job.names {
-            true => {
-                Some(country_name(&get_with_retries_async(client, job, cc, &metadata_url(&job.base, cc), sink).await?)?)
-            }
-            false => None,
-        };
-        Ok((image, country))
+/// What the network part of the pipeline gives: the image and, with
+/// `names`, the country's name.
+pub type Fetched = Result<(Vec<u8>, Option<String>), FetchError>;
+
+/// The async pipeline's network part for one code: the same requests as
+/// [`fetch_one`]. The caller cancels it by dropping it.
+pub async fn fetch_async(client: &AsyncClient, job: &Job, cc: &str, sink: &dyn Sink) -> Fetched {
+    let image = get_with_retries_async(client, job, cc, &flag_url(&job.base, cc), sink).await?;
+    let country = match job.names {
+        true => {
+            Some(country_name(&get_with_retries_async(client, job, cc, &metadata_url(&job.base, cc), sink).await?)?)
+        }
+        false => None,
     };
-    let fetched = tokio::select! {
-        biased;
-        _ = job.cancel.cancelled() => return Outcome::Cancelled,
-        fetched = fetch => fetched,
-    };
-    // Creating files can block for a while (ext4 searching for a free
-    // inode, the disk): do it on the blocking pool so the event loop keeps
-    // reading other responses. Not cancellable: a body that arrived is saved
-    // (or fails) and reported as such.
+    Ok((image, country))
+}
+
+/// The async pipeline's last step: saves what [`fetch_async`] gave, on
+/// tokio's blocking pool. Creating a file can block for a while (ext4
+/// searching for a free inode, the disk), and the event loop must keep
+/// reading other responses meanwhile. Not cancellable: a body that arrived
+/// is saved (or fails) and reported as such.
+pub async fn store_async(job: &Job, cc: &str, fetched: Fetched) -> Outcome {
     let (dest, cc) = (job.dest.clone(), cc.to_string());
     tokio::task::spawn_blocking(move || store(&dest, &cc, fetched))
         .await
@@ -337,7 +338,7 @@ fn country_name(meta: &[u8]) -> Result<String, FetchError> {
 }
 
 /// Saves a fetched image atomically and turns the whole thing into an outcome.
-fn store(dest: &std::path::Path, cc: &str, fetched: Result<(Vec<u8>, Option<String>), FetchError>) -> Outcome {
+fn store(dest: &std::path::Path, cc: &str, fetched: Fetched) -> Outcome {
     fetched
         .and_then(|(image, country)| {
             let name = save::file_name(cc, country.as_deref());
