@@ -8,6 +8,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// The file name for a flag: `br.gif`, or with a country name (flags3's
 /// `--names`) `Brazil-BR.gif`, spaces turned into `_`.
@@ -38,8 +39,10 @@ pub fn prepare_dest(dir: &Path) -> io::Result<()> {
 
 fn temp_path(dir: &Path, name: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // The pid, asked once: `process::id` is a system call each time.
+    static PID: OnceLock<u32> = OnceLock::new();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.{}-{n}.part", std::process::id()))
+    dir.join(format!(".{name}.{}-{n}.part", PID.get_or_init(std::process::id)))
 }
 
 /// Writes `bytes` to `dir/name` atomically: temp file, then rename. On any
