@@ -7,54 +7,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-for tool in wrk nginx; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q "$tool" >/dev/null
-  fi
-done
-cargo build --release -q
-flags=target/release/flags
-work=$(mktemp -d)
-chmod 755 "$work" # nginx workers run as an unprivileged user
-cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source scripts/nginx-common.sh
+need_tools wrk nginx
 
 rps() { # URL -> requests/s
   wrk -t1 -c64 -d"${secs}s" "$1" | awk '/Requests\/sec/ {print $2}'
 }
 
-# The embedded server, on a free port.
-"$flags" serve --port 0 >"$work/flags.log" 2>&1 &
-for _ in $(seq 50); do grep -q 'http://' "$work/flags.log" && break; sleep 0.1; done
-base=$(grep -o 'http://[0-9.:]*/flags' "$work/flags.log" | head -1)
+start_flags_server
 mkdir -p "$work/root/flags/br"
-curl -sf -o "$work/root/flags/br/br.gif" "$base/br/br.gif"
-curl -sf "$base/br/br.gif" >/dev/null # warm
-flags_rps=$(rps "$base/br/br.gif")
+curl -sf -o "$work/root/flags/br/br.gif" "$flags_base/br/br.gif"
+curl -sf "$flags_base/br/br.gif" >/dev/null # warm
+flags_rps=$(rps "$flags_base/br/br.gif")
 kill %1; wait %1 2>/dev/null || true
 
-# nginx on the same bytes, tuned as a static server would be.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-error_log $work/error.log;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 1000000;
-  types { image/gif gif; }
-  server { listen 127.0.0.1:$port; root $work/root; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work" &
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/flags/br/br.gif" && break; sleep 0.1; done
-cmp <(curl -sf "http://127.0.0.1:$port/flags/br/br.gif") "$work/root/flags/br/br.gif"
-nginx_rps=$(rps "http://127.0.0.1:$port/flags/br/br.gif")
+start_nginx br/br.gif
+cmp <(curl -sf "$nginx_base/br/br.gif") "$work/root/flags/br/br.gif"
+nginx_rps=$(rps "$nginx_base/br/br.gif")
 
 echo "wrk -t1 -c64 -d${secs}s on /flags/br/br.gif (11 623 bytes), keep-alive:"
 printf '  flags serve  %12s requests/s\n' "$flags_rps"

@@ -173,9 +173,20 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
         if spec.peers {
             tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
         }
+        // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
+        // phase of a shared machine lands on every tool alike.
+        let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
+        let mut saved = vec![0; tools.len()];
+        for _ in 0..cfg.runs {
+            for (i, tool) in tools.iter().enumerate() {
+                let (sample, n) = run_once(&exe, &spec, &base, tool, &scratch.next_dir()?)?;
+                samples[i].push(sample);
+                saved[i] = n;
+            }
+        }
         let first = points.len();
-        for tool in tools {
-            points.push(measure_point(cfg, &exe, &spec, &base, &tool, &scratch)?);
+        for ((tool, samples), saved) in tools.iter().zip(&samples).zip(saved) {
+            points.push(point(&spec, tool, samples, saved));
         }
         result::add_speedups(&mut points);
         points[first..].iter().for_each(print::point);
@@ -236,57 +247,57 @@ impl Scratch {
     }
 }
 
-fn measure_point(
-    cfg: &BenchConfig,
-    exe: &Path,
-    spec: &Spec,
-    base: &str,
-    tool: &Tool,
-    scratch: &Scratch,
-) -> anyhow::Result<Point> {
-    let codes = spec.codes.list();
-    let wanted = spec.concurrency.unwrap_or(codes.len());
-    let concurrency = match tool {
+/// How many requests at once `tool` gets for `spec`.
+fn concurrency(spec: &Spec, tool: &Tool) -> usize {
+    let codes = spec.codes.list().len();
+    match tool {
         Tool::Flags(Mode::Sequential) => 1,
-        _ => wanted.min(codes.len()).min(crate::get::MAX_CONCURRENCY),
-    };
-    let mut samples = Vec::new();
-    let mut saved = 0;
-    for _ in 0..cfg.runs {
-        let dir = scratch.next_dir()?;
-        let cmd = match tool {
-            Tool::Flags(mode) => {
-                let mut cmd = Command::new(exe);
-                cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", base, "--mode", mode.as_str()]);
-                cmd.args(["-m", &concurrency.to_string(), "--timeout"]);
-                cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(&dir);
-                cmd
-            }
-            Tool::Peer(peer) => {
-                let urls: Vec<(String, String)> =
-                    codes.iter().map(|cc| (flag_url(base, cc), format!("{}.gif", cc.to_lowercase()))).collect();
-                peer.command(&urls, &dir, concurrency)?
-            }
-        };
-        let sample = measure::run(cmd).with_context(|| format!("cannot run {}", tool.name()))?;
-        saved = match tool {
-            Tool::Flags(_) => serde_json::from_slice::<serde_json::Value>(&sample.stdout)
-                .ok()
-                .and_then(|v| v["ok"].as_u64())
-                .unwrap_or(0) as usize,
-            Tool::Peer(_) => std::fs::read_dir(&dir)?
-                .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
-                .count(),
-        };
-        samples.push(sample);
+        _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
     }
+}
+
+/// Runs `tool` once over `spec`'s codes into `dir`; returns what it cost
+/// and how many flags it saved.
+fn run_once(exe: &Path, spec: &Spec, base: &str, tool: &Tool, dir: &Path) -> anyhow::Result<(measure::Sample, usize)> {
+    let m = concurrency(spec, tool);
+    let cmd = match tool {
+        Tool::Flags(mode) => {
+            let mut cmd = Command::new(exe);
+            cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", base, "--mode", mode.as_str()]);
+            cmd.args(["-m", &m.to_string(), "--timeout"]);
+            cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
+            cmd
+        }
+        Tool::Peer(peer) => {
+            let urls: Vec<(String, String)> =
+                spec.codes.list().iter().map(|cc| (flag_url(base, cc), format!("{}.gif", cc.to_lowercase()))).collect();
+            peer.command(&urls, dir, m)?
+        }
+    };
+    let sample = measure::run(cmd).with_context(|| format!("cannot run {}", tool.name()))?;
+    let saved = match tool {
+        Tool::Flags(_) => {
+            serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
+                as usize
+        }
+        Tool::Peer(_) => std::fs::read_dir(dir)?
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
+            .count(),
+    };
+    Ok((sample, saved))
+}
+
+/// One row of the table from a tool's runs.
+fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], saved: usize) -> Point {
+    let codes = spec.codes.list().len();
+    let concurrency = concurrency(spec, tool);
     let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
-    let ideal_s = result::ideal(codes.len(), concurrency, spec.latency);
-    Ok(Point {
+    let ideal_s = result::ideal(codes, concurrency, spec.latency);
+    Point {
         workload: spec.workload.to_string(),
         tool: tool.name(),
-        codes: codes.len(),
+        codes,
         concurrency,
         latency_s: spec.latency,
         error_rate: spec.error_rate,
@@ -299,5 +310,5 @@ fn measure_point(
         peak_rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
         cpu_s,
         saved,
-    })
+    }
 }

@@ -67,10 +67,16 @@ pub fn markdown(report: &BenchReport, svg: &str) -> String {
     md += "## Method\n\n";
     md += "`flags bench` starts the embedded flag server on 127.0.0.1 with the latency and error rate of each \
 workload, then runs every style as a separate `flags get --json` process, and each peer (curl \
-`--parallel --parallel-immediate`, aria2c, wget2, when installed) against the same server. \
-Times are wall clock from spawn to exit, start-up included; peak RSS and CPU time come from \
-`wait4` (the process itself; the process pool's workers are not counted). *ideal* is the \
-latency bound `ceil(codes / m) x latency`. Each point is the median of the runs.\n\n";
+`--parallel --parallel-immediate --fail`, aria2c, wget2, when installed) against the same server. \
+Times are wall clock from spawn to exit, start-up included; CPU time comes from `wait4` and peak \
+RSS from the process's `VmHWM`, sampled every 2 ms (the process itself; the process pool's \
+workers are not counted). *ideal* is the latency bound `ceil(codes / m) x latency`. Each point \
+is the median of the runs. The runs go round-robin (run 1 of every tool, then run 2, ...), so a \
+slow phase of a shared machine lands on every tool alike, and every run downloads into a fresh \
+directory that is kept until the bench ends: on ext4 without a journal, a new file skips the \
+inodes deleted in the last minute or so, and deleting the previous run's files made the next \
+tool's file creation 15 times slower. For the same reason, give the machine a minute or two \
+after deleting many files (a previous bench's, say) before measuring.\n\n";
     md += "| workload | what |\n|---|---|\n";
     md += "| W1 | the seed: POP20, 0.35 s latency, all at once |\n";
     md += "| W2 | the 194 flags, no latency, `-m 100` |\n";

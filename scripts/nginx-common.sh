@@ -1,0 +1,53 @@
+# Shared by the scripts that measure against nginx; source it, don't run it.
+# It installs what is missing, builds flags, and starts servers in a scratch
+# directory ($work) that is removed, with every server, when the script exits.
+
+# Installs each named tool from the OS packages when it is not on PATH.
+need_tools() {
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q >/dev/null
+      apt-get install -y -q "$tool" >/dev/null
+    fi
+  done
+}
+
+cargo build --release -q
+flags=target/release/flags
+work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run as an unprivileged user
+cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Starts `flags serve` on a free port in the background; sets $flags_base.
+start_flags_server() {
+  "$flags" serve --port 0 >"$work/flags.log" 2>&1 &
+  for _ in $(seq 50); do grep -q 'http://' "$work/flags.log" && break; sleep 0.1; done
+  flags_base=$(grep -o 'http://[0-9.:]*/flags' "$work/flags.log" | head -1)
+}
+
+# Starts nginx on a free port serving $work/root, tuned as a static server
+# would be (2 workers, sendfile, no access log); sets $nginx_base to its
+# /flags URL and waits until PROBE (a path under /flags) answers.
+start_nginx() {
+  local probe=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$work/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+error_log $work/error.log;
+pid $work/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  types { image/gif gif; }
+  server { listen 127.0.0.1:$port backlog=1024; root $work/root; }
+}
+CONF
+  nginx -c "$work/nginx.conf" -p "$work" &
+  nginx_base="http://127.0.0.1:$port/flags"
+  for _ in $(seq 50); do curl -sf -o /dev/null "$nginx_base/$probe" && break; sleep 0.1; done
+}
