@@ -16,7 +16,9 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::{check_length, from_io, parse_retry_after, FetchError, CONNECT_TIMEOUT, MAX_BODY};
+use super::{
+    check_length, from_io, parse_retry_after, FetchError, CONNECT_TIMEOUT, HEADER_TOO_LARGE, MAX_BODY, MAX_HEADER,
+};
 
 type Sender = SendRequest<Empty<Bytes>>;
 
@@ -94,7 +96,12 @@ impl PlainClient {
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| FetchError::Io(e.to_string()))?;
+        // The same limit on response headers as the blocking client's.
+        let (sender, conn) = http1::Builder::new()
+            .max_header_size(MAX_HEADER)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| FetchError::Io(e.to_string()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -113,6 +120,7 @@ impl PlainClient {
         let response = match tokio::time::timeout(self.stall, sender.send_request(request)).await {
             Err(_) => return Err(Retry::No(FetchError::Timeout)),
             Ok(Err(e)) if e.is_canceled() || e.is_incomplete_message() => return Err(Retry::FreshConnection),
+            Ok(Err(e)) if e.is_parse_too_large() => return Err(Retry::No(FetchError::Io(HEADER_TOO_LARGE.into()))),
             Ok(Err(e)) => return Err(Retry::No(FetchError::Io(e.to_string()))),
             Ok(Ok(r)) => r,
         };

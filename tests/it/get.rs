@@ -134,6 +134,41 @@ fn a_refused_connection_is_an_error_with_a_reason() {
     }
 }
 
+/// A server of its own that answers every connection with a 200 whose
+/// header is 40 KB long, then closes; it stops after `answers` connections.
+fn oversized_header_server(answers: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/flags", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        for stream in listener.incoming().take(answers) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let filler = "x".repeat(40 << 10);
+            let answer = format!("HTTP/1.1 200 OK\r\nX-Filler: {filler}\r\nContent-Length: 3\r\n\r\nGIF");
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (base, thread)
+}
+
+#[test]
+fn an_oversized_response_header_is_an_error_not_a_file() {
+    let modes = ["sequential", "threadpool", "async"];
+    let (base, server) = oversized_header_server(modes.len());
+    let dir = tempfile::tempdir().unwrap();
+    for mode in modes {
+        let a = get(&base, dir.path()).args(["br", "--json", "--mode", mode]).assert().code(1);
+        let report = json(&a);
+        assert_eq!(report["errors"], 1, "{mode}: {report}");
+        assert_eq!(report["flags"][0]["outcome"], "error", "{mode}: {report}");
+        assert_eq!(report["flags"][0]["reason"], "response header over 32 KiB", "{mode}: {report}");
+    }
+    server.join().unwrap();
+    assert!(files_in(dir.path()).is_empty());
+}
+
 #[test]
 fn a_slow_server_times_out() {
     let srv = server_with(Delay::fixed(3.0), 0.0);
