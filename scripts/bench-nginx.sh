@@ -4,11 +4,12 @@
 # nginx serves a copy of the embedded server's 194 images laid out like the
 # book's site ({cc}/{cc}.gif), so no image file is needed.
 # Installs nginx from the OS packages when missing (run as root).
-# Usage: scripts/bench-nginx.sh [RUNS] [OUT]   (default 5 runs, out bench-nginx)
+# Writes OUT/bench.json, OUT/bench.svg and OUT/BENCHMARKS.md.
+# Usage: scripts/bench-nginx.sh [RUNS] [OUT]   (default 15 runs, out bench/nginx)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-5}
-out=${2:-bench-nginx}
+runs=${1:-15}
+out=${2:-bench/nginx}
 source scripts/nginx-common.sh
 need_tools nginx curl
 
@@ -23,4 +24,4 @@ kill %1; wait %1 2>/dev/null || true
 
 start_nginx br/br.gif
 cmp <(curl -sf "$nginx_base/br/br.gif") "$work/root/flags/br/br.gif"
-"$flags" bench --server "$nginx_base" --workloads W2 --peers --runs "$runs" --out "$out"
+"$flags" bench --server "$nginx_base" --workloads W2 --peers --runs "$runs" --out "$out" --markdown "$out/BENCHMARKS.md"

@@ -62,8 +62,15 @@ pub fn footer(report: &BenchReport, out: &Path) {
 /// BENCHMARKS.md: the method, the table, the chart.
 pub fn markdown(report: &BenchReport, svg: &str) -> String {
     let mut md = String::from("# Benchmarks\n\n");
-    md += "Regenerate with `cargo run --release -- bench --peers --out bench --markdown BENCHMARKS.md` \
-(about five minutes; `--quick` takes under one).\n\n";
+    md += &match &report.external_server {
+        None => "Regenerate with `cargo run --release -- bench --peers --out bench --markdown BENCHMARKS.md` \
+(about five minutes; `--quick` takes under one).\n\n"
+            .to_string(),
+        Some(url) => format!(
+            "Measured against the server at {url}, not the embedded one. `scripts/bench-nginx.sh` \
+regenerates this page (W2) against an nginx it starts.\n\n"
+        ),
+    };
     md += "## Method\n\n";
     md += "`flags bench` starts the embedded flag server on 127.0.0.1 with the latency and error rate of each \
 workload, then runs every style as a separate `flags get --json` process, and each peer (curl \
@@ -100,8 +107,12 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
     }
     md += "```\n\n";
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
-    md += "\n## The server against nginx\n\n`scripts/server-vs-nginx.sh` serves the same file with `flags serve` \
-and with nginx (2 workers, sendfile, access log off) and measures each with `wrk -t1 -c64` (keep-alive) \
-in one run; it prints both request rates and their ratio.\n";
+    if report.external_server.is_none() {
+        md += "\n## Against nginx\n\n`scripts/bench-nginx.sh` runs W2 with every style and peer against an \
+nginx serving a copy of the 194 flags, and writes its table to [bench/nginx/BENCHMARKS.md]\
+(bench/nginx/BENCHMARKS.md). `scripts/server-vs-nginx.sh` serves one file with `flags serve` and with \
+nginx (2 workers, sendfile, access log off) and measures each with `wrk -t1 -c64` (keep-alive) in one \
+run; it prints both request rates and their ratio.\n";
+    }
     md
 }
