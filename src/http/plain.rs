@@ -15,6 +15,7 @@ use hyper::header::{CONTENT_LENGTH, HOST, RETRY_AFTER, USER_AGENT};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 use super::{
     check_length, from_io, parse_retry_after, FetchError, CONNECT_TIMEOUT, HEADER_TOO_LARGE, MAX_BODY, MAX_HEADER,
@@ -22,10 +23,32 @@ use super::{
 
 type Sender = SendRequest<Empty<Bytes>>;
 
+/// One connection: its request side and the task that drives it. Dropping
+/// it ends the task, which closes the socket; [`Conn::close`] also waits for
+/// that, so a request given up on is over on the wire before the caller
+/// starts another (the server must never see more than `-m` at once).
+struct Conn {
+    sender: Sender,
+    driver: JoinHandle<()>,
+}
+
+impl Conn {
+    async fn close(mut self) {
+        self.driver.abort();
+        let _ = (&mut self.driver).await;
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
 /// A plain-HTTP client; clones share the pool.
 #[derive(Clone)]
 pub(crate) struct PlainClient {
-    idle: Arc<Mutex<Vec<(String, Sender)>>>,
+    idle: Arc<Mutex<Vec<(String, Conn)>>>,
     max_idle: usize,
     timeout: Duration,
     stall: Duration,
@@ -51,39 +74,39 @@ impl PlainClient {
     async fn exchange(&self, authority: &str, path: &str) -> Result<Vec<u8>, FetchError> {
         // A pooled connection the server has meanwhile closed fails before
         // any answer: then try once more on a fresh one.
-        if let Some(sender) = self.checkout(authority) {
-            match self.send(sender, authority, path).await {
+        if let Some(conn) = self.checkout(authority) {
+            match self.send(conn, authority, path).await {
                 Err(Retry::FreshConnection) => {}
                 Err(Retry::No(e)) => return Err(e),
                 Ok(body) => return Ok(body),
             }
         }
-        let sender = self.connect(authority).await?;
-        self.send(sender, authority, path).await.map_err(|r| match r {
+        let conn = self.connect(authority).await?;
+        self.send(conn, authority, path).await.map_err(|r| match r {
             Retry::No(e) => e,
             Retry::FreshConnection => FetchError::Io("connection closed before the answer".into()),
         })
     }
 
-    fn checkout(&self, authority: &str) -> Option<Sender> {
+    fn checkout(&self, authority: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(i) = idle.iter().rposition(|(a, _)| a == authority) {
-            let (_, sender) = idle.swap_remove(i);
-            if !sender.is_closed() {
-                return Some(sender);
+            let (_, conn) = idle.swap_remove(i);
+            if !conn.sender.is_closed() {
+                return Some(conn);
             }
         }
         None
     }
 
-    fn checkin(&self, authority: &str, sender: Sender) {
+    fn checkin(&self, authority: &str, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.max_idle && sender.is_ready() {
-            idle.push((authority.to_string(), sender));
+        if idle.len() < self.max_idle && conn.sender.is_ready() {
+            idle.push((authority.to_string(), conn));
         }
     }
 
-    async fn connect(&self, authority: &str) -> Result<Sender, FetchError> {
+    async fn connect(&self, authority: &str) -> Result<Conn, FetchError> {
         let stream = match tokio::time::timeout(self.timeout.min(CONNECT_TIMEOUT), TcpStream::connect(authority)).await
         {
             Err(_) => return Err(FetchError::Timeout),
@@ -102,22 +125,37 @@ impl PlainClient {
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| FetchError::Io(e.to_string()))?;
-        tokio::spawn(async move {
+        let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(sender)
+        Ok(Conn { sender, driver })
     }
 
-    async fn send(&self, mut sender: Sender, authority: &str, path: &str) -> Result<Vec<u8>, Retry> {
-        if sender.ready().await.is_err() {
+    /// One exchange on `conn`. On success the connection goes back to the
+    /// pool; on failure it is closed before the error is returned.
+    async fn send(&self, mut conn: Conn, authority: &str, path: &str) -> Result<Vec<u8>, Retry> {
+        if conn.sender.ready().await.is_err() {
             return Err(Retry::FreshConnection);
         }
+        match self.request_on(&mut conn, authority, path).await {
+            Ok(body) => {
+                self.checkin(authority, conn);
+                Ok(body)
+            }
+            Err(e) => {
+                conn.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn request_on(&self, conn: &mut Conn, authority: &str, path: &str) -> Result<Vec<u8>, Retry> {
         let request = Request::get(path)
             .header(HOST, authority)
             .header(USER_AGENT, concat!("flags/", env!("CARGO_PKG_VERSION")))
             .body(Empty::<Bytes>::new())
             .map_err(|e| Retry::No(FetchError::Io(e.to_string())))?;
-        let response = match tokio::time::timeout(self.stall, sender.send_request(request)).await {
+        let response = match tokio::time::timeout(self.stall, conn.sender.send_request(request)).await {
             Err(_) => return Err(Retry::No(FetchError::Timeout)),
             Ok(Err(e)) if e.is_canceled() || e.is_incomplete_message() => return Err(Retry::FreshConnection),
             Ok(Err(e)) if e.is_parse_too_large() => return Err(Retry::No(FetchError::Io(HEADER_TOO_LARGE.into()))),
@@ -149,9 +187,7 @@ impl PlainClient {
                 }
             }
         }
-        let body = check_length(declared, bytes).map_err(Retry::No)?;
-        self.checkin(authority, sender);
-        Ok(body)
+        check_length(declared, bytes).map_err(Retry::No)
     }
 }
 
