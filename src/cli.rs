@@ -277,6 +277,9 @@ pub struct ServeArgs {
     /// Most connections open at once; more wait to be accepted.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Worker threads answering requests [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// Log every request: method, path, status and the fault injected.
     #[arg(short, long)]
     pub verbose: bool,
@@ -322,6 +325,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 label: a.label,
                 max_connections: a.max_connections as usize,
                 log: a.verbose.then(crate::report::server_log),
+                threads: a.threads.map_or(0, usize::from),
                 ..ServerConfig::default()
             },
         })

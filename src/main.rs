@@ -93,7 +93,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = server::runtime(config.server.threads)?;
     runtime.block_on(async {
         let listener = server::bind(config.addr).with_context(|| format!("cannot listen on {}", config.addr))?;
         let addr = listener.local_addr()?;

@@ -201,6 +201,8 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// Called for every request, if set.
     pub log: Option<RequestLog>,
+    /// Worker threads of the server's runtime; 0 means one per core.
+    pub threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -216,6 +218,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
             log: None,
+            threads: 0,
         }
     }
 }

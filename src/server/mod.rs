@@ -147,14 +147,20 @@ impl Drop for RunningServer {
     }
 }
 
+/// The tokio runtime a server runs on: `threads` workers (0: one per core).
+pub fn runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        builder.worker_threads(threads);
+    }
+    builder.thread_name("flags-server").enable_all().build()
+}
+
 /// Starts a server on `addr` (port 0 picks a free one) on a thread of its
-/// own, with a two-thread tokio runtime; returns once it is listening.
+/// own, with a runtime of `config.threads` workers; returns once it is
+/// listening.
 pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("flags-server")
-        .enable_all()
-        .build()?;
+    let runtime = runtime(config.threads)?;
     let listener = runtime.block_on(async { bind(addr) })?;
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());

@@ -30,6 +30,7 @@ fn serve_rejects_bad_arguments_with_exit_2() {
         &["serve", "--dir", "/no/such/dir"],
         &["serve", "--fault", "explode"],
         &["serve", "--fault", "reset:0.7,stall:0.7"],
+        &["serve", "--threads", "0"],
     ] {
         let out = flags().args(args).assert().code(2);
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
