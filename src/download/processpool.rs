@@ -33,14 +33,15 @@ pub fn registry() -> Registry {
 
 /// Runs in the worker: one client per worker process, reused across jobs.
 fn download_in_worker(arg: DownloadArg) -> Outcome {
-    static CLIENT: Mutex<Option<(Duration, BlockingClient)>> = Mutex::new(None);
+    static CLIENT: Mutex<Option<((Duration, Duration), BlockingClient)>> = Mutex::new(None);
+    let limits = (arg.job.timeout, arg.job.stall);
     let client = {
         let mut slot = CLIENT.lock().unwrap_or_else(|e| e.into_inner());
         match &*slot {
-            Some((t, c)) if *t == arg.job.timeout => c.clone(),
+            Some((l, c)) if *l == limits => c.clone(),
             _ => {
-                let c = BlockingClient::with_stall(arg.job.timeout, arg.job.stall, 1);
-                *slot = Some((arg.job.timeout, c.clone()));
+                let c = BlockingClient::with_stall(limits.0, limits.1, 1);
+                *slot = Some((limits, c.clone()));
                 c
             }
         }
