@@ -237,6 +237,18 @@ pub fn retry_wait(attempt: u32, retries: u32, error: &FetchError) -> Option<Dura
     })
 }
 
+/// After try `attempt` failed with `error`: how long to wait before the
+/// next one (and the sink is told), or `None` to give up. A cancelled job
+/// is not retried.
+fn next_try(job: &Job, cc: &str, attempt: u32, error: &FetchError, sink: &dyn Sink) -> Option<Duration> {
+    if job.cancel.is_cancelled() {
+        return None;
+    }
+    let wait = retry_wait(attempt, job.retries, error)?;
+    sink.retrying(cc, attempt, error, wait);
+    Some(wait)
+}
+
 /// One GET with retries, blocking.
 fn get_with_retries(
     client: &BlockingClient,
@@ -247,17 +259,12 @@ fn get_with_retries(
 ) -> Result<Vec<u8>, FetchError> {
     let mut attempt = 0;
     loop {
-        match client.get(url) {
-            Err(e) => match retry_wait(attempt, job.retries, &e) {
-                Some(wait) if !job.cancel.is_cancelled() => {
-                    sink.retrying(cc, attempt, &e, wait);
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-                _ => return Err(e),
-            },
+        let error = match client.get(url) {
+            Err(e) => e,
             ok => return ok,
-        }
+        };
+        std::thread::sleep(next_try(job, cc, attempt, &error, sink).ok_or(error)?);
+        attempt += 1;
     }
 }
 
@@ -271,17 +278,12 @@ async fn get_with_retries_async(
 ) -> Result<Vec<u8>, FetchError> {
     let mut attempt = 0;
     loop {
-        match client.get(url).await {
-            Err(e) => match retry_wait(attempt, job.retries, &e) {
-                Some(wait) => {
-                    sink.retrying(cc, attempt, &e, wait);
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                None => return Err(e),
-            },
+        let error = match client.get(url).await {
+            Err(e) => e,
             ok => return ok,
-        }
+        };
+        tokio::time::sleep(next_try(job, cc, attempt, &error, sink).ok_or(error)?).await;
+        attempt += 1;
     }
 }
 

@@ -102,6 +102,15 @@ fn parse_retry_after(value: Option<&str>) -> Option<u64> {
     })
 }
 
+/// `Ok` for a 2xx status, else its error; `retry_after` (the header's
+/// value) is only looked up for an error.
+fn check_status<'a>(status: u16, retry_after: impl FnOnce() -> Option<&'a str>) -> Result<(), FetchError> {
+    match status {
+        200..=299 => Ok(()),
+        _ => Err(FetchError::status(status, parse_retry_after(retry_after()))),
+    }
+}
+
 /// Checks the body length against the declared `Content-Length`.
 fn check_length(declared: Option<u64>, body: Vec<u8>) -> Result<Vec<u8>, FetchError> {
     match declared {
@@ -174,11 +183,7 @@ impl BlockingClient {
     /// GETs `url` and returns the whole body.
     pub fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let mut resp = self.agent.get(url).call().map_err(from_ureq)?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
-            return Err(FetchError::status(status, parse_retry_after(retry_after)));
-        }
+        check_status(resp.status().as_u16(), || resp.headers().get("retry-after").and_then(|v| v.to_str().ok()))?;
         let declared = resp.body().content_length();
         let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(from_ureq)?;
         check_length(declared, body)
@@ -257,11 +262,7 @@ impl AsyncClient {
             return self.plain.get(url).await;
         }
         let resp = self.tls_client().get(url).send().await.map_err(from_reqwest)?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
-            return Err(FetchError::status(status, parse_retry_after(retry_after)));
-        }
+        check_status(resp.status().as_u16(), || resp.headers().get("retry-after").and_then(|v| v.to_str().ok()))?;
         let declared = resp.content_length();
         let body = resp.bytes().await.map_err(from_reqwest)?;
         check_length(declared, body.to_vec())

@@ -1,9 +1,9 @@
 //! The async style's client for plain `http://` URLs: hyper's HTTP/1
 //! connections used directly, with a small pool of idle keep-alive
 //! connections. reqwest costs more CPU per request (URL parsing, a generic
-//! pool, layered timeouts); with hundreds of requests started at once on one
-//! thread that cost delays the last of them, so the lean path is worth its
-//! hundred lines. `https://` URLs still go through reqwest (see `AsyncClient`).
+//! pool, layered timeouts); with hundreds of requests started at once that
+//! cost delays the last of them, so the lean path is worth its hundred
+//! lines. `https://` URLs still go through reqwest (see `AsyncClient`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,9 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::{
-    check_length, from_io, parse_retry_after, FetchError, CONNECT_TIMEOUT, HEADER_TOO_LARGE, MAX_BODY, MAX_HEADER,
-};
+use super::{check_length, check_status, from_io, FetchError, CONNECT_TIMEOUT, HEADER_TOO_LARGE, MAX_BODY, MAX_HEADER};
 
 type Sender = SendRequest<Empty<Bytes>>;
 
@@ -162,13 +160,9 @@ impl PlainClient {
             Ok(Err(e)) => return Err(Retry::No(FetchError::Io(e.to_string()))),
             Ok(Ok(r)) => r,
         };
-        let status = response.status().as_u16();
         let header = |name| response.headers().get(name).and_then(|v: &hyper::header::HeaderValue| v.to_str().ok());
+        check_status(response.status().as_u16(), || header(RETRY_AFTER)).map_err(Retry::No)?;
         let declared = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-        if !(200..300).contains(&status) {
-            let retry_after = parse_retry_after(header(RETRY_AFTER));
-            return Err(Retry::No(FetchError::status(status, retry_after)));
-        }
         let mut body = response.into_body();
         let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY) as usize);
         loop {
