@@ -20,7 +20,7 @@ for gif in "$work"/flat/*.gif; do
   mkdir -p "$work/root/flags/$cc"
   mv "$gif" "$work/root/flags/$cc/$cc.gif"
 done
-kill %1; wait %1 2>/dev/null || true
+stop_flags_server
 
 start_nginx br/br.gif
 cmp <(curl -sf "$nginx_base/br/br.gif") "$work/root/flags/br/br.gif"

@@ -20,11 +20,21 @@ chmod 755 "$work" # nginx workers run as an unprivileged user
 cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# Starts `flags serve` on a free port in the background; sets $flags_base.
+# Starts `flags serve ARGS...` on a free port with 2 threads in the
+# background; sets $flags_base and $flags_pid.
 start_flags_server() {
-  "$flags" serve --port 0 >"$work/flags.log" 2>&1 &
-  for _ in $(seq 50); do grep -q 'http://' "$work/flags.log" && break; sleep 0.1; done
-  flags_base=$(grep -o 'http://[0-9.:]*/flags' "$work/flags.log" | head -1)
+  local log
+  log=$(mktemp -p "$work")
+  "$flags" serve --port 0 --threads 2 "$@" >"$log" 2>&1 &
+  flags_pid=$!
+  for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
+  flags_base=$(grep -o 'http://[0-9.:]*/flags' "$log" | head -1)
+}
+
+# Stops the server the last start_flags_server started.
+stop_flags_server() {
+  kill "$flags_pid"
+  wait "$flags_pid" 2>/dev/null || true
 }
 
 # Starts nginx on a free port serving $work/root, tuned as a static server

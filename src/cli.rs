@@ -274,9 +274,13 @@ pub struct ServeArgs {
     /// `429` and `503` faults: the Retry-After they send, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub retry_after: u64,
-    /// Most connections open at once; more wait to be accepted.
+    /// Most connections served at once; more wait to be accepted (each
+    /// server thread may hold one accepted connection until a place frees).
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Time a client has to send its request headers (a slowloris guard).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
     /// Worker threads answering requests [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -326,6 +330,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 max_connections: a.max_connections as usize,
                 log: a.verbose.then(crate::report::server_log),
                 threads: a.threads.map_or(0, usize::from),
+                header_timeout: a.header_timeout,
                 ..ServerConfig::default()
             },
         })

@@ -19,6 +19,7 @@
 //! | [`get`] | `flags get`: the flags2/flags3 downloader and its report |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
 //! | [`cli`] | command-line arguments and the validated configuration they become |
+//! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
 
 pub mod bench;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod http;
 pub mod report;
 pub mod save;
 pub mod server;
+pub mod signals;
 
 pub use countries::POP20;
 

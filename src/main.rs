@@ -3,20 +3,17 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
 use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
 use flags::get::GetConfig;
+use flags::signals::exit_status;
 use flags::{demo, server};
 
 fn main() -> ExitCode {
-    // Like other Unix tools, stop quietly when the reader goes away
-    // (`flags get -e -v | head`) instead of panicking on a closed stdout.
-    // SAFETY: setting a signal's disposition to its default is sound at start-up.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // SIGPIPE stays ignored (Rust's default): a peer that closes its socket
+    // must never end the server or a client. A closed stdout is handled by
+    // `report::out` instead.
     // A process pool starts this executable as its workers.
     flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
     let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
@@ -40,6 +37,8 @@ fn main() -> ExitCode {
         },
     };
     match result {
+        // Like other Unix tools, stop quietly when stdout's reader went away.
+        Ok(_) if flags::report::out::closed() => ExitCode::from(141),
         Ok(code) => code,
         Err(e) => {
             eprintln!("flags: {e:#}");
@@ -93,16 +92,23 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
-    let runtime = server::runtime(config.server.threads)?;
-    runtime.block_on(async {
-        let listener = server::bind(config.addr).with_context(|| format!("cannot listen on {}", config.addr))?;
-        let addr = listener.local_addr()?;
-        flags::report::serving(&addr, &config.server);
-        server::run(listener, config.server, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-        flags::report::stopped();
-        anyhow::Ok(ExitCode::SUCCESS)
-    })
+    let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
+    flags::report::serving(&running.addr(), &config.server);
+    // The first SIGINT or SIGTERM stops accepting and lets the requests in
+    // flight finish (within the grace period); a second one quits now.
+    let stop = running.stop_handle();
+    flags::signals::watch(move |_| stop.graceful(), |signal| std::process::exit(exit_status(signal).into()))?;
+    running.wait()?;
+    flags::report::stopped();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why `flags serve` could not listen on `addr`, with what to try.
+fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::AddrInUse => " (another server has that port; --port 0 picks a free one)",
+        std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges; --port 0 picks a free one)",
+        _ => "",
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {e}{hint}")
 }

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::out::say;
 use crate::bench::peers::Peer;
 use crate::bench::result::{BenchReport, Point};
 use crate::bench::BenchConfig;
@@ -38,25 +39,25 @@ pub fn row(p: &Point) -> String {
 /// What is about to run.
 pub fn header(cfg: &BenchConfig, peers: &[Peer]) {
     let peers: Vec<&str> = peers.iter().map(|p| p.name()).collect();
-    println!(
+    say!(
         "flags bench: {} run(s) per point{}; styles {}; peers {}",
         cfg.runs,
         if cfg.quick { " (quick)" } else { "" },
         cfg.styles.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
         if peers.is_empty() { "none".to_string() } else { peers.join(", ") }
     );
-    println!("{HEAD}");
+    say!("{HEAD}");
 }
 
 /// A measured point.
 pub fn point(p: &Point) {
-    println!("{}", row(p));
+    say!("{}", row(p));
 }
 
 /// Where the results went.
 pub fn footer(report: &BenchReport, out: &Path) {
     let dir = out.display();
-    println!("\n{} points; wrote {dir}/bench.json and {dir}/bench.svg", report.points.len());
+    say!("\n{} points; wrote {dir}/bench.json and {dir}/bench.svg", report.points.len());
 }
 
 /// BENCHMARKS.md: the method, the table, the chart.
@@ -110,9 +111,10 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
     if report.external_server.is_none() {
         md += "\n## Against nginx\n\n`scripts/bench-nginx.sh` runs W2 with every style and peer against an \
 nginx serving a copy of the 194 flags, and writes its table to [bench/nginx/BENCHMARKS.md]\
-(bench/nginx/BENCHMARKS.md). `scripts/server-vs-nginx.sh` serves one file with `flags serve` and with \
-nginx (2 workers, sendfile, access log off) and measures each with `wrk -t1 -c64` (keep-alive) in one \
-run; it prints both request rates and their ratio.\n";
+(bench/nginx/BENCHMARKS.md). `scripts/server-vs-nginx.sh` serves the flags with `flags serve`, \
+`flags serve --dir` and nginx (2 workers, sendfile, access log off) side by side and measures each with \
+`wrk -t1 -c64` (keep-alive), round-robin in one run; it prints the median request rates, the servers' \
+CPU time per request and the ratios to nginx.\n";
     }
     md
 }

@@ -16,12 +16,14 @@
 //! The progress bar (indicatif) is drawn only when stdout is a terminal
 //! and `-v` is off. `--json` prints one JSON document instead of all this.
 
-use std::io::{self, IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal};
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::out::{say, write_bytes};
 use crate::countries::Span;
 use crate::download::{Outcome, Sink};
 use crate::get::{server_name, GetConfig, GetReport};
@@ -36,10 +38,11 @@ fn plural(n: usize, word: &str) -> String {
 pub fn initial_report(config: &GetConfig) {
     let codes = &config.codes;
     let which = if codes.len() <= 10 { codes.join(", ") } else { Span(codes).to_string() };
-    let mut out = io::stdout().lock();
+    let mut out = String::new();
     let _ = writeln!(out, "{} site: {}", server_name(config.label), config.base);
     let _ = writeln!(out, "Searching for {}: {which}", plural(codes.len(), "flag"));
     let _ = writeln!(out, "{} will be used.", plural(config.concurrency, "concurrent connection"));
+    write_bytes(out.as_bytes());
 }
 
 /// Shows progress while `flags get` runs: a bar, or with `verbose` a line per code.
@@ -68,13 +71,13 @@ impl GetSink {
 impl Sink for GetSink {
     fn retrying(&self, cc: &str, attempt: u32, error: &FetchError, wait: Duration) {
         if self.verbose {
-            println!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
+            say!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
         }
     }
 
     fn outcome(&self, cc: &str, outcome: &Outcome) {
         if self.verbose {
-            println!("{}", verbose_line(cc, outcome));
+            say!("{}", verbose_line(cc, outcome));
         }
         self.bar.inc(1);
         if self.bar.position() == self.bar.length().unwrap_or(0) {
@@ -103,7 +106,7 @@ impl Sink for JsonSink {
 /// The lines after the downloads; `unreachable` (some connection was
 /// refused) adds a hint to start the labelled server.
 pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool) {
-    let mut out = io::stdout().lock();
+    let mut out = String::new();
     let _ = writeln!(out, "{}", "-".repeat(20));
     let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
     let _ = writeln!(out, "{} not found.", report.not_found);
@@ -117,6 +120,7 @@ pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool)
             let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
         }
     }
+    write_bytes(out.as_bytes());
 }
 
 /// The whole report as one JSON document on stdout, in one write: stdout
@@ -125,7 +129,7 @@ pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool)
 pub fn json_report(report: &GetReport) {
     let mut json = serde_json::to_vec_pretty(report).expect("a report always serializes");
     json.push(b'\n');
-    let _ = io::stdout().lock().write_all(&json);
+    write_bytes(&json);
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod get;
+pub mod out;
 pub mod seed;
 
 pub use seed::{

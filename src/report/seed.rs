@@ -4,17 +4,15 @@
 //!   moment its file is saved; [`seed_summary`] the closing line.
 //! - [`demo_table`] compares styles after the demo.
 
-use std::io::{self, Write};
 use std::time::Duration;
 
+use super::out::{say, say_part};
 use crate::download::{Mode, Outcome, RunResult, Sink};
 
 /// The seed's `show()`: prints `BR ` and flushes, so each code appears the
 /// moment its file is saved.
 pub fn show(cc: &str) {
-    let mut out = io::stdout().lock();
-    let _ = write!(out, "{cc} ");
-    let _ = out.flush();
+    say_part!("{cc} ");
 }
 
 /// Calls [`show`] for every saved flag.
@@ -42,19 +40,19 @@ pub fn seed_line(saved: usize, elapsed: Duration) -> String {
 
 /// Ends the progress line and prints the seed's closing line.
 pub fn seed_summary(run: &RunResult) {
-    println!("\n{}", seed_line(run.saved(), run.elapsed));
+    say!("\n{}", seed_line(run.saved(), run.elapsed));
 }
 
 /// Announces the demo's server.
 pub fn demo_intro(base_url: &str, latency: &str, codes: usize) {
-    println!("flags demo: {codes} flags from the embedded flag server at {base_url}");
-    println!("(each response delayed {latency}, like the CDN in the book; change it with --delay)");
+    say!("flags demo: {codes} flags from the embedded flag server at {base_url}");
+    say!("(each response delayed {latency}, like the CDN in the book; change it with --delay)");
 }
 
 /// Announces one style's run, like the seed's `$ python3 flags.py`.
 pub fn demo_run_header(mode: Mode, script: &str, run: usize, runs: usize) {
     let of = if runs > 1 { format!(" (run {run} of {runs})") } else { String::new() };
-    println!("\n$ {script}    # {mode}{of}");
+    say!("\n$ {script}    # {mode}{of}");
 }
 
 /// One row of the comparison: a style and the times of its runs.
@@ -100,11 +98,11 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
 
 /// Prints the table and where the files went.
 pub fn demo_end(rows: &[StyleTimes], dest: &str) {
-    println!("\n{}", demo_table(rows));
-    println!("The flags are in {dest}/ (drawn by the embedded server: bands and the country code).");
-    println!("To serve the real flag images, unpack flags.zip and run:");
-    println!("    flags serve --dir path/to/flags --label LOCAL");
-    println!("then download from it with: flags get -s LOCAL");
+    say!("\n{}", demo_table(rows));
+    say!("The flags are in {dest}/ (drawn by the embedded server: bands and the country code).");
+    say!("To serve the real flag images, unpack flags.zip and run:");
+    say!("    flags serve --dir path/to/flags --label LOCAL");
+    say!("then download from it with: flags get -s LOCAL");
 }
 
 /// Tells what `flags serve` is serving and where.
@@ -115,15 +113,15 @@ pub fn serving(addr: &std::net::SocketAddr, config: &crate::server::ServerConfig
         Source::Dir(d) => format!("the flags in {}", d.display()),
     };
     let label = config.label.map_or(String::new(), |l| format!("{l} "));
-    println!("{label}flag server: serving {what} at http://{addr}/flags");
-    println!(
+    say!("{label}flag server: serving {what} at http://{addr}/flags");
+    say!(
         "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s http://{addr}/flags",
         config.delay,
         config.error_rate * 100.0,
         config.faults,
         config.seed
     );
-    println!("Press Ctrl-C to stop.");
+    say!("Press Ctrl-C to stop.");
 }
 
 /// A request log that prints one line per request: `GET /flags/br/br.gif 200`,
@@ -131,14 +129,18 @@ pub fn serving(addr: &std::net::SocketAddr, config: &crate::server::ServerConfig
 pub fn server_log() -> crate::server::RequestLog {
     crate::server::RequestLog(std::sync::Arc::new(|e: &crate::server::LogEntry| {
         let fault = e.fault.as_deref().map_or(String::new(), |f| format!(" [fault: {f}]"));
-        let status = if e.status == 0 { "dropped".to_string() } else { e.status.to_string() };
-        println!("{} {} {status}{fault}", e.method, e.path);
+        let status = match e.status {
+            None => "client went away".to_string(),
+            Some(0) => "dropped".to_string(),
+            Some(s) => s.to_string(),
+        };
+        say!("{} {} {status}{fault}", e.method, e.path);
     }))
 }
 
 /// Says the server stopped.
 pub fn stopped() {
-    println!("flag server stopped.");
+    say!("flag server stopped.");
 }
 
 #[cfg(test)]

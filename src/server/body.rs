@@ -1,9 +1,17 @@
-//! Response bodies, well-behaved and not: whole, dripped, truncated, reset,
-//! or followed by a slow close. A body that ends in an error makes hyper
-//! drop the connection, which is how truncation and resets reach the client.
+//! Response bodies, well-behaved and not: whole, streamed from a file,
+//! dripped, truncated, reset, or followed by a slow close. A body that ends
+//! in an error makes hyper drop the connection, which is how truncation and
+//! resets reach the client.
+//!
+//! Every faulty or streamed body is one plan: send at most `limit` bytes in
+//! frames of at most `piece` bytes, `gap` apart, then finish, fail, or hold
+//! the connection open. A file is read [`PIECE`](super::files::PIECE) bytes
+//! at a time off the runtime, so memory does not grow with its size.
 
+use std::fs::File;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +19,8 @@ use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
+
+use super::files::PIECE;
 
 /// The body type of every response.
 pub type Body = BoxBody<Bytes, io::Error>;
@@ -25,61 +35,152 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
-type Chunk = Result<Frame<Bytes>, io::Error>;
-
-/// A body from a list of steps: data, a pause, or a failure.
-enum Step {
-    Data(Bytes),
-    Pause(Duration),
-    Fail(&'static str),
+/// Where a body's bytes come from.
+#[derive(Debug)]
+pub enum Source {
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// `len` bytes of an open file, from `start`.
+    File { file: Arc<File>, start: u64, len: u64 },
 }
 
-fn scripted(steps: Vec<Step>) -> Body {
-    let s = stream::unfold(steps.into_iter(), |mut steps| async move {
-        loop {
-            match steps.next()? {
-                Step::Data(b) => return Some((Ok(Frame::data(b)) as Chunk, steps)),
-                Step::Pause(d) => tokio::time::sleep(d).await,
-                Step::Fail(why) => return Some((Err(io::Error::other(why)), steps)),
+impl Source {
+    /// How many bytes the whole body has.
+    pub fn len(&self) -> u64 {
+        match self {
+            Source::Bytes(b) => b.len() as u64,
+            Source::File { len, .. } => *len,
+        }
+    }
+
+    /// True for a body of no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How a body misbehaves, if it does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// All of it, as fast as the connection takes it.
+    Whole,
+    /// Trickling at this many bytes per second, a tenth of a second's worth at a time.
+    Drip(u64),
+    /// The first half, then the connection is dropped.
+    Truncate,
+    /// A quarter, then a TCP reset on the connection whose socket is this.
+    Reset(RawFd),
+    /// All of it, then the connection stays open this long.
+    SlowClose(Duration),
+}
+
+/// How a planned body ends once its bytes are sent.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    Finish,
+    Fail(&'static str),
+    Hold(Duration),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    limit: u64,
+    piece: u64,
+    gap: Duration,
+    end: End,
+}
+
+/// The body of `source`, shaped by `shape`.
+pub fn body(source: Source, shape: Shape) -> Body {
+    let len = source.len();
+    let plan = Plan { limit: len, piece: PIECE as u64, gap: Duration::ZERO, end: End::Finish };
+    let plan = match shape {
+        Shape::Whole => match source {
+            Source::Bytes(bytes) => return full(bytes),
+            Source::File { .. } => plan,
+        },
+        Shape::Drip(rate) => Plan { piece: (rate / 10).max(1), gap: Duration::from_millis(100), ..plan },
+        Shape::Truncate => Plan { limit: len / 2, end: End::Fail("truncated on purpose"), ..plan },
+        Shape::Reset(fd) => {
+            // SAFETY: `fd` is the socket of the connection this body is sent
+            // on; hyper keeps it open for as long as the body is alive.
+            let sock = unsafe { BorrowedFd::borrow_raw(fd) };
+            // SO_LINGER 0: the close that follows the failure sends RST, not FIN.
+            let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
+            Plan { limit: len / 4, end: End::Fail("reset on purpose"), ..plan }
+        }
+        Shape::SlowClose(hold) => Plan { end: End::Hold(hold), ..plan },
+    };
+    planned(source, plan)
+}
+
+/// Where a planned body is.
+struct Progress {
+    source: Source,
+    sent: u64,
+    plan: Plan,
+    done: bool,
+}
+
+fn planned(source: Source, plan: Plan) -> Body {
+    let start = Progress { source, sent: 0, plan, done: false };
+    let s = stream::unfold(start, |mut p| async move {
+        if p.done {
+            return None;
+        }
+        if p.sent >= p.plan.limit {
+            p.done = true;
+            return match p.plan.end {
+                End::Finish => None,
+                End::Hold(d) => {
+                    tokio::time::sleep(d).await;
+                    None
+                }
+                End::Fail(why) => {
+                    // Let the bytes sent so far leave before the connection drops.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Some((Err(io::Error::other(why)), p))
+                }
+            };
+        }
+        if p.sent > 0 && !p.plan.gap.is_zero() {
+            tokio::time::sleep(p.plan.gap).await;
+        }
+        let want = p.plan.piece.min(p.plan.limit - p.sent);
+        match next_piece(&mut p.source, p.sent, want).await {
+            Ok(piece) if !piece.is_empty() => {
+                p.sent += piece.len() as u64;
+                Some((Ok(Frame::data(piece)), p))
+            }
+            Ok(_) => {
+                p.done = true;
+                Some((Err(io::Error::other("the file ended early")), p))
+            }
+            Err(e) => {
+                p.done = true;
+                Some((Err(e), p))
             }
         }
     });
     StreamBody::new(s).boxed()
 }
 
-/// `bytes` trickling at `rate` bytes per second, a tenth of a second's worth at a time.
-pub fn drip(bytes: Bytes, rate: u64) -> Body {
-    let chunk = (rate / 10).max(1) as usize;
-    let mut steps = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let piece = rest.split_to(chunk.min(rest.len()));
-        steps.push(Step::Data(piece));
-        if !rest.is_empty() {
-            steps.push(Step::Pause(Duration::from_millis(100)));
+/// The `want` bytes of `source` at offset `at` of the body.
+async fn next_piece(source: &mut Source, at: u64, want: u64) -> io::Result<Bytes> {
+    match source {
+        Source::Bytes(bytes) => Ok(bytes.slice(at as usize..(at + want) as usize)),
+        Source::File { file, start, .. } => {
+            let file = Arc::clone(file);
+            let offset = *start + at;
+            tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; want as usize];
+                let n = file.read_at(&mut buf, offset)?;
+                buf.truncate(n);
+                Ok(Bytes::from(buf))
+            })
+            .await
+            .map_err(io::Error::other)?
         }
     }
-    scripted(steps)
-}
-
-/// The first half of `bytes`, then the connection is dropped.
-pub fn truncated(bytes: Bytes) -> Body {
-    let half = bytes.slice(..bytes.len() / 2);
-    scripted(vec![Step::Data(half), Step::Pause(Duration::from_millis(10)), Step::Fail("truncated on purpose")])
-}
-
-/// A quarter of `bytes`, then a TCP reset: SO_LINGER 0 on the connection's
-/// socket makes its close send RST instead of FIN.
-pub fn reset(bytes: Bytes, fd: RawFd) -> Body {
-    // SAFETY: `fd` is the socket of the connection this body is being sent
-    // on; hyper keeps it open for as long as the body is alive.
-    let sock = unsafe { BorrowedFd::borrow_raw(fd) };
-    let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
-    let quarter = bytes.slice(..bytes.len() / 4);
-    scripted(vec![Step::Data(quarter), Step::Pause(Duration::from_millis(10)), Step::Fail("reset on purpose")])
-}
-
-/// All of `bytes`, then the connection stays open `hold` before it closes.
-pub fn slow_close(bytes: Bytes, hold: Duration) -> Body {
-    scripted(vec![Step::Data(bytes), Step::Pause(hold)])
 }

@@ -157,8 +157,9 @@ pub enum Source {
 pub struct LogEntry {
     pub method: String,
     pub path: String,
-    /// The status sent (0 if the connection was dropped without an answer).
-    pub status: u16,
+    /// The status sent: 0 if the server dropped the connection without an
+    /// answer (a stall), `None` if the client went away before the answer.
+    pub status: Option<u16>,
     /// The fault injected, if any (`418`, `reset`, ...).
     pub fault: Option<String>,
 }
@@ -203,6 +204,8 @@ pub struct ServerConfig {
     pub log: Option<RequestLog>,
     /// Worker threads of the server's runtime; 0 means one per core.
     pub threads: usize,
+    /// After the shutdown signal, how long requests in flight may take to finish.
+    pub grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -219,6 +222,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             log: None,
             threads: 0,
+            grace: Duration::from_secs(5),
         }
     }
 }

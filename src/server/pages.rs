@@ -6,12 +6,8 @@
 
 use std::fmt::Write as _;
 
-use hyper::StatusCode;
-
-use super::body;
-use super::routes::{respond, text};
 use super::{ServerConfig, Source};
-use crate::countries::{catalog, lookup};
+use crate::countries::lookup;
 
 /// A page the server knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,28 +29,6 @@ pub fn route(path: &str) -> Option<Page> {
     }
 }
 
-/// The codes the server holds, lower case, sorted.
-pub fn codes(config: &ServerConfig) -> Vec<String> {
-    match &config.source {
-        Source::Catalog => catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect(),
-        Source::Dir(dir) => {
-            let mut v: Vec<String> = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_lowercase()))
-                .filter(|n| dir.join(n).join(format!("{n}.gif")).is_file())
-                .collect();
-            v.sort();
-            v
-        }
-    }
-}
-
-fn html(body: String) -> hyper::Response<body::Body> {
-    respond(StatusCode::OK, "text/html; charset=utf-8", body::full(body))
-}
-
 fn listing(title: &str, entries: impl Iterator<Item = String>) -> String {
     let mut page = format!(
         "<!doctype html>\n<meta charset=utf-8>\n<title>Index of {title}</title>\n<h1>Index of {title}</h1>\n<ul>\n"
@@ -66,19 +40,18 @@ fn listing(title: &str, entries: impl Iterator<Item = String>) -> String {
     page
 }
 
-/// Renders `page`.
-pub fn render(page: Page, config: &ServerConfig, host: &str) -> hyper::Response<body::Body> {
-    match page {
-        Page::Index => html(gallery(config, host)),
-        Page::FlagsDir => html(listing("/flags/", codes(config).into_iter().map(|cc| format!("{cc}/")))),
+/// The HTML of `page`, for a server holding `codes` (lower case, sorted)
+/// and reached as `host`; `None` if the page does not exist.
+pub fn render(page: &Page, config: &ServerConfig, codes: &[String], host: &str) -> Option<String> {
+    Some(match page {
+        Page::Index => gallery(config, codes, host),
+        Page::FlagsDir => listing("/flags/", codes.iter().map(|cc| format!("{cc}/"))),
         Page::CodeDir(cc) => {
-            if !codes(config).contains(&cc) {
-                return text(StatusCode::NOT_FOUND, "404 Not Found");
-            }
+            codes.binary_search(cc).ok()?;
             let files = [format!("{cc}.gif"), "metadata.json".to_string()];
-            html(listing(&format!("/flags/{cc}/"), files.into_iter()))
+            listing(&format!("/flags/{cc}/"), files.into_iter())
         }
-    }
+    })
 }
 
 const STYLE: &str = "\
@@ -100,8 +73,7 @@ fn esc(s: &str) -> String {
 
 /// The gallery: what the server is doing, how to download from it, and
 /// every flag with its code, name and links.
-fn gallery(config: &ServerConfig, host: &str) -> String {
-    let codes = codes(config);
+fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
     let base = format!("http://{}/flags", esc(host));
     let what = match &config.source {
         Source::Catalog => "the embedded flags (drawn by the server at the originals' sizes)".to_string(),
@@ -122,7 +94,7 @@ fn gallery(config: &ServerConfig, host: &str) -> String {
         rate = config.error_rate * 100.0,
         faults = config.faults,
     );
-    for cc in &codes {
+    for cc in codes {
         let upper = cc.to_ascii_uppercase();
         let country = lookup(cc);
         let name = country.map_or(String::new(), |c| esc(&c.name));
@@ -151,7 +123,8 @@ mod tests {
 
     #[test]
     fn the_gallery_is_small_and_names_every_flag() {
-        let page = gallery(&ServerConfig::default(), "127.0.0.1:8000");
+        let codes: Vec<String> = crate::countries::catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect();
+        let page = gallery(&ServerConfig::default(), &codes, "127.0.0.1:8000");
         assert!(page.len() < 100 * 1024, "{} bytes", page.len());
         assert_eq!(page.matches("<figure").count(), 194);
         assert!(page.contains("<span class=name>Côte d'Ivoire</span>"));

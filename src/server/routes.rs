@@ -1,25 +1,30 @@
-//! What the server answers: `/flags/{cc}/{cc}.gif`, `/flags/{cc}/metadata.json`
-//! and a small index at `/`. Anything else is 404; methods other than GET
-//! and HEAD are 405. Delays, 418s and `--fault`s apply to the flag API only
-//! (faults to images only), never to the index.
+//! What the server answers: `/flags/{cc}/{cc}.gif`, `/flags/{cc}/metadata.json`,
+//! the gallery at `/` and listings at `/flags/` and `/flags/{cc}/`. Anything
+//! else is 404; methods other than GET and HEAD are 405; an HTTP/1.1 request
+//! without exactly one valid `Host` is 400 (RFC 9112 §3.2). Delays, 418s and
+//! `--fault`s apply to the flag API only (faults to images only), never to
+//! the pages.
+//!
+//! A HEAD answer carries the headers, `Content-Length` included, that the
+//! same GET would, for every status.
 
 use std::io;
 use std::os::fd::RawFd;
-use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{
-    HeaderValue, ACCEPT_RANGES, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED,
-    RETRY_AFTER, SERVER,
+    HeaderValue, ACCEPT_RANGES, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HOST,
+    LAST_MODIFIED, RETRY_AFTER, SERVER,
 };
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 
-use super::body::{self, Body};
+use super::body::{self, Body, Shape, Source as BodySource};
 use super::conditional::{answer, Answer, Validators};
 use super::faults::FaultKind;
+use super::files::{Content, DirSource};
 use super::{image, pages, LogEntry, ServerConfig, Source, Stats};
 use crate::countries::{self, catalog};
 
@@ -28,33 +33,51 @@ type Resp = Response<Body>;
 /// When the embedded flags "changed": the date of the book's flags.zip.
 const CATALOG_DATE: u64 = 1_424_716_800; // 2015-02-23
 
-/// Everything the request handler shares.
+/// The `Server` header of every answer.
+const SERVER_NAME: &str = concat!("flags/", env!("CARGO_PKG_VERSION"));
+
+/// Everything the request handlers of one server thread share.
 pub(crate) struct State {
     pub(crate) config: ServerConfig,
     pub(crate) stats: Arc<Stats>,
-    /// `--dir`, canonicalized once.
-    root: Option<std::path::PathBuf>,
+    /// `--dir`, when serving one.
+    dir: Option<DirSource>,
+    /// This thread's copies of the catalog's files, made on first use.
+    catalog: Vec<(Made, Made)>,
 }
 
 /// A file ready to send.
 struct Served {
-    bytes: Bytes,
+    content: BodySource,
     mime: &'static str,
     validators: Validators,
 }
 
+/// A catalog file, made once: its bytes and validators.
+type Made = OnceLock<(Bytes, Validators)>;
+
+/// Draws every catalog image now rather than on first request.
+pub(crate) fn warm_up() {
+    (0..catalog().len()).for_each(|i| drop(image::catalog_image(i)));
+}
+
 impl State {
-    pub(crate) fn new(config: ServerConfig, stats: Arc<Stats>) -> Self {
-        let root = match &config.source {
-            Source::Dir(d) => d.canonicalize().ok(),
+    /// The state of one of `threads` server threads.
+    pub(crate) fn new(config: ServerConfig, stats: Arc<Stats>, threads: usize) -> io::Result<Self> {
+        let dir = match &config.source {
+            Source::Dir(d) => Some(DirSource::new(d, threads)?),
             Source::Catalog => None,
         };
-        State { config, stats, root }
+        let catalog = catalog().iter().map(|_| (OnceLock::new(), OnceLock::new())).collect();
+        Ok(State { config, stats, dir, catalog })
     }
 
-    /// Draws every catalog image now rather than on first request.
-    pub(crate) fn warm_up(&self) {
-        (0..catalog().len()).for_each(|i| drop(image::catalog_image(i)));
+    /// The codes the server holds, lower case, sorted.
+    pub(crate) fn codes(&self) -> Vec<String> {
+        match &self.dir {
+            Some(dir) => dir.codes(),
+            None => catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect(),
+        }
     }
 
     /// A reproducible draw in [0, 1) for the `n`-th request of `path`; `salt`
@@ -67,43 +90,56 @@ impl State {
         (h >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    async fn flag_file(&self, cc: &str, file: File) -> Option<Served> {
-        let catalog_time = SystemTime::UNIX_EPOCH + Duration::from_secs(CATALOG_DATE);
-        let served = match (&self.config.source, file) {
-            (Source::Catalog, File::Image) => {
-                let i = countries::position(cc)?;
-                let bytes = image::catalog_image(i);
-                let id = format!("{cc}-v{}", env!("CARGO_PKG_VERSION"));
-                let validators = Validators::new(Some(&id), bytes.len(), catalog_time);
-                Served { bytes, mime: "image/gif", validators }
-            }
-            (Source::Catalog, File::Metadata) => {
-                let bytes = Bytes::from(countries::lookup(cc)?.metadata_json());
-                let id = format!("{cc}-meta-v{}", env!("CARGO_PKG_VERSION"));
-                let validators = Validators::new(Some(&id), bytes.len(), catalog_time);
-                Served { bytes, mime: "application/json", validators }
-            }
-            (Source::Dir(_), file) => {
-                let (name, mime) = match file {
-                    File::Image => (format!("{cc}.gif"), "image/gif"),
-                    File::Metadata => ("metadata.json".to_string(), "application/json"),
-                };
-                let path = self.inside_root(&Path::new(cc).join(name))?;
-                let modified = tokio::fs::metadata(&path).await.ok()?.modified().unwrap_or(catalog_time);
-                let bytes = Bytes::from(tokio::fs::read(&path).await.ok()?);
-                let validators = Validators::new(None, bytes.len(), modified);
-                Served { bytes, mime, validators }
-            }
+    fn flag_file(&self, cc: &str, file: File) -> Option<Served> {
+        let mime = match file {
+            File::Image => "image/gif",
+            File::Metadata => "application/json",
         };
-        Some(served)
+        let Some(dir) = &self.dir else {
+            let (bytes, validators) = self.catalog_file(countries::position(cc)?, file);
+            return Some(Served { content: BodySource::Bytes(bytes.clone()), mime, validators: validators.clone() });
+        };
+        let name = match file {
+            File::Image => format!("{cc}/{cc}.gif"),
+            File::Metadata => format!("{cc}/metadata.json"),
+        };
+        Some(match dir.open(&name)? {
+            Content::Cached(c) => {
+                Served { content: BodySource::Bytes(c.bytes.clone()), mime, validators: c.validators.clone() }
+            }
+            Content::Stream { file, len, validators } => {
+                Served { content: BodySource::File { file: Arc::new(file), start: 0, len }, mime, validators }
+            }
+        })
     }
 
-    /// `relative` under the `--dir` root, if it exists and (symlinks
-    /// resolved) does not lead outside the root.
-    fn inside_root(&self, relative: &Path) -> Option<std::path::PathBuf> {
-        let root = self.root.as_ref()?;
-        let real = root.join(relative).canonicalize().ok()?;
-        real.starts_with(root).then_some(real)
+    /// The catalog's image or metadata of the `index`-th flag, with
+    /// validators, in this thread's own copy.
+    fn catalog_file(&self, index: usize, file: File) -> &(Bytes, Validators) {
+        let (image, meta) = &self.catalog[index];
+        catalog_file(index, file, image, meta)
+    }
+}
+
+/// Makes the catalog's image or metadata of the `index`-th flag in `image`
+/// or `meta`.
+fn catalog_file<'a>(index: usize, file: File, image: &'a Made, meta: &'a Made) -> &'a (Bytes, Validators) {
+    let country = &catalog()[index];
+    let cc = country.cc.to_ascii_lowercase();
+    let date = SystemTime::UNIX_EPOCH + Duration::from_secs(CATALOG_DATE);
+    match file {
+        File::Image => image.get_or_init(|| {
+            let bytes = Bytes::copy_from_slice(&image::catalog_image(index));
+            let id = format!("{cc}-v{}", env!("CARGO_PKG_VERSION"));
+            let validators = Validators::new(Some(&id), bytes.len(), date);
+            (bytes, validators)
+        }),
+        File::Metadata => meta.get_or_init(|| {
+            let bytes = Bytes::from(country.metadata_json());
+            let id = format!("{cc}-meta-v{}", env!("CARGO_PKG_VERSION"));
+            let validators = Validators::new(Some(&id), bytes.len(), date);
+            (bytes, validators)
+        }),
     }
 }
 
@@ -148,15 +184,22 @@ fn route(path: &str) -> Route {
     }
 }
 
-pub(crate) fn respond(status: StatusCode, mime: &'static str, body: Body) -> Resp {
+/// A response with `status`, `mime` and `body`, and `Content-Length` when
+/// the body's size is known.
+fn respond(status: StatusCode, mime: &'static str, body: Body) -> Resp {
+    let len = body.size_hint().exact();
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(mime));
-    resp.headers_mut().insert(SERVER, HeaderValue::from_static(concat!("flags/", env!("CARGO_PKG_VERSION"))));
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
+    if let Some(len) = len {
+        h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
     resp
 }
 
-pub(crate) fn text(status: StatusCode, msg: &str) -> Resp {
+fn text(status: StatusCode, msg: &str) -> Resp {
     respond(status, "text/plain; charset=utf-8", body::full(format!("{msg}\n")))
 }
 
@@ -171,25 +214,84 @@ fn status_fault(status: u16, retry_after: u64) -> Resp {
     resp
 }
 
+/// Logs the request when dropped: when it was answered, or when the client
+/// went away first (a stalled request, a delay the client gave up on).
+struct LogOnDrop<'a> {
+    state: &'a State,
+    entry: Option<LogEntry>,
+}
+
+impl Drop for LogOnDrop<'_> {
+    fn drop(&mut self) {
+        if let (Some(log), Some(entry)) = (&self.state.config.log, self.entry.take()) {
+            log.log(&entry);
+        }
+    }
+}
+
 /// Answers one request on the connection whose socket is `fd`.
 pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>) -> Result<Resp, io::Error> {
     let _in_flight = state.stats.enter();
+    // The entry is only built when someone reads it: this is the hot path.
+    let mut log = LogOnDrop {
+        state: &state,
+        entry: state.config.log.as_ref().map(|_| LogEntry {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            status: None,
+            fault: None,
+        }),
+    };
     let mut fault = None;
     let mut result = answer_request(&state, fd, &req, &mut fault).await;
     if let (Ok(resp), true) = (&mut result, req.method() == Method::HEAD) {
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
     }
-    // The entry is only built when someone reads it: this is the hot path.
-    if let Some(log) = &state.config.log {
-        log.log(&LogEntry {
-            method: req.method().to_string(),
-            path: req.uri().path().to_string(),
-            status: result.as_ref().map_or(0, |r| r.status().as_u16()),
-            fault: fault.map(FaultKind::name),
-        });
+    if let Some(entry) = &mut log.entry {
+        entry.status = Some(result.as_ref().map_or(0, |r| r.status().as_u16()));
+        entry.fault = fault.map(FaultKind::name);
     }
     result
+}
+
+/// `Some(reason)` when the request's `Host` breaks RFC 9112 §3.2: missing
+/// from an HTTP/1.1 request, given twice, or not a valid host.
+fn bad_host(req: &Request<Incoming>) -> Option<&'static str> {
+    let mut hosts = req.headers().get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 => Some("an HTTP/1.1 request needs a Host header"),
+        (None, _) => None,
+        (Some(_), Some(_)) => Some("more than one Host header"),
+        (Some(h), None) => (!valid_host(h.as_bytes())).then_some("the Host header is not a valid host"),
+    }
+}
+
+/// `uri-host [ ":" port ]` (RFC 3986): a name or IPv4 address of
+/// unreserved, percent and sub-delim characters, or an IP literal in
+/// brackets; then an optional port of digits.
+fn valid_host(h: &[u8]) -> bool {
+    let (host, port) = match h.first() {
+        Some(b'[') => match h.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = &h[1..end];
+                let ok = !literal.is_empty() && literal.iter().all(|b| b.is_ascii_hexdigit() || b":.".contains(b));
+                if !ok {
+                    return false;
+                }
+                (&h[..=end], &h[end + 1..])
+            }
+            None => return false,
+        },
+        _ => match h.iter().position(|&b| b == b':') {
+            Some(colon) => (&h[..colon], &h[colon..]),
+            None => (h, &h[h.len()..]),
+        },
+    };
+    let name_ok = host.first() == Some(&b'[')
+        || (!host.is_empty() && host.iter().all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(b)));
+    let port_ok = port.is_empty() || (port[0] == b':' && port[1..].iter().all(u8::is_ascii_digit));
+    name_ok && port_ok
 }
 
 async fn answer_request(
@@ -198,6 +300,9 @@ async fn answer_request(
     req: &Request<Incoming>,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
+    if let Some(why) = bad_host(req) {
+        return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}")));
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use GET or HEAD");
         resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -205,8 +310,11 @@ async fn answer_request(
     }
     let (cc, file) = match route(req.uri().path()) {
         Route::Page(page) => {
-            let host = req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            return Ok(pages::render(page, &state.config, host));
+            let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            return Ok(match pages::render(&page, &state.config, &state.codes(), host) {
+                Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::full(html)),
+                None => text(StatusCode::NOT_FOUND, "404 Not Found"),
+            });
         }
         Route::Missing => return Ok(text(StatusCode::NOT_FOUND, "404 Not Found")),
         Route::Flag(cc, file) => (cc, file),
@@ -214,9 +322,8 @@ async fn answer_request(
     let cfg = &state.config;
     let path = req.uri().path();
     let n = state.stats.nth(&cc, file == File::Image);
-    let delay = cfg.delay.at(state.draw(path, n, 1));
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    if !cfg.delay.max.is_zero() {
+        tokio::time::sleep(cfg.delay.at(state.draw(path, n, 1))).await;
     }
     if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
         state.stats.count_teapot();
@@ -224,8 +331,8 @@ async fn answer_request(
         return Ok(status_fault(418, 0));
     }
     let fault = match file {
-        File::Image => cfg.faults.pick(state.draw(path, n, 3)),
-        File::Metadata => None,
+        File::Image if !cfg.faults.is_empty() => cfg.faults.pick(state.draw(path, n, 3)),
+        _ => None,
     };
     *injected = fault;
     match fault {
@@ -237,36 +344,38 @@ async fn answer_request(
         }
         _ => {}
     }
-    let Some(served) = state.flag_file(&cc, file).await else {
+    let Some(served) = state.flag_file(&cc, file) else {
         return Ok(text(StatusCode::NOT_FOUND, "404 Not Found"));
     };
-    let len = served.bytes.len() as u64;
+    let len = served.content.len();
     let decision = answer(req.headers(), &served.validators, len);
-    let (status, bytes) = match decision {
-        Answer::NotModified => (StatusCode::NOT_MODIFIED, Bytes::new()),
-        Answer::Whole => (StatusCode::OK, served.bytes),
-        Answer::Part { start, end } => (StatusCode::PARTIAL_CONTENT, served.bytes.slice(start as usize..=end as usize)),
+    let (status, content) = match decision {
+        Answer::NotModified => (StatusCode::NOT_MODIFIED, BodySource::Bytes(Bytes::new())),
+        Answer::Whole => (StatusCode::OK, served.content),
+        Answer::Part { start, end } => (StatusCode::PARTIAL_CONTENT, part(served.content, start, end)),
         Answer::Unsatisfiable => {
             let mut resp = text(StatusCode::RANGE_NOT_SATISFIABLE, "416 Range Not Satisfiable");
             resp.headers_mut().insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"));
             return Ok(resp);
         }
     };
-    let full_len = bytes.len();
-    let body = match fault {
-        Some(FaultKind::Drip) => body::drip(bytes, cfg.fault_settings.drip_rate),
-        Some(FaultKind::Truncate) => body::truncated(bytes),
-        Some(FaultKind::Reset) => body::reset(bytes, fd),
-        Some(FaultKind::SlowClose) => body::slow_close(bytes, cfg.fault_settings.slow_close),
-        _ => body::full(bytes),
+    let full_len = content.len();
+    let shape = match fault {
+        Some(FaultKind::Drip) => Shape::Drip(cfg.fault_settings.drip_rate),
+        Some(FaultKind::Truncate) => Shape::Truncate,
+        Some(FaultKind::Reset) => Shape::Reset(fd),
+        Some(FaultKind::SlowClose) => Shape::SlowClose(cfg.fault_settings.slow_close),
+        _ => Shape::Whole,
     };
-    let mut resp = respond(status, served.mime, body);
+    let mut resp = respond(status, served.mime, body::body(content, shape));
     let h = resp.headers_mut();
-    if status != StatusCode::NOT_MODIFIED {
+    if status == StatusCode::NOT_MODIFIED {
+        h.remove(CONTENT_LENGTH);
+    } else {
         h.insert(CONTENT_LENGTH, HeaderValue::from(full_len));
     }
-    h.insert(ETAG, HeaderValue::from_str(&served.validators.etag).expect("ascii"));
-    h.insert(LAST_MODIFIED, HeaderValue::from_str(&served.validators.http_date()).expect("ascii"));
+    h.insert(ETAG, served.validators.etag_value.clone());
+    h.insert(LAST_MODIFIED, served.validators.last_modified_value.clone());
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Answer::Part { start, end } = decision {
         h.insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"));
@@ -275,4 +384,27 @@ async fn answer_request(
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(resp)
+}
+
+/// Bytes `start..=end` of `content`.
+fn part(content: BodySource, start: u64, end: u64) -> BodySource {
+    match content {
+        BodySource::Bytes(b) => BodySource::Bytes(b.slice(start as usize..=end as usize)),
+        BodySource::File { file, start: s, .. } => BodySource::File { file, start: s + start, len: end - start + 1 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_host;
+
+    #[test]
+    fn hosts() {
+        for good in ["x", "127.0.0.1:8000", "localhost", "[::1]:80", "[::1]", "a-b.example:1", "xn--bcher-kva.ch"] {
+            assert!(valid_host(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "a b", "u@x", "x:80a", "[::1", "[]", "x/y", ":80", "x:8:8", "[::1]x"] {
+            assert!(!valid_host(bad.as_bytes()), "{bad}");
+        }
+    }
 }

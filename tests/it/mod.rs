@@ -1,3 +1,4 @@
+mod attack_server;
 mod browser;
 mod cli;
 mod executor;

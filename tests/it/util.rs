@@ -46,3 +46,117 @@ pub fn assert_exactly_saved(dir: &Path, codes: &[&str]) {
         assert!(got == served_image(cc), "{cc}.gif differs from what the server sent");
     }
 }
+
+/// `flags serve` run as users run it: the real binary in a process of its
+/// own, on a free port. Dropping it kills the process.
+pub struct ServeProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Everything it printed on stdout, collected by a thread.
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServeProcess {
+    /// Starts `flags serve --port 0` with `args` and waits for its banner.
+    pub fn start(args: &[&str]) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(FLAGS_EXE)
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("flags serve starts");
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("http://") {
+                    let addr = line[at + 7..].split('/').next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("flags serve prints its address");
+        ServeProcess { child, addr: addr.parse().expect("an address"), lines }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends it `signal` (`libc::SIGTERM`, ...).
+    pub fn signal(&self, signal: i32) {
+        send_signal(self.child.id(), signal);
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits up to `limit` for it to exit; its exit code, or `None` if it
+    /// is still running (or died of a signal).
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<i32> {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// The lines it printed so far.
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Asserts it still answers `GET /flags/br/br.gif` with the whole image.
+    pub fn assert_serves(&mut self) {
+        self.assert_answers("/flags/br/br.gif", &served_image("BR"));
+    }
+
+    /// Asserts it still runs and answers `GET path` with 200 and `body`.
+    pub fn assert_answers(&mut self, path: &str, body: &[u8]) {
+        assert!(self.alive(), "flags serve died: {:?}", self.child.try_wait());
+        let answer = http_get(self.addr, path);
+        let head = String::from_utf8_lossy(&answer[..answer.len().min(200)]).into_owned();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"), "{path}: {head}");
+        assert!(answer.ends_with(body), "{path}: the body came back incomplete");
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `signal` to process `pid`.
+pub fn send_signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a pid of our own child and a valid signal number.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal}) failed: {}", std::io::Error::last_os_error());
+}
+
+/// One `GET path` with `Connection: close`; the whole answer, head and body
+/// (empty if nothing came within 5 s).
+pub fn http_get(addr: SocketAddr, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)) else {
+        return Vec::new();
+    };
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
