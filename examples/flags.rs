@@ -3,26 +3,39 @@
 //! Start a server first (`flags serve --delay 0.35`), then
 //! `cargo run --release --example flags`. `FLAGS_BASE_URL` picks another server.
 
-use std::time::Instant;
+mod common;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use flags::countries::pop20_sorted;
-use flags::http::{flag_url, BlockingClient};
+use flags::download::pipeline::gif_path;
+use flags::http::policy::Want;
+use flags::http::BlockingClient;
 use flags::report::{seed_line, show};
-use flags::save::{file_name, prepare_dest, save_atomic};
+use flags::save::{file_name, save_bytes};
 
-fn main() {
-    let base = flags::examples_base_url();
-    let dest = std::path::Path::new("downloads");
-    prepare_dest(dest).expect("downloads/ is writable");
-    let client = BlockingClient::new(std::time::Duration::from_secs(10), 1);
+fn main() -> ExitCode {
+    let base = match common::setup() {
+        Ok(base) => base,
+        Err(code) => return code,
+    };
+    let client = BlockingClient::simple(Duration::from_secs(10), 1);
 
     let t0 = Instant::now();
     let mut count = 0;
     for cc in pop20_sorted() {
-        let image = client.get(&flag_url(&base, &cc)).expect("download failed");
-        save_atomic(dest, &file_name(&cc, None), &image).expect("save failed");
+        let image = match client.get_bytes(&base, &gif_path(&cc), Want::Gif) {
+            Ok(image) => image,
+            Err(e) => return common::failed(&cc, &base, e),
+        };
+        if let Err(e) = save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image) {
+            return common::failed(&cc, &base, e);
+        }
         show(&cc);
         count += 1;
     }
     println!("\n{}", seed_line(count, t0.elapsed()));
+    ExitCode::SUCCESS
 }

@@ -3,28 +3,35 @@
 //! Five countries and only three workers, so the first three futures are
 //! `running` when printed and the last two `pending`.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use flags::countries::POP20;
+use flags::download::pipeline::gif_path;
 use flags::executor::{as_completed, ThreadPoolExecutor};
-use flags::http::{flag_url, BlockingClient};
+use flags::http::policy::Want;
+use flags::http::{BaseUrl, BlockingClient};
 use flags::report::{seed_line, show};
-use flags::save::{file_name, prepare_dest, save_atomic};
+use flags::save::{file_name, save_bytes};
 
-fn download_one(client: &BlockingClient, base: &str, cc: &str) -> String {
-    let image = client.get(&flag_url(base, cc)).expect("download failed");
-    save_atomic(Path::new("downloads"), &file_name(cc, None), &image).expect("save failed");
+/// Downloads and saves one flag; the error says why not.
+fn download_one(client: &BlockingClient, base: &BaseUrl, cc: &str) -> Result<String, String> {
+    let image = client.get_bytes(base, &gif_path(cc), Want::Gif).map_err(|e| e.to_string())?;
+    save_bytes(Path::new(common::DEST), &file_name(cc, None), &image).map_err(|e| e.to_string())?;
     show(cc);
-    cc.to_string()
+    Ok(cc.to_string())
 }
 
-fn main() {
-    let base: Arc<str> = flags::examples_base_url().into();
-    prepare_dest(Path::new("downloads")).expect("downloads/ is writable");
-    let client = BlockingClient::new(Duration::from_secs(10), 3);
-    let mut cc_list: Vec<&str> = POP20[..5].to_vec();
+fn main() -> ExitCode {
+    let base = match common::setup() {
+        Ok(base) => base,
+        Err(code) => return code,
+    };
+    let client = BlockingClient::simple(Duration::from_secs(10), 3);
+    let mut cc_list: Vec<&'static str> = POP20[..5].to_vec();
     cc_list.sort();
 
     let t0 = Instant::now();
@@ -32,16 +39,19 @@ fn main() {
     let mut to_do = Vec::new();
     for cc in cc_list {
         let (client, base) = (client.clone(), base.clone());
-        let future = executor.submit(move || download_one(&client, &base, cc));
+        let future = executor.submit(move || download_one(&client, &base, cc).map_err(|why| (cc, why)));
         println!("Scheduled for {cc}: {future}");
         to_do.push(future);
     }
     let mut count = 0;
     for future in as_completed(&to_do, None) {
         let future = future.expect("no timeout was set");
-        let res = future.result(None).expect("a download panicked");
-        println!("{future} result: {res:?}");
+        match future.result(None).expect("download_one does not panic") {
+            Ok(res) => println!("{future} result: {res:?}"),
+            Err((cc, why)) => return common::failed(cc, &base, why),
+        }
         count += 1;
     }
     println!("\n{}", seed_line(count, t0.elapsed()));
+    ExitCode::SUCCESS
 }

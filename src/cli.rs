@@ -10,8 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench::BenchConfig;
 use crate::countries::Selection;
 use crate::demo::DemoConfig;
-use crate::download::Mode;
+use crate::download::{Cancel, Mode};
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
+use crate::http::BaseUrl;
 use crate::save;
 use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source};
 
@@ -55,7 +56,7 @@ pub struct BenchArgs {
     /// Use this server (e.g. an nginx you run) instead of the embedded one; only
     /// the no-latency workloads run then.
     #[arg(long, value_name = "URL", value_parser = parse_url)]
-    pub server: Option<String>,
+    pub server: Option<BaseUrl>,
     /// Also run curl, aria2c and wget2 where installed.
     #[arg(long)]
     pub peers: bool,
@@ -79,7 +80,7 @@ impl TryFrom<BenchArgs> for BenchConfig {
             out: a.out,
             runs: a.runs.map_or(if a.quick { 1 } else { 3 }, |r| r as usize),
             styles: if a.styles.is_empty() { Mode::ALL.to_vec() } else { a.styles },
-            server: a.server.map(|s| s.trim_end_matches('/').to_string()),
+            server: a.server,
             peers: a.peers,
             only: a.workloads,
             markdown: a.markdown,
@@ -87,12 +88,8 @@ impl TryFrom<BenchArgs> for BenchConfig {
     }
 }
 
-fn parse_url(s: &str) -> Result<String, String> {
-    if s.starts_with("http://") || s.starts_with("https://") {
-        Ok(s.to_string())
-    } else {
-        Err("expected an http:// or https:// base URL, e.g. http://127.0.0.1:8080/flags".into())
-    }
+fn parse_url(s: &str) -> Result<BaseUrl, String> {
+    s.parse::<BaseUrl>().map_err(|e| format!("{}; e.g. http://127.0.0.1:8080/flags", e.why))
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +129,9 @@ pub struct GetArgs {
     /// A request fails when no byte arrives for this long [default: the --timeout].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub stall: Option<Duration>,
+    /// The largest body taken (a flag is at most 36 KB): 256K, 2M, 1000...
+    #[arg(long, value_name = "BYTES", default_value = "256K", value_parser = parse_size)]
+    pub max_size: u64,
     /// Extra tries for transient failures (timeouts, resets, truncated bodies,
     /// 429/500/502/503/504), with exponential backoff; Retry-After is honoured.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=20))]
@@ -148,7 +148,7 @@ pub struct GetArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerArg {
     Label(Label),
-    Url(String),
+    Url(BaseUrl),
 }
 
 impl TryFrom<GetArgs> for GetConfig {
@@ -157,8 +157,8 @@ impl TryFrom<GetArgs> for GetConfig {
         let selection = Selection { args: a.codes, all: a.all, every: a.every, limit: a.limit.map(|n| n as usize) };
         let codes = selection.codes().map_err(|e| e.to_string())?;
         let (label, base) = match a.server {
-            ServerArg::Label(l) => (Some(l), l.base_url().to_string()),
-            ServerArg::Url(u) => (None, u.trim_end_matches('/').to_string()),
+            ServerArg::Label(l) => (Some(l), l.base()),
+            ServerArg::Url(u) => (None, u),
         };
         let wanted = a.max_req.map_or_else(|| default_concurrency(a.mode, label), |m| m as usize);
         let concurrency = match a.mode {
@@ -173,14 +173,15 @@ impl TryFrom<GetArgs> for GetConfig {
             base,
             mode: a.mode,
             concurrency,
+            cancel: Cancel::new(&a.dest),
             dest: a.dest,
             timeout: a.timeout,
             stall: a.stall.unwrap_or(a.timeout),
             retries: a.retries,
+            max_size: a.max_size,
             names: a.names,
             verbose: a.verbose,
             json: a.json,
-            cancel: Default::default(),
         })
     }
 }
@@ -195,10 +196,30 @@ fn parse_cc(s: &str) -> Result<String, String> {
 }
 
 fn parse_server(s: &str) -> Result<ServerArg, String> {
-    if s.starts_with("http://") || s.starts_with("https://") {
-        Ok(ServerArg::Url(s.to_string()))
+    if s.contains("://") {
+        s.parse::<BaseUrl>().map(ServerArg::Url).map_err(|e| e.why.to_string())
     } else {
         s.parse().map(ServerArg::Label)
+    }
+}
+
+/// `256K`, `2M`, `1G` or a number of bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err("expected a size such as 256K, 2M or 40000".into()),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 && n.checked_shl(shift).is_some_and(|v| v >> shift == n) => Ok(n << shift),
+        _ => Err("expected a size such as 256K, 2M or 40000 (more than 0)".into()),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::countries::pop20_sorted;
-use crate::download::{self, Job, Mode};
+use crate::download::{self, Cancel, Job, Mode};
 use crate::report::{self, SeedSink, StyleTimes};
 use crate::save;
 use crate::server::{self, Delay, ServerConfig};
@@ -57,10 +57,10 @@ pub fn run(config: &DemoConfig) -> anyhow::Result<Vec<StyleTimes>> {
         let mut times = Vec::new();
         for i in 1..=config.runs {
             report::demo_run_header(mode, script(mode), i, config.runs);
-            let mut job = Job::new(server.base_url(), config.dest.clone(), codes.len());
+            let mut job = Job::new(server.base(), config.dest.clone(), codes.len());
             job.timeout = Duration::from_secs(10) + config.delay.max;
             job.stall = job.timeout;
-            let result = download::run(mode, job, codes.clone(), Arc::new(SeedSink));
+            let result = download::run(mode, job, codes.clone(), Arc::new(SeedSink), Cancel::new(&config.dest));
             report::seed_summary(&result);
             times.push(result.elapsed);
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::download::{self, Cancel, Job, Mode, Outcome, Sink};
+use crate::http::BaseUrl;
 use crate::report::get::{GetSink, JsonSink};
 use crate::server::Label;
 
@@ -39,7 +40,7 @@ pub struct GetConfig {
     /// The label the user named, if any.
     pub label: Option<Label>,
     /// Base URL of the flags.
-    pub base: String,
+    pub base: BaseUrl,
     pub mode: Mode,
     /// Requests in flight at most (already capped).
     pub concurrency: usize,
@@ -49,10 +50,12 @@ pub struct GetConfig {
     pub stall: Duration,
     /// Extra tries for transient failures.
     pub retries: u32,
+    /// The largest body taken, in bytes.
+    pub max_size: u64,
     pub names: bool,
     pub verbose: bool,
     pub json: bool,
-    /// Cancelled by Ctrl-C (the binary installs the handler).
+    /// Stops the run (the binary calls it on Ctrl-C and SIGTERM).
     pub cancel: Arc<Cancel>,
 }
 
@@ -106,8 +109,11 @@ pub struct GetReport {
     pub not_found: usize,
     /// Codes that failed for any other reason.
     pub errors: usize,
-    /// Codes not downloaded because of Ctrl-C.
+    /// Codes not downloaded because the run was stopped (Ctrl-C, SIGTERM).
     pub cancelled: usize,
+    /// Requests that timed out before any byte of an answer (a sign of an
+    /// overloaded server, see the report's hint).
+    pub unanswered_timeouts: usize,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
     /// One entry per requested code, sorted by code.
@@ -143,26 +149,31 @@ pub fn run(config: &GetConfig) -> GetReport {
         base: config.base.clone(),
         dest: config.dest.clone(),
         timeout: config.timeout,
+        stall: config.stall,
         concurrency: config.concurrency,
         names: config.names,
         retries: config.retries,
-        stall: config.stall,
-        cancel: Arc::clone(&config.cancel),
+        max_size: config.max_size,
     };
-    let result = download::run(config.mode, job, config.codes.clone(), sink);
+    let result = download::run(config.mode, job, config.codes.clone(), sink, Arc::clone(&config.cancel));
     let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(cc, o)).collect();
     flags.sort_by(|a, b| a.cc.cmp(&b.cc));
     let count = |kind: &str| flags.iter().filter(|f| f.outcome == kind).count();
     let report = GetReport {
         mode: config.mode.to_string(),
         server: server_name(config.label),
-        base_url: config.base.clone(),
+        base_url: config.base.to_string(),
         concurrency: config.concurrency,
         requested: config.codes.len(),
         ok: count("ok"),
         not_found: count("not_found"),
         errors: count("error"),
         cancelled: count("cancelled"),
+        unanswered_timeouts: result
+            .outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(e) if e.is_unanswered_timeout()))
+            .count(),
         elapsed_s: result.elapsed.as_secs_f64(),
         flags,
     };

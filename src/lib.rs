@@ -38,6 +38,9 @@ pub use countries::POP20;
 
 /// The base URL the examples download from: `FLAGS_BASE_URL`, or the
 /// book's `LOCAL` server (`http://localhost:8000/flags`).
-pub fn examples_base_url() -> String {
-    std::env::var("FLAGS_BASE_URL").unwrap_or_else(|_| server::Label::Local.base_url().to_string())
+pub fn examples_base_url() -> Result<http::BaseUrl, http::url::UrlError> {
+    match std::env::var("FLAGS_BASE_URL") {
+        Ok(url) => url.parse(),
+        Err(_) => Ok(server::Label::Local.base()),
+    }
 }

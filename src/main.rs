@@ -2,6 +2,7 @@
 //! (0 ok, 1 failures, 2 usage error, 130 interrupted).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
     // must never end the server or a client. A closed stdout is handled by
     // `report::out` instead.
     // A process pool starts this executable as its workers.
-    flags::executor::run_worker_if_requested(&flags::download::processpool::registry());
+    flags::executor::run_worker_if_requested(flags::download::processpool::registry());
     let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
         clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => e.exit(),
         _ => usage_error(e.render().to_string().trim_start_matches("error: ")),
@@ -68,21 +69,30 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn get(config: &GetConfig) -> ExitCode {
-    // First Ctrl-C: stop starting downloads and report; second: quit now.
-    let cancel = std::sync::Arc::clone(&config.cancel);
-    let _ = ctrlc::set_handler(move || {
-        if cancel.is_cancelled() {
-            std::process::exit(130);
+    // First Ctrl-C or SIGTERM: stop, report, exit 130 or 143. Second: remove
+    // the temporary files, end the workers, and quit now.
+    let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
+    let first = match flags::signals::watch(
+        move |_| stop.cancel(),
+        move |signal| {
+            let _held = abort.abort();
+            std::process::exit(exit_status(signal).into());
+        },
+    ) {
+        Ok(first) => first,
+        Err(e) => {
+            eprintln!("flags: cannot watch for Ctrl-C: {e}");
+            return ExitCode::from(1);
         }
-        cancel.cancel();
-    });
+    };
+    // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
+    let stdout_gone = Arc::clone(&config.cancel);
+    flags::report::out::on_closed(move || stdout_gone.cancel());
     let report = flags::get::run(config);
-    if report.interrupted() {
-        ExitCode::from(130)
-    } else if report.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    match first.get() {
+        Some(signal) => ExitCode::from(exit_status(signal)),
+        None if report.failed() => ExitCode::from(1),
+        None => ExitCode::SUCCESS,
     }
 }
 

@@ -30,8 +30,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::countries::{catalog, every_code, pop20_sorted, POP20};
+use crate::download::pipeline::gif_path;
 use crate::download::Mode;
-use crate::http::flag_url;
+use crate::http::BaseUrl;
 use crate::report::bench as print;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use peers::Peer;
@@ -49,7 +50,7 @@ pub struct BenchConfig {
     /// The styles to measure.
     pub styles: Vec<Mode>,
     /// An external server's base URL (only the no-latency workloads run then).
-    pub server: Option<String>,
+    pub server: Option<BaseUrl>,
     /// Also run curl, aria2c and wget2 where installed.
     pub peers: bool,
     /// Only these workloads (empty: all).
@@ -176,7 +177,7 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
             Some(_) => None,
             None => Some(start_server(&spec)?),
         };
-        let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base_url());
+        let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base());
         let mut tools: Vec<Tool> =
             cfg.styles.iter().filter(|m| **m != Mode::Sequential || spec.sequential).map(|m| Tool::Flags(*m)).collect();
         if spec.peers {
@@ -205,7 +206,7 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         runs: cfg.runs,
         quick: cfg.quick,
-        external_server: cfg.server.clone(),
+        external_server: cfg.server.as_ref().map(BaseUrl::to_string),
         points,
     };
     let json = serde_json::to_vec_pretty(&report)?;
@@ -266,19 +267,29 @@ fn concurrency(spec: &Spec, tool: &Tool) -> usize {
 
 /// Runs `tool` once over `spec`'s codes into `dir`; returns what it cost
 /// and how many flags it saved.
-fn run_once(exe: &Path, spec: &Spec, base: &str, tool: &Tool, dir: &Path) -> anyhow::Result<(measure::Sample, usize)> {
+fn run_once(
+    exe: &Path,
+    spec: &Spec,
+    base: &BaseUrl,
+    tool: &Tool,
+    dir: &Path,
+) -> anyhow::Result<(measure::Sample, usize)> {
     let m = concurrency(spec, tool);
     let cmd = match tool {
         Tool::Flags(mode) => {
             let mut cmd = Command::new(exe);
-            cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", base, "--mode", mode.as_str()]);
+            cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
             cmd.args(["-m", &m.to_string(), "--timeout"]);
             cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
             cmd
         }
         Tool::Peer(peer) => {
-            let urls: Vec<(String, String)> =
-                spec.codes.list().iter().map(|cc| (flag_url(base, cc), format!("{}.gif", cc.to_lowercase()))).collect();
+            let urls: Vec<(String, String)> = spec
+                .codes
+                .list()
+                .iter()
+                .map(|cc| (base.url_of(&gif_path(cc)), format!("{}.gif", cc.to_lowercase())))
+                .collect();
             peer.command(&urls, dir, m)?
         }
     };

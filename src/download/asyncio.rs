@@ -11,54 +11,52 @@
 //! book's single loop.
 //!
 //! A task gives its permit back as soon as its response is read, before
-//! saving, so a slow disk never holds back the next request. Files are saved
-//! on a blocking pool of two threads: creating files can stall (the profile
-//! of 676 requests at once showed a quarter of the time in ext4's inode
+//! the file is renamed into place. Files are created and renamed on a
+//! blocking pool of two threads: that can stall (the profile of 676
+//! requests at once showed a quarter of the time in ext4's inode
 //! allocation), and more threads only spin on the directory's lock.
+//!
+//! Ctrl-C drops every task's request at once: waiting for a permit,
+//! connecting, or reading.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{fetch_async, store_async, Job, Outcome, Sink, Style};
+use super::{fetch_async, Outcome, Run, Style};
 use crate::http::AsyncClient;
 
 /// Downloads with async I/O on tokio's multi-thread runtime.
 pub struct Asyncio;
 
 impl Style for Asyncio {
-    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores.min(job.concurrency.max(1)))
+            .worker_threads(cores.min(run.job.concurrency.max(1)))
             .thread_name("flags-async")
             .max_blocking_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime starts");
-        runtime.block_on(async move {
-            let limit = job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
-            let client = AsyncClient::with_stall(job.timeout, job.stall, limit);
+        let outcomes = runtime.block_on(async {
+            let limit = run.job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
+            let client = AsyncClient::new(run.job.limits(), limit);
             let semaphore = Arc::new(Semaphore::new(limit));
             let mut tasks = JoinSet::new();
             for cc in codes {
-                let (job, client, sink, semaphore) = (job.clone(), client.clone(), sink.clone(), semaphore.clone());
+                let (run, client, semaphore) = (run.clone(), client.clone(), semaphore.clone());
                 tasks.spawn(async move {
-                    // Ctrl-C drops the wait for a permit or the requests in flight.
-                    let fetched = tokio::select! {
+                    let outcome = tokio::select! {
                         biased;
-                        _ = job.cancel.cancelled() => None,
+                        _ = run.cancel.cancelled() => Outcome::Cancelled,
                         permit = semaphore.acquire() => {
-                            let _permit = permit.expect("the semaphore is never closed");
-                            Some(fetch_async(&client, &job, &cc, &*sink).await)
+                            let permit = permit.expect("the semaphore is never closed");
+                            fetch_async(&client, &run, &cc, permit).await
                         }
                     };
-                    let outcome = match fetched {
-                        Some(fetched) => store_async(&job, &cc, fetched).await,
-                        None => Outcome::Cancelled,
-                    };
-                    sink.outcome(&cc, &outcome);
+                    run.sink.outcome(&cc, &outcome);
                     (cc, outcome)
                 });
             }
@@ -67,6 +65,9 @@ impl Style for Asyncio {
                 outcomes.push(done.expect("download tasks do not panic"));
             }
             outcomes
-        })
+        });
+        // Work still on the blocking pool (a file being made) is not waited for.
+        runtime.shutdown_background();
+        outcomes
     }
 }

@@ -1,20 +1,27 @@
 //! The process-pool style: `ProcessPoolExecutor` with
 //! `min(concurrency, codes)` worker processes, each running the blocking
 //! pipeline for one code at a time. The job crosses to the worker as JSON
-//! (the [`Job`] and a code) and the [`Outcome`] comes back the same way.
-//! Outcomes reach the sink in completion order.
+//! (the [`Job`] and a code) and the [`Outcome`] comes back the same way,
+//! with the retries the worker made, which the parent's sink then hears
+//! of. Outcomes reach the sink in completion order ([`as_completed`]).
+//!
+//! **Stopping.** The run's [`Cancel`] cancels the jobs not started and
+//! interrupts the running ones: each worker cancels its own [`Cancel`]
+//! (sockets shut, gate closed) and answers with the code's true outcome,
+//! so the parent reports only once every worker has stopped writing. An
+//! abort (a second Ctrl-C) terminates the workers, each removing its
+//! temporary files, and sweeps those of any that had to be killed; so does
+//! the end of every run, for workers that died.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{fetch_one, Job, Outcome, Sink, Style};
-use crate::executor::{FutureError, ProcessPoolExecutor, Registry};
+use super::{fetch_one, Cancel, Job, Outcome, Run, Sink, Style};
+use crate::executor::{as_completed, process_pool, FutureError, ProcessPoolExecutor, Registry};
 use crate::http::{BlockingClient, FetchError};
-use crate::report::Quiet;
 
 /// The registered job's name.
 pub const DOWNLOAD_JOB: &str = "download_flag";
@@ -26,28 +33,84 @@ pub struct DownloadArg {
     pub cc: String,
 }
 
+/// A retry a worker made, told to the parent's sink with the outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Retry {
+    pub attempt: u32,
+    pub error: FetchError,
+    pub wait: Duration,
+}
+
+/// What a worker sends back for one code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DownloadReply {
+    pub outcome: Outcome,
+    pub retries: Vec<Retry>,
+}
+
 /// The jobs the `flags` executable offers its worker processes.
-pub fn registry() -> Registry {
-    Registry::with_diagnostics().register(DOWNLOAD_JOB, download_in_worker)
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::with_diagnostics()
+            .register(DOWNLOAD_JOB, download_in_worker)
+            .on_interrupt(|| {
+                if let Some((_, cancel)) = worker_state().lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    cancel.cancel();
+                }
+            })
+            .on_terminate(|| {
+                let state = worker_state().lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some((_, cancel)) = state {
+                    // Remove this worker's temporary files and exit holding the gate.
+                    let _held = cancel.abort();
+                    std::process::exit(143);
+                }
+            })
+    })
+}
+
+/// The worker's client and its one [`Cancel`], made for the first job's
+/// destination and limits (a worker serves one run).
+type WorkerState = Option<((Job, BlockingClient), Arc<Cancel>)>;
+
+fn worker_state() -> &'static Mutex<WorkerState> {
+    static STATE: Mutex<WorkerState> = Mutex::new(None);
+    &STATE
+}
+
+/// Collects the retries of one job in the worker.
+#[derive(Default)]
+struct Retries(Mutex<Vec<Retry>>);
+
+impl Sink for Retries {
+    fn outcome(&self, _: &str, _: &Outcome) {}
+
+    fn retrying(&self, _cc: &str, attempt: u32, error: &FetchError, wait: Duration) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Retry { attempt, error: error.clone(), wait });
+    }
 }
 
 /// Runs in the worker: one client per worker process, reused across jobs.
-fn download_in_worker(arg: DownloadArg) -> Outcome {
-    static CLIENT: Mutex<Option<((Duration, Duration), BlockingClient)>> = Mutex::new(None);
-    let limits = (arg.job.timeout, arg.job.stall);
-    let client = {
-        let mut slot = CLIENT.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some((l, c)) if *l == limits => c.clone(),
+fn download_in_worker(arg: DownloadArg) -> DownloadReply {
+    let (client, cancel) = {
+        let mut state = worker_state().lock().unwrap_or_else(|e| e.into_inner());
+        let fits = |job: &Job| job.dest == arg.job.dest && job.limits() == arg.job.limits();
+        match &*state {
+            Some(((job, client), cancel)) if fits(job) => (client.clone(), Arc::clone(cancel)),
             _ => {
-                let c = BlockingClient::with_stall(limits.0, limits.1, 1);
-                *slot = Some((limits, c.clone()));
-                c
+                let cancel = Cancel::new(&arg.job.dest);
+                let client = BlockingClient::new(arg.job.limits(), 1, cancel.sockets().clone());
+                *state = Some(((arg.job.clone(), client.clone()), Arc::clone(&cancel)));
+                (client, cancel)
             }
         }
     };
-    // Retry notices stay in the worker: only the outcome crosses back.
-    fetch_one(&client, &arg.job, &arg.cc, &Quiet)
+    let retries = Arc::new(Retries::default());
+    let run = Run { job: Arc::new(arg.job), sink: retries.clone(), cancel };
+    let outcome = fetch_one(&client, &run, &arg.cc);
+    let retries = std::mem::take(&mut *retries.0.lock().unwrap_or_else(|e| e.into_inner()));
+    DownloadReply { outcome, retries }
 }
 
 static WORKER_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -74,43 +137,57 @@ pub fn worker_program() -> PathBuf {
 pub struct ProcessPool;
 
 impl Style for ProcessPool {
-    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
-        let workers = job.concurrency.min(codes.len()).max(1);
+    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
+        let workers = run.job.concurrency.min(codes.len()).max(1);
         let executor = ProcessPoolExecutor::with_program(workers, worker_program());
         let futures: Vec<_> = codes
             .iter()
-            .map(|cc| executor.submit::<_, Outcome>(DOWNLOAD_JOB, DownloadArg { job: (*job).clone(), cc: cc.clone() }))
+            .map(|cc| {
+                executor
+                    .submit::<_, DownloadReply>(DOWNLOAD_JOB, DownloadArg { job: (*run.job).clone(), cc: cc.clone() })
+            })
             .collect();
-        // Each future sends its index when done; the loop wakes at least
-        // every 100 ms to see whether the run was cancelled.
-        let (tx, rx) = mpsc::channel();
-        for (i, f) in futures.iter().enumerate() {
-            let tx = tx.clone();
-            f.add_done_callback(move |_| {
-                let _ = tx.send(i);
-            });
-        }
-        let mut outcomes = Vec::with_capacity(codes.len());
-        while outcomes.len() < codes.len() {
-            if job.cancel.is_cancelled() {
-                // Jobs not started yet are cancelled; running ones finish.
-                futures.iter().for_each(|f| {
+        {
+            let (pending, workers) = (futures.clone(), executor.interrupter());
+            run.cancel.on_cancel(move || {
+                pending.iter().for_each(|f| {
                     f.cancel();
                 });
-            }
-            let Ok(i) = rx.recv_timeout(Duration::from_millis(100)) else { continue };
-            let outcome = match futures[i].result(None) {
-                Ok(outcome) => outcome,
+                workers.interrupt();
+            });
+            let gate = Arc::clone(run.cancel.gate());
+            run.cancel.on_abort(move || {
+                for pid in process_pool::terminate_all(Duration::from_millis(500)) {
+                    gate.sweep(pid);
+                }
+            });
+        }
+        let index = |done: &crate::executor::Future<DownloadReply>| {
+            futures.iter().position(|f| f.ptr_eq(done)).expect("one of ours")
+        };
+        let mut outcomes = Vec::with_capacity(codes.len());
+        for done in as_completed(&futures, None).flatten() {
+            let i = index(&done);
+            let outcome = match done.result(None) {
+                Ok(reply) => {
+                    for r in &reply.retries {
+                        run.sink.retrying(&codes[i], r.attempt, &r.error, r.wait);
+                    }
+                    reply.outcome
+                }
                 Err(FutureError::Cancelled) => Outcome::Cancelled,
-                Err(e) => Outcome::Failed(worker_failure(e)),
+                Err(_) if run.cancel.is_cancelled() => Outcome::Cancelled,
+                Err(e) => Outcome::Failed(FetchError::Io(e.to_string())),
             };
-            sink.outcome(&codes[i], &outcome);
+            run.sink.outcome(&codes[i], &outcome);
             outcomes.push((codes[i].clone(), outcome));
+        }
+        // Let the workers go, then remove what any that died left behind.
+        let started = executor.started_pids();
+        drop(executor);
+        for pid in started {
+            run.cancel.gate().sweep(pid);
         }
         outcomes
     }
-}
-
-fn worker_failure(e: FutureError) -> FetchError {
-    FetchError::Io(e.to_string())
 }

@@ -1,23 +1,21 @@
 //! The sequential style (`flags.py`): one code after another, in sorted
 //! order, on the calling thread, reusing one keep-alive connection.
 
-use std::sync::Arc;
-
-use super::{fetch_one, Job, Outcome, Sink, Style};
+use super::{fetch_one, Outcome, Run, Style};
 use crate::http::BlockingClient;
 
 /// Downloads one code at a time.
 pub struct Sequential;
 
 impl Style for Sequential {
-    fn download_many(&self, job: Arc<Job>, mut codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
-        let client = BlockingClient::with_stall(job.timeout, job.stall, 1);
+    fn download_many(&self, run: &Run, mut codes: Vec<String>) -> Vec<(String, Outcome)> {
+        let client = BlockingClient::new(run.job.limits(), 1, run.cancel.sockets().clone());
         codes.sort();
         codes
             .into_iter()
             .map(|cc| {
-                let outcome = fetch_one(&client, &job, &cc, &*sink);
-                sink.outcome(&cc, &outcome);
+                let outcome = fetch_one(&client, run, &cc);
+                run.sink.outcome(&cc, &outcome);
                 (cc, outcome)
             })
             .collect()

@@ -3,9 +3,7 @@
 //! blocking pipeline. Outcomes reach the sink from the worker threads in
 //! completion order; `map` hands them back in input order.
 
-use std::sync::Arc;
-
-use super::{fetch_one, Job, Outcome, Sink, Style};
+use super::{fetch_one, Outcome, Run, Style};
 use crate::executor::ThreadPoolExecutor;
 use crate::http::BlockingClient;
 
@@ -13,13 +11,14 @@ use crate::http::BlockingClient;
 pub struct ThreadPool;
 
 impl Style for ThreadPool {
-    fn download_many(&self, job: Arc<Job>, codes: Vec<String>, sink: Arc<dyn Sink>) -> Vec<(String, Outcome)> {
-        let workers = job.concurrency.min(codes.len()).max(1);
-        let client = BlockingClient::with_stall(job.timeout, job.stall, workers);
+    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
+        let workers = run.job.concurrency.min(codes.len()).max(1);
+        let client = BlockingClient::new(run.job.limits(), workers, run.cancel.sockets().clone());
         let executor = ThreadPoolExecutor::new(workers);
+        let run = run.clone();
         let download_one = move |cc: String| {
-            let outcome = fetch_one(&client, &job, &cc, &*sink);
-            sink.outcome(&cc, &outcome);
+            let outcome = fetch_one(&client, &run, &cc);
+            run.sink.outcome(&cc, &outcome);
             (cc, outcome)
         };
         executor.map(download_one, codes).map(|r| r.expect("download jobs do not panic")).collect()

@@ -39,7 +39,7 @@
 //!   returns, as in CPython, where starting a thread waits for it to run.
 
 mod future;
-mod process_pool;
+pub mod process_pool;
 mod thread_pool;
 
 use std::sync::mpsc;

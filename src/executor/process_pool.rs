@@ -15,16 +15,28 @@
 //! fails with [`FutureError::WorkerDied`] and the thread starts a fresh
 //! worker for its next job; no other future is touched. Dropping the pool
 //! closes the workers' stdin, and they exit.
+//!
+//! **Stopping.** Workers run in a process group of their own, so a
+//! terminal's Ctrl-C reaches only the parent, which decides:
+//! [`ProcessPoolExecutor::interrupt`] sends each worker an `interrupt`
+//! line, which a thread of the worker hands at once to the registry's
+//! [`Registry::on_interrupt`] hook while the job goes on (Python has no
+//! such thing; its workers get the terminal's SIGINT as
+//! `KeyboardInterrupt`). [`terminate_all`] sends SIGTERM, which runs
+//! [`Registry::on_terminate`] and ends the worker, and kills what is left
+//! after a grace period. On Linux a worker also gets SIGTERM when its
+//! parent dies (`PR_SET_PDEATHSIG`), so none outlives it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -36,12 +48,22 @@ use super::{Future, FutureError, ThreadPoolExecutor};
 /// The hidden first argument that makes the executable a worker.
 pub const WORKER_ARG: &str = "__flags-worker";
 
-type JobFn = Box<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
+/// The environment variable that tells a worker its parent's pid.
+const PARENT_ENV: &str = "FLAGS_WORKER_PARENT";
 
-/// The named functions a worker process can run.
+/// The line that interrupts a worker's job.
+const INTERRUPT: &str = "\"interrupt\"";
+
+type JobFn = Box<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
+type Hook = Arc<dyn Fn() + Send + Sync>;
+
+/// The named functions a worker process can run, and what it does when
+/// interrupted or terminated.
 #[derive(Default)]
 pub struct Registry {
     jobs: HashMap<String, JobFn>,
+    interrupt: Option<Hook>,
+    terminate: Option<Hook>,
 }
 
 impl Registry {
@@ -79,6 +101,20 @@ impl Registry {
         self.jobs.insert(name.to_string(), job);
         self
     }
+
+    /// Runs `hook` in the worker when the parent interrupts it, while the
+    /// current job (if any) goes on; the job should then end soon.
+    pub fn on_interrupt(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.interrupt = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` in the worker on SIGTERM, before it exits with 143
+    /// (the hook may exit itself).
+    pub fn on_terminate(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.terminate = Some(Arc::new(hook));
+        self
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,39 +132,72 @@ enum Reply {
 
 /// If this process was started as a worker, serves jobs from stdin until
 /// it closes and exits; otherwise returns at once.
-pub fn run_worker_if_requested(registry: &Registry) {
-    if std::env::args_os().nth(1).is_some_and(|a| a == WORKER_ARG) {
-        // The panic message goes back to the parent; don't print it here too.
-        std::panic::set_hook(Box::new(|_| {}));
-        // Ctrl-C reaches the whole process group; the parent decides what
-        // to cancel and ends the workers by closing their stdin.
-        let _ = ctrlc::set_handler(|| {});
-        let code = match serve(registry, io::stdin().lock(), io::stdout().lock()) {
-            Ok(()) => 0,
-            Err(_) => 1,
-        };
-        std::process::exit(code);
+pub fn run_worker_if_requested(registry: &'static Registry) {
+    if std::env::args_os().nth(1).is_none_or(|a| a != WORKER_ARG) {
+        return;
+    }
+    // The panic message goes back to the parent; don't print it here too.
+    std::panic::set_hook(Box::new(|_| {}));
+    die_with_parent();
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]) {
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                if let Some(hook) = &registry.terminate {
+                    hook();
+                }
+                std::process::exit(143);
+            }
+        });
+    }
+    let code = match serve(registry, BufReader::new(io::stdin()), io::stdout().lock()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    };
+    std::process::exit(code);
+}
+
+/// Asks the kernel for SIGTERM when the parent dies, and leaves at once if
+/// it already has (Linux; elsewhere, closing stdin ends a worker).
+fn die_with_parent() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_PDEATHSIG and a valid signal number.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) };
+        let expected = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: getppid has no preconditions.
+        if expected.is_some_and(|p| p != unsafe { libc::getppid() }) {
+            std::process::exit(143);
+        }
     }
 }
 
 /// The worker loop: one JSON request per line in, one reply per line out.
-pub fn serve(registry: &Registry, input: impl BufRead, mut output: impl Write) -> io::Result<()> {
-    for line in input.lines() {
-        let line = line?;
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Reply::Failed(format!("bad request: {e}")),
-            Ok(req) => match registry.jobs.get(&req.job) {
-                None => Reply::Failed(format!("no job named {:?} is registered in the worker", req.job)),
-                Some(job) => match catch_unwind(AssertUnwindSafe(|| job(req.arg))) {
-                    Ok(Ok(v)) => Reply::Ok(v),
-                    Ok(Err(e)) => Reply::Failed(e),
-                    Err(p) => match FutureError::from_panic(p) {
-                        FutureError::Panicked(msg) => Reply::Panicked(msg),
-                        other => Reply::Panicked(other.to_string()),
-                    },
-                },
-            },
-        };
+/// A thread reads the input, so an `interrupt` line reaches the registry's
+/// hook while a job runs.
+pub fn serve<R>(registry: &'static Registry, input: R, mut output: impl Write) -> io::Result<()>
+where
+    R: BufRead + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel::<io::Result<String>>();
+    let interrupt = registry.interrupt.clone();
+    std::thread::spawn(move || {
+        for line in input.lines() {
+            match line {
+                Ok(l) if l.trim() == INTERRUPT => {
+                    if let Some(hook) = &interrupt {
+                        hook();
+                    }
+                }
+                other => {
+                    if tx.send(other).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    for line in rx {
+        let reply = answer(registry, &line?);
         serde_json::to_writer(&mut output, &reply)?;
         output.write_all(b"\n")?;
         output.flush()?;
@@ -136,38 +205,108 @@ pub fn serve(registry: &Registry, input: impl BufRead, mut output: impl Write) -
     Ok(())
 }
 
-/// How to start a worker.
-#[derive(Debug, Clone)]
+/// Runs the job a request line names.
+fn answer(registry: &Registry, line: &str) -> Reply {
+    match serde_json::from_str::<Request>(line) {
+        Err(e) => Reply::Failed(format!("bad request: {e}")),
+        Ok(req) => match registry.jobs.get(&req.job) {
+            None => Reply::Failed(format!("no job named {:?} is registered in the worker", req.job)),
+            Some(job) => match catch_unwind(AssertUnwindSafe(|| job(req.arg))) {
+                Ok(Ok(v)) => Reply::Ok(v),
+                Ok(Err(e)) => Reply::Failed(e),
+                Err(p) => match FutureError::from_panic(p) {
+                    FutureError::Panicked(msg) => Reply::Panicked(msg),
+                    other => Reply::Panicked(other.to_string()),
+                },
+            },
+        },
+    }
+}
+
+/// Every worker process alive in this process, for [`terminate_all`].
+fn live_workers() -> &'static Mutex<Vec<u32>> {
+    static LIVE: OnceLock<Mutex<Vec<u32>>> = OnceLock::new();
+    LIVE.get_or_init(Mutex::default)
+}
+
+/// Ends every worker process of every pool in this process: SIGTERM (their
+/// terminate hook runs), then SIGKILL for those still there after `grace`.
+/// Returns their pids. For a process about to exit.
+pub fn terminate_all(grace: Duration) -> Vec<u32> {
+    let pids = live_workers().lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for &pid in &pids {
+        // SAFETY: kill(2) on a child of ours.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && pids.iter().any(|&p| running(p)) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for &pid in pids.iter().filter(|&&p| running(p)) {
+        // SAFETY: as above.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    }
+    pids
+}
+
+/// True while `pid` runs (not yet exited, or exited but not reaped: a zombie).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// A worker's stdin, shared by its pool thread (jobs) and [`Interrupter`].
+type SharedStdin = Arc<Mutex<Option<ChildStdin>>>;
+
+/// How to start a worker, and the workers of one pool.
+#[derive(Debug)]
 struct Program {
     path: PathBuf,
     args: Vec<OsString>,
+    /// The stdin of each live worker, by pid, for [`ProcessPoolExecutor::interrupt`].
+    stdins: Mutex<Vec<(u32, SharedStdin)>>,
+    /// Every worker pid this pool started.
+    started: Mutex<Vec<u32>>,
 }
 
 /// A running worker process, owned by one pool thread.
 struct Worker {
     child: Child,
-    stdin: Option<ChildStdin>,
+    stdin: SharedStdin,
     stdout: BufReader<ChildStdout>,
+    program: Arc<Program>,
 }
 
 impl Worker {
-    fn start(program: &Program) -> io::Result<Worker> {
+    fn start(program: &Arc<Program>) -> io::Result<Worker> {
         let mut child = Command::new(&program.path)
             .args(&program.args)
+            .env(PARENT_ENV, std::process::id().to_string())
+            // Out of the terminal's process group: the parent handles Ctrl-C.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let stdin = child.stdin.take();
+        let pid = child.id();
+        let stdin = Arc::new(Mutex::new(child.stdin.take()));
         let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        Ok(Worker { child, stdin, stdout })
+        live_workers().lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        program.started.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        program.stdins.lock().unwrap_or_else(|e| e.into_inner()).push((pid, Arc::clone(&stdin)));
+        Ok(Worker { child, stdin, stdout, program: Arc::clone(program) })
     }
 
     fn call(&mut self, request: &str) -> io::Result<Reply> {
-        let stdin = self.stdin.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
-        stdin.write_all(request.as_bytes())?;
-        stdin.write_all(b"\n")?;
-        stdin.flush()?;
+        {
+            let mut stdin = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+            let stdin = stdin.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+            stdin.write_all(request.as_bytes())?;
+            stdin.write_all(b"\n")?;
+            stdin.flush()?;
+        }
         let mut line = String::new();
         if self.stdout.read_line(&mut line)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -178,20 +317,27 @@ impl Worker {
     /// Ends a worker that failed and says how it ended.
     fn reap(mut self) -> String {
         let pid = self.child.id();
-        self.stdin.take();
+        self.close_stdin();
         let _ = self.child.kill();
         match self.child.wait() {
             Ok(status) => format!("worker process {pid} ended ({status})"),
             Err(e) => format!("worker process {pid} is lost: {e}"),
         }
     }
+
+    fn close_stdin(&self) {
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
         // Closing stdin ends the worker's loop; then collect it.
-        self.stdin.take();
+        self.close_stdin();
         let _ = self.child.wait();
+        let pid = self.child.id();
+        live_workers().lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
+        self.program.stdins.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != pid);
     }
 }
 
@@ -200,7 +346,7 @@ thread_local! {
 }
 
 /// Runs one job in this thread's worker, starting or replacing it as needed.
-fn run_in_worker(program: &Program, request: &str) -> Result<Value, FutureError> {
+fn run_in_worker(program: &Arc<Program>, request: &str) -> Result<Value, FutureError> {
     WORKER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -224,6 +370,23 @@ pub struct ProcessPoolExecutor {
     program: Arc<Program>,
 }
 
+/// Interrupts the workers of a pool from elsewhere (a signal handler's thread).
+#[derive(Clone)]
+pub struct Interrupter(Arc<Program>);
+
+impl Interrupter {
+    /// See [`ProcessPoolExecutor::interrupt`].
+    pub fn interrupt(&self) {
+        let stdins = self.0.stdins.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (_, stdin) in stdins {
+            if let Some(stdin) = stdin.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                // A worker that is gone is no one to interrupt.
+                let _ = stdin.write_all(format!("{INTERRUPT}\n").as_bytes()).and_then(|()| stdin.flush());
+            }
+        }
+    }
+}
+
 impl ProcessPoolExecutor {
     /// Up to `max_workers` workers running this executable.
     pub fn new(max_workers: usize) -> io::Result<Self> {
@@ -235,13 +398,35 @@ impl ProcessPoolExecutor {
     pub fn with_program(max_workers: usize, program: impl Into<PathBuf>) -> Self {
         ProcessPoolExecutor {
             threads: ThreadPoolExecutor::new(max_workers),
-            program: Arc::new(Program { path: program.into(), args: vec![WORKER_ARG.into()] }),
+            program: Arc::new(Program {
+                path: program.into(),
+                args: vec![WORKER_ARG.into()],
+                stdins: Mutex::default(),
+                started: Mutex::default(),
+            }),
         }
     }
 
     /// The most worker processes this pool runs.
     pub fn max_workers(&self) -> usize {
         self.threads.max_workers()
+    }
+
+    /// The pids of every worker this pool started so far.
+    pub fn started_pids(&self) -> Vec<u32> {
+        self.program.started.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Interrupts the job every worker is running: its registry's
+    /// `on_interrupt` hook runs at once in the worker. Jobs not started are
+    /// not touched (cancel their futures for that).
+    pub fn interrupt(&self) {
+        self.interrupter().interrupt();
+    }
+
+    /// What interrupts this pool's workers from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(Arc::clone(&self.program))
     }
 
     /// Schedules the job named `job` with `arg`; the future holds its result.
@@ -289,7 +474,8 @@ mod tests {
 
     #[test]
     fn the_worker_loop_answers_each_line() {
-        let registry = Registry::with_diagnostics();
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
+        let registry = REGISTRY.get_or_init(Registry::with_diagnostics);
         let input = concat!(
             r#"{"job":"echo","arg":[1,"two"]}"#,
             "\n",
@@ -303,12 +489,34 @@ mod tests {
         let mut out = Vec::new();
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        serve(&registry, input.as_bytes(), &mut out).unwrap();
+        serve(registry, input.as_bytes(), &mut out).unwrap();
         std::panic::set_hook(hook);
         let lines: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
         assert_eq!(lines[0], r#"{"Ok":[1,"two"]}"#);
         assert_eq!(lines[1], r#"{"Panicked":"boom"}"#);
         assert!(lines[2].contains("no job named"), "{}", lines[2]);
         assert!(lines[3].contains("bad argument"), "{}", lines[3]);
+    }
+
+    #[test]
+    fn an_interrupt_line_reaches_the_hook_while_a_job_runs() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
+        let registry = REGISTRY.get_or_init(|| {
+            Registry::new()
+                .register("wait_for_interrupt", |_: Value| {
+                    let t0 = Instant::now();
+                    while !INTERRUPTED.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(5) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    INTERRUPTED.load(Ordering::SeqCst)
+                })
+                .on_interrupt(|| INTERRUPTED.store(true, Ordering::SeqCst))
+        });
+        let input = format!("{}\n{INTERRUPT}\n", r#"{"job":"wait_for_interrupt","arg":null}"#);
+        let mut out = Vec::new();
+        serve(registry, io::Cursor::new(input.into_bytes()), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"Ok\":true}\n");
     }
 }

@@ -1,28 +1,65 @@
-//! The two HTTP clients and the one error type they share.
+//! The HTTP client every style uses: one policy, two drivers.
 //!
-//! The blocking styles use [`BlockingClient`] (ureq: a plain socket per
-//! request, no hidden runtime), the async style uses [`AsyncClient`]
-//! (hyper's HTTP/1 connections for plain http, reqwest for https, on tokio). Both turn every response into the same
-//! `Result<Vec<u8>, FetchError>`, so the styles account for outcomes alike:
-//! 404 is [`FetchError::NotFound`], any other non-2xx status is
-//! [`FetchError::Http`], and a body shorter than its `Content-Length` is
-//! [`FetchError::Truncated`]. TLS (rustls with ring) is only used for https
-//! bases such as `REMOTE`. Neither client reads proxy settings from the
-//! environment: the usual targets are servers on this machine.
+//! | module | what it holds |
+//! |---|---|
+//! | [`url`] | [`BaseUrl`]: a base URL checked where it enters, credentials taken apart |
+//! | [`wire`] | HTTP/1.1 without I/O: the GET's bytes and a response [`wire::Reader`] |
+//! | [`policy`] | what the client accepts: statuses, redirects, sizes, what a flag is, when to resend |
+//! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
+//! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
+//! | [`tls`] | the one rustls configuration both use for `https://` |
+//!
+//! **Why by hand.** The styles must give the same outcome for the same
+//! server behaviour, and the libraries each decide some of it inside,
+//! differently: ureq cuts a body longer than its `Content-Length` at that
+//! length and drops the rest unseen (so it saved such a body as a flag),
+//! follows redirects to any host, and resends on a reused connection only
+//! if a probe saw it closed; hyper's client hides whether a failure came
+//! before any byte of the answer. Here both drivers run the same
+//! [`wire::Reader`] (heads parsed by `httparse`) and ask [`policy`] every
+//! question, so each rule is written once. TLS is rustls's.
+//!
+//! **Streaming.** A body is handed to the caller piece by piece as it
+//! arrives (into a file, see `save`), never gathered in memory, and a
+//! connection keeps one 16 KiB buffer. Memory does not grow with what a
+//! server sends.
 
-mod plain;
+pub mod blocking;
+pub mod nonblocking;
+pub mod policy;
+pub mod tls;
+pub mod url;
+pub mod wire;
 
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
-/// Why a fetch produced no body.
+pub use blocking::BlockingClient;
+pub use nonblocking::AsyncClient;
+pub use url::BaseUrl;
+
+/// Every request's `User-Agent`.
+pub const USER_AGENT: &str = concat!("flags/", env!("CARGO_PKG_VERSION"));
+
+/// The largest response head either client takes.
+pub const MAX_HEAD: usize = 32 << 10;
+
+/// Longest wait for a TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The bytes a connection reads at a time.
+const BUF_SIZE: usize = 16 << 10;
+
+/// Why a request gave no flag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum FetchError {
     /// The server answered 404.
     #[error("not found")]
     NotFound,
-    /// The server answered another non-success status.
+    /// The server answered an error status.
     #[error("HTTP {status} - {reason}")]
     Http {
         status: u16,
@@ -31,18 +68,33 @@ pub enum FetchError {
         #[serde(default)]
         retry_after: Option<u64>,
     },
+    /// The server answered a redirect, which is not followed.
+    #[error("HTTP {status} - {reason} (redirect to {} not followed)", location.as_deref().unwrap_or("nowhere"))]
+    Redirect { status: u16, reason: String, location: Option<String> },
+    /// The server answered a success other than 200.
+    #[error("unexpected HTTP {status} - {reason}")]
+    Unexpected { status: u16, reason: String },
     /// No connection could be made.
     #[error("connection failed: {0}")]
     Connect(String),
-    /// The request took longer than the timeout.
-    #[error("timed out")]
-    Timeout,
-    /// The body ended before `Content-Length` bytes arrived (or went past it).
+    /// The request took longer than the timeout, or no byte came for the
+    /// stall time; `answered` says whether any of an answer had arrived.
+    #[error("timed out {}", if *answered { "in the middle of the answer" } else { "waiting for an answer" })]
+    Timeout { answered: bool },
+    /// The body ended before `Content-Length` bytes arrived.
     #[error("body is {got} bytes, Content-Length said {expected}")]
     Truncated { expected: u64, got: u64 },
-    /// Any other failure while talking to the server.
+    /// The connection failed while talking: reset, closed early.
     #[error("{0}")]
     Io(String),
+    /// The answer broke HTTP: a malformed head, contradicting framing, a
+    /// body longer than announced.
+    #[error("{0}")]
+    Protocol(String),
+    /// The body is not what was asked for: not a complete GIF, not the
+    /// metadata, over `--max-size`.
+    #[error("{0}")]
+    Content(String),
     /// The file could not be saved.
     #[error("{0}")]
     Save(String),
@@ -50,23 +102,17 @@ pub enum FetchError {
 
 impl FetchError {
     fn status(status: u16, retry_after: Option<u64>) -> Self {
-        if status == 404 {
-            FetchError::NotFound
-        } else {
-            FetchError::Http { status, reason: reason_phrase(status).to_string(), retry_after }
-        }
+        FetchError::Http { status, reason: reason_phrase(status).to_string(), retry_after }
     }
 
-    /// True for failures worth another try: timeouts, resets, truncation,
-    /// and 429/500/502/503/504. Never 404 or another 4xx, nor a refused
-    /// connection (nobody is there).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            FetchError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
-            FetchError::Timeout | FetchError::Truncated { .. } => true,
-            FetchError::Io(_) => true,
-            FetchError::NotFound | FetchError::Connect(_) | FetchError::Save(_) => false,
-        }
+    /// True for connection refused / host not found: the server isn't there.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, FetchError::Connect(_))
+    }
+
+    /// True for a timeout before any byte of an answer.
+    pub fn is_unanswered_timeout(&self) -> bool {
+        matches!(self, FetchError::Timeout { answered: false })
     }
 
     /// The server's `Retry-After`, if it sent one.
@@ -75,11 +121,6 @@ impl FetchError {
             FetchError::Http { retry_after: Some(s), .. } => Some(Duration::from_secs(*s)),
             _ => None,
         }
-    }
-
-    /// True for connection refused / host not found: the server isn't there.
-    pub fn is_connect(&self) -> bool {
-        matches!(self, FetchError::Connect(_))
     }
 }
 
@@ -93,202 +134,196 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// `Retry-After` in seconds: a number, or an HTTP date.
-fn parse_retry_after(value: Option<&str>) -> Option<u64> {
-    let v = value?.trim();
-    v.parse().ok().or_else(|| {
-        let when = httpdate::parse_http_date(v).ok()?;
-        Some(when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
-    })
-}
-
-/// `Ok` for a 2xx status, else its error; `retry_after` (the header's
-/// value) is only looked up for an error.
-fn check_status<'a>(status: u16, retry_after: impl FnOnce() -> Option<&'a str>) -> Result<(), FetchError> {
-    match status {
-        200..=299 => Ok(()),
-        _ => Err(FetchError::status(status, parse_retry_after(retry_after()))),
-    }
-}
-
-/// Checks the body length against the declared `Content-Length`.
-fn check_length(declared: Option<u64>, body: Vec<u8>) -> Result<Vec<u8>, FetchError> {
-    match declared {
-        Some(n) if n != body.len() as u64 => Err(FetchError::Truncated { expected: n, got: body.len() as u64 }),
-        _ => Ok(body),
-    }
-}
-
-/// The URL of a flag image: `{base}/{cc}/{cc}.gif`, `cc` in lower case.
-pub fn flag_url(base: &str, cc: &str) -> String {
-    let cc = cc.to_ascii_lowercase();
-    format!("{}/{cc}/{cc}.gif", base.trim_end_matches('/'))
-}
-
-/// The URL of a flag's metadata: `{base}/{cc}/metadata.json`.
-pub fn metadata_url(base: &str, cc: &str) -> String {
-    format!("{}/{}/metadata.json", base.trim_end_matches('/'), cc.to_ascii_lowercase())
-}
-
-/// Longest wait for a TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The largest response header either client takes.
-const MAX_HEADER: usize = 32 << 10;
-
-/// What a response header over [`MAX_HEADER`] fails with.
-const HEADER_TOO_LARGE: &str = "response header over 32 KiB";
-
-/// Largest body accepted: the biggest flag is about 40 KB.
-const MAX_BODY: u64 = 16 << 20;
-
-/// A blocking client for the sequential and thread-pool styles. Cheap to
-/// clone; clones share one connection pool.
-#[derive(Clone)]
-pub struct BlockingClient {
-    agent: ureq::Agent,
-}
-
-impl BlockingClient {
-    /// A client whose requests each give up after `timeout`, keeping up to
-    /// `pool` idle connections for reuse.
-    pub fn new(timeout: Duration, pool: usize) -> Self {
-        Self::with_stall(timeout, timeout, pool)
-    }
-
-    /// Like [`BlockingClient::new`], and a request also fails when no byte
-    /// arrives for `stall`.
-    pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .timeout_global(Some(timeout))
-            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
-            .timeout_per_read(Some(stall.min(timeout)))
-            .max_idle_connections(pool.max(1))
-            .max_idle_connections_per_host(pool.max(1))
-            // ureq's default buffers are 128 KiB each way per connection,
-            // zero-filled, so resident: 173 MB of the thread pool's 204 MB
-            // peak with 676 connections. A request fits in 8 KiB; the read
-            // buffer holds a whole response header, and a little more so
-            // that one too large is reported as such.
-            .input_buffer_size(MAX_HEADER + (4 << 10))
-            .output_buffer_size(8 << 10)
-            .max_response_header_size(MAX_HEADER)
-            .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
-            .build();
-        BlockingClient { agent: config.into() }
-    }
-
-    /// GETs `url` and returns the whole body.
-    pub fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let mut resp = self.agent.get(url).call().map_err(from_ureq)?;
-        check_status(resp.status().as_u16(), || resp.headers().get("retry-after").and_then(|v| v.to_str().ok()))?;
-        let declared = resp.body().content_length();
-        let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(from_ureq)?;
-        check_length(declared, body)
-    }
-}
-
-fn from_ureq(e: ureq::Error) -> FetchError {
-    use ureq::Error as E;
-    match e {
-        E::StatusCode(s) => FetchError::status(s, None),
-        E::Timeout(_) => FetchError::Timeout,
-        E::HostNotFound => FetchError::Connect("host not found".into()),
-        E::ConnectionFailed => FetchError::Connect("connection failed".into()),
-        E::Io(io) => from_io(&io),
-        E::LargeResponseHeader(..) => FetchError::Io(HEADER_TOO_LARGE.into()),
-        other => FetchError::Io(other.to_string()),
-    }
-}
-
-fn from_io(e: &io::Error) -> FetchError {
+/// A socket error as a fetch error; `answered` says whether any of an
+/// answer had arrived.
+fn from_io(e: &io::Error, answered: bool) -> FetchError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => FetchError::Connect("connection refused".into()),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FetchError::Timeout,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FetchError::Timeout { answered },
         io::ErrorKind::ConnectionReset => FetchError::Io("connection reset".into()),
+        io::ErrorKind::BrokenPipe => FetchError::Io("connection closed by the server".into()),
         io::ErrorKind::UnexpectedEof => FetchError::Io("connection closed before the body ended".into()),
         _ => FetchError::Io(e.to_string()),
     }
 }
 
-/// An async client for the async style. Cheap to clone. Plain `http://`
-/// URLs go through [`plain`] (hyper directly, a small keep-alive pool);
-/// `https://` URLs through reqwest with rustls, built on first use so that
-/// plain downloads never pay for loading the system's root certificates.
-#[derive(Clone)]
-pub struct AsyncClient {
-    plain: plain::PlainClient,
-    tls: Arc<OnceLock<reqwest::Client>>,
-    timeout: Duration,
-    stall: Duration,
-    pool: usize,
+/// A wire error as a fetch error.
+fn from_wire(e: wire::WireError) -> FetchError {
+    match e {
+        wire::WireError::Short { expected, got } => FetchError::Truncated { expected, got },
+        wire::WireError::ClosedInHead | wire::WireError::ClosedInChunks => FetchError::Io(e.to_string()),
+        other => FetchError::Protocol(other.to_string()),
+    }
 }
 
-impl AsyncClient {
-    /// A client whose requests each give up after `timeout`.
-    pub fn new(timeout: Duration, pool: usize) -> Self {
-        Self::with_stall(timeout, timeout, pool)
-    }
+/// How long requests may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole request, connection included.
+    pub timeout: Duration,
+    /// The longest wait for the next byte.
+    pub stall: Duration,
+}
 
-    /// Like [`AsyncClient::new`], and a request also fails when no byte
-    /// arrives for `stall`.
-    pub fn with_stall(timeout: Duration, stall: Duration, pool: usize) -> Self {
-        AsyncClient { plain: plain::PlainClient::new(timeout, stall, pool), tls: Arc::default(), timeout, stall, pool }
+impl Limits {
+    /// `timeout` for both.
+    pub fn new(timeout: Duration) -> Self {
+        Limits { timeout, stall: timeout }
     }
+}
 
-    fn tls_client(&self) -> &reqwest::Client {
-        self.tls.get_or_init(|| {
-            // reqwest is built without a default crypto provider; ring is
-            // the one ureq already brings, so the binary carries only one.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.timeout.min(CONNECT_TIMEOUT))
-                .read_timeout(self.stall.min(self.timeout))
-                .no_proxy()
-                .pool_max_idle_per_host(self.pool.max(1))
-                .tcp_nodelay(true)
-                .user_agent(concat!("flags/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client's configuration is valid")
-        })
-    }
+/// The sockets of a blocking client's connections, so that another thread
+/// can end them: after [`Sockets::halt`] every read or write in progress
+/// returns at once, and every new connection is shut as it is made. This is
+/// how Ctrl-C stops downloads blocked in `read`.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    halted: AtomicBool,
+    live: Mutex<Vec<(u64, TcpStream)>>,
+    next: std::sync::atomic::AtomicU64,
+}
 
-    /// GETs `url` and returns the whole body.
-    pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        if url.starts_with("http://") {
-            return self.plain.get(url).await;
+/// Keeps a socket in [`Sockets`] while the connection lives.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    sockets: std::sync::Arc<Sockets>,
+    id: u64,
+}
+
+impl Sockets {
+    /// Adds `socket` (a clone of its descriptor is kept).
+    pub(crate) fn register(self: &std::sync::Arc<Self>, socket: &TcpStream) -> io::Result<Registered> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let clone = socket.try_clone()?;
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if self.halted.load(Ordering::SeqCst) {
+            let _ = clone.shutdown(std::net::Shutdown::Both);
         }
-        let resp = self.tls_client().get(url).send().await.map_err(from_reqwest)?;
-        check_status(resp.status().as_u16(), || resp.headers().get("retry-after").and_then(|v| v.to_str().ok()))?;
-        let declared = resp.content_length();
-        let body = resp.bytes().await.map_err(from_reqwest)?;
-        check_length(declared, body.to_vec())
+        live.push((id, clone));
+        Ok(Registered { sockets: std::sync::Arc::clone(self), id })
+    }
+
+    /// Shuts every registered socket, and every one registered from now on.
+    pub fn halt(&self) {
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        self.halted.store(true, Ordering::SeqCst);
+        for (_, s) in live.iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// True once halted.
+    pub fn halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
     }
 }
 
-fn from_reqwest(e: reqwest::Error) -> FetchError {
-    if e.is_timeout() {
-        return FetchError::Timeout;
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut live = self.sockets.live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = live.iter().position(|(id, _)| *id == self.id) {
+            live.swap_remove(i);
+        }
     }
-    if e.is_connect() {
-        return FetchError::Connect(root_cause(&e));
-    }
-    if e.is_body() || e.is_decode() {
-        return FetchError::Io(format!("body: {}", root_cause(&e)));
-    }
-    FetchError::Io(root_cause(&e))
 }
 
-/// The innermost error message: reqwest's own top line says little.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
+/// A connection's receive buffer: bytes `start..end` are received and not
+/// yet consumed.
+#[derive(Debug)]
+pub(crate) struct Buf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Buf {
+    pub(crate) fn new() -> Self {
+        Buf { data: vec![0; BUF_SIZE], start: 0, end: 0 }
     }
-    cur.to_string()
+
+    /// The bytes received and not consumed.
+    pub(crate) fn filled(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Room to receive into, after moving what is left to the front; grows
+    /// (up to a head's limit) when full.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        if self.end == self.data.len() {
+            if self.start > 0 {
+                self.data.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.data.len() < MAX_HEAD + BUF_SIZE {
+                self.data.resize(MAX_HEAD + BUF_SIZE, 0);
+            }
+        }
+        &mut self.data[self.end..]
+    }
+
+    /// `n` bytes were received into [`Buf::spare`].
+    pub(crate) fn filled_by(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
+/// What waits on a socket between answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Nothing: it can carry another request.
+    Quiet,
+    /// Bytes nobody asked for.
+    Bytes,
+    /// The peer closed it (or it failed).
+    Closed,
+}
+
+/// Looks at a socket between answers without blocking or taking anything.
+pub(crate) fn idle_state(fd: std::os::fd::RawFd) -> Idle {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the data in place
+    // and MSG_DONTWAIT never blocks, whatever the socket's mode.
+    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    match n {
+        1.. => Idle::Bytes,
+        0 => Idle::Closed,
+        _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+        _ => Idle::Closed,
+    }
+}
+
+/// Where a connection goes once an answer is read: back to the pool when
+/// nothing but silence follows it, else away, and an error when bytes
+/// followed a body whose length was known (`framing` `Length` or
+/// `Chunked`): the server sent more than it announced.
+pub(crate) fn after_answer(
+    leftover: bool,
+    idle: Idle,
+    framing: wire::Framing,
+    keep_alive: bool,
+) -> Result<bool, FetchError> {
+    let delimited = matches!(framing, wire::Framing::Length(_) | wire::Framing::Chunked | wire::Framing::Empty);
+    if delimited && (leftover || idle == Idle::Bytes) {
+        let what = match framing {
+            wire::Framing::Chunked => "bytes after the end of the chunked body",
+            wire::Framing::Empty => "a body where the status allows none",
+            _ => "body longer than its Content-Length",
+        };
+        return Err(FetchError::Protocol(what.into()));
+    }
+    Ok(delimited && keep_alive && idle == Idle::Quiet)
 }
 
 #[cfg(test)]
@@ -296,22 +331,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_follow_the_books_layout() {
-        assert_eq!(flag_url("http://h/flags/", "BR"), "http://h/flags/br/br.gif");
-        assert_eq!(metadata_url("http://h/flags", "BR"), "http://h/flags/br/metadata.json");
+    fn statuses_read_like_the_book() {
+        assert_eq!(FetchError::status(418, None).to_string(), "HTTP 418 - I'm a Teapot");
+        assert_eq!(FetchError::status(503, Some(1)).to_string(), "HTTP 503 - Service Unavailable");
+        let moved = FetchError::Redirect { status: 302, reason: "Found".into(), location: Some("http://x/".into()) };
+        assert_eq!(moved.to_string(), "HTTP 302 - Found (redirect to http://x/ not followed)");
+        let part = FetchError::Unexpected { status: 206, reason: "Partial Content".into() };
+        assert_eq!(part.to_string(), "unexpected HTTP 206 - Partial Content");
     }
 
     #[test]
-    fn statuses_map_to_errors() {
-        assert_eq!(FetchError::status(404, None), FetchError::NotFound);
-        assert_eq!(FetchError::status(418, None).to_string(), "HTTP 418 - I'm a Teapot");
-        assert_eq!(FetchError::status(503, Some(1)).to_string(), "HTTP 503 - Service Unavailable");
-        assert!(FetchError::status(503, None).is_transient());
-        assert!(!FetchError::status(418, None).is_transient());
-        assert!(!FetchError::NotFound.is_transient());
-        assert_eq!(parse_retry_after(Some(" 3 ")), Some(3));
-        assert_eq!(parse_retry_after(Some("Thu, 01 Jan 1970 00:00:00 GMT")), Some(0));
-        assert!(check_length(Some(3), vec![1, 2]).is_err());
-        assert!(check_length(None, vec![1, 2]).is_ok());
+    fn the_buffer_compacts_and_grows() {
+        let mut b = Buf::new();
+        let n = b.spare().len();
+        b.filled_by(n);
+        b.consume(10);
+        assert_eq!(b.spare().len(), 10, "moved to the front");
+        b.filled_by(10);
+        assert_eq!(b.spare().len(), MAX_HEAD, "grown for a large head");
     }
 }

@@ -115,12 +115,30 @@ pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool)
         let _ = writeln!(out, "{} cancelled (interrupted).", report.cancelled);
     }
     let _ = writeln!(out, "Elapsed time: {:.2}s", report.elapsed_s);
+    if let Some(hint) = overload_hint(report) {
+        let _ = writeln!(out, "{hint}");
+    }
     if unreachable {
         if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
             let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
         }
     }
     write_bytes(out.as_bytes());
+}
+
+/// When many requests got no answer at all before their timeout, what
+/// probably happened and what to try.
+pub fn overload_hint(report: &GetReport) -> Option<String> {
+    let n = report.unanswered_timeouts;
+    if n < 3 || n * 20 < report.requested {
+        return None;
+    }
+    let fewer = (report.concurrency / 4).max(5).min(report.concurrency.saturating_sub(1)).max(1);
+    Some(format!(
+        "*** {n} requests timed out before any answer: the server is probably overwhelmed by {} connections \
+         at once, or its listen queue is full (python3 -m http.server queues 5). Try fewer: -m {fewer}, or --retries 3.",
+        report.concurrency
+    ))
 }
 
 /// The whole report as one JSON document on stdout, in one write: stdout

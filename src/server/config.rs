@@ -33,6 +33,11 @@ impl Label {
         }
     }
 
+    /// [`Label::base_url`], parsed.
+    pub fn base(self) -> crate::http::BaseUrl {
+        self.base_url().parse().expect("the labels' URLs are valid")
+    }
+
     /// The port `flags serve --label` listens on (none for `REMOTE`).
     pub fn port(self) -> Option<u16> {
         match self {

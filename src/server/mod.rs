@@ -260,6 +260,11 @@ impl RunningServer {
         format!("http://{}/flags", self.addr)
     }
 
+    /// [`RunningServer::base_url`], parsed.
+    pub fn base(&self) -> crate::http::BaseUrl {
+        self.base_url().parse().expect("a socket address makes a valid URL")
+    }
+
     /// Its request counters.
     pub fn stats(&self) -> &Stats {
         &self.stats

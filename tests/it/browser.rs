@@ -10,10 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use flags::http::BlockingClient;
-use flags::server::Delay;
-
-use super::util::server_with;
+use super::util::{fetch, ServeProcess};
 
 fn chromium() -> Option<PathBuf> {
     let candidates = [std::env::var("CHROMIUM").ok(), Some("chromium".into()), Some("chromium-browser".into())];
@@ -59,9 +56,9 @@ fn the_gallery_shows_every_flag_in_chromium() {
         return;
     };
     // A delay on the flag API must not hold the page back.
-    let srv = server_with(Delay::fixed(0.05), 0.0);
-    let url = format!("http://{}/", srv.addr());
-    let page = BlockingClient::new(Duration::from_secs(5), 1).get(&url).unwrap();
+    let srv = ServeProcess::start(&["--delay", "0.05"]);
+    let url = format!("http://{}/", srv.addr);
+    let page = fetch(srv.addr, "/").body;
     assert!(page.len() < 100 * 1024, "the page weighs {} bytes before images", page.len());
 
     let profile = tempfile::tempdir().unwrap();
@@ -91,12 +88,11 @@ fn the_gallery_shows_every_flag_in_chromium() {
 
 #[test]
 fn directory_listings_name_the_codes() {
-    let srv = server_with(Delay::NONE, 0.0);
-    let client = BlockingClient::new(Duration::from_secs(5), 1);
-    let flags = String::from_utf8(client.get(&format!("{}/", srv.base_url())).unwrap()).unwrap();
+    let srv = ServeProcess::start(&[]);
+    let flags = String::from_utf8(fetch(srv.addr, "/flags/").body).unwrap();
     assert_eq!(flags.matches("<li>").count(), 194);
     assert!(flags.contains("<a href=\"br/\">br/</a>"));
-    let br = String::from_utf8(client.get(&format!("{}/br/", srv.base_url())).unwrap()).unwrap();
+    let br = String::from_utf8(fetch(srv.addr, "/flags/br/").body).unwrap();
     assert!(br.contains("br.gif") && br.contains("metadata.json"));
-    assert!(client.get(&format!("{}/zz/", srv.base_url())).is_err());
+    assert_eq!(fetch(srv.addr, "/flags/zz/").status, 404);
 }

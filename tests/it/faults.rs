@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flags::countries::pop20_sorted;
-use flags::download::{self, Job, Mode, Outcome, RunResult};
+use flags::download::{self, Cancel, Job, Mode, Outcome, RunResult};
 use flags::report::Quiet;
 use flags::server::{self, FaultPlan, FaultSettings, RunningServer, ServerConfig};
 
@@ -50,12 +50,12 @@ fn run_checked(srv: &RunningServer, mode: Mode, retries: u32) -> RunResult {
 
 fn run_with_stall(srv: &RunningServer, mode: Mode, retries: u32, stall: Duration) -> RunResult {
     let dir = tempfile::tempdir().unwrap();
-    let mut job = Job::new(srv.base_url(), dir.path(), CONCURRENCY);
+    let mut job = Job::new(srv.base(), dir.path(), CONCURRENCY);
     job.timeout = Duration::from_secs(5);
     job.stall = stall;
     job.retries = retries;
     let codes = pop20_sorted();
-    let result = download::run(mode, job, codes.clone(), Arc::new(Quiet));
+    let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
     let mut seen: Vec<&str> = result.outcomes.iter().map(|(cc, _)| cc.as_str()).collect();
     seen.sort();
     assert_eq!(seen, codes, "{mode}: every code exactly once");
@@ -119,7 +119,7 @@ fn resets_are_errors_never_files() {
 
 #[test]
 fn stalls_are_caught_by_the_stall_detector() {
-    check_fault_with_stall("stall", Duration::from_millis(400), |r| r == "timed out");
+    check_fault_with_stall("stall", Duration::from_millis(400), |r| r == "timed out waiting for an answer");
 }
 
 #[test]

@@ -178,7 +178,7 @@ fn a_slow_server_times_out() {
             .args(["br", "--timeout", "0.3", "--json", "--mode", mode])
             .assert()
             .code(1);
-        assert_eq!(json(&a)["flags"][0]["reason"], "timed out", "{mode}");
+        assert_eq!(json(&a)["flags"][0]["reason"], "timed out waiting for an answer", "{mode}");
     }
     assert!(files_in(dir.path()).is_empty());
 }

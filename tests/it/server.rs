@@ -1,50 +1,38 @@
-//! The flag server over real HTTP on loopback.
+//! The flag server, run as users run it, over real HTTP on loopback.
 
 use std::time::{Duration, Instant};
 
 use flags::countries::catalog;
-use flags::http::{BlockingClient, FetchError};
-use flags::server::Delay;
 
-use super::util::{served_image, server, server_with};
-
-fn client() -> BlockingClient {
-    BlockingClient::new(Duration::from_secs(10), 4)
-}
-
-fn get_raw(url: &str) -> ureq::http::Response<ureq::Body> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    agent.get(url).call().unwrap()
-}
+use super::util::{fetch, served_image, ServeProcess};
 
 #[test]
 fn serves_every_catalog_flag_with_its_size_and_dimensions() {
-    let srv = server();
-    let c = client();
+    let srv = ServeProcess::start(&[]);
     for country in catalog() {
-        let url = format!("{}/{cc}/{cc}.gif", srv.base_url(), cc = country.cc.to_lowercase());
-        let body = c.get(&url).unwrap();
-        assert_eq!(body.len(), country.gif_bytes, "{}", country.cc);
-        let dec = gif::DecodeOptions::new().read_info(&body[..]).unwrap();
+        let cc = country.cc.to_lowercase();
+        let answer = fetch(srv.addr, &format!("/flags/{cc}/{cc}.gif"));
+        assert_eq!(answer.body.len(), country.gif_bytes, "{}", country.cc);
+        let dec = gif::DecodeOptions::new().read_info(&answer.body[..]).unwrap();
         assert_eq!((dec.width(), dec.height()), (country.width, country.height), "{}", country.cc);
     }
 }
 
 #[test]
 fn brazil_has_the_headers_a_client_expects() {
-    let srv = server();
-    let resp = get_raw(&format!("{}/br/br.gif", srv.base_url()));
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "image/gif");
-    assert_eq!(resp.headers()["content-length"], "11623");
-    let resp = get_raw(&format!("{}/br/metadata.json", srv.base_url()));
-    assert_eq!(resp.headers()["content-type"], "application/json");
+    let srv = ServeProcess::start(&[]);
+    let answer = fetch(srv.addr, "/flags/br/br.gif");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), Some("image/gif"));
+    assert_eq!(answer.header("content-length"), Some("11623"));
+    let answer = fetch(srv.addr, "/flags/br/metadata.json");
+    assert_eq!(answer.header("content-type"), Some("application/json"));
 }
 
 #[test]
 fn metadata_has_the_books_fields() {
-    let srv = server();
-    let body = client().get(&format!("{}/us/metadata.json", srv.base_url())).unwrap();
+    let srv = ServeProcess::start(&[]);
+    let body = fetch(srv.addr, "/flags/us/metadata.json").body;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["iso_cc"], "US");
     assert_eq!(v["country"], "United States of America");
@@ -54,78 +42,59 @@ fn metadata_has_the_books_fields() {
 
 #[test]
 fn unknown_codes_and_paths_are_404() {
-    let srv = server();
-    let c = client();
+    let srv = ServeProcess::start(&[]);
     for path in ["/zz/zz.gif", "/zz/metadata.json", "/br/us.gif", "/BR/BR.gif", "/br", "/br/br.gif/x"] {
-        assert_eq!(c.get(&format!("{}{path}", srv.base_url())), Err(FetchError::NotFound), "{path}");
+        assert_eq!(fetch(srv.addr, &format!("/flags{path}")).status, 404, "{path}");
     }
-}
-
-#[test]
-fn other_methods_are_405() {
-    let srv = server();
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let resp = agent.delete(&format!("{}/br/br.gif", srv.base_url())).call().unwrap();
-    assert_eq!(resp.status(), 405);
 }
 
 #[test]
 fn delay_holds_each_response_but_not_a_thread() {
-    let srv = server_with(Delay::fixed(0.3), 0.0);
-    let c = client();
+    let srv = ServeProcess::start(&["--delay", "0.3"]);
     let t0 = Instant::now();
-    c.get(&format!("{}/br/br.gif", srv.base_url())).unwrap();
+    assert_eq!(fetch(srv.addr, "/flags/br/br.gif").status, 200);
     assert!(t0.elapsed() >= Duration::from_millis(300));
     // 100 delayed requests at once finish in about one delay, not 100 of them.
     let t0 = Instant::now();
-    let handles: Vec<_> = (0..100)
-        .map(|_| {
-            let (c, url) = (c.clone(), format!("{}/br/br.gif", srv.base_url()));
-            std::thread::spawn(move || c.get(&url).map(|b| b.len()))
-        })
-        .collect();
+    let addr = srv.addr;
+    let handles: Vec<_> =
+        (0..100).map(|_| std::thread::spawn(move || fetch(addr, "/flags/br/br.gif").body.len())).collect();
     for h in handles {
-        assert_eq!(h.join().unwrap(), Ok(11_623));
+        assert_eq!(h.join().unwrap(), 11_623);
     }
     assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
-    assert!(srv.stats().peak_in_flight() > 20, "peak {}", srv.stats().peak_in_flight());
 }
 
-#[test]
-fn error_rate_answers_that_share_with_418() {
-    let srv = server_with(Delay::NONE, 0.25);
-    let c = client();
-    let codes: Vec<String> = catalog().iter().map(|c| c.cc.to_lowercase()).collect();
-    let mut teapots = 0;
-    for cc in &codes {
-        match c.get(&format!("{}/{cc}/{cc}.gif", srv.base_url())) {
-            Ok(body) => assert_eq!(body, served_image(cc)),
-            Err(FetchError::Http { status: 418, reason, .. }) => {
-                assert_eq!(reason, "I'm a Teapot");
-                teapots += 1;
+/// Which of the first 40 catalog flags a server with a 50% error rate and
+/// seed 42 serves.
+fn served_with_errors(srv: &ServeProcess) -> Vec<bool> {
+    (0..40)
+        .map(|i| {
+            let cc = catalog()[i].cc.to_lowercase();
+            let answer = fetch(srv.addr, &format!("/flags/{cc}/{cc}.gif"));
+            match answer.status {
+                200 => {
+                    assert_eq!(answer.body, served_image(&cc));
+                    true
+                }
+                418 => {
+                    assert!(answer.head.starts_with("HTTP/1.1 418 I'm a Teapot"), "{}", answer.head);
+                    false
+                }
+                s => panic!("{cc}: {s}"),
             }
-            Err(e) => panic!("{cc}: {e}"),
-        }
-    }
-    // 25% of 194 is 48.5; a fair coin stays well inside 25..75.
-    assert!((25..=75).contains(&teapots), "{teapots} teapots");
+        })
+        .collect()
 }
 
 #[test]
-fn a_seed_reproduces_the_same_errors() {
-    let run = || {
-        let srv = server_with(Delay::NONE, 0.5);
-        let c = client();
-        (0..40)
-            .map(|i| {
-                let cc = &catalog()[i].cc.to_lowercase();
-                c.get(&format!("{}/{cc}/{cc}.gif", srv.base_url())).is_ok()
-            })
-            .collect::<Vec<bool>>()
-    };
-    let first = run();
-    assert_eq!(first, run());
-    assert!(first.contains(&true) && first.contains(&false));
+fn error_rate_answers_that_share_with_418_and_a_seed_reproduces_them() {
+    let first = served_with_errors(&ServeProcess::start(&["--error-rate", "0.5", "--seed", "42"]));
+    let second = served_with_errors(&ServeProcess::start(&["--error-rate", "0.5", "--seed", "42"]));
+    assert_eq!(first, second);
+    let teapots = first.iter().filter(|ok| !**ok).count();
+    // Half of 40 is 20; a fair coin stays well inside 8..32.
+    assert!((8..=32).contains(&teapots), "{teapots} teapots");
 }
 
 #[test]
@@ -134,13 +103,8 @@ fn dir_mode_serves_files_from_disk() {
     std::fs::create_dir_all(dir.path().join("br")).unwrap();
     std::fs::write(dir.path().join("br/br.gif"), b"GIF89a real bytes").unwrap();
     std::fs::write(dir.path().join("br/metadata.json"), br#"{"country": "Brazil"}"#).unwrap();
-    let config = flags::server::ServerConfig {
-        source: flags::server::Source::Dir(dir.path().to_path_buf()),
-        ..Default::default()
-    };
-    let srv = flags::server::spawn(config, "127.0.0.1:0".parse().unwrap()).unwrap();
-    let c = client();
-    assert_eq!(c.get(&format!("{}/br/br.gif", srv.base_url())).unwrap(), b"GIF89a real bytes");
-    assert_eq!(c.get(&format!("{}/br/metadata.json", srv.base_url())).unwrap(), br#"{"country": "Brazil"}"#);
-    assert_eq!(c.get(&format!("{}/us/us.gif", srv.base_url())), Err(FetchError::NotFound));
+    let srv = ServeProcess::start(&["--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(fetch(srv.addr, "/flags/br/br.gif").body, b"GIF89a real bytes");
+    assert_eq!(fetch(srv.addr, "/flags/br/metadata.json").body, br#"{"country": "Brazil"}"#);
+    assert_eq!(fetch(srv.addr, "/flags/us/us.gif").status, 404);
 }

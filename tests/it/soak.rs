@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flags::countries::every_code;
-use flags::download::{self, Job, Mode, Outcome};
+use flags::download::{self, Cancel, Job, Mode, Outcome};
 use flags::report::Quiet;
 use flags::server::{self, FaultPlan, FaultSettings, ServerConfig};
 
@@ -44,12 +44,12 @@ fn soak_20k_requests_with_every_fault() {
     let (mut ok, mut not_found, mut errors) = (0usize, 0usize, 0usize);
     while srv.stats().requests() < 20_000 && batches < 30 && started.elapsed() < Duration::from_secs(600) {
         let dir = tempfile::tempdir().unwrap();
-        let mut job = Job::new(srv.base_url(), dir.path(), 200);
+        let mut job = Job::new(srv.base(), dir.path(), 200);
         job.retries = 3;
         job.stall = Duration::from_secs(2);
         job.timeout = Duration::from_secs(10);
         let mode = [Mode::Async, Mode::ThreadPool][batches % 2];
-        let result = download::run(mode, job, codes.clone(), Arc::new(Quiet));
+        let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
         assert_eq!(result.outcomes.len(), 676);
         let saved: Vec<String> = result
             .outcomes

@@ -3,14 +3,14 @@
 use std::sync::{Arc, Mutex};
 
 use flags::countries::{pop20_sorted, POP20};
-use flags::download::{self, Job, Mode, Outcome, Sink};
+use flags::download::{self, Cancel, Job, Mode, Outcome, Sink};
 use flags::http::FetchError;
 use flags::report::Quiet;
 use flags::server::Delay;
 
 use super::util::{assert_exactly_saved, server, server_with};
 
-fn job(base: String, dest: &std::path::Path, concurrency: usize) -> Job {
+fn job(base: flags::http::BaseUrl, dest: &std::path::Path, concurrency: usize) -> Job {
     Job::new(base, dest, concurrency)
 }
 
@@ -29,7 +29,13 @@ fn every_style_downloads_pop20_byte_identical() {
     let srv = server();
     for mode in Mode::ALL {
         let dir = tempfile::tempdir().unwrap();
-        let result = download::run(mode, job(srv.base_url(), dir.path(), 20), pop20_sorted(), Arc::new(Quiet));
+        let result = download::run(
+            mode,
+            job(srv.base(), dir.path(), 20),
+            pop20_sorted(),
+            Arc::new(Quiet),
+            Cancel::new(dir.path()),
+        );
         assert_eq!(result.saved(), 20, "{mode}");
         assert_exactly_saved(dir.path(), &POP20);
     }
@@ -42,7 +48,7 @@ fn sequential_goes_in_sorted_order() {
     let rec = Arc::new(Recorder::default());
     let mut shuffled: Vec<String> = POP20.iter().map(|s| s.to_string()).collect();
     shuffled.reverse();
-    download::run(Mode::Sequential, job(srv.base_url(), dir.path(), 1), shuffled, rec.clone());
+    download::run(Mode::Sequential, job(srv.base(), dir.path(), 1), shuffled, rec.clone(), Cancel::new(dir.path()));
     assert_eq!(*rec.0.lock().unwrap(), pop20_sorted());
 }
 
@@ -52,7 +58,13 @@ fn concurrent_styles_keep_all_requests_in_flight() {
     for mode in [Mode::ThreadPool, Mode::Async] {
         let srv = server_with(Delay::fixed(0.2), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        let result = download::run(mode, job(srv.base_url(), dir.path(), 20), pop20_sorted(), Arc::new(Quiet));
+        let result = download::run(
+            mode,
+            job(srv.base(), dir.path(), 20),
+            pop20_sorted(),
+            Arc::new(Quiet),
+            Cancel::new(dir.path()),
+        );
         assert_eq!(result.saved(), 20);
         assert_eq!(srv.stats().peak_in_flight(), 20, "{mode}");
     }
@@ -63,7 +75,7 @@ fn the_concurrency_cap_holds() {
     for mode in [Mode::ThreadPool, Mode::Async] {
         let srv = server_with(Delay::fixed(0.05), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        download::run(mode, job(srv.base_url(), dir.path(), 3), pop20_sorted(), Arc::new(Quiet));
+        download::run(mode, job(srv.base(), dir.path(), 3), pop20_sorted(), Arc::new(Quiet), Cancel::new(dir.path()));
         assert!(srv.stats().peak_in_flight() <= 3, "{mode}: {}", srv.stats().peak_in_flight());
     }
 }
@@ -74,7 +86,13 @@ fn not_found_and_errors_are_outcomes_not_files() {
     for mode in Mode::ALL {
         let dir = tempfile::tempdir().unwrap();
         let codes: Vec<String> = ["BR", "ZZ", "US", "QQ", "FR", "DE", "JP", "CN"].map(String::from).to_vec();
-        let result = download::run(mode, job(srv.base_url(), dir.path(), 8), codes.clone(), Arc::new(Quiet));
+        let result = download::run(
+            mode,
+            job(srv.base(), dir.path(), 8),
+            codes.clone(),
+            Arc::new(Quiet),
+            Cancel::new(dir.path()),
+        );
         assert_eq!(result.outcomes.len(), codes.len());
         let mut saved = Vec::new();
         for (cc, outcome) in &result.outcomes {

@@ -160,3 +160,30 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Vec<u8> {
     let _ = s.read_to_end(&mut out);
     out
 }
+
+/// An answer read off the wire.
+pub struct Answer {
+    pub status: u16,
+    /// The head, status line and fields, as text.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// `GET path` with `Connection: close`, split into status, head and body.
+pub fn fetch(addr: SocketAddr, path: &str) -> Answer {
+    let raw = http_get(addr, path);
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a whole head");
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Answer { status, head, body: raw[end + 4..].to_vec() }
+}

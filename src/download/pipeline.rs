@@ -1,0 +1,250 @@
+//! What every style does for one code, in two siblings with matching steps:
+//! [`fetch_one`] on the calling thread (blocking client) and [`fetch_async`]
+//! on tokio (async client).
+//!
+//! 1. GET `{cc}/{cc}.gif`; when the policy accepts the head, stream the body
+//!    into a new [`Part`] in the destination, checking it as it comes.
+//! 2. With `names`, GET `{cc}/metadata.json` for the country's name.
+//! 3. Commit the part under the flag's name, unless the run was cancelled.
+//!
+//! A step that fails in a way that may pass is tried again, `retries`
+//! times at most, after [`retry_wait`]; each retry is told to the sink.
+
+use std::time::Duration;
+
+use super::{Job, Outcome, Run};
+use crate::http::policy::{self, BodyCheck, Checked, Want};
+use crate::http::{AsyncClient, BlockingClient, FetchError};
+use crate::save::{self, CommitError, Gate, Part};
+
+/// The path of a flag's image under the base: `br/br.gif`.
+pub fn gif_path(cc: &str) -> String {
+    let cc = cc.to_ascii_lowercase();
+    format!("{cc}/{cc}.gif")
+}
+
+/// The path of a flag's metadata under the base: `br/metadata.json`.
+pub fn metadata_path(cc: &str) -> String {
+    format!("{}/metadata.json", cc.to_ascii_lowercase())
+}
+
+/// How long to wait before try `attempt + 1` (attempt 0 failed first), or
+/// `None` to give up: not transient, or out of retries. Exponential backoff
+/// from 100 ms, capped at 5 s, with jitter (x0.5..1.5); a `Retry-After`
+/// from the server is honoured up to 10 s.
+pub fn retry_wait(attempt: u32, retries: u32, error: &FetchError) -> Option<Duration> {
+    use std::hash::{BuildHasher, Hasher};
+    if attempt >= retries || !policy::transient(error) {
+        return None;
+    }
+    let backoff = Duration::from_millis(100).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(5));
+    let jitter = 0.5 + (std::collections::hash_map::RandomState::new().build_hasher().finish() % 1000) as f64 / 1000.0;
+    let wait = backoff.mul_f64(jitter);
+    Some(match error.retry_after() {
+        Some(asked) => wait.max(asked.min(Duration::from_secs(10))),
+        None => wait,
+    })
+}
+
+/// After try `attempt` failed with `error`: how long to wait before the
+/// next one (and the sink is told), or `None` to give up. A cancelled run
+/// is not retried.
+fn next_try(run: &Run, cc: &str, attempt: u32, error: &FetchError) -> Option<Duration> {
+    if run.cancel.is_cancelled() {
+        return None;
+    }
+    let wait = retry_wait(attempt, run.job.retries, error)?;
+    run.sink.retrying(cc, attempt, error, wait);
+    Some(wait)
+}
+
+fn save_error(e: std::io::Error) -> FetchError {
+    FetchError::Save(format!("cannot write in the destination: {e}"))
+}
+
+/// The end of the pipeline: the part renamed into place, or why not.
+fn commit(part: Part, cc: &str, country: Option<&str>) -> Outcome {
+    let name = save::file_name(cc, country);
+    let bytes = part.len() as usize;
+    match part.commit(&name) {
+        Ok(path) => Outcome::Saved { path, bytes },
+        Err(CommitError::Closed) => Outcome::Cancelled,
+        Err(CommitError::Io(e)) => Outcome::Failed(FetchError::Save(format!("saving {name}: {e}"))),
+    }
+}
+
+/// What a failed fetch means for the code: cancelled if the run was.
+fn failed(run: &Run, error: FetchError) -> Outcome {
+    match error {
+        _ if run.cancel.is_cancelled() => Outcome::Cancelled,
+        FetchError::NotFound => Outcome::NotFound,
+        e => Outcome::Failed(e),
+    }
+}
+
+/// The blocking pipeline for one code: fetch, name, commit.
+pub fn fetch_one(client: &BlockingClient, run: &Run, cc: &str) -> Outcome {
+    if run.cancel.is_cancelled() {
+        return Outcome::Cancelled;
+    }
+    let part = match with_retries(run, cc, || fetch_gif(client, &run.job, run.cancel.gate(), cc)) {
+        Ok(part) => part,
+        Err(e) => return failed(run, e),
+    };
+    let country = match run.job.names {
+        false => None,
+        true => match with_retries(run, cc, || fetch_country(client, &run.job, cc)) {
+            Ok(name) => Some(name),
+            Err(e) => return failed(run, e),
+        },
+    };
+    commit(part, cc, country.as_deref())
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the retries run out.
+fn with_retries<T>(run: &Run, cc: &str, mut attempt: impl FnMut() -> Result<T, FetchError>) -> Result<T, FetchError> {
+    let mut tries = 0;
+    loop {
+        let error = match attempt() {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let wait = next_try(run, cc, tries, &error).ok_or_else(|| error.clone())?;
+        if !run.cancel.sleep(wait) {
+            return Err(error);
+        }
+        tries += 1;
+    }
+}
+
+/// One GET of the image into a new part.
+fn fetch_gif(client: &BlockingClient, job: &Job, gate: &std::sync::Arc<Gate>, cc: &str) -> Result<Part, FetchError> {
+    let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size)?;
+    let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
+    let mut part = gate.create().map_err(save_error)?;
+    response.read_body(|piece| {
+        check.take(piece)?;
+        part.write(piece).map_err(save_error)
+    })?;
+    check.finish()?;
+    Ok(part)
+}
+
+/// One GET of the metadata, for the country's name.
+fn fetch_country(client: &BlockingClient, job: &Job, cc: &str) -> Result<String, FetchError> {
+    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size)?;
+    let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
+    response.read_body(|piece| check.take(piece))?;
+    match check.finish()? {
+        Checked::Country(name) => Ok(name),
+        Checked::Gif(_) => unreachable!("a metadata check gives a country"),
+    }
+}
+
+/// The async pipeline for one code, the same steps as [`fetch_one`].
+/// `permit` (the caller's place among the requests in flight) is dropped
+/// once the answers are read, before the file is renamed, so a slow disk
+/// never holds back the next request. A cancel ends it at once; the commit
+/// at the end is not cancellable, and a closed gate makes it
+/// [`Outcome::Cancelled`].
+pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: &str, permit: P) -> Outcome {
+    let fetched = async {
+        let part = with_retries_async(run, cc, || fetch_gif_async(client, run, cc)).await?;
+        let country = match run.job.names {
+            false => None,
+            true => Some(with_retries_async(run, cc, || fetch_country_async(client, &run.job, cc)).await?),
+        };
+        Ok::<_, FetchError>((part, country))
+    };
+    let fetched = tokio::select! {
+        biased;
+        _ = run.cancel.cancelled() => return Outcome::Cancelled,
+        fetched = fetched => fetched,
+    };
+    drop(permit);
+    match fetched {
+        Ok((part, country)) => {
+            // Renaming can block on the file system: off the event loop.
+            let cc = cc.to_string();
+            tokio::task::spawn_blocking(move || commit(part, &cc, country.as_deref()))
+                .await
+                .unwrap_or_else(|e| Outcome::Failed(FetchError::Save(format!("the save task failed: {e}"))))
+        }
+        Err(e) => failed(run, e),
+    }
+}
+
+/// [`with_retries`] for async attempts; a cancel ends the wait.
+async fn with_retries_async<T, F, A>(run: &Run, cc: &str, mut attempt: A) -> Result<T, FetchError>
+where
+    A: FnMut() -> F,
+    F: std::future::Future<Output = Result<T, FetchError>>,
+{
+    let mut tries = 0;
+    loop {
+        let error = match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let wait = next_try(run, cc, tries, &error).ok_or_else(|| error.clone())?;
+        tokio::select! {
+            _ = run.cancel.cancelled() => return Err(error),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        tries += 1;
+    }
+}
+
+/// One GET of the image into a new part, async.
+async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: &str) -> Result<Part, FetchError> {
+    let job = &run.job;
+    let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size).await?;
+    let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
+    // Creating a file can block (the file system looking for a free
+    // inode): off the event loop. Writes go to the page cache.
+    let gate = std::sync::Arc::clone(run.cancel.gate());
+    let mut part = tokio::task::spawn_blocking(move || gate.create())
+        .await
+        .map_err(|e| FetchError::Save(format!("the save task failed: {e}")))?
+        .map_err(save_error)?;
+    response
+        .read_body(|piece| {
+            check.take(piece)?;
+            part.write(piece).map_err(save_error)
+        })
+        .await?;
+    check.finish()?;
+    Ok(part)
+}
+
+/// One GET of the metadata, async.
+async fn fetch_country_async(client: &AsyncClient, job: &Job, cc: &str) -> Result<String, FetchError> {
+    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size).await?;
+    let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
+    response.read_body(|piece| check.take(piece)).await?;
+    match check.finish()? {
+        Checked::Country(name) => Ok(name),
+        Checked::Gif(_) => unreachable!("a metadata check gives a country"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_books_layout() {
+        assert_eq!(gif_path("BR"), "br/br.gif");
+        assert_eq!(metadata_path("BR"), "br/metadata.json");
+    }
+
+    #[test]
+    fn retries_only_what_may_pass() {
+        let busy = FetchError::Http { status: 503, reason: "Service Unavailable".into(), retry_after: Some(3) };
+        assert!(retry_wait(0, 2, &busy).unwrap() >= Duration::from_secs(3));
+        assert!(retry_wait(2, 2, &busy).is_none(), "out of retries");
+        assert!(retry_wait(0, 2, &FetchError::NotFound).is_none());
+        let w = retry_wait(1, 5, &FetchError::Timeout { answered: true }).unwrap();
+        assert!(w >= Duration::from_millis(100) && w <= Duration::from_millis(300), "{w:?}");
+    }
+}

@@ -1,0 +1,378 @@
+//! The blocking client: one request at a time per calling thread, on std
+//! sockets (no hidden runtime), for the sequential, thread-pool and
+//! process-pool styles. Its sibling [`super::nonblocking`] does the same on
+//! tokio; both run [`super::wire::Reader`] and ask [`super::policy`].
+//!
+//! Timeouts are socket timeouts: each read waits at most the stall time
+//! and never past the request's deadline. Connections are kept alive in a
+//! small pool shared by the clones of a client. Every socket is registered
+//! in the client's [`Sockets`], so Ctrl-C can end a read blocked in the
+//! kernel.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::{ClientConnection, StreamOwned};
+
+use super::policy::{self, Want};
+use super::url::{BaseUrl, Scheme};
+use super::wire::{self, Event, Head, Reader};
+use super::{
+    after_answer, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, Registered, Sockets,
+    CONNECT_TIMEOUT, MAX_HEAD,
+};
+
+/// The most of an error answer's body read so that its connection can be
+/// used again; a longer one closes the connection.
+const DRAIN_MAX: u64 = 64 << 10;
+
+/// A blocking HTTP/1.1 client. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct BlockingClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    limits: Limits,
+    max_idle: usize,
+    idle: Mutex<Vec<Conn>>,
+    sockets: Arc<Sockets>,
+}
+
+/// Which connections can serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+}
+
+impl Key {
+    fn of(base: &BaseUrl) -> Self {
+        Key { scheme: base.scheme, host: base.host.clone(), port: base.port }
+    }
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+/// One connection and what it has received.
+struct Conn {
+    key: Key,
+    stream: Stream,
+    buf: Buf,
+    _registered: Registered,
+}
+
+/// A request that failed: why, and whether any of an answer had arrived
+/// (which decides whether a reused connection is tried again).
+struct Failed {
+    error: FetchError,
+    io: Option<io::Error>,
+    answered: bool,
+}
+
+impl Failed {
+    fn io(e: io::Error, answered: bool) -> Self {
+        Failed { error: from_io(&e, answered), io: Some(e), answered }
+    }
+}
+
+impl From<FetchError> for Failed {
+    fn from(error: FetchError) -> Self {
+        Failed { error, io: None, answered: true }
+    }
+}
+
+/// An answer whose head the policy accepted: read its body with
+/// [`Response::read_body`].
+pub struct Response<'a> {
+    client: &'a BlockingClient,
+    conn: Conn,
+    reader: Reader,
+    head: Head,
+    deadline: Instant,
+}
+
+impl BlockingClient {
+    /// A client whose requests each take at most `limits`, keeping up to
+    /// `pool` idle connections, with its sockets in `sockets`.
+    pub fn new(limits: Limits, pool: usize, sockets: Arc<Sockets>) -> Self {
+        BlockingClient { inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), sockets }) }
+    }
+
+    /// A client of its own, with nothing to halt it (examples and tests).
+    pub fn simple(timeout: Duration, pool: usize) -> Self {
+        Self::new(Limits::new(timeout), pool, Arc::default())
+    }
+
+    /// GETs `rest` under `base` (`br/br.gif`) for `want`: the answer when
+    /// the policy accepts its head (a 200 within `max_size`), else the
+    /// error it is. A failure on a reused connection before any answer is
+    /// sent once more on a new one ([`policy::resend`]).
+    pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
+        let deadline = Instant::now() + self.inner.limits.timeout;
+        let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
+        let fresh = || self.exchange(self.connect(base, deadline)?, &request, deadline);
+        let (conn, reader, head) = match self.checkout(&Key::of(base)) {
+            Some(conn) => match self.exchange(conn, &request, deadline) {
+                // The pooled connection failed before any answer: once more, on a new one.
+                Err(f) if f.io.as_ref().is_some_and(|e| policy::resend(true, f.answered, e)) => fresh(),
+                other => other,
+            },
+            None => fresh(),
+        }
+        .map_err(|f| f.error)?;
+        match policy::check_head(&head, reader.framing(), want, max_size) {
+            Ok(()) => Ok(Response { client: self, conn, reader, head, deadline }),
+            Err(e) => {
+                self.drain(conn, reader, &head, deadline);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends `request` on `conn` and reads the head of the answer.
+    fn exchange(&self, mut conn: Conn, request: &[u8], deadline: Instant) -> Result<(Conn, Reader, Head), Failed> {
+        let limits = self.inner.limits;
+        let wait = remaining(deadline, false)?.min(limits.stall);
+        conn.stream.tcp().set_write_timeout(Some(wait)).map_err(|e| Failed::io(e, false))?;
+        write_all(&mut conn.stream, request).map_err(|e| Failed::io(e, false))?;
+        let mut reader = Reader::new(MAX_HEAD);
+        let mut answered = false;
+        loop {
+            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(from_wire(e)))?;
+            let head = match event {
+                Event::Head(head) => Some(head),
+                Event::NeedMore if used == 0 => {
+                    if read_some(&mut conn, deadline, limits.stall, answered)? == 0 {
+                        reader.at_eof().map_err(|e| match answered {
+                            false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
+                            true => Failed::from(from_wire(e)),
+                        })?;
+                    }
+                    answered = true;
+                    None
+                }
+                _ => None,
+            };
+            conn.buf.consume(used);
+            if let Some(head) = head {
+                return Ok((conn, reader, head));
+            }
+        }
+    }
+
+    /// Reads and drops the small body of an answer that is not taken, so
+    /// its connection can serve the next request.
+    fn drain(&self, mut conn: Conn, mut reader: Reader, head: &Head, deadline: Instant) {
+        let mut taken = 0u64;
+        let ended = loop {
+            let Ok((used, event)) = reader.advance(conn.buf.filled()) else { return };
+            match event {
+                Event::End => {
+                    conn.buf.consume(used);
+                    break true;
+                }
+                Event::Data(d) => taken += d.len() as u64,
+                Event::NeedMore if used == 0 => {
+                    if taken > DRAIN_MAX {
+                        return;
+                    }
+                    match read_some(&mut conn, deadline, self.inner.limits.stall, true) {
+                        Ok(0) => break reader.at_eof().is_ok(),
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+                _ => {}
+            }
+            conn.buf.consume(used);
+        };
+        if ended {
+            let _ = self.checkin_if_clean(conn, &reader, head);
+        }
+    }
+
+    /// Returns `conn` to the pool if nothing follows the answer; an error
+    /// if the server sent more than the answer.
+    fn checkin_if_clean(&self, conn: Conn, reader: &Reader, head: &Head) -> Result<(), FetchError> {
+        let idle = match (&conn.stream, idle_state(conn.stream.tcp().as_raw_fd())) {
+            // TLS records (a session ticket, close_notify) may follow an
+            // answer; only what TLS decrypted for us counts.
+            (Stream::Tls(_), Idle::Bytes) => Idle::Quiet,
+            (_, idle) => idle,
+        };
+        if after_answer(!conn.buf.is_empty(), idle, reader.framing(), head.keep_alive())? {
+            let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < self.inner.max_idle {
+                pool.push(conn);
+            }
+        }
+        Ok(())
+    }
+
+    /// A pooled connection to `key` that is still quiet.
+    fn checkout(&self, key: &Key) -> Option<Conn> {
+        let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = pool.iter().rposition(|c| &c.key == key) {
+            let conn = pool.swap_remove(i);
+            if idle_state(conn.stream.tcp().as_raw_fd()) != Idle::Closed {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// A new connection to `base`'s server, TLS included.
+    fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn, Failed> {
+        let addrs = (base.host.as_str(), base.port)
+            .to_socket_addrs()
+            .map_err(|e| FetchError::Connect(format!("cannot resolve {}: {e}", base.host)))?;
+        let mut last = None;
+        let mut tcp = None;
+        for addr in addrs {
+            let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
+            match TcpStream::connect_timeout(&addr, wait) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let tcp = match (tcp, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) => return Err(Failed::io(e, false)),
+            (None, None) => return Err(FetchError::Connect(format!("{} has no address", base.host)).into()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let registered = self.inner.sockets.register(&tcp).map_err(|e| Failed::io(e, false))?;
+        let stream = match base.scheme {
+            Scheme::Http => Stream::Plain(tcp),
+            Scheme::Https => {
+                let tls = ClientConnection::new(tls::config()?, tls::server_name(&base.host)?)
+                    .map_err(|e| FetchError::Connect(tls::describe(&e)))?;
+                let mut stream = StreamOwned::new(tls, tcp);
+                stream.sock.set_read_timeout(Some(remaining(deadline, false)?)).map_err(|e| Failed::io(e, false))?;
+                while stream.conn.is_handshaking() {
+                    stream.conn.complete_io(&mut stream.sock).map_err(|e| handshake_error(e, &stream.conn))?;
+                }
+                Stream::Tls(Box::new(stream))
+            }
+        };
+        Ok(Conn { key: Key::of(base), stream, buf: Buf::new(), _registered: registered })
+    }
+}
+
+impl BlockingClient {
+    /// GETs `rest` under `base` and returns the checked body in memory: a
+    /// complete GIF for [`Want::Gif`]. For small programs such as the
+    /// examples; the styles stream into files instead.
+    pub fn get_bytes(&self, base: &BaseUrl, rest: &str, want: Want) -> Result<Vec<u8>, FetchError> {
+        let max = policy::DEFAULT_MAX_SIZE;
+        let response = self.get(base, rest, want, max)?;
+        let mut check = policy::BodyCheck::new(want, response.head(), max);
+        let mut body = Vec::new();
+        response.read_body(|piece| {
+            check.take(piece)?;
+            body.extend_from_slice(piece);
+            Ok(())
+        })?;
+        check.finish()?;
+        Ok(body)
+    }
+}
+
+impl Response<'_> {
+    /// The head of the answer.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Reads the body to its end, handing each piece to `piece` as it
+    /// arrives (an error from it stops the read); then the connection goes
+    /// back to the pool if the answer ended cleanly.
+    pub fn read_body(mut self, mut piece: impl FnMut(&[u8]) -> Result<(), FetchError>) -> Result<(), FetchError> {
+        let stall = self.client.inner.limits.stall;
+        loop {
+            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(from_wire)?;
+            let end = match event {
+                Event::Data(d) => {
+                    piece(d)?;
+                    false
+                }
+                Event::End => true,
+                Event::NeedMore if used == 0 => {
+                    if read_some(&mut self.conn, self.deadline, stall, true).map_err(|f| f.error)? == 0 {
+                        self.reader.at_eof().map_err(from_wire)?;
+                    }
+                    false
+                }
+                _ => false,
+            };
+            self.conn.buf.consume(used);
+            if end || self.reader.done() {
+                break;
+            }
+        }
+        self.client.checkin_if_clean(self.conn, &self.reader, &self.head)
+    }
+}
+
+/// Time left before `deadline`, or the timeout it is.
+fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(FetchError::Timeout { answered }.into());
+    }
+    Ok(left)
+}
+
+/// Receives into `conn`'s buffer, waiting at most `stall` and never past
+/// `deadline`; how many bytes came (0: the peer closed).
+fn read_some(conn: &mut Conn, deadline: Instant, stall: Duration, answered: bool) -> Result<usize, Failed> {
+    let wait = remaining(deadline, answered)?.min(stall);
+    conn.stream.tcp().set_read_timeout(Some(wait)).map_err(|e| Failed::io(e, answered))?;
+    let spare = conn.buf.spare();
+    let n = match &mut conn.stream {
+        Stream::Plain(s) => s.read(spare),
+        // A server that closes without TLS's close_notify ends the body too.
+        Stream::Tls(s) => match s.read(spare) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        },
+    }
+    .map_err(|e| Failed::io(e, answered))?;
+    conn.buf.filled_by(n);
+    Ok(n)
+}
+
+fn write_all(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Plain(s) => s.write_all(bytes),
+        Stream::Tls(s) => s.write_all(bytes).and_then(|()| s.flush()),
+    }
+}
+
+/// A failed TLS handshake as a sentence.
+fn handshake_error(e: io::Error, _conn: &ClientConnection) -> Failed {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls_error) => FetchError::Connect(tls::describe(tls_error)).into(),
+        None => Failed::io(e, false),
+    }
+}

@@ -1,0 +1,395 @@
+//! The async client: [`super::blocking`]'s sibling on tokio sockets, for
+//! the async style. The same reader, the same policy, the same pool rules;
+//! only the waiting differs. A request is cancelled by dropping its future,
+//! which closes its connection.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use super::policy::{self, Want};
+use super::url::{BaseUrl, Scheme};
+use super::wire::{self, Event, Head, Reader};
+use super::{
+    after_answer, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, CONNECT_TIMEOUT, MAX_HEAD,
+};
+
+/// The most of an error answer's body read so that its connection can be
+/// used again; a longer one closes the connection.
+const DRAIN_MAX: u64 = 64 << 10;
+
+/// An async HTTP/1.1 client. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct AsyncClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    limits: Limits,
+    max_idle: usize,
+    idle: Mutex<Vec<Conn>>,
+}
+
+/// Which connections can serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+}
+
+impl Key {
+    fn of(base: &BaseUrl) -> Self {
+        Key { scheme: base.scheme, host: base.host.clone(), port: base.port }
+    }
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// One connection and what it has received.
+struct Conn {
+    key: Key,
+    stream: Stream,
+    buf: Buf,
+}
+
+/// A request that failed: why, and whether any of an answer had arrived.
+struct Failed {
+    error: FetchError,
+    io: Option<io::Error>,
+    answered: bool,
+}
+
+impl Failed {
+    fn io(e: io::Error, answered: bool) -> Self {
+        Failed { error: from_io(&e, answered), io: Some(e), answered }
+    }
+}
+
+impl From<FetchError> for Failed {
+    fn from(error: FetchError) -> Self {
+        Failed { error, io: None, answered: true }
+    }
+}
+
+/// An answer whose head the policy accepted: read its body with
+/// [`Response::read_body`].
+pub struct Response<'a> {
+    client: &'a AsyncClient,
+    conn: Conn,
+    reader: Reader,
+    head: Head,
+    deadline: Instant,
+}
+
+impl AsyncClient {
+    /// A client whose requests each take at most `limits`, keeping up to
+    /// `pool` idle connections.
+    pub fn new(limits: Limits, pool: usize) -> Self {
+        AsyncClient { inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default() }) }
+    }
+
+    /// A client with `timeout` for both limits (examples and tests).
+    pub fn simple(timeout: Duration, pool: usize) -> Self {
+        Self::new(Limits::new(timeout), pool)
+    }
+
+    /// GETs `rest` under `base` for `want`, as [`super::BlockingClient::get`] does.
+    pub async fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
+        let deadline = Instant::now() + self.inner.limits.timeout;
+        let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
+        let (conn, reader, head) = match self.checkout(&Key::of(base)) {
+            Some(conn) => match self.exchange(conn, &request, deadline).await {
+                // The pooled connection failed before any answer: once more, on a new one.
+                Err(f) if f.io.as_ref().is_some_and(|e| policy::resend(true, f.answered, e)) => {
+                    let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
+                    self.exchange(conn, &request, deadline).await
+                }
+                other => other,
+            },
+            None => {
+                let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
+                self.exchange(conn, &request, deadline).await
+            }
+        }
+        .map_err(|f| f.error)?;
+        match policy::check_head(&head, reader.framing(), want, max_size) {
+            Ok(()) => Ok(Response { client: self, conn, reader, head, deadline }),
+            Err(e) => {
+                self.drain(conn, reader, &head, deadline).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends `request` on `conn` and reads the head of the answer.
+    async fn exchange(
+        &self,
+        mut conn: Conn,
+        request: &[u8],
+        deadline: Instant,
+    ) -> Result<(Conn, Reader, Head), Failed> {
+        let limits = self.inner.limits;
+        let wait = remaining(deadline, false)?.min(limits.stall);
+        match tokio::time::timeout(wait, conn.stream.write_all(request)).await {
+            Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
+            Ok(Err(e)) => return Err(Failed::io(e, false)),
+            Ok(Ok(())) => {}
+        }
+        if let Stream::Tls(s) = &mut conn.stream {
+            s.flush().await.map_err(|e| Failed::io(e, false))?;
+        }
+        let mut reader = Reader::new(MAX_HEAD);
+        let mut answered = false;
+        loop {
+            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(from_wire(e)))?;
+            let head = match event {
+                Event::Head(head) => Some(head),
+                Event::NeedMore if used == 0 => {
+                    if read_some(&mut conn, deadline, limits.stall, answered).await? == 0 {
+                        reader.at_eof().map_err(|e| match answered {
+                            false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
+                            true => Failed::from(from_wire(e)),
+                        })?;
+                    }
+                    answered = true;
+                    None
+                }
+                _ => None,
+            };
+            conn.buf.consume(used);
+            if let Some(head) = head {
+                return Ok((conn, reader, head));
+            }
+        }
+    }
+
+    /// Reads and drops the small body of an answer that is not taken, so
+    /// its connection can serve the next request.
+    async fn drain(&self, mut conn: Conn, mut reader: Reader, head: &Head, deadline: Instant) {
+        let mut taken = 0u64;
+        let ended = loop {
+            let Ok((used, event)) = reader.advance(conn.buf.filled()) else { return };
+            match event {
+                Event::End => {
+                    conn.buf.consume(used);
+                    break true;
+                }
+                Event::Data(d) => taken += d.len() as u64,
+                Event::NeedMore if used == 0 => {
+                    if taken > DRAIN_MAX {
+                        return;
+                    }
+                    match read_some(&mut conn, deadline, self.inner.limits.stall, true).await {
+                        Ok(0) => break reader.at_eof().is_ok(),
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+                _ => {}
+            }
+            conn.buf.consume(used);
+        };
+        if ended {
+            let _ = self.checkin_if_clean(conn, &reader, head);
+        }
+    }
+
+    /// Returns `conn` to the pool if nothing follows the answer; an error
+    /// if the server sent more than the answer.
+    fn checkin_if_clean(&self, conn: Conn, reader: &Reader, head: &Head) -> Result<(), FetchError> {
+        let idle = match (&conn.stream, idle_state(conn.stream.tcp().as_raw_fd())) {
+            // TLS records (a session ticket, close_notify) may follow an
+            // answer; only what TLS decrypted for us counts.
+            (Stream::Tls(_), Idle::Bytes) => Idle::Quiet,
+            (_, idle) => idle,
+        };
+        if after_answer(!conn.buf.is_empty(), idle, reader.framing(), head.keep_alive())? {
+            let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < self.inner.max_idle {
+                pool.push(conn);
+            }
+        }
+        Ok(())
+    }
+
+    /// A pooled connection to `key` that is still open.
+    fn checkout(&self, key: &Key) -> Option<Conn> {
+        let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = pool.iter().rposition(|c| &c.key == key) {
+            let conn = pool.swap_remove(i);
+            if idle_state(conn.stream.tcp().as_raw_fd()) != Idle::Closed {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// A new connection to `base`'s server, TLS included.
+    async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn, Failed> {
+        let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
+        let tcp = match tokio::time::timeout(wait, TcpStream::connect((base.host.as_str(), base.port))).await {
+            Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(Failed::io(e, false)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(Failed::io(e, false)),
+            Ok(Err(e)) => return Err(FetchError::Connect(format!("cannot reach {}: {e}", base.host)).into()),
+            Ok(Ok(s)) => s,
+        };
+        let _ = tcp.set_nodelay(true);
+        let stream = match base.scheme {
+            Scheme::Http => Stream::Plain(tcp),
+            Scheme::Https => {
+                let connector = TlsConnector::from(tls::config()?);
+                let wait = remaining(deadline, false)?;
+                match tokio::time::timeout(wait, connector.connect(tls::server_name(&base.host)?, tcp)).await {
+                    Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
+                    Ok(Err(e)) => return Err(handshake_error(e)),
+                    Ok(Ok(s)) => Stream::Tls(Box::new(s)),
+                }
+            }
+        };
+        Ok(Conn { key: Key::of(base), stream, buf: Buf::new() })
+    }
+}
+
+impl AsyncClient {
+    /// GETs `rest` under `base` and returns the checked body in memory, as
+    /// [`super::BlockingClient::get_bytes`] does.
+    pub async fn get_bytes(&self, base: &BaseUrl, rest: &str, want: Want) -> Result<Vec<u8>, FetchError> {
+        let max = policy::DEFAULT_MAX_SIZE;
+        let response = self.get(base, rest, want, max).await?;
+        let mut check = policy::BodyCheck::new(want, response.head(), max);
+        let mut body = Vec::new();
+        response
+            .read_body(|piece| {
+                check.take(piece)?;
+                body.extend_from_slice(piece);
+                Ok(())
+            })
+            .await?;
+        check.finish()?;
+        Ok(body)
+    }
+}
+
+impl Response<'_> {
+    /// The head of the answer.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Reads the body to its end, handing each piece to `piece` as it
+    /// arrives, as [`super::blocking::Response::read_body`] does.
+    pub async fn read_body(mut self, mut piece: impl FnMut(&[u8]) -> Result<(), FetchError>) -> Result<(), FetchError> {
+        let stall = self.client.inner.limits.stall;
+        loop {
+            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(from_wire)?;
+            let end = match event {
+                Event::Data(d) => {
+                    piece(d)?;
+                    false
+                }
+                Event::End => true,
+                Event::NeedMore if used == 0 => {
+                    if read_some(&mut self.conn, self.deadline, stall, true).await.map_err(|f| f.error)? == 0 {
+                        self.reader.at_eof().map_err(from_wire)?;
+                    }
+                    false
+                }
+                _ => false,
+            };
+            self.conn.buf.consume(used);
+            if end || self.reader.done() {
+                break;
+            }
+        }
+        self.client.checkin_if_clean(self.conn, &self.reader, &self.head)
+    }
+}
+
+/// Time left before `deadline`, or the timeout it is.
+fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(FetchError::Timeout { answered }.into());
+    }
+    Ok(left)
+}
+
+/// Receives into `conn`'s buffer, waiting at most `stall` and never past
+/// `deadline`; how many bytes came (0: the peer closed).
+async fn read_some(conn: &mut Conn, deadline: Instant, stall: Duration, answered: bool) -> Result<usize, Failed> {
+    let wait = remaining(deadline, answered)?.min(stall);
+    let tls = matches!(conn.stream, Stream::Tls(_));
+    let spare = conn.buf.spare();
+    let n = match tokio::time::timeout(wait, conn.stream.read(spare)).await {
+        Err(_) => return Err(FetchError::Timeout { answered }.into()),
+        // A server that closes without TLS's close_notify ends the body too.
+        Ok(Err(e)) if tls && e.kind() == io::ErrorKind::UnexpectedEof => 0,
+        Ok(Err(e)) => return Err(Failed::io(e, answered)),
+        Ok(Ok(n)) => n,
+    };
+    conn.buf.filled_by(n);
+    Ok(n)
+}
+
+/// A failed TLS handshake as a sentence.
+fn handshake_error(e: io::Error) -> Failed {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls_error) => FetchError::Connect(tls::describe(tls_error)).into(),
+        None => Failed::io(e, false),
+    }
+}

@@ -1,0 +1,315 @@
+//! The client's policy: what it accepts from a server, decided here once
+//! for every style and scheme. Each rule has a test in the hostile-server
+//! suite (`tests/it/hostile_server.rs`) that runs all four styles.
+//!
+//! - **Statuses.** Only `200` carries a flag. `404` is "not found" (not an
+//!   error). A redirect is not followed: it is an error naming its
+//!   `Location`. Any other success (`204`, an unasked-for `206`) is an
+//!   error, and so is every other status.
+//! - **What a flag is.** A `200` whose body is a complete GIF: it starts
+//!   with `GIF87a` or `GIF89a`, ends with the trailer byte `0x3B`, and has
+//!   exactly the announced length; anything else is an error that says
+//!   what was wrong (`not a GIF (text/html)`). A `metadata.json` must be a
+//!   JSON object with a string `country`.
+//! - **Size.** A body may not pass `--max-size` (default [`DEFAULT_MAX_SIZE`],
+//!   seven times the largest flag); one that announces more is refused
+//!   before it is read.
+//! - **Framing.** See [`super::wire`]: a body shorter than its
+//!   `Content-Length` is truncated, a longer one is an error, and
+//!   `Transfer-Encoding` with `Content-Length` is an error.
+//! - **Stale connections.** A request that fails on a reused keep-alive
+//!   connection before any byte of an answer arrived is sent once more, on
+//!   a new connection, and that does not count as a retry: the server
+//!   closed an idle connection as the request left, and a GET is
+//!   idempotent (RFC 9110 §9.2.2). See [`resend`].
+//! - **Retries** (`--retries`): only failures that may pass, see [`transient`].
+
+use std::io;
+
+use super::wire::{Framing, Head};
+use super::{reason_phrase, FetchError};
+
+/// `--max-size`'s default: the largest flag is 36 KB.
+pub const DEFAULT_MAX_SIZE: u64 = 256 << 10;
+
+/// What a request asks for, and so what its body must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A flag image: a complete GIF.
+    Gif,
+    /// A `metadata.json`: an object with a string `country`.
+    Metadata,
+}
+
+/// The most bytes a `metadata.json` may have; it is held in memory.
+const MAX_METADATA: u64 = 64 << 10;
+
+/// Decides what a response's head means: `Ok` to read its body as the
+/// answer, or the error it is.
+pub fn check_head(head: &Head, framing: Framing, want: Want, max_size: u64) -> Result<(), FetchError> {
+    let status = head.status;
+    let reason = || reason_phrase(status).to_string();
+    match status {
+        200 => {}
+        404 => return Err(FetchError::NotFound),
+        300..=399 => {
+            let location = head.get("location").map(str::to_string);
+            return Err(FetchError::Redirect { status, reason: reason(), location });
+        }
+        201..=299 => return Err(FetchError::Unexpected { status, reason: reason() }),
+        _ => return Err(FetchError::status(status, head.get("retry-after").and_then(parse_retry_after))),
+    }
+    let limit = limit(want, max_size);
+    if let Framing::Length(n) = framing {
+        if n > limit {
+            return Err(FetchError::Content(format!("body of {n} bytes is over {}", size_limit_name(want, limit))));
+        }
+    }
+    Ok(())
+}
+
+fn limit(want: Want, max_size: u64) -> u64 {
+    match want {
+        Want::Gif => max_size,
+        Want::Metadata => max_size.min(MAX_METADATA),
+    }
+}
+
+fn size_limit_name(want: Want, limit: u64) -> String {
+    match want {
+        Want::Gif => format!("--max-size ({})", human_size(limit)),
+        Want::Metadata => format!("the metadata's limit ({})", human_size(limit)),
+    }
+}
+
+/// `262144` -> `256 KiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// `Retry-After` in seconds: a number, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    value.parse().ok().or_else(|| {
+        let when = httpdate::parse_http_date(value).ok()?;
+        Some(when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
+    })
+}
+
+/// What a body turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// A complete GIF of this many bytes.
+    Gif(u64),
+    /// The `country` of a `metadata.json`.
+    Country(String),
+}
+
+/// Checks a body piece by piece as it streams, before each piece is kept.
+#[derive(Debug)]
+pub struct BodyCheck {
+    want: Want,
+    limit: u64,
+    content_type: Option<String>,
+    /// The first bytes, until the GIF signature can be checked.
+    start: Vec<u8>,
+    seen: u64,
+    last: Option<u8>,
+    /// A `metadata.json`, kept whole.
+    json: Vec<u8>,
+}
+
+/// The GIF signatures (GIF87a and GIF89a).
+const SIGNATURES: [&[u8; 6]; 2] = [b"GIF87a", b"GIF89a"];
+
+/// The byte every GIF ends with.
+const TRAILER: u8 = 0x3B;
+
+impl BodyCheck {
+    /// A check for the body of `head`, which asked for `want`.
+    pub fn new(want: Want, head: &Head, max_size: u64) -> Self {
+        let content_type = head.get("content-type").map(|t| t.split(';').next().unwrap_or(t).trim().to_string());
+        BodyCheck {
+            want,
+            limit: limit(want, max_size),
+            content_type,
+            start: Vec::new(),
+            seen: 0,
+            last: None,
+            json: Vec::new(),
+        }
+    }
+
+    /// Takes the next piece of the body; an error means: stop, this is not it.
+    pub fn take(&mut self, piece: &[u8]) -> Result<(), FetchError> {
+        if piece.is_empty() {
+            return Ok(());
+        }
+        self.seen += piece.len() as u64;
+        if self.seen > self.limit {
+            return Err(FetchError::Content(format!("body is over {}", size_limit_name(self.want, self.limit))));
+        }
+        self.last = piece.last().copied();
+        match self.want {
+            Want::Metadata => self.json.extend_from_slice(piece),
+            Want::Gif if self.start.len() < 6 => {
+                let need = 6 - self.start.len();
+                self.start.extend_from_slice(&piece[..need.min(piece.len())]);
+                if self.start.len() == 6 && !SIGNATURES.iter().any(|s| s[..] == self.start[..]) {
+                    return Err(self.not_a_gif());
+                }
+            }
+            Want::Gif => {}
+        }
+        Ok(())
+    }
+
+    fn not_a_gif(&self) -> FetchError {
+        let what = match &self.content_type {
+            Some(t) => t.clone(),
+            None => format!("it starts with {:?}", String::from_utf8_lossy(&self.start)),
+        };
+        FetchError::Content(format!("not a GIF ({what})"))
+    }
+
+    /// The body ended (its framing said so): what it was, or why it is not
+    /// what was asked for.
+    pub fn finish(self) -> Result<Checked, FetchError> {
+        match self.want {
+            Want::Gif if self.seen < 6 => Err(self.not_a_gif()),
+            Want::Gif if self.last != Some(TRAILER) => {
+                Err(FetchError::Content("not a complete GIF (it does not end with the trailer byte 0x3B)".into()))
+            }
+            Want::Gif => Ok(Checked::Gif(self.seen)),
+            Want::Metadata => country(&self.json).map(Checked::Country),
+        }
+    }
+}
+
+/// The `country` of a `metadata.json` body.
+fn country(body: &[u8]) -> Result<String, FetchError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| FetchError::Content(format!("metadata.json is not JSON ({e})")))?;
+    match value.get("country") {
+        Some(serde_json::Value::String(name)) => Ok(name.clone()),
+        _ => Err(FetchError::Content("metadata.json has no string \"country\"".into())),
+    }
+}
+
+/// Whether a request that failed with `error` is sent once more on a new
+/// connection: only when its connection was `reused` from the pool and no
+/// byte of an answer had arrived (`answered` is false). A timeout is not
+/// resent: the server may be slow rather than gone.
+pub fn resend(reused: bool, answered: bool, error: &io::Error) -> bool {
+    reused
+        && !answered
+        && matches!(
+            error.kind(),
+            io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::NotConnected
+        )
+}
+
+/// True for failures worth another try with `--retries`: timeouts, resets,
+/// truncated bodies, and 429/500/502/503/504. Never 404 or another 4xx, a
+/// redirect, a body that is not a flag, a broken answer, nor a refused
+/// connection (nobody is there).
+pub fn transient(error: &FetchError) -> bool {
+    match error {
+        FetchError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+        FetchError::Timeout { .. } | FetchError::Truncated { .. } | FetchError::Io(_) => true,
+        FetchError::NotFound
+        | FetchError::Redirect { .. }
+        | FetchError::Unexpected { .. }
+        | FetchError::Connect(_)
+        | FetchError::Protocol(_)
+        | FetchError::Content(_)
+        | FetchError::Save(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(status: u16, fields: &[(&str, &str)]) -> Head {
+        Head { status, minor: 1, fields: fields.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect() }
+    }
+
+    fn check(status: u16, fields: &[(&str, &str)]) -> Result<(), FetchError> {
+        check_head(&head(status, fields), Framing::Length(10), Want::Gif, DEFAULT_MAX_SIZE)
+    }
+
+    #[test]
+    fn only_200_is_a_flag() {
+        assert_eq!(check(200, &[]), Ok(()));
+        assert_eq!(check(404, &[]), Err(FetchError::NotFound));
+        assert_eq!(
+            check(302, &[("location", "http://evil:1/x.gif")]).unwrap_err().to_string(),
+            "HTTP 302 - Found (redirect to http://evil:1/x.gif not followed)"
+        );
+        assert_eq!(check(204, &[]).unwrap_err().to_string(), "unexpected HTTP 204 - No Content");
+        assert_eq!(check(206, &[]).unwrap_err().to_string(), "unexpected HTTP 206 - Partial Content");
+        assert_eq!(
+            check(503, &[("retry-after", "2")]).unwrap_err().retry_after(),
+            Some(std::time::Duration::from_secs(2))
+        );
+        let big = check_head(&head(200, &[]), Framing::Length(1 << 30), Want::Gif, DEFAULT_MAX_SIZE);
+        assert_eq!(big.unwrap_err().to_string(), "body of 1073741824 bytes is over --max-size (256 KiB)");
+    }
+
+    fn body(want: Want, fields: &[(&str, &str)], pieces: &[&[u8]]) -> Result<Checked, FetchError> {
+        let mut c = BodyCheck::new(want, &head(200, fields), 100);
+        for p in pieces {
+            c.take(p)?;
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn a_flag_is_a_complete_gif() {
+        assert_eq!(body(Want::Gif, &[], &[b"GI", b"F89a..", b";"]), Ok(Checked::Gif(9)));
+        assert_eq!(body(Want::Gif, &[], &[b"GIF87a;"]), Ok(Checked::Gif(7)));
+        let html = body(Want::Gif, &[("content-type", "text/html; charset=utf-8")], &[b"<html>"]);
+        assert_eq!(html.unwrap_err().to_string(), "not a GIF (text/html)");
+        assert!(body(Want::Gif, &[], &[b"GIF89a.."]).unwrap_err().to_string().contains("trailer"));
+        assert!(body(Want::Gif, &[], &[b"GIF"]).unwrap_err().to_string().contains("not a GIF"));
+        assert!(body(Want::Gif, &[], &[]).unwrap_err().to_string().contains("not a GIF"));
+        assert!(body(Want::Gif, &[], &[b"GIF89a", &[0; 100]]).unwrap_err().to_string().contains("--max-size"));
+    }
+
+    #[test]
+    fn metadata_needs_a_string_country() {
+        assert_eq!(
+            body(Want::Metadata, &[], &[br#"{"country": "Bra"#, br#"zil"}"#]),
+            Ok(Checked::Country("Brazil".into()))
+        );
+        assert!(body(Want::Metadata, &[], &[b"<html>"]).unwrap_err().to_string().contains("not JSON"));
+        assert!(body(Want::Metadata, &[], &[br#"{"country": 7}"#]).unwrap_err().to_string().contains("no string"));
+    }
+
+    #[test]
+    fn resend_only_unanswered_failures_on_reused_connections() {
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert!(resend(true, false, &reset));
+        assert!(!resend(false, false, &reset), "a new connection that fails is an answer");
+        assert!(!resend(true, true, &reset), "part of an answer arrived");
+        assert!(!resend(true, false, &io::Error::from(io::ErrorKind::TimedOut)));
+    }
+
+    #[test]
+    fn what_is_worth_a_retry() {
+        assert!(transient(&FetchError::status(503, None)));
+        assert!(!transient(&FetchError::status(418, None)));
+        assert!(!transient(&FetchError::NotFound));
+        assert!(transient(&FetchError::Timeout { answered: false }));
+        assert!(!transient(&FetchError::Content("not a GIF".into())));
+        assert_eq!(human_size(DEFAULT_MAX_SIZE), "256 KiB");
+    }
+}
