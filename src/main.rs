@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
 use flags::get::GetConfig;
-use flags::signals::exit_status;
+use flags::signals::{exit_status, Signals};
 use flags::{demo, server};
 
 fn main() -> ExitCode {
@@ -17,23 +17,34 @@ fn main() -> ExitCode {
     // `report::out` instead.
     // A process pool starts this executable as its workers.
     flags::executor::run_worker_if_requested(flags::download::processpool::registry());
+    // Caught before anything else, so a Ctrl-C while starting is not lost.
+    let signals = match Signals::catch() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("flags: cannot catch Ctrl-C: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
         clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => e.exit(),
         _ => usage_error(e.render().to_string().trim_start_matches("error: ")),
     });
     let result = match cli.command {
-        None => run_demo(DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }),
-        Some(Command::Demo(args)) => run_demo(args),
+        None => run_demo(DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }, signals),
+        Some(Command::Demo(args)) => run_demo(args, signals),
         Some(Command::Get(args)) => match GetConfig::try_from(args) {
-            Ok(config) => Ok(get(&config)),
+            Ok(config) => Ok(get(&config, signals)),
             Err(msg) => usage_error(&msg),
         },
         Some(Command::Bench(args)) => match flags::bench::BenchConfig::try_from(args) {
-            Ok(config) => flags::bench::run(&config).map(|_| ExitCode::SUCCESS),
+            Ok(config) => signals
+                .exit_on_first()
+                .map_err(Into::into)
+                .and_then(|()| flags::bench::run(&config).map(|_| ExitCode::SUCCESS)),
             Err(msg) => usage_error(&msg),
         },
         Some(Command::Serve(args)) => match ServeConfig::try_from(args) {
-            Ok(config) => serve(config),
+            Ok(config) => serve(config, signals),
             Err(msg) => usage_error(&msg),
         },
     };
@@ -68,11 +79,11 @@ fn usage_error(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-fn get(config: &GetConfig) -> ExitCode {
+fn get(config: &GetConfig, signals: Signals) -> ExitCode {
     // First Ctrl-C or SIGTERM: stop, report, exit 130 or 143. Second: remove
     // the temporary files, end the workers, and quit now.
     let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
-    let first = match flags::signals::watch(
+    let first = match signals.watch(
         move |_| stop.cancel(),
         move |signal| {
             let _held = abort.abort();
@@ -96,18 +107,19 @@ fn get(config: &GetConfig) -> ExitCode {
     }
 }
 
-fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+fn run_demo(args: DemoArgs, signals: Signals) -> anyhow::Result<ExitCode> {
+    signals.exit_on_first()?;
     demo::run(&args.into())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
+fn serve(config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
     let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
     flags::report::serving(&running.addr(), &config.server);
     // The first SIGINT or SIGTERM stops accepting and lets the requests in
     // flight finish (within the grace period); a second one quits now.
     let stop = running.stop_handle();
-    flags::signals::watch(move |_| stop.graceful(), |signal| std::process::exit(exit_status(signal).into()))?;
+    signals.watch(move |_| stop.graceful(), |signal| std::process::exit(exit_status(signal).into()))?;
     running.wait()?;
     flags::report::stopped();
     Ok(ExitCode::SUCCESS)

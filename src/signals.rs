@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 /// The exit status of a process ended by `signal`: 130 for SIGINT, 143 for SIGTERM.
 pub fn exit_status(signal: i32) -> u8 {
@@ -31,25 +30,43 @@ impl FirstSignal {
     }
 }
 
-/// Watches SIGINT and SIGTERM from now on: `first` runs on the first one,
-/// `again` on the second (it is expected to end the process). Returns what
-/// tells which signal came first.
-pub fn watch(
-    first: impl FnOnce(i32) + Send + 'static,
-    again: impl FnOnce(i32) + Send + 'static,
-) -> std::io::Result<FirstSignal> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let seen = FirstSignal::default();
-    let record = seen.clone();
-    std::thread::Builder::new().name("flags-signals".into()).spawn(move || {
-        let mut signals = signals.forever();
-        if let Some(signal) = signals.next() {
-            record.0.store(signal, Ordering::SeqCst);
-            first(signal);
-        }
-        if let Some(signal) = signals.next() {
-            again(signal);
-        }
-    })?;
-    Ok(seen)
+/// SIGINT and SIGTERM, caught from the moment [`Signals::catch`] runs
+/// (so one that arrives while the program is still starting is not lost)
+/// and handled once [`Signals::watch`] says how.
+pub struct Signals(signal_hook::iterator::Signals);
+
+impl Signals {
+    /// Catches SIGINT and SIGTERM from now on; they wait for [`Signals::watch`].
+    pub fn catch() -> std::io::Result<Self> {
+        Ok(Signals(signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?))
+    }
+
+    /// Handles the signals on a thread of their own: `first` runs on the
+    /// first one, `again` on the second (it is expected to end the
+    /// process). Returns what tells which signal came first.
+    pub fn watch(
+        mut self,
+        first: impl FnOnce(i32) + Send + 'static,
+        again: impl FnOnce(i32) + Send + 'static,
+    ) -> std::io::Result<FirstSignal> {
+        let seen = FirstSignal::default();
+        let record = seen.clone();
+        std::thread::Builder::new().name("flags-signals".into()).spawn(move || {
+            let mut signals = self.0.forever();
+            if let Some(signal) = signals.next() {
+                record.0.store(signal, Ordering::SeqCst);
+                first(signal);
+            }
+            if let Some(signal) = signals.next() {
+                again(signal);
+            }
+        })?;
+        Ok(seen)
+    }
+
+    /// The usual meaning: the first signal ends the process at once, with
+    /// 130 or 143.
+    pub fn exit_on_first(self) -> std::io::Result<()> {
+        self.watch(|signal| std::process::exit(exit_status(signal).into()), |_| {}).map(drop)
+    }
 }

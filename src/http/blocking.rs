@@ -21,7 +21,7 @@ use super::policy::{self, Want};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
 use super::{
-    after_answer, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, Registered, Sockets,
+    after_answer, connect, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, Registered, Sockets,
     CONNECT_TIMEOUT, MAX_HEAD,
 };
 
@@ -40,6 +40,7 @@ struct Inner {
     max_idle: usize,
     idle: Mutex<Vec<Conn>>,
     sockets: Arc<Sockets>,
+    hosts: connect::Hosts,
 }
 
 /// Which connections can serve a request.
@@ -112,7 +113,8 @@ impl BlockingClient {
     /// A client whose requests each take at most `limits`, keeping up to
     /// `pool` idle connections, with its sockets in `sockets`.
     pub fn new(limits: Limits, pool: usize, sockets: Arc<Sockets>) -> Self {
-        BlockingClient { inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), sockets }) }
+        let inner = Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), sockets, hosts: Default::default() };
+        BlockingClient { inner: Arc::new(inner) }
     }
 
     /// A client of its own, with nothing to halt it (examples and tests).
@@ -243,11 +245,13 @@ impl BlockingClient {
         let addrs = (base.host.as_str(), base.port)
             .to_socket_addrs()
             .map_err(|e| FetchError::Connect(format!("cannot resolve {}: {e}", base.host)))?;
+        let host = self.inner.hosts.get(&base.host, base.port);
+        let sockets = &self.inner.sockets;
         let mut last = None;
         let mut tcp = None;
         for addr in addrs {
-            let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
-            match TcpStream::connect_timeout(&addr, wait) {
+            let by = Instant::now() + remaining(deadline, false)?.min(CONNECT_TIMEOUT);
+            match connect::open_blocking(&host, addr, by, &|| sockets.halted()) {
                 Ok(s) => {
                     tcp = Some(s);
                     break;

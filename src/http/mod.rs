@@ -5,6 +5,7 @@
 //! | [`url`] | [`BaseUrl`]: a base URL checked where it enters, credentials taken apart |
 //! | [`wire`] | HTTP/1.1 without I/O: the GET's bytes and a response [`wire::Reader`] |
 //! | [`policy`] | what the client accepts: statuses, redirects, sizes, what a flag is, when to resend |
+//! | [`connect`] | opening connections without overflowing a slow server's listen queue |
 //! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
 //! | [`tls`] | the one rustls configuration both use for `https://` |
@@ -25,6 +26,7 @@
 //! server sends.
 
 pub mod blocking;
+pub mod connect;
 pub mod nonblocking;
 pub mod policy;
 pub mod tls;

@@ -20,7 +20,8 @@ use super::policy::{self, Want};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
 use super::{
-    after_answer, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, CONNECT_TIMEOUT, MAX_HEAD,
+    after_answer, connect, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, CONNECT_TIMEOUT,
+    MAX_HEAD,
 };
 
 /// The most of an error answer's body read so that its connection can be
@@ -37,6 +38,7 @@ struct Inner {
     limits: Limits,
     max_idle: usize,
     idle: Mutex<Vec<Conn>>,
+    hosts: connect::Hosts,
 }
 
 /// Which connections can serve a request.
@@ -139,7 +141,9 @@ impl AsyncClient {
     /// A client whose requests each take at most `limits`, keeping up to
     /// `pool` idle connections.
     pub fn new(limits: Limits, pool: usize) -> Self {
-        AsyncClient { inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default() }) }
+        AsyncClient {
+            inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), hosts: Default::default() }),
+        }
     }
 
     /// A client with `timeout` for both limits (examples and tests).
@@ -281,12 +285,31 @@ impl AsyncClient {
     /// A new connection to `base`'s server, TLS included.
     async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn, Failed> {
         let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
-        let tcp = match tokio::time::timeout(wait, TcpStream::connect((base.host.as_str(), base.port))).await {
+        let host = self.inner.hosts.get(&base.host, base.port);
+        let opened = tokio::time::timeout(wait, async {
+            let addrs: Vec<std::net::SocketAddr> = match base.host.parse::<std::net::IpAddr>() {
+                Ok(ip) => vec![(ip, base.port).into()],
+                Err(_) => tokio::net::lookup_host((base.host.as_str(), base.port))
+                    .await
+                    .map_err(|e| Failed::from(FetchError::Connect(format!("cannot resolve {}: {e}", base.host))))?
+                    .collect(),
+            };
+            let mut last = None;
+            for addr in addrs {
+                match connect::open(&host, addr).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(match last {
+                Some(e) => Failed::io(e, false),
+                None => FetchError::Connect(format!("{} has no address", base.host)).into(),
+            })
+        })
+        .await;
+        let tcp = match opened {
             Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(Failed::io(e, false)),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(Failed::io(e, false)),
-            Ok(Err(e)) => return Err(FetchError::Connect(format!("cannot reach {}: {e}", base.host)).into()),
-            Ok(Ok(s)) => s,
+            Ok(result) => result?,
         };
         let _ = tcp.set_nodelay(true);
         let stream = match base.scheme {

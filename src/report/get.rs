@@ -133,7 +133,7 @@ pub fn overload_hint(report: &GetReport) -> Option<String> {
     if n < 3 || n * 20 < report.requested {
         return None;
     }
-    let fewer = (report.concurrency / 4).max(5).min(report.concurrency.saturating_sub(1)).max(1);
+    let fewer = (report.concurrency / 4).clamp(1, 20);
     Some(format!(
         "*** {n} requests timed out before any answer: the server is probably overwhelmed by {} connections \
          at once, or its listen queue is full (python3 -m http.server queues 5). Try fewer: -m {fewer}, or --retries 3.",

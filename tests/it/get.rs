@@ -207,31 +207,3 @@ fn usage_errors_exit_2_name_the_argument_and_request_nothing() {
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--dest"));
     assert_eq!(srv.stats().requests(), 0);
 }
-
-#[test]
-fn ctrl_c_cancels_reports_and_exits_130() {
-    for mode in ["async", "threadpool", "sequential", "processpool"] {
-        let srv = server_with(Delay::fixed(0.5), 0.0);
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new(FLAGS_EXE)
-            .args(["get", "-e", "-m", "10", "--json", "--mode", mode, "-s", &srv.base_url(), "-d"])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(1_200));
-        let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-        assert!(killed.success());
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(130), "{mode}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let flags = report["flags"].as_array().unwrap();
-        assert_eq!(flags.len(), 676, "{mode}");
-        let cancelled = report["cancelled"].as_u64().unwrap();
-        assert!(cancelled > 400, "{mode}: only {cancelled} cancelled");
-        let sum = ["ok", "not_found", "errors", "cancelled"].iter().map(|k| report[k].as_u64().unwrap()).sum::<u64>();
-        assert_eq!(sum, 676, "{mode}");
-        let ok: Vec<&str> = flags.iter().filter(|f| f["outcome"] == "ok").map(|f| f["cc"].as_str().unwrap()).collect();
-        assert_exactly_saved(dir.path(), &ok);
-    }
-}

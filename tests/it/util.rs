@@ -9,6 +9,12 @@ use flags::server::{self, Delay, RunningServer, ServerConfig};
 /// The `flags` binary, which process pools must run as their workers.
 pub const FLAGS_EXE: &str = env!("CARGO_BIN_EXE_flags");
 
+/// The build the binary's suites run (hostile servers, signals):
+/// `FLAGS_TEST_EXE` (an older build, to see what it got wrong), else this one.
+pub fn flags_exe() -> String {
+    std::env::var("FLAGS_TEST_EXE").unwrap_or_else(|_| FLAGS_EXE.to_string())
+}
+
 /// Starts the embedded server on 127.0.0.1:0 with this behaviour.
 pub fn server_with(delay: Delay, error_rate: f64) -> RunningServer {
     flags::download::processpool::use_worker_program(FLAGS_EXE);
