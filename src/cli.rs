@@ -44,9 +44,10 @@ pub struct BenchArgs {
     /// Fewer points, one run each: done within a minute.
     #[arg(long)]
     pub quick: bool,
-    /// Directory for bench.json and bench.svg.
-    #[arg(long, default_value = "bench", value_name = "DIR")]
-    pub out: PathBuf,
+    /// Directory for bench.json and bench.svg [default: a new folder in the
+    /// system's temporary directory, named at the end].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Runs per point [default: 3, or 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: Option<u32>,
@@ -75,16 +76,26 @@ impl TryFrom<BenchArgs> for BenchConfig {
         if let Some(bad) = a.workloads.iter().find(|w| !IDS.iter().any(|id| id.eq_ignore_ascii_case(w))) {
             return Err(format!("invalid value '{bad}' for '--workloads <ID>': expected one of {}", IDS.join(", ")));
         }
-        Ok(BenchConfig {
+        let out = match a.out {
+            Some(dir) => dir,
+            None => tempfile::Builder::new()
+                .prefix("flags-bench-")
+                .tempdir()
+                .map_err(|e| format!("cannot make a folder for the results: {e}"))?
+                .keep(),
+        };
+        let config = BenchConfig {
             quick: a.quick,
-            out: a.out,
+            out,
             runs: a.runs.map_or(if a.quick { 1 } else { 3 }, |r| r as usize),
             styles: if a.styles.is_empty() { Mode::ALL.to_vec() } else { a.styles },
             server: a.server,
             peers: a.peers,
             only: a.workloads,
             markdown: a.markdown,
-        })
+        };
+        crate::bench::check(&config)?;
+        Ok(config)
     }
 }
 

@@ -160,6 +160,49 @@ impl Tool {
     }
 }
 
+/// Checks, before anything runs, what would otherwise fail at the end:
+/// something to measure, an output directory and Markdown file that can be
+/// written, and a `--server` that answers. The message names the option.
+pub fn check(cfg: &BenchConfig) -> Result<(), String> {
+    if specs(cfg).is_empty() {
+        let which = if cfg.only.is_empty() { "the workloads".to_string() } else { cfg.only.join(",") };
+        return Err(format!(
+            "invalid value '{which}' for '--workloads <ID>': nothing to run{}",
+            if cfg.server.is_some() {
+                " against --server, where only the workloads without latency run (W2, sweep-latency at 0)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let out = &cfg.out;
+    std::fs::create_dir_all(out)
+        .and_then(|()| tempfile::tempfile_in(out).map(drop))
+        .map_err(|e| format!("invalid value '{}' for '--out <DIR>': cannot write there: {e}", out.display()))?;
+    if let Some(md) = &cfg.markdown {
+        let parent = md.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let fail = |e: String| format!("invalid value '{}' for '--markdown <FILE>': {e}", md.display());
+        if md.is_dir() {
+            return Err(fail("it is a directory".into()));
+        }
+        tempfile::tempfile_in(parent).map_err(|e| fail(format!("cannot write in {}: {e}", parent.display())))?;
+    }
+    if let Some(base) = &cfg.server {
+        let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(base.host.as_str(), base.port))
+            .map_err(|e| format!("invalid value '{base}' for '--server <URL>': cannot resolve {}: {e}", base.host))?;
+        let reachable = addrs
+            .into_iter()
+            .any(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(3)).is_ok());
+        if !reachable {
+            return Err(format!(
+                "invalid value '{base}' for '--server <URL>': nothing answers at {}:{}",
+                base.host, base.port
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the benchmark, prints the table as it goes, writes the files.
 pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
     std::fs::create_dir_all(&cfg.out).with_context(|| format!("cannot create {}", cfg.out.display()))?;

@@ -86,3 +86,30 @@ fn bench_rejects_unknown_workloads() {
     let a = flags().args(["bench", "--workloads", "W9"]).assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--workloads"));
 }
+
+#[test]
+fn bench_fails_fast_on_what_would_fail_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nobody = format!("http://127.0.0.1:{free_port}/flags");
+    let srv = super::util::ServeProcess::start(&[]);
+    let somebody = format!("http://{}/flags", srv.addr);
+    let missing_dir = dir.path().join("no/such/dir/BENCHMARKS.md");
+    for (args, named) in [
+        (vec!["--server", "http://"], "--server"),
+        (vec!["--server", "http://[::1"], "--server"),
+        (vec!["--server", nobody.as_str()], "--server"),
+        (vec!["--server", somebody.as_str(), "--workloads", "W1"], "--workloads"),
+        (vec!["--out", file.to_str().unwrap()], "--out"),
+        (vec!["--markdown", missing_dir.to_str().unwrap()], "--markdown"),
+        (vec!["--markdown", dir.path().to_str().unwrap()], "--markdown"),
+    ] {
+        let t0 = std::time::Instant::now();
+        let a = flags().arg("bench").args(&args).timeout(std::time::Duration::from_secs(20)).assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.contains(named), "{args:?}: {err}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} took {:?}", t0.elapsed());
+    }
+}

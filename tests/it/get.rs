@@ -199,8 +199,13 @@ fn usage_errors_exit_2_name_the_argument_and_request_nothing() {
         let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
         assert!(err.contains(named) && err.contains("Usage:"), "{args:?}: {err}");
     }
-    let a = Command::new(FLAGS_EXE).args(["get", "-s", "NOWHERE"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--server"));
+    for server in ["NOWHERE", "http://", "http://[::1", "http://a b", "ftp://x/flags", "http://h:99999/flags"] {
+        let a = Command::new(FLAGS_EXE).args(["get", "-s", server]).assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.contains("--server") && err.contains("Usage:"), "{server}: {err}");
+    }
+    let a = Command::new(FLAGS_EXE).args(["get", "--max-size", "0"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--max-size"));
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let a = get(&srv.base_url(), &file).arg("br").assert().code(2);
