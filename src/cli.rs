@@ -292,7 +292,7 @@ pub struct ServeArgs {
     /// Seed for delays, errors and faults, so runs are reproducible.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Faults to inject into image requests: KIND[:RATE],... with KIND one of
+    /// Faults to inject into image requests: `KIND[:RATE],...` with KIND one of
     /// latency, drip, 418, 429, 500, 503, truncate, reset, stall, slow-close
     /// (RATE: share of requests, default 1).
     #[arg(long, value_name = "KIND[:RATE],...", value_parser = parse_faults)]

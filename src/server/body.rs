@@ -5,7 +5,7 @@
 //!
 //! Every faulty or streamed body is one plan: send at most `limit` bytes in
 //! frames of at most `piece` bytes, `gap` apart, then finish, fail, or hold
-//! the connection open. A file is read [`PIECE`](super::files::PIECE) bytes
+//! the connection open. A file is read [`PIECE`] bytes
 //! at a time off the runtime, so memory does not grow with its size.
 
 use std::fs::File;
