@@ -26,7 +26,7 @@ pub mod cli;
 pub mod countries;
 pub mod demo;
 pub mod download;
-pub mod executor;
+pub use concurrent_futures as executor;
 pub mod get;
 pub mod http;
 pub mod report;

@@ -162,7 +162,7 @@ impl Style for ProcessPool {
                 }
             });
         }
-        let index = |done: &crate::executor::Future<DownloadReply>| {
+        let index = |done: &crate::executor::FutureHandle<DownloadReply>| {
             futures.iter().position(|f| f.ptr_eq(done)).expect("one of ours")
         };
         let mut outcomes = Vec::with_capacity(codes.len());

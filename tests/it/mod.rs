@@ -1,12 +1,10 @@
 mod attack_server;
 mod browser;
 mod cli;
-mod executor;
 mod faults;
 mod get;
 mod hostile;
 mod hostile_server;
-mod process_pool;
 mod script_server;
 mod server;
 mod signals;

@@ -49,7 +49,7 @@ fn wait_until_catching(pid: u32) {
 
 /// The pids of worker processes whose parent was `parent`, still running.
 fn workers_of(parent: u32) -> Vec<u32> {
-    let wanted = format!("FLAGS_WORKER_PARENT={parent}");
+    let wanted = format!("CONCURRENT_FUTURES_PARENT={parent}");
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())

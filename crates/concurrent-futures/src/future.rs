@@ -1,9 +1,9 @@
-//! `Future<T>`: a handle to the result of a job submitted to an executor.
+//! `FutureHandle<T>`: a handle to the result of a job submitted to an executor.
 //!
 //! A future is an `Arc` around one slot guarded by a `Mutex`, plus a
-//! `Condvar` for threads blocked in [`Future::result`]. The executor moves
+//! `Condvar` for threads blocked in [`FutureHandle::result`]. The executor moves
 //! the slot through `Pending -> Running -> Finished`, or `Pending ->
-//! Cancelled` when [`Future::cancel`] wins the race against a worker. Every
+//! Cancelled` when [`FutureHandle::cancel`] wins the race against a worker. Every
 //! transition to a done state wakes the `Condvar` and then runs, once and
 //! outside the lock, the callbacks registered so far; callbacks registered
 //! later run at once. `as_completed` and `wait` use the same hook.
@@ -43,7 +43,7 @@ impl FutureState {
     }
 }
 
-type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+type Callback<T> = Box<dyn FnOnce(&FutureHandle<T>) + Send>;
 
 struct Slot<T> {
     state: FutureState,
@@ -60,20 +60,20 @@ struct Inner<T> {
 }
 
 /// A cheap, clonable handle to a job's eventual result (`Send + Sync` when `T: Send`).
-pub struct Future<T> {
+pub struct FutureHandle<T> {
     inner: Arc<Inner<T>>,
 }
 
-impl<T> Clone for Future<T> {
+impl<T> Clone for FutureHandle<T> {
     fn clone(&self) -> Self {
-        Future { inner: Arc::clone(&self.inner) }
+        FutureHandle { inner: Arc::clone(&self.inner) }
     }
 }
 
-impl<T> Future<T> {
+impl<T> FutureHandle<T> {
     /// A new pending future. Only executors create futures.
     pub(crate) fn pending() -> Self {
-        Future {
+        FutureHandle {
             inner: Arc::new(Inner {
                 slot: Mutex::new(Slot {
                     state: FutureState::Pending,
@@ -150,6 +150,15 @@ impl<T> Future<T> {
         }
     }
 
+    /// Puts a future marked running back to pending (its worker could not
+    /// be started after all).
+    pub(crate) fn set_pending(&self) {
+        let mut slot = self.lock();
+        if slot.state == FutureState::Running {
+            slot.state = FutureState::Pending;
+        }
+    }
+
     /// Stores the result and wakes everyone waiting. A cancelled future keeps
     /// its `Cancelled` result.
     pub(crate) fn finish(&self, result: Result<T, FutureError>) {
@@ -177,11 +186,13 @@ impl<T> Future<T> {
 
     /// Runs `callback` once, with this future, when it is done: at once (in
     /// this thread) if it already is, otherwise in the thread that finishes it.
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + Send + 'static) {
+    /// A callback that panics is stopped there, as Python logs and goes on;
+    /// the panic is not printed when it runs on a pool's thread.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&FutureHandle<T>) + Send + 'static) {
         let mut slot = self.lock();
         if slot.state.is_done() {
             drop(slot);
-            callback(self);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(self)));
         } else {
             slot.callbacks.push(Box::new(callback));
         }
@@ -224,21 +235,21 @@ impl<T> Future<T> {
         slot.result.clone().unwrap_or(Err(FutureError::Taken))
     }
 
-    /// Waits like [`Future::result`] and returns only the error, if any.
+    /// Waits like [`FutureHandle::result`] and returns only the error, if any.
     pub fn exception(&self, timeout: Option<Duration>) -> Result<Option<FutureError>, FutureError> {
         let slot = self.wait_done(timeout)?;
         Ok(slot.result.as_ref().and_then(|r| r.as_ref().err().cloned()))
     }
 
     /// True if both handles point at the same future.
-    pub fn ptr_eq(&self, other: &Future<T>) -> bool {
+    pub fn ptr_eq(&self, other: &FutureHandle<T>) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
 /// Python's `repr`: `<Future at 0x7f3a... state=running>`, and once finished
 /// `state=finished returned String` or `state=finished raised Panicked`.
-impl<T> fmt::Display for Future<T> {
+impl<T> fmt::Display for FutureHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = self.lock();
         write!(f, "<Future at {:p} state={}", Arc::as_ptr(&self.inner), slot.state.as_str())?;
@@ -251,7 +262,7 @@ impl<T> fmt::Display for Future<T> {
     }
 }
 
-impl<T> fmt::Debug for Future<T> {
+impl<T> fmt::Debug for FutureHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }

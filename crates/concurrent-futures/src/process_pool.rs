@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -43,13 +43,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::thread_pool::in_order;
-use super::{Future, FutureError, ThreadPoolExecutor};
+use super::{FutureError, FutureHandle, ThreadPoolExecutor};
 
 /// The hidden first argument that makes the executable a worker.
-pub const WORKER_ARG: &str = "__flags-worker";
+pub const WORKER_ARG: &str = "__concurrent-futures-worker";
 
 /// The environment variable that tells a worker its parent's pid.
-const PARENT_ENV: &str = "FLAGS_WORKER_PARENT";
+pub const PARENT_ENV: &str = "CONCURRENT_FUTURES_PARENT";
 
 /// The line that interrupts a worker's job.
 const INTERRUPT: &str = "\"interrupt\"";
@@ -430,21 +430,21 @@ impl ProcessPoolExecutor {
     }
 
     /// Schedules the job named `job` with `arg`; the future holds its result.
-    pub fn submit<A, R>(&self, job: &str, arg: A) -> Future<R>
+    pub fn submit<A, R>(&self, job: &str, arg: A) -> FutureHandle<R>
     where
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
         let request = match serde_json::to_value(arg) {
             Ok(arg) => serde_json::to_string(&Request { job: job.to_string(), arg }).expect("JSON values encode"),
-            Err(e) => return Future::ready(Err(FutureError::Remote(format!("argument can't be encoded: {e}")))),
+            Err(e) => return FutureHandle::ready(Err(FutureError::Remote(format!("argument can't be encoded: {e}")))),
         };
         let program = Arc::clone(&self.program);
         let run = move || {
             let value = run_in_worker(&program, &request)?;
             serde_json::from_value(value).map_err(|e| FutureError::Remote(format!("unexpected result: {e}")))
         };
-        self.threads.try_submit_fallible(run).unwrap_or_else(|e| Future::ready(Err(e)))
+        self.threads.try_submit_fallible(run).unwrap_or_else(|e| FutureHandle::ready(Err(e)))
     }
 
     /// Runs `job` on every item; results in input order, as [`ThreadPoolExecutor::map`].
@@ -457,7 +457,7 @@ impl ProcessPoolExecutor {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        let futures: Vec<Future<R>> = items.into_iter().map(|item| self.submit(job, item)).collect();
+        let futures: Vec<FutureHandle<R>> = items.into_iter().map(|item| self.submit(job, item)).collect();
         in_order(futures)
     }
 

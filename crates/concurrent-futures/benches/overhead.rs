@@ -6,8 +6,8 @@
 use std::hint::black_box;
 use std::sync::mpsc;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flags::executor::ThreadPoolExecutor;
+use concurrent_futures::ThreadPoolExecutor;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const TASKS: u64 = 100_000;
 
@@ -21,14 +21,14 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
 
     let pool = ThreadPoolExecutor::new(workers());
-    group.bench_function("flags ThreadPoolExecutor submit+result", |b| {
+    group.bench_function("ThreadPoolExecutor submit+result", |b| {
         b.iter(|| {
             let futures: Vec<_> = (0..TASKS).map(|i| pool.submit(move || black_box(i))).collect();
             futures.iter().map(|f| f.result(None).unwrap()).sum::<u64>()
         })
     });
 
-    group.bench_function("flags ThreadPoolExecutor map", |b| {
+    group.bench_function("ThreadPoolExecutor map", |b| {
         b.iter(|| pool.map(|i: u64| black_box(i), 0..TASKS).map(Result::unwrap).sum::<u64>())
     });
 

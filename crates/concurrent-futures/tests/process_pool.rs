@@ -1,24 +1,28 @@
-//! The process pool, with the `flags` binary as its workers.
+//! The process pool, with this test program as its workers: its `main`
+//! (no libtest harness) serves jobs when started as a worker, and runs the
+//! tests otherwise.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use flags::executor::{as_completed, wait, FutureError, ProcessPoolExecutor, ReturnWhen};
+use concurrent_futures::{FutureError, ProcessPoolExecutor, Registry, ReturnWhen, as_completed, wait};
 use serde_json::json;
 
-use super::util::FLAGS_EXE;
-
-fn pool(n: usize) -> ProcessPoolExecutor {
-    ProcessPoolExecutor::with_program(n, FLAGS_EXE)
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::with_diagnostics)
 }
 
-#[test]
+fn pool(n: usize) -> ProcessPoolExecutor {
+    ProcessPoolExecutor::new(n).unwrap()
+}
+
 fn map_keeps_input_order_across_processes() {
     let ex = pool(3);
     let out: Vec<u64> = ex.map("sleep_ms", [120u64, 60, 0, 30]).map(Result::unwrap).collect();
     assert_eq!(out, [120, 60, 0, 30]);
 }
 
-#[test]
 fn jobs_run_in_other_processes_at_most_max_workers() {
     let ex = pool(2);
     let pids: Vec<u32> = ex.map("pid", vec![json!(null); 6]).map(Result::unwrap).collect();
@@ -29,7 +33,6 @@ fn jobs_run_in_other_processes_at_most_max_workers() {
     assert!((1..=2).contains(&distinct.len()), "{pids:?}");
 }
 
-#[test]
 fn as_completed_yields_fastest_first_and_wait_returns_early() {
     let ex = pool(3);
     let futures: Vec<_> = [300u64, 10, 150].iter().map(|ms| ex.submit::<_, u64>("sleep_ms", ms)).collect();
@@ -42,7 +45,6 @@ fn as_completed_yields_fastest_first_and_wait_returns_early() {
     assert_eq!((done.len(), not_done.len()), (1, 1));
 }
 
-#[test]
 fn a_panic_in_a_worker_comes_back_and_the_worker_lives_on() {
     let ex = pool(1);
     let before: u32 = ex.submit("pid", ()).result(None).unwrap();
@@ -52,7 +54,6 @@ fn a_panic_in_a_worker_comes_back_and_the_worker_lives_on() {
     assert_eq!(before, after);
 }
 
-#[test]
 fn unknown_jobs_and_wrong_types_are_errors() {
     let ex = pool(1);
     let f = ex.submit::<_, u32>("no_such_job", 1);
@@ -61,7 +62,6 @@ fn unknown_jobs_and_wrong_types_are_errors() {
     assert!(matches!(f.result(None), Err(FutureError::Remote(_))));
 }
 
-#[test]
 fn a_killed_worker_fails_only_its_job_and_is_replaced() {
     let ex = pool(1);
     let pid: u32 = ex.submit("pid", ()).result(None).unwrap();
@@ -73,8 +73,8 @@ fn a_killed_worker_fails_only_its_job_and_is_replaced() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
-    let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
-    assert!(status.success());
+    // SAFETY: kill(2) on our own worker process.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
     match doomed.result(Some(Duration::from_secs(10))) {
         Err(FutureError::WorkerDied(msg)) => assert!(msg.contains(&pid.to_string()), "{msg}"),
         other => panic!("expected WorkerDied, got {other:?}"),
@@ -84,9 +84,43 @@ fn a_killed_worker_fails_only_its_job_and_is_replaced() {
     assert!(t0.elapsed() < Duration::from_secs(8));
 }
 
-#[test]
 fn submit_after_shutdown_is_an_error() {
     let ex = pool(1);
     ex.shutdown(true);
     assert_eq!(ex.submit::<_, u32>("pid", ()).result(Some(Duration::from_secs(1))), Err(FutureError::Shutdown));
+}
+
+fn main() {
+    concurrent_futures::run_worker_if_requested(registry());
+    let tests: [(&str, fn()); 7] = [
+        ("map_keeps_input_order_across_processes", map_keeps_input_order_across_processes),
+        ("jobs_run_in_other_processes_at_most_max_workers", jobs_run_in_other_processes_at_most_max_workers),
+        (
+            "as_completed_yields_fastest_first_and_wait_returns_early",
+            as_completed_yields_fastest_first_and_wait_returns_early,
+        ),
+        (
+            "a_panic_in_a_worker_comes_back_and_the_worker_lives_on",
+            a_panic_in_a_worker_comes_back_and_the_worker_lives_on,
+        ),
+        ("unknown_jobs_and_wrong_types_are_errors", unknown_jobs_and_wrong_types_are_errors),
+        ("a_killed_worker_fails_only_its_job_and_is_replaced", a_killed_worker_fails_only_its_job_and_is_replaced),
+        ("submit_after_shutdown_is_an_error", submit_after_shutdown_is_an_error),
+    ];
+    let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let mut failed = 0;
+    for (name, test) in tests {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("\ntest result: {}. {failed} failed", if failed == 0 { "ok" } else { "FAILED" });
+    std::process::exit(if failed == 0 { 0 } else { 101 });
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::sleep;
 use std::time::Duration;
 
-use flags::executor::{as_completed, wait, FutureError, FutureState, ReturnWhen, ThreadPoolExecutor};
+use concurrent_futures::{FutureError, FutureState, ReturnWhen, ThreadPoolExecutor, as_completed, wait};
 
 #[test]
 fn map_yields_in_input_order_even_when_completion_is_not() {
@@ -191,4 +191,84 @@ fn as_completed_times_out() {
     let got: Vec<_> = as_completed(&[slow], Some(Duration::from_millis(20))).collect();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].as_ref().err(), Some(&FutureError::Timeout));
+}
+
+#[test]
+fn a_burst_of_submits_claims_idle_workers_and_starts_new_ones() {
+    let ex = ThreadPoolExecutor::new(4);
+    // One worker, now idle.
+    ex.submit(|| ()).result(None).unwrap();
+    sleep(Duration::from_millis(50));
+    // Four jobs that can only finish together: had they queued behind the
+    // one idle worker, none would.
+    let gate = Arc::new(Barrier::new(4));
+    let futures: Vec<_> = (0..4)
+        .map(|_| {
+            let g = gate.clone();
+            ex.submit(move || {
+                g.wait();
+            })
+        })
+        .collect();
+    let (done, not_done) = wait(&futures, Some(Duration::from_secs(10)), ReturnWhen::AllCompleted);
+    assert_eq!((done.len(), not_done.len()), (4, 0));
+}
+
+#[test]
+fn first_exception_does_not_stop_at_a_cancelled_future() {
+    let ex = ThreadPoolExecutor::new(1);
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let blocker = ex.submit(move || {
+        g.wait();
+    });
+    let cancelled = ex.submit(|| ());
+    assert!(cancelled.cancel());
+    let releaser = std::thread::spawn(move || {
+        sleep(Duration::from_millis(200));
+        gate.wait();
+    });
+    let started = std::time::Instant::now();
+    let (done, not_done) =
+        wait(&[blocker.clone(), cancelled.clone()], Some(Duration::from_secs(10)), ReturnWhen::FirstException);
+    // No exception: it returns when all are done, as ALL_COMPLETED.
+    assert!(started.elapsed() >= Duration::from_millis(150), "returned at once on the cancelled future");
+    assert_eq!((done.len(), not_done.len()), (2, 0));
+    releaser.join().unwrap();
+}
+
+#[test]
+fn a_panicking_callback_on_a_done_future_does_not_reach_the_caller() {
+    let ex = ThreadPoolExecutor::new(1);
+    let f = ex.submit(|| 1);
+    f.result(None).unwrap();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    f.add_done_callback(|_| panic!("a bad callback"));
+    std::panic::set_hook(hook);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    f.add_done_callback(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "later callbacks still run");
+}
+
+#[test]
+fn job_panics_are_not_printed() {
+    if std::env::var_os("POOL_PANIC_CHILD").is_some() {
+        let ex = ThreadPoolExecutor::new(1);
+        let f = ex.submit(|| -> u32 { panic!("the job's own panic") });
+        assert_eq!(f.result(None), Err(FutureError::Panicked("the job's own panic".into())));
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["job_panics_are_not_printed", "--exact", "--nocapture", "--test-threads", "1"])
+        .env("POOL_PANIC_CHILD", "1")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("the job's own panic") && !stderr.contains("backtrace"), "{stderr}");
 }

@@ -1,19 +1,17 @@
-//! `concurrent.futures` for Rust: executors that run closures on a pool of
-//! threads ([`ThreadPoolExecutor`]) or named jobs in worker processes
-//! ([`ProcessPoolExecutor`]) and hand back [`Future`]s you can poll, wait on, cancel, attach
-//! callbacks to and collect as they complete.
-//!
-//! No crate offers these semantics (rayon and crossbeam give scoped
-//! parallelism and channels, not result handles with states), so this module
-//! is written by hand on `std::sync`.
+#![doc = include_str!("../README.md")]
 //!
 //! # Design
+//!
+//! No crate offers these semantics (rayon and crossbeam give scoped
+//! parallelism and channels, not result handles with states), so this one
+//! is written by hand on `std::sync` and a crossbeam channel.
+//!
 //! - **Queue.** [`ThreadPoolExecutor`] keeps the jobs not yet started in
 //!   a crossbeam channel (lock-free; it wakes only workers that are blocked
-//!   on it). Workers start lazily, one per submit that finds no idle
-//!   worker, up to `max_workers`; the submit that starts one hands it the
-//!   job directly.
-//! - **States.** A [`Future`] is an `Arc` around a slot that moves
+//!   on it). Workers start lazily, up to `max_workers`: a `submit` claims an
+//!   idle worker if there is one, else starts a worker and hands it the job
+//!   directly.
+//! - **States.** A [`FutureHandle`] is an `Arc` around a slot that moves
 //!   `Pending -> Running -> Finished` or `Pending -> Cancelled`. A worker
 //!   flips it to `Running` under the slot's lock, so `cancel` and the start
 //!   of the job can't both win.
@@ -22,21 +20,9 @@
 //!   [`as_completed`] and [`wait`] register a callback that sends the
 //!   future's index down a channel, so they sleep until something finishes
 //!   instead of polling.
-//!
-//! # Differences from Python
-//! - Results are typed: `result()` returns `Result<T, FutureError>`; a
-//!   panic in the job is caught and comes back as
-//!   [`FutureError::Panicked`] with the panic message. No GIL: jobs run in
-//!   parallel on all cores.
-//! - `result()` clones the value (`T: Clone`), so it can be called many
-//!   times; `map` moves results out instead and needs no `Clone`.
-//! - `submit` after `shutdown` returns a future already finished with
-//!   [`FutureError::Shutdown`] (Python raises); `try_submit` returns the error.
-//! - Process pools run named, registered functions with JSON arguments and
-//!   results, since closures can't cross a process boundary; a worker that
-//!   dies fails only its own job ([`FutureError::WorkerDied`]) and is replaced.
-//! - A job handed to a freshly started worker is `Running` when `submit`
-//!   returns, as in CPython, where starting a thread waits for it to run.
+//! - **Panics** in jobs and callbacks are caught. Those in jobs come back as
+//!   [`FutureError::Panicked`]; neither is printed (a panic hook installed
+//!   with the first pool stays quiet on the pools' own threads).
 
 mod future;
 pub mod process_pool;
@@ -45,8 +31,8 @@ mod thread_pool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub use future::{Future, FutureState};
-pub use process_pool::{run_worker_if_requested, serve as serve_worker, ProcessPoolExecutor, Registry, WORKER_ARG};
+pub use future::{FutureHandle, FutureState};
+pub use process_pool::{ProcessPoolExecutor, Registry, WORKER_ARG, run_worker_if_requested, serve as serve_worker};
 pub use thread_pool::ThreadPoolExecutor;
 
 /// Why a future has no value.
@@ -71,6 +57,9 @@ pub enum FutureError {
     /// or result that does not fit its type.
     #[error("the worker could not run the job: {0}")]
     Remote(String),
+    /// No worker thread could be started for the job.
+    #[error("cannot start a worker thread: {0}")]
+    Spawn(String),
     /// `map` already moved the value out of this future.
     #[error("the result was already taken by map")]
     Taken,
@@ -95,13 +84,14 @@ impl FutureError {
             FutureError::Shutdown => "Shutdown",
             FutureError::WorkerDied(_) => "WorkerDied",
             FutureError::Remote(_) => "Remote",
+            FutureError::Spawn(_) => "Spawn",
             FutureError::Taken => "Taken",
         }
     }
 }
 
 /// Sends each future's index down a channel when it is done, done ones first.
-fn completion_channel<T: 'static>(futures: &[Future<T>]) -> mpsc::Receiver<usize> {
+fn completion_channel<T: 'static>(futures: &[FutureHandle<T>]) -> mpsc::Receiver<usize> {
     let (tx, rx) = mpsc::channel();
     for (i, f) in futures.iter().enumerate() {
         let tx = tx.clone();
@@ -115,9 +105,9 @@ fn completion_channel<T: 'static>(futures: &[Future<T>]) -> mpsc::Receiver<usize
 /// Yields the futures as they complete (those already done first). If
 /// `timeout` passes before all are done, yields one `Err(Timeout)` and stops.
 pub fn as_completed<T: 'static>(
-    futures: &[Future<T>],
+    futures: &[FutureHandle<T>],
     timeout: Option<Duration>,
-) -> impl Iterator<Item = Result<Future<T>, FutureError>> {
+) -> impl Iterator<Item = Result<FutureHandle<T>, FutureError>> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let rx = completion_channel(futures);
     let futures = futures.to_vec();
@@ -149,7 +139,8 @@ pub fn as_completed<T: 'static>(
 pub enum ReturnWhen {
     /// As soon as any future is done.
     FirstCompleted,
-    /// As soon as any future finishes with an error, or all are done.
+    /// As soon as any future finishes with an error (a cancelled one does
+    /// not count, as in Python), or all are done.
     FirstException,
     /// When all are done.
     AllCompleted,
@@ -158,15 +149,16 @@ pub enum ReturnWhen {
 /// Waits for the futures (at most `timeout`) and returns `(done, not_done)`,
 /// each in the input order.
 pub fn wait<T: 'static>(
-    futures: &[Future<T>],
+    futures: &[FutureHandle<T>],
     timeout: Option<Duration>,
     return_when: ReturnWhen,
-) -> (Vec<Future<T>>, Vec<Future<T>>) {
+) -> (Vec<FutureHandle<T>>, Vec<FutureHandle<T>>) {
     let deadline = timeout.map(|t| Instant::now() + t);
     let rx = completion_channel(futures);
     let mut done = vec![false; futures.len()];
     let mut count = 0;
-    let failed = |f: &Future<T>| matches!(f.exception(Some(Duration::ZERO)), Ok(Some(_)));
+    let failed =
+        |f: &FutureHandle<T>| matches!(f.exception(Some(Duration::ZERO)), Ok(Some(e)) if e != FutureError::Cancelled);
     while count < futures.len() {
         let got = match deadline {
             None => rx.recv().ok(),
