@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let t0 = Instant::now();
     let mut count = 0;
     for cc in pop20_sorted() {
-        let image = match client.get_bytes(&base, &gif_path(&cc), Want::Gif) {
+        let image = match client.get_bytes(&base, &gif_path(cc), Want::Gif) {
             Ok(image) => image,
             Err(e) => return common::failed(&cc, &base, e),
         };

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use flags::countries::pop20_sorted;
+use flags::countries::{pop20_sorted, CountryCode};
 use flags::download::pipeline::gif_path;
 use flags::http::policy::Want;
 use flags::http::{AsyncClient, BaseUrl};
@@ -17,9 +17,13 @@ use flags::report::{seed_line, show};
 use flags::save::{file_name, save_bytes};
 
 /// Downloads and saves one flag; on failure, the code and why.
-async fn download_one(client: AsyncClient, base: BaseUrl, cc: String) -> Result<String, (String, String)> {
-    let image = client.get_bytes(&base, &gif_path(&cc), Want::Gif).await.map_err(|e| (cc.clone(), e.to_string()))?;
-    save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image).map_err(|e| (cc.clone(), e.to_string()))?;
+async fn download_one(
+    client: AsyncClient,
+    base: BaseUrl,
+    cc: CountryCode,
+) -> Result<CountryCode, (CountryCode, String)> {
+    let image = client.get_bytes(&base, &gif_path(cc), Want::Gif).await.map_err(|e| (cc, e.to_string()))?;
+    save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image).map_err(|e| (cc, e.to_string()))?;
     show(&cc);
     Ok(cc)
 }

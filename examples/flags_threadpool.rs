@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use flags::countries::pop20_sorted;
+use flags::countries::{pop20_sorted, CountryCode};
 use flags::download::pipeline::gif_path;
 use flags::executor::ThreadPoolExecutor;
 use flags::http::policy::Want;
@@ -20,9 +20,13 @@ use flags::save::{file_name, save_bytes};
 const MAX_WORKERS: usize = 20;
 
 /// Downloads and saves one flag; on failure, the code and why.
-fn download_one(client: &BlockingClient, base: &BaseUrl, cc: String) -> Result<String, (String, String)> {
-    let image = client.get_bytes(base, &gif_path(&cc), Want::Gif).map_err(|e| (cc.clone(), e.to_string()))?;
-    save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image).map_err(|e| (cc.clone(), e.to_string()))?;
+fn download_one(
+    client: &BlockingClient,
+    base: &BaseUrl,
+    cc: CountryCode,
+) -> Result<CountryCode, (CountryCode, String)> {
+    let image = client.get_bytes(base, &gif_path(cc), Want::Gif).map_err(|e| (cc, e.to_string()))?;
+    save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image).map_err(|e| (cc, e.to_string()))?;
     show(&cc);
     Ok(cc)
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use flags::countries::POP20;
+use flags::countries::{CountryCode, POP20};
 use flags::download::pipeline::gif_path;
 use flags::executor::{as_completed, ThreadPoolExecutor};
 use flags::http::policy::Want;
@@ -18,10 +18,10 @@ use flags::report::{seed_line, show};
 use flags::save::{file_name, save_bytes};
 
 /// Downloads and saves one flag; the error says why not.
-fn download_one(client: &BlockingClient, base: &BaseUrl, cc: &str) -> Result<String, String> {
+fn download_one(client: &BlockingClient, base: &BaseUrl, cc: CountryCode) -> Result<String, String> {
     let image = client.get_bytes(base, &gif_path(cc), Want::Gif).map_err(|e| e.to_string())?;
-    save_bytes(Path::new(common::DEST), &file_name(cc, None), &image).map_err(|e| e.to_string())?;
-    show(cc);
+    save_bytes(Path::new(common::DEST), &file_name(&cc, None), &image).map_err(|e| e.to_string())?;
+    show(&cc);
     Ok(cc.to_string())
 }
 
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let client = BlockingClient::simple(Duration::from_secs(10), 3);
-    let mut cc_list: Vec<&'static str> = POP20[..5].to_vec();
+    let mut cc_list: Vec<CountryCode> = POP20[..5].to_vec();
     cc_list.sort();
 
     let t0 = Instant::now();
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         let future = future.expect("no timeout was set");
         match future.result(None).expect("download_one does not panic") {
             Ok(res) => println!("{future} result: {res:?}"),
-            Err((cc, why)) => return common::failed(cc, &base, why),
+            Err((cc, why)) => return common::failed(&cc, &base, why),
         }
         count += 1;
     }

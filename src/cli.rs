@@ -1,14 +1,18 @@
 //! Command-line arguments (clap derive) and the validated configurations
-//! they turn into, so nothing downstream checks input again.
+//! they turn into, so nothing downstream checks input again. A value that
+//! fails a check is a clap error naming the argument, printed with the
+//! subcommand's usage (exit 2).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench::workload::Workload;
 use crate::bench::BenchConfig;
-use crate::countries::Selection;
+use crate::countries::{CodeArg, Selection};
 use crate::demo::DemoConfig;
 use crate::download::{Cancel, Mode};
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
@@ -18,10 +22,13 @@ use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source
 
 /// Download country flags in several concurrency styles and measure what each costs.
 ///
-/// With no command, runs the demo: the seed's experiment against the
-/// embedded flag server, no network needed.
+/// `flags` alone runs the demo: the seed's experiment against the embedded
+/// flag server, no network needed. The book's servers are LOCAL (port
+/// 8000), DELAY (8001, 0.5..5 s delay) and ERROR (8002, 25% answered 418):
+/// `flags serve --label DELAY` plays one, `flags get -s DELAY` downloads
+/// from it.
 #[derive(Debug, Parser)]
-#[command(name = "flags", version, about, long_about = None)]
+#[command(name = "flags", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,7 +36,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The seed's experiment: POP20 with each style against the embedded server, then a table.
+    /// The seed's experiment: POP20 with each style against the embedded server, then a table (what `flags` alone runs).
     Demo(DemoArgs),
     /// Download flags (the book's flags2/flags3): choose codes, server, style and concurrency.
     Get(GetArgs),
@@ -37,6 +44,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// Measure every style (and curl, aria2c, wget2) on the seed's workloads and sweeps.
     Bench(BenchArgs),
+    /// Print a shell completion script: flags completions bash > /etc/bash_completion.d/flags
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): flags man > flags.1
+    Man,
+}
+
+/// A clap error for `value` of `arg`, saying why it is not valid.
+fn invalid(arg: &str, value: impl std::fmt::Display, why: impl std::fmt::Display) -> clap::Error {
+    clap::Error::raw(ErrorKind::ValueValidation, format!("invalid value '{value}' for '{arg}': {why}"))
 }
 
 #[derive(Debug, Args)]
@@ -52,7 +71,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: Option<u32>,
     /// Styles to measure, comma-separated [default: all].
-    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    #[arg(long, value_delimiter = ',', value_enum)]
     pub styles: Vec<Mode>,
     /// Use this server (e.g. an nginx you run) instead of the embedded one; only
     /// the no-latency workloads run then.
@@ -61,27 +80,23 @@ pub struct BenchArgs {
     /// Also run curl, aria2c and wget2 where installed.
     #[arg(long)]
     pub peers: bool,
-    /// Only these workloads, comma-separated (W1, W2, W3, W4, sweep-concurrency, sweep-latency).
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
-    pub workloads: Vec<String>,
+    /// Only these workloads, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_enum, ignore_case = true, value_name = "ID")]
+    pub workloads: Vec<Workload>,
     /// Also write a Markdown report to this file (BENCHMARKS.md).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {
-    type Error = String;
-    fn try_from(a: BenchArgs) -> Result<Self, String> {
-        const IDS: [&str; 6] = ["W1", "W2", "W3", "W4", "sweep-concurrency", "sweep-latency"];
-        if let Some(bad) = a.workloads.iter().find(|w| !IDS.iter().any(|id| id.eq_ignore_ascii_case(w))) {
-            return Err(format!("invalid value '{bad}' for '--workloads <ID>': expected one of {}", IDS.join(", ")));
-        }
+    type Error = clap::Error;
+    fn try_from(a: BenchArgs) -> Result<Self, clap::Error> {
         let out = match a.out {
             Some(dir) => dir,
             None => tempfile::Builder::new()
                 .prefix("flags-bench-")
                 .tempdir()
-                .map_err(|e| format!("cannot make a folder for the results: {e}"))?
+                .map_err(|e| invalid("--out <DIR>", "(default)", format!("cannot make a folder for the results: {e}")))?
                 .keep(),
         };
         let config = BenchConfig {
@@ -94,7 +109,7 @@ impl TryFrom<BenchArgs> for BenchConfig {
             only: a.workloads,
             markdown: a.markdown,
         };
-        crate::bench::check(&config)?;
+        crate::bench::check(&config).map_err(|msg| clap::Error::raw(ErrorKind::ValueValidation, msg))?;
         Ok(config)
     }
 }
@@ -107,8 +122,8 @@ fn parse_url(s: &str) -> Result<BaseUrl, String> {
 pub struct GetArgs {
     /// Country codes (BR), or single letters meaning all 26 codes that start
     /// with it (b = BA..BZ). Case-insensitive. Default: the 20 most populous.
-    #[arg(value_name = "CC", value_parser = parse_cc)]
-    pub codes: Vec<String>,
+    #[arg(value_name = "CC", value_parser = parse_code_arg)]
+    pub codes: Vec<CodeArg>,
     /// All 194 flags the book's server holds.
     #[arg(short, long)]
     pub all: bool,
@@ -118,18 +133,20 @@ pub struct GetArgs {
     /// Only the first N codes, after sorting.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
-    /// Most concurrent requests [default: sequential 1, threadpool 30, async 100,
-    /// processpool 4 x cores; at most 5 for REMOTE]. Capped at 1000 and at the number of codes.
-    #[arg(short = 'm', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Most concurrent requests, 1 to 1000 [default: sequential 1, threadpool
+    /// 30, async 100, processpool 4 x cores; at most 5 for REMOTE]. More than
+    /// the codes is capped at the codes.
+    #[arg(short = 'm', long, value_name = "N", value_parser = parse_max_req, allow_negative_numbers = true)]
     pub max_req: Option<u32>,
-    /// Server: LOCAL, DELAY, ERROR, REMOTE, or a base URL (http://host:port/flags).
+    /// Server: LOCAL (localhost:8000), DELAY (8001), ERROR (8002), REMOTE (the
+    /// book's public site), or a base URL (http://host:port/flags).
     #[arg(short, long, default_value = "LOCAL", value_parser = parse_server)]
     pub server: ServerArg,
     /// One line per code instead of the progress bar.
     #[arg(short, long)]
     pub verbose: bool,
     /// Download style.
-    #[arg(long, default_value = "async", value_parser = parse_mode)]
+    #[arg(long, default_value = "async", value_enum)]
     pub mode: Mode,
     /// Directory to save to (created if missing).
     #[arg(short, long, default_value = "downloads", value_name = "DIR")]
@@ -140,7 +157,7 @@ pub struct GetArgs {
     /// A request fails when no byte arrives for this long [default: the --timeout].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub stall: Option<Duration>,
-    /// The largest body taken (a flag is at most 36 KB): 256K, 2M, 1000...
+    /// The largest body taken (a flag is at most 36 KB): 256K, 2M, 40000...
     #[arg(long, value_name = "BYTES", default_value = "256K", value_parser = parse_size)]
     pub max_size: u64,
     /// Extra tries for transient failures (timeouts, resets, truncated bodies,
@@ -163,10 +180,10 @@ pub enum ServerArg {
 }
 
 impl TryFrom<GetArgs> for GetConfig {
-    type Error = String;
-    fn try_from(a: GetArgs) -> Result<Self, String> {
+    type Error = clap::Error;
+    fn try_from(a: GetArgs) -> Result<Self, clap::Error> {
         let selection = Selection { args: a.codes, all: a.all, every: a.every, limit: a.limit.map(|n| n as usize) };
-        let codes = selection.codes().map_err(|e| e.to_string())?;
+        let codes = selection.codes();
         let (label, base) = match a.server {
             ServerArg::Label(l) => (Some(l), l.base()),
             ServerArg::Url(u) => (None, u),
@@ -176,8 +193,7 @@ impl TryFrom<GetArgs> for GetConfig {
             Mode::Sequential => 1,
             _ => wanted.min(MAX_CONCURRENCY).min(codes.len()).max(1),
         };
-        save::prepare_dest(&a.dest)
-            .map_err(|e| format!("invalid value '{}' for '--dest <DIR>': {e}", a.dest.display()))?;
+        save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
         Ok(GetConfig {
             codes,
             label,
@@ -197,21 +213,26 @@ impl TryFrom<GetArgs> for GetConfig {
     }
 }
 
-fn parse_cc(s: &str) -> Result<String, String> {
-    let ok = matches!(s.len(), 1 | 2) && s.bytes().all(|b| b.is_ascii_alphabetic());
-    if ok {
-        Ok(s.to_ascii_uppercase())
-    } else {
-        Err("expected a two-letter country code (BR) or a single letter (b = BA..BZ)".into())
+fn parse_code_arg(s: &str) -> Result<CodeArg, String> {
+    s.parse().map_err(|_| "expected a two-letter country code (BR) or a single letter (b = BA..BZ)".to_string())
+}
+
+fn parse_max_req(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err("must be a positive number, from 1 to 1000".into()),
+        Ok(0) => Err("must be from 1 to 1000".into()),
+        Ok(n) => Ok(n.min(u32::MAX as i64) as u32),
+        Err(_) => Err("expected a number of requests, from 1 to 1000".into()),
     }
 }
 
 fn parse_server(s: &str) -> Result<ServerArg, String> {
     if s.contains("://") {
-        s.parse::<BaseUrl>().map(ServerArg::Url).map_err(|e| e.why.to_string())
-    } else {
-        s.parse().map(ServerArg::Label)
+        return s.parse::<BaseUrl>().map(ServerArg::Url).map_err(|e| e.why.to_string());
     }
+    s.parse()
+        .map(ServerArg::Label)
+        .map_err(|_| "expected LOCAL, DELAY, ERROR, REMOTE or a base URL (http://host:port/flags)".to_string())
 }
 
 /// `256K`, `2M`, `1G` or a number of bytes.
@@ -232,10 +253,6 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Ok(n) if n > 0 && n.checked_shl(shift).is_some_and(|v| v >> shift == n) => Ok(n << shift),
         _ => Err("expected a size such as 256K, 2M or 40000 (more than 0)".into()),
     }
-}
-
-fn parse_mode(s: &str) -> Result<Mode, String> {
-    s.parse()
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -261,17 +278,28 @@ pub struct DemoArgs {
     pub dest: PathBuf,
 }
 
-impl From<DemoArgs> for DemoConfig {
-    fn from(a: DemoArgs) -> Self {
-        DemoConfig { delay: a.delay.unwrap_or(Delay::fixed(0.35)), seed: a.seed, runs: a.runs as usize, dest: a.dest }
+impl DemoArgs {
+    /// What `flags` alone runs: the demo with its defaults.
+    pub fn default_run() -> Self {
+        DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }
+    }
+}
+
+impl TryFrom<DemoArgs> for DemoConfig {
+    type Error = clap::Error;
+    fn try_from(a: DemoArgs) -> Result<Self, clap::Error> {
+        save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DEST>", a.dest.display(), e))?;
+        let delay = a.delay.unwrap_or(Delay::fixed(0.35));
+        Ok(DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest })
     }
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Behave like one of the book's servers: LOCAL (port 8000), DELAY (8001,
-    /// 0.5..5 s delay), ERROR (8002, 0.5 s delay, 25% 418s).
-    #[arg(long, value_parser = parse_label)]
+    /// Behave like one of the book's servers (its port, delay and errors).
+    /// The book's ERROR server delays 0.5 s; its slow_server.py code draws
+    /// 0.5..5 s for every label, as DELAY does here.
+    #[arg(long, value_enum, ignore_case = true)]
     pub label: Option<Label>,
     /// Serve a directory laid out like the unpacked flags.zip (DIR/{cc}/{cc}.gif)
     /// instead of the embedded images.
@@ -326,17 +354,16 @@ pub struct ServeArgs {
 pub struct ServeConfig {
     pub addr: SocketAddr,
     pub server: ServerConfig,
+    /// Log every request (the binary attaches the printer).
+    pub verbose: bool,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
-    type Error = String;
-    fn try_from(a: ServeArgs) -> Result<Self, String> {
-        if a.label == Some(Label::Remote) {
-            return Err("--label REMOTE is the book's public site; serve LOCAL, DELAY or ERROR".into());
-        }
+    type Error = clap::Error;
+    fn try_from(a: ServeArgs) -> Result<Self, clap::Error> {
         let (label_delay, label_rate) = a.label.map_or((Delay::NONE, 0.0), Label::behaviour);
         let source = match a.dir {
-            Some(dir) if !dir.is_dir() => return Err(format!("--dir {}: not a directory", dir.display())),
+            Some(dir) if !dir.is_dir() => return Err(invalid("--dir <DIR>", dir.display(), "not a directory")),
             Some(dir) => Source::Dir(dir),
             None => Source::Catalog,
         };
@@ -360,11 +387,11 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 seed,
                 label: a.label,
                 max_connections: a.max_connections as usize,
-                log: a.verbose.then(crate::report::server_log),
                 threads: a.threads.map_or(0, usize::from),
                 header_timeout: a.header_timeout,
                 ..ServerConfig::default()
             },
+            verbose: a.verbose,
         })
     }
 }
@@ -384,13 +411,23 @@ fn parse_delay(s: &str) -> Result<Delay, String> {
     s.parse()
 }
 
-fn parse_label(s: &str) -> Result<Label, String> {
-    s.parse()
-}
-
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.25)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_req_messages_name_the_range() {
+        assert_eq!(parse_max_req("-1").unwrap_err(), "must be a positive number, from 1 to 1000");
+        assert_eq!(parse_max_req("0").unwrap_err(), "must be from 1 to 1000");
+        assert_eq!(parse_max_req("5000"), Ok(5000), "capped later, at 1000 and the codes");
+        assert_eq!(parse_size("256K"), Ok(256 << 10));
+        assert!(parse_size("0").is_err() && parse_size("12Q").is_err());
     }
 }

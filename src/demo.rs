@@ -1,7 +1,7 @@
 //! The main job (`flags` with no arguments): the seed's experiment. Starts
 //! the embedded server on a free loopback port with a CDN-like latency,
-//! downloads POP20 with every style, prints each run in the seed's format,
-//! then a table comparing them.
+//! downloads POP20 with every style, and returns each style's times. What
+//! a person sees along the way comes from the caller's [`DemoObserver`].
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::countries::pop20_sorted;
-use crate::download::{self, Cancel, Job, Mode};
-use crate::report::{self, SeedSink, StyleTimes};
+use crate::download::{self, Cancel, Job, Mode, RunResult, Sink};
+use crate::http::BaseUrl;
 use crate::save;
 use crate::server::{self, Delay, ServerConfig};
 
@@ -33,39 +33,68 @@ impl Default for DemoConfig {
     }
 }
 
-/// The seed script each mode stands for.
-fn script(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Sequential => "python3 flags.py",
-        Mode::ThreadPool => "python3 flags_threadpool.py",
-        Mode::Async => "python3 flags_asyncio.py",
-        Mode::ProcessPool => "flags get --mode processpool",
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot write to {}", .dir.display())]
+    Dest {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the embedded flag server")]
+    Server(#[source] std::io::Error),
+}
+
+/// One style's times.
+#[derive(Debug, Clone)]
+pub struct StyleTimes {
+    pub mode: Mode,
+    pub times: Vec<Duration>,
+}
+
+impl StyleTimes {
+    /// Mean of the runs.
+    pub fn mean(&self) -> Duration {
+        self.times.iter().sum::<Duration>() / self.times.len().max(1) as u32
+    }
+
+    /// Fastest run.
+    pub fn best(&self) -> Duration {
+        self.times.iter().copied().min().unwrap_or_default()
     }
 }
 
+/// What the demo tells as it goes.
+pub trait DemoObserver {
+    /// The server is up at `base`, answering after `delay`; `codes` flags per run.
+    fn started(&self, base: &BaseUrl, delay: Delay, codes: usize);
+    /// Run `run` of `runs` of `mode` begins; its outcomes go to the sink returned.
+    fn run_started(&self, mode: Mode, run: usize, runs: usize) -> Arc<dyn Sink>;
+    /// That run is over.
+    fn run_ended(&self, result: &RunResult);
+}
+
 /// Runs the demo; returns the times of each style.
-pub fn run(config: &DemoConfig) -> anyhow::Result<Vec<StyleTimes>> {
-    use anyhow::Context as _;
-    save::prepare_dest(&config.dest).with_context(|| format!("cannot write to {}", config.dest.display()))?;
+pub fn run(config: &DemoConfig, observer: &dyn DemoObserver) -> Result<Vec<StyleTimes>, DemoError> {
+    save::prepare_dest(&config.dest).map_err(|source| DemoError::Dest { dir: config.dest.clone(), source })?;
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
-    let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .context("cannot start the embedded flag server")?;
+    let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
     let codes = pop20_sorted();
-    report::demo_intro(&server.base_url(), &config.delay.to_string(), codes.len());
+    observer.started(&server.base(), config.delay, codes.len());
     let mut rows = Vec::new();
     for mode in Mode::ALL {
         let mut times = Vec::new();
         for i in 1..=config.runs {
-            report::demo_run_header(mode, script(mode), i, config.runs);
+            let sink = observer.run_started(mode, i, config.runs);
             let mut job = Job::new(server.base(), config.dest.clone(), codes.len());
             job.timeout = Duration::from_secs(10) + config.delay.max;
             job.stall = job.timeout;
-            let result = download::run(mode, job, codes.clone(), Arc::new(SeedSink), Cancel::new(&config.dest));
-            report::seed_summary(&result);
+            let result = download::run(mode, job, codes.clone(), sink, Cancel::new(&config.dest));
+            observer.run_ended(&result);
             times.push(result.elapsed);
         }
         rows.push(StyleTimes { mode, times });
     }
-    report::demo_end(&rows, &config.dest.display().to_string());
     Ok(rows)
 }

@@ -1,6 +1,7 @@
 //! `flags get`: the book's flags2/flags3 downloader. Takes a validated
-//! [`GetConfig`], runs one style over the codes with a sink that shows
-//! progress, and returns a [`GetReport`] that accounts for every code once.
+//! [`GetConfig`], runs one style over the codes with the caller's sink (the
+//! binary passes one that shows progress), and returns a [`GetReport`] that
+//! accounts for every code once. It prints nothing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,9 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::countries::CountryCode;
 use crate::download::{self, Cancel, Job, Mode, Outcome, Sink};
 use crate::http::BaseUrl;
-use crate::report::get::{GetSink, JsonSink};
 use crate::server::Label;
 
 /// Most concurrent requests `-m` accepts.
@@ -35,8 +36,8 @@ pub fn default_concurrency(mode: Mode, label: Option<Label>) -> usize {
 /// A validated `flags get`.
 #[derive(Debug, Clone)]
 pub struct GetConfig {
-    /// Upper-case codes, sorted, each once.
-    pub codes: Vec<String>,
+    /// The codes, sorted, each once.
+    pub codes: Vec<CountryCode>,
     /// The label the user named, if any.
     pub label: Option<Label>,
     /// Base URL of the flags.
@@ -59,13 +60,27 @@ pub struct GetConfig {
     pub cancel: Arc<Cancel>,
 }
 
+/// How a code ended, in the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Saved.
+    Ok,
+    /// The server has no flag for it (404).
+    NotFound,
+    /// Failed; `reason` says why.
+    Error,
+    /// Not downloaded: the run was stopped.
+    Cancelled,
+}
+
 /// How one code ended, for `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlagReport {
     /// The country code, upper case.
-    pub cc: String,
+    pub cc: CountryCode,
     /// `ok`, `not_found`, `error` or `cancelled`.
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     /// Why it failed (errors only), e.g. `HTTP 418 - I'm a Teapot`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -78,14 +93,16 @@ pub struct FlagReport {
 }
 
 impl FlagReport {
-    fn new(cc: &str, outcome: &Outcome) -> Self {
-        let (kind, reason, file, bytes) = match outcome {
-            Outcome::Saved { path, bytes } => ("ok", None, Some(path.clone()), Some(*bytes)),
-            Outcome::NotFound => ("not_found", None, None, None),
-            Outcome::Failed(e) => ("error", Some(e.to_string()), None, None),
-            Outcome::Cancelled => ("cancelled", None, None, None),
-        };
-        FlagReport { cc: cc.to_string(), outcome: kind, reason, file, bytes }
+    fn new(cc: CountryCode, outcome: &Outcome) -> Self {
+        let report = |outcome| FlagReport { cc, outcome, reason: None, file: None, bytes: None };
+        match outcome {
+            Outcome::Saved { path, bytes } => {
+                FlagReport { file: Some(path.clone()), bytes: Some(*bytes), ..report(OutcomeKind::Ok) }
+            }
+            Outcome::NotFound => report(OutcomeKind::NotFound),
+            Outcome::Failed(e) => FlagReport { reason: Some(e.to_string()), ..report(OutcomeKind::Error) },
+            Outcome::Cancelled => report(OutcomeKind::Cancelled),
+        }
     }
 }
 
@@ -97,7 +114,7 @@ pub struct GetReport {
     pub mode: String,
     /// The server label (`LOCAL`, ...), or `URL` for a base URL given as is.
     pub server: String,
-    /// The base URL the flags came from.
+    /// The base URL the flags came from (without credentials).
     pub base_url: String,
     /// Most requests in flight at once.
     pub concurrency: usize,
@@ -114,6 +131,9 @@ pub struct GetReport {
     /// Requests that timed out before any byte of an answer (a sign of an
     /// overloaded server, see the report's hint).
     pub unanswered_timeouts: usize,
+    /// Some connection was refused or its host not found: nobody is there.
+    #[serde(skip)]
+    pub unreachable: bool,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
     /// One entry per requested code, sorted by code.
@@ -125,11 +145,6 @@ impl GetReport {
     pub fn failed(&self) -> bool {
         self.errors > 0
     }
-
-    /// True if the run was cut short by Ctrl-C (exit status 130).
-    pub fn interrupted(&self) -> bool {
-        self.cancelled > 0
-    }
 }
 
 /// The server's name in reports: its label, or `URL`.
@@ -137,14 +152,9 @@ pub fn server_name(label: Option<Label>) -> String {
     label.map_or_else(|| "URL".to_string(), |l| l.name().to_string())
 }
 
-/// Runs the download and returns the report; prints through `report::get`.
-pub fn run(config: &GetConfig) -> GetReport {
-    let sink: Arc<dyn Sink> = if config.json {
-        Arc::new(JsonSink)
-    } else {
-        crate::report::get::initial_report(config);
-        Arc::new(GetSink::new(config.codes.len(), config.verbose))
-    };
+/// Runs the download, telling `sink` of each code as it ends, and returns
+/// the report.
+pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
     let job = Job {
         base: config.base.clone(),
         dest: config.dest.clone(),
@@ -156,33 +166,26 @@ pub fn run(config: &GetConfig) -> GetReport {
         max_size: config.max_size,
     };
     let result = download::run(config.mode, job, config.codes.clone(), sink, Arc::clone(&config.cancel));
-    let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(cc, o)).collect();
-    flags.sort_by(|a, b| a.cc.cmp(&b.cc));
-    let count = |kind: &str| flags.iter().filter(|f| f.outcome == kind).count();
+    let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(*cc, o)).collect();
+    flags.sort_by_key(|f| f.cc);
+    let count = |kind: OutcomeKind| flags.iter().filter(|f| f.outcome == kind).count();
+    let failures =
+        || result.outcomes.iter().filter_map(|(_, o)| if let Outcome::Failed(f) = o { Some(f) } else { None });
     let report = GetReport {
         mode: config.mode.to_string(),
         server: server_name(config.label),
         base_url: config.base.to_string(),
         concurrency: config.concurrency,
         requested: config.codes.len(),
-        ok: count("ok"),
-        not_found: count("not_found"),
-        errors: count("error"),
-        cancelled: count("cancelled"),
-        unanswered_timeouts: result
-            .outcomes
-            .iter()
-            .filter(|(_, o)| matches!(o, Outcome::Failed(e) if e.is_unanswered_timeout()))
-            .count(),
+        ok: count(OutcomeKind::Ok),
+        not_found: count(OutcomeKind::NotFound),
+        errors: count(OutcomeKind::Error),
+        cancelled: count(OutcomeKind::Cancelled),
+        unanswered_timeouts: failures().filter(|f| f.is_unanswered_timeout()).count(),
+        unreachable: failures().any(|f| f.is_connect()),
         elapsed_s: result.elapsed.as_secs_f64(),
         flags,
     };
     debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);
-    if config.json {
-        crate::report::get::json_report(&report);
-    } else {
-        let unreachable = result.outcomes.iter().any(|(_, o)| matches!(o, Outcome::Failed(e) if e.is_connect()));
-        crate::report::get::final_report(&report, config.label, unreachable);
-    }
     report
 }

@@ -3,23 +3,30 @@
 //! in Fluent Python, with a flag server of its own.
 //!
 //! # Module map
-//! Data flows one way: codes -> a style's `download_many` -> one outcome per
-//! code -> a sink that reports.
+//!
+//! Data flows one way: codes -> a style's `download_many` -> one outcome
+//! per code -> a value the caller gets back. The library never prints: its
+//! commands ([`get`], [`demo`], [`bench`](mod@bench), [`server`]) return
+//! values and tell their progress to an observer the caller passes in. The
+//! binary (`src/main.rs`, the command layer) passes the printers of
+//! [`report`], the one module that prints. No module imports a module that
+//! imports it back (`tests/it/layout.rs` checks).
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`countries`] | POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
-//! | [`executor`] | `ThreadPoolExecutor`, `ProcessPoolExecutor`, `Future`, `as_completed`, `wait`: concurrent.futures for Rust |
-//! | [`download`] | the `Style` trait and one module per style: sequential, threadpool, asyncio, processpool |
-//! | [`http`] | the blocking client (ureq), the async one (hyper for http, reqwest for https), their one error type |
-//! | [`save`] | file names and atomic writes |
-//! | [`report`] | everything that prints: seed lines, tables, flags2 reports, JSON |
-//! | [`server`] | the flag server: catalog images, routes, delays and errors |
+//! | [`cli`] | command-line arguments and the validated configurations they become |
+//! | [`countries`] | [`CountryCode`](countries::CountryCode), POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
+//! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
-//! | [`get`] | `flags get`: the flags2/flags3 downloader and its report |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
-//! | [`cli`] | command-line arguments and the validated configuration they become |
+//! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, stopping a run |
+//! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
+//! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
+//! | [`save`] | file names, and files that are complete or absent |
+//! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery |
+//! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
+//! | [`ident`] | how `flags` names itself on the wire |
 
 pub mod bench;
 pub mod cli;
@@ -29,6 +36,7 @@ pub mod download;
 pub use concurrent_futures as executor;
 pub mod get;
 pub mod http;
+pub mod ident;
 pub mod report;
 pub mod save;
 pub mod server;

@@ -1,23 +1,30 @@
-//! The `flags` binary: parse the command line, run it, map errors to exit codes
-//! (0 ok, 1 failures, 2 usage error, 130 interrupted).
+//! The `flags` binary: the command layer. It parses the command line, runs
+//! the library's command with the report module's printers as observers,
+//! and maps the result to an exit status: 0 ok, 1 failures, 2 usage error,
+//! 130 or 143 interrupted by SIGINT or SIGTERM, 141 when stdout's reader
+//! went away.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
+use flags::bench::BenchConfig;
 use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
+use flags::demo::DemoConfig;
+use flags::download::Sink;
 use flags::get::GetConfig;
+use flags::report;
 use flags::signals::{exit_status, Signals};
 use flags::{demo, server};
 
 fn main() -> ExitCode {
-    // SIGPIPE stays ignored (Rust's default): a peer that closes its socket
-    // must never end the server or a client. A closed stdout is handled by
-    // `report::out` instead.
     // A process pool starts this executable as its workers.
     flags::executor::run_worker_if_requested(flags::download::processpool::registry());
-    // Caught before anything else, so a Ctrl-C while starting is not lost.
+    // SIGPIPE stays ignored (Rust's default): a peer that closes its socket
+    // must never end the server or a client; a closed stdout is handled by
+    // `report::out`. SIGINT and SIGTERM are caught before anything else, so
+    // one that comes while flags starts is not lost.
     let signals = match Signals::catch() {
         Ok(signals) => signals,
         Err(e) => {
@@ -25,32 +32,31 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let cli = Cli::try_parse().unwrap_or_else(|e| match e.kind() {
-        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => e.exit(),
-        _ => usage_error(e.render().to_string().trim_start_matches("error: ")),
-    });
+    let cli = Cli::try_parse().unwrap_or_else(|e| with_usage(e, &std::env::args().nth(1).unwrap_or_default()).exit());
     let result = match cli.command {
-        None => run_demo(DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }, signals),
-        Some(Command::Demo(args)) => run_demo(args, signals),
-        Some(Command::Get(args)) => match GetConfig::try_from(args) {
-            Ok(config) => Ok(get(&config, signals)),
-            Err(msg) => usage_error(&msg),
-        },
-        Some(Command::Bench(args)) => match flags::bench::BenchConfig::try_from(args) {
-            Ok(config) => signals
-                .exit_on_first()
-                .map_err(Into::into)
-                .and_then(|()| flags::bench::run(&config).map(|_| ExitCode::SUCCESS)),
-            Err(msg) => usage_error(&msg),
-        },
-        Some(Command::Serve(args)) => match ServeConfig::try_from(args) {
-            Ok(config) => serve(config, signals),
-            Err(msg) => usage_error(&msg),
-        },
+        None => demo_command(valid("demo", DemoConfig::try_from(DemoArgs::default_run())), signals),
+        Some(Command::Demo(args)) => demo_command(valid("demo", DemoConfig::try_from(args)), signals),
+        Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
+        Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
+        Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "flags", &mut script);
+            report::out::write_bytes(&script);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page).map(|()| {
+                report::out::write_bytes(&page);
+                ExitCode::SUCCESS
+            })
+        }
+        .map_err(Into::into),
     };
     match result {
         // Like other Unix tools, stop quietly when stdout's reader went away.
-        Ok(_) if flags::report::out::closed() => ExitCode::from(141),
+        Ok(_) if report::out::closed() => ExitCode::from(141),
         Ok(code) => code,
         Err(e) => {
             eprintln!("flags: {e:#}");
@@ -59,27 +65,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints `error: msg`, the usage line of the subcommand in use, and a
-/// pointer to `--help`; exits 2.
-fn usage_error(msg: &str) -> ! {
-    const TIP: &str = "For more information, try '--help'.";
-    let msg = msg.trim_end().trim_end_matches(TIP).trim_end();
-    let mut cmd = Cli::command();
-    cmd.build();
-    let sub = std::env::args().nth(1).unwrap_or_default();
-    let usage = match cmd.find_subcommand_mut(&sub) {
-        Some(sub) => sub.render_usage(),
-        None => cmd.render_usage(),
-    };
-    if msg.contains("Usage:") {
-        eprintln!("error: {msg}\n\n{TIP}");
-    } else {
-        eprintln!("error: {msg}\n\n{usage}\n\n{TIP}");
-    }
-    std::process::exit(2)
+/// The configuration, or the usage error printed with `sub`'s usage (exit 2).
+fn valid<T>(sub: &str, config: Result<T, clap::Error>) -> T {
+    config.unwrap_or_else(|e| with_usage(e, sub).exit())
 }
 
-fn get(config: &GetConfig, signals: Signals) -> ExitCode {
+/// `e` with the usage line of subcommand `sub` (or of `flags`), which clap
+/// leaves out of some errors, such as a value its parser refused.
+fn with_usage(e: clap::Error, sub: &str) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let mut cli = Cli::command();
+    cli.build();
+    let mut e = match cli.find_subcommand_mut(sub) {
+        Some(cmd) => e.format(cmd),
+        None => e.format(&mut cli),
+    };
+    if e.get(ContextKind::Usage).is_none() {
+        let usage = match cli.find_subcommand_mut(sub) {
+            Some(cmd) => cmd.render_usage(),
+            None => cli.render_usage(),
+        };
+        e.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    }
+    e
+}
+
+fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
     // First Ctrl-C or SIGTERM: stop, report, exit 130 or 143. Second: remove
     // the temporary files, end the workers, and quit now.
     let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
@@ -98,30 +109,57 @@ fn get(config: &GetConfig, signals: Signals) -> ExitCode {
     };
     // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
     let stdout_gone = Arc::clone(&config.cancel);
-    flags::report::out::on_closed(move || stdout_gone.cancel());
-    let report = flags::get::run(config);
+    report::out::on_closed(move || stdout_gone.cancel());
+    let sink: Arc<dyn Sink> = match config.json {
+        true => Arc::new(report::get::JsonSink),
+        false => {
+            report::get::initial_report(config);
+            Arc::new(report::get::GetSink::new(config.codes.len(), config.verbose))
+        }
+    };
+    let outcome = flags::get::run(config, sink);
+    match config.json {
+        true => report::get::json_report(&outcome),
+        false => report::get::final_report(&outcome, config.label),
+    }
     match first.get() {
         Some(signal) => ExitCode::from(exit_status(signal)),
-        None if report.failed() => ExitCode::from(1),
+        None if outcome.failed() => ExitCode::from(1),
         None => ExitCode::SUCCESS,
     }
 }
 
-fn run_demo(args: DemoArgs, signals: Signals) -> anyhow::Result<ExitCode> {
+fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
     signals.exit_on_first()?;
-    demo::run(&args.into())?;
+    let rows = demo::run(&config, &report::DemoPrinter)?;
+    report::seed::demo_end(&rows, &config.dest);
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+    if config.verbose {
+        config.server.log = Some(report::serve::server_log());
+    }
     let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
-    flags::report::serving(&running.addr(), &config.server);
+    report::serve::serving(&running.addr(), &config.server);
     // The first SIGINT or SIGTERM stops accepting and lets the requests in
     // flight finish (within the grace period); a second one quits now.
     let stop = running.stop_handle();
     signals.watch(move |_| stop.graceful(), |signal| std::process::exit(exit_status(signal).into()))?;
     running.wait()?;
-    flags::report::stopped();
+    report::serve::stopped();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+    signals.exit_on_first()?;
+    let results = flags::bench::run(config, &report::bench::Printer)?;
+    let svg = flags::bench::write_results(&results, &config.out)?;
+    if let Some(md) = &config.markdown {
+        let text = report::bench::markdown(&results, &svg.display().to_string());
+        std::fs::write(md, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
+    }
+    report::bench::footer(&results, &config.out);
     Ok(ExitCode::SUCCESS)
 }
 

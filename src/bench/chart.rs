@@ -5,6 +5,7 @@
 use plotters::prelude::*;
 
 use super::result::{BenchReport, Point};
+use super::workload::Workload;
 
 const COLOURS: [RGBColor; 7] = [
     RGBColor(0x1f, 0x77, 0xb4),
@@ -17,8 +18,8 @@ const COLOURS: [RGBColor; 7] = [
 ];
 
 /// The SVG document, as text.
-pub fn svg(report: &BenchReport) -> anyhow::Result<String> {
-    let sweep: Vec<&Point> = report.points.iter().filter(|p| p.workload == "sweep-concurrency").collect();
+pub fn svg(report: &BenchReport) -> Result<String, String> {
+    let sweep: Vec<&Point> = report.points.iter().filter(|p| p.workload == Workload::SweepConcurrency).collect();
     let mut tools: Vec<&str> = sweep.iter().map(|p| p.tool.as_str()).collect();
     tools.dedup();
     tools.sort();
@@ -94,6 +95,6 @@ pub fn svg(report: &BenchReport) -> anyhow::Result<String> {
     Ok(out)
 }
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("drawing the chart: {e:?}")
+fn draw_err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
 }

@@ -21,22 +21,20 @@ pub mod chart;
 pub mod measure;
 pub mod peers;
 pub mod result;
+pub mod workload;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::Context as _;
-
-use crate::countries::{catalog, every_code, pop20_sorted, POP20};
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::BaseUrl;
-use crate::report::bench as print;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use peers::Peer;
 use result::{BenchReport, Point};
+use workload::{specs, Spec, Workload};
 
 /// A validated `flags bench`.
 #[derive(Debug, Clone)]
@@ -54,95 +52,9 @@ pub struct BenchConfig {
     /// Also run curl, aria2c and wget2 where installed.
     pub peers: bool,
     /// Only these workloads (empty: all).
-    pub only: Vec<String>,
+    pub only: Vec<Workload>,
     /// Also write this Markdown report (BENCHMARKS.md).
     pub markdown: Option<PathBuf>,
-}
-
-/// Which codes a workload asks for.
-#[derive(Debug, Clone, Copy)]
-enum Codes {
-    Pop20,
-    All,
-    Every,
-}
-
-impl Codes {
-    fn list(self) -> Vec<String> {
-        match self {
-            Codes::Pop20 => pop20_sorted(),
-            Codes::All => catalog().iter().map(|c| c.cc.clone()).collect(),
-            Codes::Every => every_code().collect(),
-        }
-    }
-
-    /// How many codes [`Codes::list`] gives, without building the list.
-    fn count(self) -> usize {
-        match self {
-            Codes::Pop20 => POP20.len(),
-            Codes::All => catalog().len(),
-            Codes::Every => 26 * 26, // AA..ZZ
-        }
-    }
-
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Codes::Pop20 => &[],
-            Codes::All => &["-a"],
-            Codes::Every => &["-e"],
-        }
-    }
-}
-
-/// One point to measure, before its tools are chosen.
-#[derive(Debug, Clone)]
-struct Spec {
-    workload: &'static str,
-    codes: Codes,
-    latency: f64,
-    error_rate: f64,
-    /// `None`: all codes at once.
-    concurrency: Option<usize>,
-    sequential: bool,
-    peers: bool,
-}
-
-fn specs(cfg: &BenchConfig) -> Vec<Spec> {
-    let spec = |workload, codes, latency, error_rate, concurrency, sequential, peers| Spec {
-        workload,
-        codes,
-        latency,
-        error_rate,
-        concurrency,
-        sequential,
-        peers,
-    };
-    let mut v = vec![
-        spec("W1", Codes::Pop20, 0.35, 0.0, None, true, true),
-        spec("W2", Codes::All, 0.0, 0.0, Some(100), true, true),
-        spec("W3", Codes::Every, 0.5, 0.25, Some(200), false, false),
-        spec("W4", Codes::Every, 1.0, 0.0, None, false, true),
-    ];
-    let levels: &[usize] = if cfg.quick { &[1, 10, 100] } else { &[1, 2, 5, 10, 20, 50, 100, 200, 500] };
-    // Levels past the number of codes all cap at it: measure that once.
-    let all = catalog().len();
-    let mut capped: Vec<usize> = levels.iter().map(|&c| c.min(all)).collect();
-    capped.dedup();
-    for c in capped {
-        v.push(spec("sweep-concurrency", Codes::All, 0.02, 0.0, Some(c), c == 1, false));
-    }
-    let latencies: &[f64] = if cfg.quick { &[0.0, 0.01, 0.1] } else { &[0.0, 0.01, 0.1, 1.0] };
-    for &l in latencies {
-        v.push(spec("sweep-latency", Codes::Pop20, l, 0.0, Some(20), true, false));
-    }
-    if cfg.server.is_some() {
-        // An external server has no latency to set.
-        v.retain(|s| s.latency == 0.0 && s.error_rate == 0.0);
-    }
-    if !cfg.only.is_empty() {
-        v.retain(|s| cfg.only.iter().any(|o| o.eq_ignore_ascii_case(s.workload)));
-    }
-    v
 }
 
 /// A tool to measure on a spec.
@@ -164,8 +76,11 @@ impl Tool {
 /// something to measure, an output directory and Markdown file that can be
 /// written, and a `--server` that answers. The message names the option.
 pub fn check(cfg: &BenchConfig) -> Result<(), String> {
-    if specs(cfg).is_empty() {
-        let which = if cfg.only.is_empty() { "the workloads".to_string() } else { cfg.only.join(",") };
+    if plan(cfg).is_empty() {
+        let which = match cfg.only.is_empty() {
+            true => "the workloads".to_string(),
+            false => cfg.only.iter().map(|w| w.id()).collect::<Vec<_>>().join(","),
+        };
         return Err(format!(
             "invalid value '{which}' for '--workloads <ID>': nothing to run{}",
             if cfg.server.is_some() {
@@ -203,19 +118,55 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the benchmark, prints the table as it goes, writes the files.
-pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
-    std::fs::create_dir_all(&cfg.out).with_context(|| format!("cannot create {}", cfg.out.display()))?;
-    let exe = std::env::current_exe().context("cannot find the flags executable")?;
+/// The points `cfg` measures.
+fn plan(cfg: &BenchConfig) -> Vec<Spec> {
+    specs(cfg.quick, cfg.server.is_some(), &cfg.only)
+}
+
+/// Why a benchmark could not be run or its results written.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot start the embedded server")]
+    Server(#[source] std::io::Error),
+    #[error("cannot find the flags executable")]
+    Exe(#[source] std::io::Error),
+    #[error("cannot run {tool}")]
+    Run {
+        tool: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot draw the chart: {0}")]
+    Chart(String),
+}
+
+/// What the benchmark tells as it goes.
+pub trait BenchObserver {
+    /// It starts: with these settings and the peers found installed.
+    fn started(&self, cfg: &BenchConfig, peers: &[Peer]);
+    /// One tool's point is measured.
+    fn measured(&self, point: &Point);
+}
+
+/// Runs the benchmark, telling `observer` of each point as it is measured,
+/// and returns the results (written by [`write_results`]).
+pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver) -> Result<BenchReport, BenchError> {
+    let exe = std::env::current_exe().map_err(BenchError::Exe)?;
     let peers: Vec<Peer> = if cfg.peers { Peer::ALL.into_iter().filter(|p| p.installed()).collect() } else { vec![] };
-    print::header(cfg, &peers);
+    observer.started(cfg, &peers);
     // Every run downloads into a fresh directory under one scratch root that
     // is removed only when the bench is over. Deleting a run's files before
     // the next run would slow the next tool's file creation on some
     // filesystems (see `Scratch`), so runs would not be measured alike.
     let mut scratch = Scratch::new()?;
     let mut points = Vec::new();
-    for spec in specs(cfg) {
+    for spec in plan(cfg) {
         let embedded = match cfg.server {
             Some(_) => None,
             None => Some(start_server(&spec)?),
@@ -242,35 +193,38 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<BenchReport> {
             points.push(point(&spec, tool, samples, saved));
         }
         result::add_speedups(&mut points);
-        points[first..].iter().for_each(print::point);
+        points[first..].iter().for_each(|p| observer.measured(p));
     }
-    let report = BenchReport {
+    Ok(BenchReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         runs: cfg.runs,
         quick: cfg.quick,
         external_server: cfg.server.as_ref().map(BaseUrl::to_string),
         points,
-    };
-    let json = serde_json::to_vec_pretty(&report)?;
-    std::fs::write(cfg.out.join("bench.json"), json)?;
-    std::fs::write(cfg.out.join("bench.svg"), chart::svg(&report)?)?;
-    if let Some(md) = &cfg.markdown {
-        let svg_path = cfg.out.join("bench.svg");
-        std::fs::write(md, print::markdown(&report, &svg_path.display().to_string()))?;
-    }
-    print::footer(&report, &cfg.out);
-    Ok(report)
+    })
 }
 
-fn start_server(spec: &Spec) -> anyhow::Result<RunningServer> {
+/// Writes `bench.json` and `bench.svg` into `out`; returns the SVG's path.
+pub fn write_results(report: &BenchReport, out: &Path) -> Result<PathBuf, BenchError> {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).map_err(|source| BenchError::Write { path: path.clone(), source })?;
+        Ok::<_, BenchError>(path)
+    };
+    let json = serde_json::to_vec_pretty(report).expect("a report always serializes");
+    write("bench.json", &json)?;
+    write("bench.svg", chart::svg(report).map_err(BenchError::Chart)?.as_bytes())
+}
+
+fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {
     let config = ServerConfig {
         delay: Delay::fixed(spec.latency),
         error_rate: spec.error_rate,
         seed: 17,
         ..ServerConfig::default()
     };
-    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).context("cannot start the embedded server")
+    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BenchError::Server)
 }
 
 /// Where the runs' downloads go: a directory per run, all kept until the
@@ -284,17 +238,19 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new() -> anyhow::Result<Self> {
-        let root =
-            tempfile::Builder::new().prefix("flags-bench-").tempdir().context("cannot make a scratch directory")?;
+    fn new() -> Result<Self, BenchError> {
+        let root = tempfile::Builder::new()
+            .prefix("flags-bench-runs-")
+            .tempdir()
+            .map_err(|source| BenchError::Write { path: std::env::temp_dir(), source })?;
         Ok(Scratch { root, runs: 0 })
     }
 
     /// A new, empty directory for one run.
-    fn next_dir(&mut self) -> anyhow::Result<PathBuf> {
+    fn next_dir(&mut self) -> Result<PathBuf, BenchError> {
         let dir = self.root.path().join(format!("run-{:04}", self.runs));
         self.runs += 1;
-        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir(&dir).map_err(|source| BenchError::Write { path: dir.clone(), source })?;
         Ok(dir)
     }
 }
@@ -316,7 +272,7 @@ fn run_once(
     base: &BaseUrl,
     tool: &Tool,
     dir: &Path,
-) -> anyhow::Result<(measure::Sample, usize)> {
+) -> Result<(measure::Sample, usize), BenchError> {
     let m = concurrency(spec, tool);
     let cmd = match tool {
         Tool::Flags(mode) => {
@@ -331,18 +287,19 @@ fn run_once(
                 .codes
                 .list()
                 .iter()
-                .map(|cc| (base.url_of(&gif_path(cc)), format!("{}.gif", cc.to_lowercase())))
+                .map(|cc| (base.url_of(&gif_path(*cc)), format!("{}.gif", cc.lower())))
                 .collect();
-            peer.command(&urls, dir, m)?
+            peer.command(&urls, dir, m).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
         }
     };
-    let sample = measure::run(cmd).with_context(|| format!("cannot run {}", tool.name()))?;
+    let sample = measure::run(cmd).map_err(|source| BenchError::Run { tool: tool.name(), source })?;
     let saved = match tool {
         Tool::Flags(_) => {
             serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
                 as usize
         }
-        Tool::Peer(_) => std::fs::read_dir(dir)?
+        Tool::Peer(_) => std::fs::read_dir(dir)
+            .map_err(|source| BenchError::Run { tool: tool.name(), source })?
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
             .count(),
     };
@@ -357,7 +314,7 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], saved: usize) ->
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
     let ideal_s = result::ideal(codes, concurrency, spec.latency);
     Point {
-        workload: spec.workload.to_string(),
+        workload: spec.workload,
         tool: tool.name(),
         codes,
         concurrency,

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::workload::Workload;
+
 /// The whole benchmark run.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -24,7 +26,7 @@ pub struct BenchReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
     /// `W1`..`W4`, `sweep-concurrency` or `sweep-latency`.
-    pub workload: String,
+    pub workload: Workload,
     /// `flags sequential|threadpool|async|processpool`, or a peer: `curl`, `aria2c`, `wget2`.
     pub tool: String,
     /// How many codes were requested.
@@ -68,10 +70,10 @@ pub fn ratio(median_s: f64, ideal_s: f64) -> Option<f64> {
 /// Fills `speedup_vs_sequential` from the sequential point of the same
 /// workload, latency and code count.
 pub fn add_speedups(points: &mut [Point]) {
-    let baselines: Vec<(String, usize, f64, f64)> = points
+    let baselines: Vec<(Workload, usize, f64, f64)> = points
         .iter()
         .filter(|p| p.tool == "flags sequential")
-        .map(|p| (p.workload.clone(), p.codes, p.latency_s, p.median_s))
+        .map(|p| (p.workload, p.codes, p.latency_s, p.median_s))
         .collect();
     for p in points.iter_mut() {
         p.speedup_vs_sequential = baselines

@@ -24,14 +24,16 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{fetch_async, Outcome, Run, Style};
+use super::job::{Outcome, Run, Style};
+use super::pipeline::fetch_async;
+use crate::countries::CountryCode;
 use crate::http::AsyncClient;
 
 /// Downloads with async I/O on tokio's multi-thread runtime.
 pub struct Asyncio;
 
 impl Style for Asyncio {
-    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cores.min(run.job.concurrency.max(1)))
@@ -53,10 +55,10 @@ impl Style for Asyncio {
                         _ = run.cancel.cancelled() => Outcome::Cancelled,
                         permit = semaphore.acquire() => {
                             let permit = permit.expect("the semaphore is never closed");
-                            fetch_async(&client, &run, &cc, permit).await
+                            fetch_async(&client, &run, cc, permit).await
                         }
                     };
-                    run.sink.outcome(&cc, &outcome);
+                    run.sink.outcome(cc, &outcome);
                     (cc, outcome)
                 });
             }

@@ -10,30 +10,33 @@
 //! A step that fails in a way that may pass is tried again, `retries`
 //! times at most, after [`retry_wait`]; each retry is told to the sink.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Job, Outcome, Run};
+use super::job::{Failure, Job, Outcome, Run};
+use crate::countries::CountryCode;
 use crate::http::policy::{self, BodyCheck, Checked, Want};
 use crate::http::{AsyncClient, BlockingClient, FetchError};
 use crate::save::{self, CommitError, Gate, Part};
 
 /// The path of a flag's image under the base: `br/br.gif`.
-pub fn gif_path(cc: &str) -> String {
-    let cc = cc.to_ascii_lowercase();
+pub fn gif_path(cc: CountryCode) -> String {
+    let cc = cc.lower();
     format!("{cc}/{cc}.gif")
 }
 
 /// The path of a flag's metadata under the base: `br/metadata.json`.
-pub fn metadata_path(cc: &str) -> String {
-    format!("{}/metadata.json", cc.to_ascii_lowercase())
+pub fn metadata_path(cc: CountryCode) -> String {
+    format!("{}/metadata.json", cc.lower())
 }
 
 /// How long to wait before try `attempt + 1` (attempt 0 failed first), or
 /// `None` to give up: not transient, or out of retries. Exponential backoff
 /// from 100 ms, capped at 5 s, with jitter (x0.5..1.5); a `Retry-After`
 /// from the server is honoured up to 10 s.
-pub fn retry_wait(attempt: u32, retries: u32, error: &FetchError) -> Option<Duration> {
+pub fn retry_wait(attempt: u32, retries: u32, error: &Failure) -> Option<Duration> {
     use std::hash::{BuildHasher, Hasher};
+    let Failure::Fetch(error) = error else { return None };
     if attempt >= retries || !policy::transient(error) {
         return None;
     }
@@ -49,7 +52,7 @@ pub fn retry_wait(attempt: u32, retries: u32, error: &FetchError) -> Option<Dura
 /// After try `attempt` failed with `error`: how long to wait before the
 /// next one (and the sink is told), or `None` to give up. A cancelled run
 /// is not retried.
-fn next_try(run: &Run, cc: &str, attempt: u32, error: &FetchError) -> Option<Duration> {
+fn next_try(run: &Run, cc: CountryCode, attempt: u32, error: &Failure) -> Option<Duration> {
     if run.cancel.is_cancelled() {
         return None;
     }
@@ -58,32 +61,33 @@ fn next_try(run: &Run, cc: &str, attempt: u32, error: &FetchError) -> Option<Dur
     Some(wait)
 }
 
-fn save_error(e: std::io::Error) -> FetchError {
-    FetchError::Save(format!("cannot write in the destination: {e}"))
+/// A file that could not be made or written in the destination.
+fn save_error(e: std::io::Error) -> Failure {
+    Failure::Save { name: "a temporary file".into(), source: Arc::new(e) }
 }
 
 /// The end of the pipeline: the part renamed into place, or why not.
-fn commit(part: Part, cc: &str, country: Option<&str>) -> Outcome {
-    let name = save::file_name(cc, country);
+fn commit(part: Part, cc: CountryCode, country: Option<&str>) -> Outcome {
+    let name = save::file_name(&cc, country);
     let bytes = part.len() as usize;
     match part.commit(&name) {
         Ok(path) => Outcome::Saved { path, bytes },
         Err(CommitError::Closed) => Outcome::Cancelled,
-        Err(CommitError::Io(e)) => Outcome::Failed(FetchError::Save(format!("saving {name}: {e}"))),
+        Err(CommitError::Io(e)) => Outcome::Failed(Failure::Save { name, source: Arc::new(e) }),
     }
 }
 
-/// What a failed fetch means for the code: cancelled if the run was.
-fn failed(run: &Run, error: FetchError) -> Outcome {
+/// What a failure means for the code: cancelled if the run was.
+fn failed(run: &Run, error: Failure) -> Outcome {
     match error {
         _ if run.cancel.is_cancelled() => Outcome::Cancelled,
-        FetchError::NotFound => Outcome::NotFound,
+        Failure::Fetch(FetchError::NotFound) => Outcome::NotFound,
         e => Outcome::Failed(e),
     }
 }
 
 /// The blocking pipeline for one code: fetch, name, commit.
-pub fn fetch_one(client: &BlockingClient, run: &Run, cc: &str) -> Outcome {
+pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode) -> Outcome {
     if run.cancel.is_cancelled() {
         return Outcome::Cancelled;
     }
@@ -102,7 +106,7 @@ pub fn fetch_one(client: &BlockingClient, run: &Run, cc: &str) -> Outcome {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries run out.
-fn with_retries<T>(run: &Run, cc: &str, mut attempt: impl FnMut() -> Result<T, FetchError>) -> Result<T, FetchError> {
+fn with_retries<T>(run: &Run, cc: CountryCode, mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, Failure> {
     let mut tries = 0;
     loop {
         let error = match attempt() {
@@ -118,7 +122,7 @@ fn with_retries<T>(run: &Run, cc: &str, mut attempt: impl FnMut() -> Result<T, F
 }
 
 /// One GET of the image into a new part.
-fn fetch_gif(client: &BlockingClient, job: &Job, gate: &std::sync::Arc<Gate>, cc: &str) -> Result<Part, FetchError> {
+fn fetch_gif(client: &BlockingClient, job: &Job, gate: &Arc<Gate>, cc: CountryCode) -> Result<Part, Failure> {
     let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size)?;
     let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     let mut part = gate.create().map_err(save_error)?;
@@ -131,10 +135,15 @@ fn fetch_gif(client: &BlockingClient, job: &Job, gate: &std::sync::Arc<Gate>, cc
 }
 
 /// One GET of the metadata, for the country's name.
-fn fetch_country(client: &BlockingClient, job: &Job, cc: &str) -> Result<String, FetchError> {
+fn fetch_country(client: &BlockingClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
     let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size)?;
     let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
     response.read_body(|piece| check.take(piece))?;
+    country_of(check)
+}
+
+/// The name a finished metadata check found.
+fn country_of(check: BodyCheck) -> Result<String, Failure> {
     match check.finish()? {
         Checked::Country(name) => Ok(name),
         Checked::Gif(_) => unreachable!("a metadata check gives a country"),
@@ -147,14 +156,14 @@ fn fetch_country(client: &BlockingClient, job: &Job, cc: &str) -> Result<String,
 /// never holds back the next request. A cancel ends it at once; the commit
 /// at the end is not cancellable, and a closed gate makes it
 /// [`Outcome::Cancelled`].
-pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: &str, permit: P) -> Outcome {
+pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: CountryCode, permit: P) -> Outcome {
     let fetched = async {
         let part = with_retries_async(run, cc, || fetch_gif_async(client, run, cc)).await?;
         let country = match run.job.names {
             false => None,
             true => Some(with_retries_async(run, cc, || fetch_country_async(client, &run.job, cc)).await?),
         };
-        Ok::<_, FetchError>((part, country))
+        Ok::<_, Failure>((part, country))
     };
     let fetched = tokio::select! {
         biased;
@@ -165,20 +174,19 @@ pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: &str, permit: P
     match fetched {
         Ok((part, country)) => {
             // Renaming can block on the file system: off the event loop.
-            let cc = cc.to_string();
-            tokio::task::spawn_blocking(move || commit(part, &cc, country.as_deref()))
+            tokio::task::spawn_blocking(move || commit(part, cc, country.as_deref()))
                 .await
-                .unwrap_or_else(|e| Outcome::Failed(FetchError::Save(format!("the save task failed: {e}"))))
+                .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}"))))
         }
         Err(e) => failed(run, e),
     }
 }
 
 /// [`with_retries`] for async attempts; a cancel ends the wait.
-async fn with_retries_async<T, F, A>(run: &Run, cc: &str, mut attempt: A) -> Result<T, FetchError>
+async fn with_retries_async<T, F, A>(run: &Run, cc: CountryCode, mut attempt: A) -> Result<T, Failure>
 where
     A: FnMut() -> F,
-    F: std::future::Future<Output = Result<T, FetchError>>,
+    F: std::future::Future<Output = Result<T, Failure>>,
 {
     let mut tries = 0;
     loop {
@@ -196,16 +204,16 @@ where
 }
 
 /// One GET of the image into a new part, async.
-async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: &str) -> Result<Part, FetchError> {
+async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode) -> Result<Part, Failure> {
     let job = &run.job;
     let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size).await?;
     let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     // Creating a file can block (the file system looking for a free
     // inode): off the event loop. Writes go to the page cache.
-    let gate = std::sync::Arc::clone(run.cancel.gate());
+    let gate = Arc::clone(run.cancel.gate());
     let mut part = tokio::task::spawn_blocking(move || gate.create())
         .await
-        .map_err(|e| FetchError::Save(format!("the save task failed: {e}")))?
+        .map_err(|e| Failure::Worker(format!("the save task failed: {e}")))?
         .map_err(save_error)?;
     response
         .read_body(|piece| {
@@ -218,14 +226,11 @@ async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: &str) -> Result<Pa
 }
 
 /// One GET of the metadata, async.
-async fn fetch_country_async(client: &AsyncClient, job: &Job, cc: &str) -> Result<String, FetchError> {
+async fn fetch_country_async(client: &AsyncClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
     let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size).await?;
     let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
     response.read_body(|piece| check.take(piece)).await?;
-    match check.finish()? {
-        Checked::Country(name) => Ok(name),
-        Checked::Gif(_) => unreachable!("a metadata check gives a country"),
-    }
+    country_of(check)
 }
 
 #[cfg(test)]
@@ -234,17 +239,61 @@ mod tests {
 
     #[test]
     fn paths_follow_the_books_layout() {
-        assert_eq!(gif_path("BR"), "br/br.gif");
-        assert_eq!(metadata_path("BR"), "br/metadata.json");
+        assert_eq!(gif_path(CountryCode::of("BR")), "br/br.gif");
+        assert_eq!(metadata_path(CountryCode::of("BR")), "br/metadata.json");
+    }
+
+    /// A run that goes nowhere, for the retry loop alone.
+    fn quiet_run(dir: &std::path::Path, retries: u32) -> Run {
+        let mut job = Job::new("http://127.0.0.1:9/flags".parse().unwrap(), dir, 1);
+        job.retries = retries;
+        Run { job: Arc::new(job), sink: Arc::new(super::super::job::Quiet), cancel: super::super::Cancel::new(dir) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn async_retries_wait_as_the_server_asked_in_paused_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = quiet_run(dir.path(), 3);
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let result = with_retries_async(&run, CountryCode::of("BR"), || async {
+            match tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 | 1 => Err(Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(2) })),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert_eq!(tries.into_inner(), 3);
+        // Two waits of the 2 s asked for, in time that only the test clock spent.
+        assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_ends_the_wait_between_tries() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = quiet_run(dir.path(), 3);
+        let cancel = Arc::clone(&run.cancel);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cancel.cancel();
+        });
+        let started = tokio::time::Instant::now();
+        let result: Result<(), Failure> = with_retries_async(&run, CountryCode::of("BR"), || async {
+            Err(Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(10) }))
+        })
+        .await;
+        assert!(result.is_err());
+        assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
     }
 
     #[test]
     fn retries_only_what_may_pass() {
-        let busy = FetchError::Http { status: 503, reason: "Service Unavailable".into(), retry_after: Some(3) };
+        let busy = Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(3) });
         assert!(retry_wait(0, 2, &busy).unwrap() >= Duration::from_secs(3));
         assert!(retry_wait(2, 2, &busy).is_none(), "out of retries");
-        assert!(retry_wait(0, 2, &FetchError::NotFound).is_none());
-        let w = retry_wait(1, 5, &FetchError::Timeout { answered: true }).unwrap();
+        assert!(retry_wait(0, 2, &Failure::Fetch(FetchError::NotFound)).is_none());
+        let w = retry_wait(1, 5, &Failure::Fetch(FetchError::Timeout { answered: true })).unwrap();
         assert!(w >= Duration::from_millis(100) && w <= Duration::from_millis(300), "{w:?}");
     }
 }

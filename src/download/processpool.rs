@@ -1,9 +1,11 @@
 //! The process-pool style: `ProcessPoolExecutor` with
 //! `min(concurrency, codes)` worker processes, each running the blocking
 //! pipeline for one code at a time. The job crosses to the worker as JSON
-//! (the [`Job`] and a code) and the [`Outcome`] comes back the same way,
-//! with the retries the worker made, which the parent's sink then hears
-//! of. Outcomes reach the sink in completion order ([`as_completed`]).
+//! (the [`Job`] and a code) and the outcome comes back the same way, as a
+//! [`Reported`] (what the error said, not the error: its causes stay in
+//! the worker), with the retries the worker made, which the parent's sink
+//! then hears of. Outcomes reach the sink in completion order
+//! ([`as_completed`]).
 //!
 //! **Stopping.** The run's [`Cancel`] cancels the jobs not started and
 //! interrupts the running ones: each worker cancels its own [`Cancel`]
@@ -19,9 +21,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{fetch_one, Cancel, Job, Outcome, Run, Sink, Style};
-use crate::executor::{as_completed, process_pool, FutureError, ProcessPoolExecutor, Registry};
-use crate::http::{BlockingClient, FetchError};
+use super::cancel::Cancel;
+use super::job::{Failure, Job, Outcome, Run, Sink, Style};
+use super::pipeline::fetch_one;
+use crate::countries::CountryCode;
+use crate::http::BlockingClient;
+use concurrent_futures::{as_completed, process_pool, FutureError, FutureHandle, ProcessPoolExecutor, Registry};
 
 /// The registered job's name.
 pub const DOWNLOAD_JOB: &str = "download_flag";
@@ -30,21 +35,60 @@ pub const DOWNLOAD_JOB: &str = "download_flag";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DownloadArg {
     pub job: Job,
-    pub cc: String,
+    pub cc: CountryCode,
+}
+
+/// An outcome as it crosses from a worker to the parent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Reported {
+    Saved { path: PathBuf, bytes: usize },
+    NotFound,
+    Failed { reason: String, connect: bool, unanswered: bool },
+    Cancelled,
+}
+
+impl From<&Outcome> for Reported {
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Saved { path, bytes } => Reported::Saved { path: path.clone(), bytes: *bytes },
+            Outcome::NotFound => Reported::NotFound,
+            Outcome::Failed(f) => failed(f),
+            Outcome::Cancelled => Reported::Cancelled,
+        }
+    }
+}
+
+fn failed(f: &Failure) -> Reported {
+    Reported::Failed { reason: f.to_string(), connect: f.is_connect(), unanswered: f.is_unanswered_timeout() }
+}
+
+fn remote(reason: String, connect: bool, unanswered: bool) -> Failure {
+    Failure::Remote { reason, connect, unanswered }
+}
+
+impl From<Reported> for Outcome {
+    fn from(r: Reported) -> Self {
+        match r {
+            Reported::Saved { path, bytes } => Outcome::Saved { path, bytes },
+            Reported::NotFound => Outcome::NotFound,
+            Reported::Failed { reason, connect, unanswered } => Outcome::Failed(remote(reason, connect, unanswered)),
+            Reported::Cancelled => Outcome::Cancelled,
+        }
+    }
 }
 
 /// A retry a worker made, told to the parent's sink with the outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Retry {
     pub attempt: u32,
-    pub error: FetchError,
+    pub error: Reported,
     pub wait: Duration,
 }
 
 /// What a worker sends back for one code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DownloadReply {
-    pub outcome: Outcome,
+    pub outcome: Reported,
     pub retries: Vec<Retry>,
 }
 
@@ -84,10 +128,10 @@ fn worker_state() -> &'static Mutex<WorkerState> {
 struct Retries(Mutex<Vec<Retry>>);
 
 impl Sink for Retries {
-    fn outcome(&self, _: &str, _: &Outcome) {}
+    fn outcome(&self, _: CountryCode, _: &Outcome) {}
 
-    fn retrying(&self, _cc: &str, attempt: u32, error: &FetchError, wait: Duration) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Retry { attempt, error: error.clone(), wait });
+    fn retrying(&self, _cc: CountryCode, attempt: u32, error: &Failure, wait: Duration) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Retry { attempt, error: failed(error), wait });
     }
 }
 
@@ -108,9 +152,9 @@ fn download_in_worker(arg: DownloadArg) -> DownloadReply {
     };
     let retries = Arc::new(Retries::default());
     let run = Run { job: Arc::new(arg.job), sink: retries.clone(), cancel };
-    let outcome = fetch_one(&client, &run, &arg.cc);
+    let outcome = fetch_one(&client, &run, arg.cc);
     let retries = std::mem::take(&mut *retries.0.lock().unwrap_or_else(|e| e.into_inner()));
-    DownloadReply { outcome, retries }
+    DownloadReply { outcome: Reported::from(&outcome), retries }
 }
 
 static WORKER_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -137,14 +181,13 @@ pub fn worker_program() -> PathBuf {
 pub struct ProcessPool;
 
 impl Style for ProcessPool {
-    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let executor = ProcessPoolExecutor::with_program(workers, worker_program());
         let futures: Vec<_> = codes
             .iter()
             .map(|cc| {
-                executor
-                    .submit::<_, DownloadReply>(DOWNLOAD_JOB, DownloadArg { job: (*run.job).clone(), cc: cc.clone() })
+                executor.submit::<_, DownloadReply>(DOWNLOAD_JOB, DownloadArg { job: (*run.job).clone(), cc: *cc })
             })
             .collect();
         {
@@ -162,25 +205,28 @@ impl Style for ProcessPool {
                 }
             });
         }
-        let index = |done: &crate::executor::FutureHandle<DownloadReply>| {
-            futures.iter().position(|f| f.ptr_eq(done)).expect("one of ours")
-        };
+        let index =
+            |done: &FutureHandle<DownloadReply>| futures.iter().position(|f| f.ptr_eq(done)).expect("one of ours");
         let mut outcomes = Vec::with_capacity(codes.len());
         for done in as_completed(&futures, None).flatten() {
             let i = index(&done);
             let outcome = match done.result(None) {
                 Ok(reply) => {
-                    for r in &reply.retries {
-                        run.sink.retrying(&codes[i], r.attempt, &r.error, r.wait);
+                    for r in reply.retries {
+                        let error = match Outcome::from(r.error) {
+                            Outcome::Failed(f) => f,
+                            _ => continue,
+                        };
+                        run.sink.retrying(codes[i], r.attempt, &error, r.wait);
                     }
-                    reply.outcome
+                    Outcome::from(reply.outcome)
                 }
                 Err(FutureError::Cancelled) => Outcome::Cancelled,
                 Err(_) if run.cancel.is_cancelled() => Outcome::Cancelled,
-                Err(e) => Outcome::Failed(FetchError::Io(e.to_string())),
+                Err(e) => Outcome::Failed(Failure::Worker(e.to_string())),
             };
-            run.sink.outcome(&codes[i], &outcome);
-            outcomes.push((codes[i].clone(), outcome));
+            run.sink.outcome(codes[i], &outcome);
+            outcomes.push((codes[i], outcome));
         }
         // Let the workers go, then remove what any that died left behind.
         let started = executor.started_pids();

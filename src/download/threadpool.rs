@@ -3,22 +3,24 @@
 //! blocking pipeline. Outcomes reach the sink from the worker threads in
 //! completion order; `map` hands them back in input order.
 
-use super::{fetch_one, Outcome, Run, Style};
-use crate::executor::ThreadPoolExecutor;
+use super::job::{Outcome, Run, Style};
+use super::pipeline::fetch_one;
+use crate::countries::CountryCode;
 use crate::http::BlockingClient;
+use concurrent_futures::ThreadPoolExecutor;
 
 /// Downloads on a pool of threads.
 pub struct ThreadPool;
 
 impl Style for ThreadPool {
-    fn download_many(&self, run: &Run, codes: Vec<String>) -> Vec<(String, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let client = BlockingClient::new(run.job.limits(), workers, run.cancel.sockets().clone());
         let executor = ThreadPoolExecutor::new(workers);
         let run = run.clone();
-        let download_one = move |cc: String| {
-            let outcome = fetch_one(&client, &run, &cc);
-            run.sink.outcome(&cc, &outcome);
+        let download_one = move |cc: CountryCode| {
+            let outcome = fetch_one(&client, &run, cc);
+            run.sink.outcome(cc, &outcome);
             (cc, outcome)
         };
         executor.map(download_one, codes).map(|r| r.expect("download jobs do not panic")).collect()

@@ -12,18 +12,17 @@
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::{ClientConnection, StreamOwned};
 
+use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Registered, Socket, Sockets, CONNECT_TIMEOUT, MAX_HEAD};
+use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
-use super::{
-    after_answer, connect, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, Registered, Sockets,
-    CONNECT_TIMEOUT, MAX_HEAD,
-};
+use super::{connect, tls};
 
 /// The most of an error answer's body read so that its connection can be
 /// used again; a longer one closes the connection.
@@ -37,24 +36,9 @@ pub struct BlockingClient {
 
 struct Inner {
     limits: Limits,
-    max_idle: usize,
-    idle: Mutex<Vec<Conn>>,
+    pool: Pool<Conn>,
     sockets: Arc<Sockets>,
     hosts: connect::Hosts,
-}
-
-/// Which connections can serve a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    scheme: Scheme,
-    host: String,
-    port: u16,
-}
-
-impl Key {
-    fn of(base: &BaseUrl) -> Self {
-        Key { scheme: base.scheme, host: base.host.clone(), port: base.port }
-    }
 }
 
 enum Stream {
@@ -71,32 +55,22 @@ impl Stream {
     }
 }
 
+impl Socket for Conn {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.stream.tcp().as_raw_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}
+
 /// One connection and what it has received.
 struct Conn {
     key: Key,
     stream: Stream,
     buf: Buf,
     _registered: Registered,
-}
-
-/// A request that failed: why, and whether any of an answer had arrived
-/// (which decides whether a reused connection is tried again).
-struct Failed {
-    error: FetchError,
-    io: Option<io::Error>,
-    answered: bool,
-}
-
-impl Failed {
-    fn io(e: io::Error, answered: bool) -> Self {
-        Failed { error: from_io(&e, answered), io: Some(e), answered }
-    }
-}
-
-impl From<FetchError> for Failed {
-    fn from(error: FetchError) -> Self {
-        Failed { error, io: None, answered: true }
-    }
 }
 
 /// An answer whose head the policy accepted: read its body with
@@ -113,7 +87,7 @@ impl BlockingClient {
     /// A client whose requests each take at most `limits`, keeping up to
     /// `pool` idle connections, with its sockets in `sockets`.
     pub fn new(limits: Limits, pool: usize, sockets: Arc<Sockets>) -> Self {
-        let inner = Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), sockets, hosts: Default::default() };
+        let inner = Inner { limits, pool: Pool::new(pool), sockets, hosts: Default::default() };
         BlockingClient { inner: Arc::new(inner) }
     }
 
@@ -130,10 +104,10 @@ impl BlockingClient {
         let deadline = Instant::now() + self.inner.limits.timeout;
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
         let fresh = || self.exchange(self.connect(base, deadline)?, &request, deadline);
-        let (conn, reader, head) = match self.checkout(&Key::of(base)) {
+        let (conn, reader, head) = match self.inner.pool.checkout(&Key::of(base)) {
             Some(conn) => match self.exchange(conn, &request, deadline) {
                 // The pooled connection failed before any answer: once more, on a new one.
-                Err(f) if f.io.as_ref().is_some_and(|e| policy::resend(true, f.answered, e)) => fresh(),
+                Err(f) if f.resend() => fresh(),
                 other => other,
             },
             None => fresh(),
@@ -157,14 +131,14 @@ impl BlockingClient {
         let mut reader = Reader::new(MAX_HEAD);
         let mut answered = false;
         loop {
-            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(from_wire(e)))?;
+            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(FetchError::from(e)))?;
             let head = match event {
                 Event::Head(head) => Some(head),
                 Event::NeedMore if used == 0 => {
                     if read_some(&mut conn, deadline, limits.stall, answered)? == 0 {
                         reader.at_eof().map_err(|e| match answered {
                             false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
-                            true => Failed::from(from_wire(e)),
+                            true => Failed::from(FetchError::from(e)),
                         })?;
                     }
                     answered = true;
@@ -213,38 +187,13 @@ impl BlockingClient {
     /// Returns `conn` to the pool if nothing follows the answer; an error
     /// if the server sent more than the answer.
     fn checkin_if_clean(&self, conn: Conn, reader: &Reader, head: &Head) -> Result<(), FetchError> {
-        let idle = match (&conn.stream, idle_state(conn.stream.tcp().as_raw_fd())) {
-            // TLS records (a session ticket, close_notify) may follow an
-            // answer; only what TLS decrypted for us counts.
-            (Stream::Tls(_), Idle::Bytes) => Idle::Quiet,
-            (_, idle) => idle,
-        };
-        if after_answer(!conn.buf.is_empty(), idle, reader.framing(), head.keep_alive())? {
-            let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if pool.len() < self.inner.max_idle {
-                pool.push(conn);
-            }
-        }
-        Ok(())
-    }
-
-    /// A pooled connection to `key` that is still quiet.
-    fn checkout(&self, key: &Key) -> Option<Conn> {
-        let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(i) = pool.iter().rposition(|c| &c.key == key) {
-            let conn = pool.swap_remove(i);
-            if idle_state(conn.stream.tcp().as_raw_fd()) != Idle::Closed {
-                return Some(conn);
-            }
-        }
-        None
+        let (key, leftover) = (conn.key.clone(), !conn.buf.is_empty());
+        self.inner.pool.checkin(key, conn, leftover, reader.framing(), head.keep_alive())
     }
 
     /// A new connection to `base`'s server, TLS included.
     fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn, Failed> {
-        let addrs = (base.host.as_str(), base.port)
-            .to_socket_addrs()
-            .map_err(|e| FetchError::Connect(format!("cannot resolve {}: {e}", base.host)))?;
+        let addrs = (base.host.as_str(), base.port).to_socket_addrs().map_err(|e| resolve_error(&base.host, e))?;
         let host = self.inner.hosts.get(&base.host, base.port);
         let sockets = &self.inner.sockets;
         let mut last = None;
@@ -262,7 +211,7 @@ impl BlockingClient {
         let tcp = match (tcp, last) {
             (Some(s), _) => s,
             (None, Some(e)) => return Err(Failed::io(e, false)),
-            (None, None) => return Err(FetchError::Connect(format!("{} has no address", base.host)).into()),
+            (None, None) => return Err(FetchError::Connect(ConnectError::NoAddress { host: base.host.clone() }).into()),
         };
         let _ = tcp.set_nodelay(true);
         let registered = self.inner.sockets.register(&tcp).map_err(|e| Failed::io(e, false))?;
@@ -270,7 +219,7 @@ impl BlockingClient {
             Scheme::Http => Stream::Plain(tcp),
             Scheme::Https => {
                 let tls = ClientConnection::new(tls::config()?, tls::server_name(&base.host)?)
-                    .map_err(|e| FetchError::Connect(tls::describe(&e)))?;
+                    .map_err(|e| FetchError::Connect(ConnectError::Tls(tls::describe(&e))))?;
                 let mut stream = StreamOwned::new(tls, tcp);
                 stream.sock.set_read_timeout(Some(remaining(deadline, false)?)).map_err(|e| Failed::io(e, false))?;
                 while stream.conn.is_handshaking() {
@@ -295,7 +244,7 @@ impl BlockingClient {
         response.read_body(|piece| {
             check.take(piece)?;
             body.extend_from_slice(piece);
-            Ok(())
+            Ok::<(), FetchError>(())
         })?;
         check.finish()?;
         Ok(body)
@@ -311,10 +260,10 @@ impl Response<'_> {
     /// Reads the body to its end, handing each piece to `piece` as it
     /// arrives (an error from it stops the read); then the connection goes
     /// back to the pool if the answer ended cleanly.
-    pub fn read_body(mut self, mut piece: impl FnMut(&[u8]) -> Result<(), FetchError>) -> Result<(), FetchError> {
+    pub fn read_body<E: From<FetchError>>(mut self, mut piece: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
         let stall = self.client.inner.limits.stall;
         loop {
-            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(from_wire)?;
+            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(FetchError::from)?;
             let end = match event {
                 Event::Data(d) => {
                     piece(d)?;
@@ -323,7 +272,7 @@ impl Response<'_> {
                 Event::End => true,
                 Event::NeedMore if used == 0 => {
                     if read_some(&mut self.conn, self.deadline, stall, true).map_err(|f| f.error)? == 0 {
-                        self.reader.at_eof().map_err(from_wire)?;
+                        self.reader.at_eof().map_err(FetchError::from)?;
                     }
                     false
                 }
@@ -334,17 +283,8 @@ impl Response<'_> {
                 break;
             }
         }
-        self.client.checkin_if_clean(self.conn, &self.reader, &self.head)
+        Ok(self.client.checkin_if_clean(self.conn, &self.reader, &self.head)?)
     }
-}
-
-/// Time left before `deadline`, or the timeout it is.
-fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(FetchError::Timeout { answered }.into());
-    }
-    Ok(left)
 }
 
 /// Receives into `conn`'s buffer, waiting at most `stall` and never past
@@ -376,7 +316,12 @@ fn write_all(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
 /// A failed TLS handshake as a sentence.
 fn handshake_error(e: io::Error, _conn: &ClientConnection) -> Failed {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => FetchError::Connect(tls::describe(tls_error)).into(),
+        Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
         None => Failed::io(e, false),
     }
+}
+
+/// A failed name lookup as a fetch error.
+fn resolve_error(host: &str, e: io::Error) -> FetchError {
+    FetchError::Connect(ConnectError::Resolve { host: host.to_string(), source: std::sync::Arc::new(e) })
 }

@@ -6,23 +6,21 @@
 use std::io;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Socket, CONNECT_TIMEOUT, MAX_HEAD};
+use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
-use super::{
-    after_answer, connect, from_io, from_wire, idle_state, tls, Buf, FetchError, Idle, Limits, CONNECT_TIMEOUT,
-    MAX_HEAD,
-};
+use super::{connect, tls};
 
 /// The most of an error answer's body read so that its connection can be
 /// used again; a longer one closes the connection.
@@ -36,23 +34,8 @@ pub struct AsyncClient {
 
 struct Inner {
     limits: Limits,
-    max_idle: usize,
-    idle: Mutex<Vec<Conn>>,
+    pool: Pool<Conn>,
     hosts: connect::Hosts,
-}
-
-/// Which connections can serve a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    scheme: Scheme,
-    host: String,
-    port: u16,
-}
-
-impl Key {
-    fn of(base: &BaseUrl) -> Self {
-        Key { scheme: base.scheme, host: base.host.clone(), port: base.port }
-    }
 }
 
 enum Stream {
@@ -101,30 +84,21 @@ impl AsyncWrite for Stream {
     }
 }
 
+impl Socket for Conn {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.stream.tcp().as_raw_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}
+
 /// One connection and what it has received.
 struct Conn {
     key: Key,
     stream: Stream,
     buf: Buf,
-}
-
-/// A request that failed: why, and whether any of an answer had arrived.
-struct Failed {
-    error: FetchError,
-    io: Option<io::Error>,
-    answered: bool,
-}
-
-impl Failed {
-    fn io(e: io::Error, answered: bool) -> Self {
-        Failed { error: from_io(&e, answered), io: Some(e), answered }
-    }
-}
-
-impl From<FetchError> for Failed {
-    fn from(error: FetchError) -> Self {
-        Failed { error, io: None, answered: true }
-    }
 }
 
 /// An answer whose head the policy accepted: read its body with
@@ -141,9 +115,7 @@ impl AsyncClient {
     /// A client whose requests each take at most `limits`, keeping up to
     /// `pool` idle connections.
     pub fn new(limits: Limits, pool: usize) -> Self {
-        AsyncClient {
-            inner: Arc::new(Inner { limits, max_idle: pool.max(1), idle: Mutex::default(), hosts: Default::default() }),
-        }
+        AsyncClient { inner: Arc::new(Inner { limits, pool: Pool::new(pool), hosts: Default::default() }) }
     }
 
     /// A client with `timeout` for both limits (examples and tests).
@@ -155,10 +127,10 @@ impl AsyncClient {
     pub async fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
         let deadline = Instant::now() + self.inner.limits.timeout;
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
-        let (conn, reader, head) = match self.checkout(&Key::of(base)) {
+        let (conn, reader, head) = match self.inner.pool.checkout(&Key::of(base)) {
             Some(conn) => match self.exchange(conn, &request, deadline).await {
                 // The pooled connection failed before any answer: once more, on a new one.
-                Err(f) if f.io.as_ref().is_some_and(|e| policy::resend(true, f.answered, e)) => {
+                Err(f) if f.resend() => {
                     let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
                     self.exchange(conn, &request, deadline).await
                 }
@@ -199,14 +171,14 @@ impl AsyncClient {
         let mut reader = Reader::new(MAX_HEAD);
         let mut answered = false;
         loop {
-            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(from_wire(e)))?;
+            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(FetchError::from(e)))?;
             let head = match event {
                 Event::Head(head) => Some(head),
                 Event::NeedMore if used == 0 => {
                     if read_some(&mut conn, deadline, limits.stall, answered).await? == 0 {
                         reader.at_eof().map_err(|e| match answered {
                             false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
-                            true => Failed::from(from_wire(e)),
+                            true => Failed::from(FetchError::from(e)),
                         })?;
                     }
                     answered = true;
@@ -255,31 +227,8 @@ impl AsyncClient {
     /// Returns `conn` to the pool if nothing follows the answer; an error
     /// if the server sent more than the answer.
     fn checkin_if_clean(&self, conn: Conn, reader: &Reader, head: &Head) -> Result<(), FetchError> {
-        let idle = match (&conn.stream, idle_state(conn.stream.tcp().as_raw_fd())) {
-            // TLS records (a session ticket, close_notify) may follow an
-            // answer; only what TLS decrypted for us counts.
-            (Stream::Tls(_), Idle::Bytes) => Idle::Quiet,
-            (_, idle) => idle,
-        };
-        if after_answer(!conn.buf.is_empty(), idle, reader.framing(), head.keep_alive())? {
-            let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if pool.len() < self.inner.max_idle {
-                pool.push(conn);
-            }
-        }
-        Ok(())
-    }
-
-    /// A pooled connection to `key` that is still open.
-    fn checkout(&self, key: &Key) -> Option<Conn> {
-        let mut pool = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(i) = pool.iter().rposition(|c| &c.key == key) {
-            let conn = pool.swap_remove(i);
-            if idle_state(conn.stream.tcp().as_raw_fd()) != Idle::Closed {
-                return Some(conn);
-            }
-        }
-        None
+        let (key, leftover) = (conn.key.clone(), !conn.buf.is_empty());
+        self.inner.pool.checkin(key, conn, leftover, reader.framing(), head.keep_alive())
     }
 
     /// A new connection to `base`'s server, TLS included.
@@ -291,7 +240,7 @@ impl AsyncClient {
                 Ok(ip) => vec![(ip, base.port).into()],
                 Err(_) => tokio::net::lookup_host((base.host.as_str(), base.port))
                     .await
-                    .map_err(|e| Failed::from(FetchError::Connect(format!("cannot resolve {}: {e}", base.host))))?
+                    .map_err(|e| Failed::from(resolve_error(&base.host, e)))?
                     .collect(),
             };
             let mut last = None;
@@ -303,7 +252,7 @@ impl AsyncClient {
             }
             Err(match last {
                 Some(e) => Failed::io(e, false),
-                None => FetchError::Connect(format!("{} has no address", base.host)).into(),
+                None => FetchError::Connect(ConnectError::NoAddress { host: base.host.clone() }).into(),
             })
         })
         .await;
@@ -340,7 +289,7 @@ impl AsyncClient {
             .read_body(|piece| {
                 check.take(piece)?;
                 body.extend_from_slice(piece);
-                Ok(())
+                Ok::<(), FetchError>(())
             })
             .await?;
         check.finish()?;
@@ -356,10 +305,13 @@ impl Response<'_> {
 
     /// Reads the body to its end, handing each piece to `piece` as it
     /// arrives, as [`super::blocking::Response::read_body`] does.
-    pub async fn read_body(mut self, mut piece: impl FnMut(&[u8]) -> Result<(), FetchError>) -> Result<(), FetchError> {
+    pub async fn read_body<E: From<FetchError>>(
+        mut self,
+        mut piece: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let stall = self.client.inner.limits.stall;
         loop {
-            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(from_wire)?;
+            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(FetchError::from)?;
             let end = match event {
                 Event::Data(d) => {
                     piece(d)?;
@@ -368,7 +320,7 @@ impl Response<'_> {
                 Event::End => true,
                 Event::NeedMore if used == 0 => {
                     if read_some(&mut self.conn, self.deadline, stall, true).await.map_err(|f| f.error)? == 0 {
-                        self.reader.at_eof().map_err(from_wire)?;
+                        self.reader.at_eof().map_err(FetchError::from)?;
                     }
                     false
                 }
@@ -379,17 +331,8 @@ impl Response<'_> {
                 break;
             }
         }
-        self.client.checkin_if_clean(self.conn, &self.reader, &self.head)
+        Ok(self.client.checkin_if_clean(self.conn, &self.reader, &self.head)?)
     }
-}
-
-/// Time left before `deadline`, or the timeout it is.
-fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(FetchError::Timeout { answered }.into());
-    }
-    Ok(left)
 }
 
 /// Receives into `conn`'s buffer, waiting at most `stall` and never past
@@ -412,7 +355,12 @@ async fn read_some(conn: &mut Conn, deadline: Instant, stall: Duration, answered
 /// A failed TLS handshake as a sentence.
 fn handshake_error(e: io::Error) -> Failed {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => FetchError::Connect(tls::describe(tls_error)).into(),
+        Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
         None => Failed::io(e, false),
     }
+}
+
+/// A failed name lookup as a fetch error.
+fn resolve_error(host: &str, e: io::Error) -> FetchError {
+    FetchError::Connect(ConnectError::Resolve { host: host.to_string(), source: std::sync::Arc::new(e) })
 }

@@ -26,8 +26,8 @@
 
 use std::io;
 
+use super::error::{ContentError, FetchError};
 use super::wire::{Framing, Head};
-use super::{reason_phrase, FetchError};
 
 /// `--max-size`'s default: the largest flag is 36 KB.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 10;
@@ -48,24 +48,20 @@ const MAX_METADATA: u64 = 64 << 10;
 /// answer, or the error it is.
 pub fn check_head(head: &Head, framing: Framing, want: Want, max_size: u64) -> Result<(), FetchError> {
     let status = head.status;
-    let reason = || reason_phrase(status).to_string();
     match status {
         200 => {}
         404 => return Err(FetchError::NotFound),
-        300..=399 => {
-            let location = head.get("location").map(str::to_string);
-            return Err(FetchError::Redirect { status, reason: reason(), location });
-        }
-        201..=299 => return Err(FetchError::Unexpected { status, reason: reason() }),
-        _ => return Err(FetchError::status(status, head.get("retry-after").and_then(parse_retry_after))),
+        300..=399 => return Err(FetchError::Redirect { status, location: head.get("location").map(str::to_string) }),
+        201..=299 => return Err(FetchError::Unexpected { status }),
+        _ => return Err(FetchError::Http { status, retry_after: head.get("retry-after").and_then(parse_retry_after) }),
     }
     let limit = limit(want, max_size);
-    if let Framing::Length(n) = framing {
-        if n > limit {
-            return Err(FetchError::Content(format!("body of {n} bytes is over {}", size_limit_name(want, limit))));
+    match framing {
+        Framing::Length(size) if size > limit => {
+            Err(ContentError::Announced { size, limit: size_limit_name(want, limit) }.into())
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn limit(want: Want, max_size: u64) -> u64 {
@@ -150,7 +146,7 @@ impl BodyCheck {
         }
         self.seen += piece.len() as u64;
         if self.seen > self.limit {
-            return Err(FetchError::Content(format!("body is over {}", size_limit_name(self.want, self.limit))));
+            return Err(ContentError::TooLong(size_limit_name(self.want, self.limit)).into());
         }
         self.last = piece.last().copied();
         match self.want {
@@ -172,7 +168,7 @@ impl BodyCheck {
             Some(t) => t.clone(),
             None => format!("it starts with {:?}", String::from_utf8_lossy(&self.start)),
         };
-        FetchError::Content(format!("not a GIF ({what})"))
+        ContentError::NotGif(what).into()
     }
 
     /// The body ended (its framing said so): what it was, or why it is not
@@ -180,9 +176,7 @@ impl BodyCheck {
     pub fn finish(self) -> Result<Checked, FetchError> {
         match self.want {
             Want::Gif if self.seen < 6 => Err(self.not_a_gif()),
-            Want::Gif if self.last != Some(TRAILER) => {
-                Err(FetchError::Content("not a complete GIF (it does not end with the trailer byte 0x3B)".into()))
-            }
+            Want::Gif if self.last != Some(TRAILER) => Err(ContentError::NoTrailer.into()),
             Want::Gif => Ok(Checked::Gif(self.seen)),
             Want::Metadata => country(&self.json).map(Checked::Country),
         }
@@ -191,11 +185,10 @@ impl BodyCheck {
 
 /// The `country` of a `metadata.json` body.
 fn country(body: &[u8]) -> Result<String, FetchError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| FetchError::Content(format!("metadata.json is not JSON ({e})")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ContentError::NotJson(e.to_string()))?;
     match value.get("country") {
         Some(serde_json::Value::String(name)) => Ok(name.clone()),
-        _ => Err(FetchError::Content("metadata.json has no string \"country\"".into())),
+        _ => Err(ContentError::NoCountry.into()),
     }
 }
 
@@ -203,11 +196,11 @@ fn country(body: &[u8]) -> Result<String, FetchError> {
 /// connection: only when its connection was `reused` from the pool and no
 /// byte of an answer had arrived (`answered` is false). A timeout is not
 /// resent: the server may be slow rather than gone.
-pub fn resend(reused: bool, answered: bool, error: &io::Error) -> bool {
+pub fn resend(reused: bool, answered: bool, error: io::ErrorKind) -> bool {
     reused
         && !answered
         && matches!(
-            error.kind(),
+            error,
             io::ErrorKind::UnexpectedEof
                 | io::ErrorKind::ConnectionReset
                 | io::ErrorKind::ConnectionAborted
@@ -223,14 +216,13 @@ pub fn resend(reused: bool, answered: bool, error: &io::Error) -> bool {
 pub fn transient(error: &FetchError) -> bool {
     match error {
         FetchError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
-        FetchError::Timeout { .. } | FetchError::Truncated { .. } | FetchError::Io(_) => true,
+        FetchError::Timeout { .. } | FetchError::Io(_) => true,
+        FetchError::Wire(e) => e.cut_short(),
         FetchError::NotFound
         | FetchError::Redirect { .. }
         | FetchError::Unexpected { .. }
         | FetchError::Connect(_)
-        | FetchError::Protocol(_)
-        | FetchError::Content(_)
-        | FetchError::Save(_) => false,
+        | FetchError::Content(_) => false,
     }
 }
 
@@ -248,8 +240,8 @@ mod tests {
 
     #[test]
     fn only_200_is_a_flag() {
-        assert_eq!(check(200, &[]), Ok(()));
-        assert_eq!(check(404, &[]), Err(FetchError::NotFound));
+        assert!(check(200, &[]).is_ok());
+        assert!(matches!(check(404, &[]), Err(FetchError::NotFound)));
         assert_eq!(
             check(302, &[("location", "http://evil:1/x.gif")]).unwrap_err().to_string(),
             "HTTP 302 - Found (redirect to http://evil:1/x.gif not followed)"
@@ -274,8 +266,8 @@ mod tests {
 
     #[test]
     fn a_flag_is_a_complete_gif() {
-        assert_eq!(body(Want::Gif, &[], &[b"GI", b"F89a..", b";"]), Ok(Checked::Gif(9)));
-        assert_eq!(body(Want::Gif, &[], &[b"GIF87a;"]), Ok(Checked::Gif(7)));
+        assert_eq!(body(Want::Gif, &[], &[b"GI", b"F89a..", b";"]).unwrap(), Checked::Gif(9));
+        assert_eq!(body(Want::Gif, &[], &[b"GIF87a;"]).unwrap(), Checked::Gif(7));
         let html = body(Want::Gif, &[("content-type", "text/html; charset=utf-8")], &[b"<html>"]);
         assert_eq!(html.unwrap_err().to_string(), "not a GIF (text/html)");
         assert!(body(Want::Gif, &[], &[b"GIF89a.."]).unwrap_err().to_string().contains("trailer"));
@@ -286,30 +278,29 @@ mod tests {
 
     #[test]
     fn metadata_needs_a_string_country() {
-        assert_eq!(
-            body(Want::Metadata, &[], &[br#"{"country": "Bra"#, br#"zil"}"#]),
-            Ok(Checked::Country("Brazil".into()))
-        );
+        let brazil = body(Want::Metadata, &[], &[br#"{"country": "Bra"#, br#"zil"}"#]).unwrap();
+        assert_eq!(brazil, Checked::Country("Brazil".into()));
         assert!(body(Want::Metadata, &[], &[b"<html>"]).unwrap_err().to_string().contains("not JSON"));
         assert!(body(Want::Metadata, &[], &[br#"{"country": 7}"#]).unwrap_err().to_string().contains("no string"));
     }
 
     #[test]
     fn resend_only_unanswered_failures_on_reused_connections() {
-        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert!(resend(true, false, &reset));
-        assert!(!resend(false, false, &reset), "a new connection that fails is an answer");
-        assert!(!resend(true, true, &reset), "part of an answer arrived");
-        assert!(!resend(true, false, &io::Error::from(io::ErrorKind::TimedOut)));
+        let reset = io::ErrorKind::ConnectionReset;
+        assert!(resend(true, false, reset));
+        assert!(!resend(false, false, reset), "a new connection that fails is an answer");
+        assert!(!resend(true, true, reset), "part of an answer arrived");
+        assert!(!resend(true, false, io::ErrorKind::TimedOut));
     }
 
     #[test]
     fn what_is_worth_a_retry() {
-        assert!(transient(&FetchError::status(503, None)));
-        assert!(!transient(&FetchError::status(418, None)));
+        assert!(transient(&FetchError::Http { status: 503, retry_after: None }));
+        assert!(!transient(&FetchError::Http { status: 418, retry_after: None }));
         assert!(!transient(&FetchError::NotFound));
         assert!(transient(&FetchError::Timeout { answered: false }));
-        assert!(!transient(&FetchError::Content("not a GIF".into())));
+        assert!(transient(&FetchError::Wire(crate::http::wire::WireError::Short { expected: 3, got: 2 })));
+        assert!(!transient(&ContentError::NoTrailer.into()));
         assert_eq!(human_size(DEFAULT_MAX_SIZE), "256 KiB");
     }
 }

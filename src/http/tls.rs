@@ -9,12 +9,12 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 
-use super::FetchError;
+use super::error::{ConnectError, FetchError};
 
 /// The client configuration, made on first use.
 pub fn config() -> Result<Arc<ClientConfig>, FetchError> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    CONFIG.get_or_init(build).clone().map_err(FetchError::Connect)
+    CONFIG.get_or_init(build).clone().map_err(|e| FetchError::Connect(ConnectError::Tls(e)))
 }
 
 fn build() -> Result<Arc<ClientConfig>, String> {
@@ -39,7 +39,7 @@ fn build() -> Result<Arc<ClientConfig>, String> {
 /// The name a certificate must carry for `host`.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, FetchError> {
     ServerName::try_from(host.to_string())
-        .map_err(|_| FetchError::Connect(format!("{host:?} is not a TLS server name")))
+        .map_err(|_| FetchError::Connect(ConnectError::Tls(format!("{host:?} is not a TLS server name"))))
 }
 
 /// A TLS failure as a sentence.

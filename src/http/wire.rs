@@ -13,6 +13,8 @@
 
 use std::fmt::Write as _;
 
+use crate::ident::PRODUCT;
+
 /// The most header fields a response may have.
 pub const MAX_FIELDS: usize = 100;
 
@@ -40,6 +42,21 @@ pub enum WireError {
     /// The connection ended inside a chunked body.
     #[error("connection closed before the chunked body ended")]
     ClosedInChunks,
+    /// Bytes followed an answer whose end was known: the server sent more
+    /// than it announced.
+    #[error("{}", match .0 {
+        Framing::Chunked => "bytes after the end of the chunked body",
+        Framing::Empty => "a body where the status allows none",
+        _ => "body longer than its Content-Length",
+    })]
+    Overrun(Framing),
+}
+
+impl WireError {
+    /// True when the connection broke off in the middle: worth another try.
+    pub fn cut_short(&self) -> bool {
+        matches!(self, WireError::Short { .. } | WireError::ClosedInHead | WireError::ClosedInChunks)
+    }
 }
 
 /// The head of a response.
@@ -140,7 +157,7 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
 /// The request a GET sends.
 pub fn get_request(path: &str, host: &str, authorization: Option<&str>) -> Vec<u8> {
     let mut r = String::with_capacity(128);
-    let _ = write!(r, "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\nAccept: */*\r\n", super::USER_AGENT);
+    let _ = write!(r, "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {PRODUCT}\r\nAccept: */*\r\n");
     if let Some(auth) = authorization {
         let _ = write!(r, "Authorization: {auth}\r\n");
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::out::say;
 use crate::bench::peers::Peer;
 use crate::bench::result::{BenchReport, Point};
-use crate::bench::BenchConfig;
+use crate::bench::{BenchConfig, BenchObserver};
 
 const HEAD: &str = "workload           tool                codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved";
 
@@ -36,8 +36,21 @@ pub fn row(p: &Point) -> String {
     )
 }
 
+/// Prints the table as the benchmark runs.
+pub struct Printer;
+
+impl BenchObserver for Printer {
+    fn started(&self, cfg: &BenchConfig, peers: &[Peer]) {
+        header(cfg, peers);
+    }
+
+    fn measured(&self, point: &Point) {
+        say!("{}", row(point));
+    }
+}
+
 /// What is about to run.
-pub fn header(cfg: &BenchConfig, peers: &[Peer]) {
+fn header(cfg: &BenchConfig, peers: &[Peer]) {
     let peers: Vec<&str> = peers.iter().map(|p| p.name()).collect();
     say!(
         "flags bench: {} run(s) per point{}; styles {}; peers {}",
@@ -47,11 +60,6 @@ pub fn header(cfg: &BenchConfig, peers: &[Peer]) {
         if peers.is_empty() { "none".to_string() } else { peers.join(", ") }
     );
     say!("{HEAD}");
-}
-
-/// A measured point.
-pub fn point(p: &Point) {
-    say!("{}", row(p));
 }
 
 /// Where the results went.

@@ -24,10 +24,11 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::out::{say, write_bytes};
+use crate::countries::CountryCode;
 use crate::countries::Span;
+use crate::download::Failure;
 use crate::download::{Outcome, Sink};
 use crate::get::{server_name, GetConfig, GetReport};
-use crate::http::FetchError;
 use crate::server::Label;
 
 fn plural(n: usize, word: &str) -> String {
@@ -37,7 +38,11 @@ fn plural(n: usize, word: &str) -> String {
 /// The lines before the downloads start.
 pub fn initial_report(config: &GetConfig) {
     let codes = &config.codes;
-    let which = if codes.len() <= 10 { codes.join(", ") } else { Span(codes).to_string() };
+    let which = if codes.len() <= 10 {
+        codes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    } else {
+        Span(codes).to_string()
+    };
     let mut out = String::new();
     let _ = writeln!(out, "{} site: {}", server_name(config.label), config.base);
     let _ = writeln!(out, "Searching for {}: {which}", plural(codes.len(), "flag"));
@@ -45,7 +50,9 @@ pub fn initial_report(config: &GetConfig) {
     write_bytes(out.as_bytes());
 }
 
-/// Shows progress while `flags get` runs: a bar, or with `verbose` a line per code.
+/// Shows progress while `flags get` runs: with `verbose`, a line per code
+/// on stdout (results) and each retry on stderr; otherwise a bar on stderr
+/// (drawn only on a terminal), as the book's tqdm does.
 pub struct GetSink {
     verbose: bool,
     bar: ProgressBar,
@@ -54,8 +61,8 @@ pub struct GetSink {
 impl GetSink {
     /// A sink for `total` codes.
     pub fn new(total: usize, verbose: bool) -> Self {
-        let target = if !verbose && io::stdout().is_terminal() {
-            ProgressDrawTarget::stdout()
+        let target = if !verbose && io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
         };
@@ -69,25 +76,30 @@ impl GetSink {
 }
 
 impl Sink for GetSink {
-    fn retrying(&self, cc: &str, attempt: u32, error: &FetchError, wait: Duration) {
+    fn retrying(&self, cc: CountryCode, attempt: u32, error: &Failure, wait: Duration) {
         if self.verbose {
-            say!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
+            eprintln!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
         }
     }
 
-    fn outcome(&self, cc: &str, outcome: &Outcome) {
+    fn outcome(&self, cc: CountryCode, outcome: &Outcome) {
         if self.verbose {
             say!("{}", verbose_line(cc, outcome));
         }
         self.bar.inc(1);
         if self.bar.position() == self.bar.length().unwrap_or(0) {
+            // Leave the full bar on a line of its own: the report's
+            // separator must not run into it.
             self.bar.finish();
+            if !self.bar.is_hidden() {
+                eprintln!();
+            }
         }
     }
 }
 
 /// `BR OK`, `BZ not found`, `*** Error for XX: HTTP 418 - I'm a Teapot`.
-pub fn verbose_line(cc: &str, outcome: &Outcome) -> String {
+pub fn verbose_line(cc: CountryCode, outcome: &Outcome) -> String {
     match outcome {
         Outcome::Saved { .. } => format!("{cc} OK"),
         Outcome::NotFound => format!("{cc} not found"),
@@ -100,12 +112,12 @@ pub fn verbose_line(cc: &str, outcome: &Outcome) -> String {
 pub struct JsonSink;
 
 impl Sink for JsonSink {
-    fn outcome(&self, _: &str, _: &Outcome) {}
+    fn outcome(&self, _: CountryCode, _: &Outcome) {}
 }
 
-/// The lines after the downloads; `unreachable` (some connection was
-/// refused) adds a hint to start the labelled server.
-pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool) {
+/// The lines after the downloads; when nobody answered at a label's
+/// address, a hint to start that server.
+pub fn final_report(report: &GetReport, label: Option<Label>) {
     let mut out = String::new();
     let _ = writeln!(out, "{}", "-".repeat(20));
     let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
@@ -118,7 +130,7 @@ pub fn final_report(report: &GetReport, label: Option<Label>, unreachable: bool)
     if let Some(hint) = overload_hint(report) {
         let _ = writeln!(out, "{hint}");
     }
-    if unreachable {
+    if report.unreachable {
         if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
             let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
         }
@@ -156,12 +168,12 @@ mod tests {
 
     #[test]
     fn verbose_lines_follow_the_book() {
+        let code = CountryCode::of;
         let saved = Outcome::Saved { path: "br.gif".into(), bytes: 1 };
-        assert_eq!(verbose_line("BR", &saved), "BR OK");
-        assert_eq!(verbose_line("BZ", &Outcome::NotFound), "BZ not found");
-        let teapot =
-            Outcome::Failed(FetchError::Http { status: 418, reason: "I'm a Teapot".into(), retry_after: None });
-        assert_eq!(verbose_line("XX", &teapot), "*** Error for XX: HTTP 418 - I'm a Teapot");
+        assert_eq!(verbose_line(code("BR"), &saved), "BR OK");
+        assert_eq!(verbose_line(code("BZ"), &Outcome::NotFound), "BZ not found");
+        let teapot = Outcome::Failed(Failure::Fetch(crate::http::FetchError::Http { status: 418, retry_after: None }));
+        assert_eq!(verbose_line(code("XX"), &teapot), "*** Error for XX: HTTP 418 - I'm a Teapot");
         assert_eq!(plural(1, "flag"), "1 flag");
         assert_eq!(plural(0, "error"), "0 errors");
     }

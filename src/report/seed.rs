@@ -1,13 +1,20 @@
 //! The seed's output and the demo's.
 //!
 //! - [`SeedSink`] prints the seed's progress line: each code, flushed the
-//!   moment its file is saved; [`seed_summary`] the closing line.
-//! - [`demo_table`] compares styles after the demo.
+//!   moment its file is saved; [`seed_line`] is the closing line.
+//! - [`DemoPrinter`] tells the demo's runs as they go, in the seed's format
+//!   under a header naming the command and the book's script it stands
+//!   for; [`demo_table`] compares the styles at the end.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::out::{say, say_part};
+use crate::countries::CountryCode;
+use crate::demo::{DemoObserver, StyleTimes};
 use crate::download::{Mode, Outcome, RunResult, Sink};
+use crate::http::BaseUrl;
+use crate::server::Delay;
 
 /// The seed's `show()`: prints `BR ` and flushes, so each code appears the
 /// moment its file is saved.
@@ -19,18 +26,11 @@ pub fn show(cc: &str) {
 pub struct SeedSink;
 
 impl Sink for SeedSink {
-    fn outcome(&self, cc: &str, outcome: &Outcome) {
-        if matches!(outcome, Outcome::Saved { .. }) {
-            show(cc);
+    fn outcome(&self, cc: CountryCode, outcome: &Outcome) {
+        if outcome.saved() {
+            show(&cc);
         }
     }
-}
-
-/// A sink that prints nothing, for callers that only want the result.
-pub struct Quiet;
-
-impl Sink for Quiet {
-    fn outcome(&self, _: &str, _: &Outcome) {}
 }
 
 /// The seed's closing line: `20 flags downloaded in 7.26s`.
@@ -38,38 +38,33 @@ pub fn seed_line(saved: usize, elapsed: Duration) -> String {
     format!("{saved} flags downloaded in {:.2}s", elapsed.as_secs_f64())
 }
 
-/// Ends the progress line and prints the seed's closing line.
-pub fn seed_summary(run: &RunResult) {
-    say!("\n{}", seed_line(run.saved(), run.elapsed));
+/// The book's script each mode stands for.
+fn book_script(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Sequential => "the book's flags.py",
+        Mode::ThreadPool => "the book's flags_threadpool.py",
+        Mode::Async => "the book's flags_asyncio.py",
+        Mode::ProcessPool => "concurrent.futures.ProcessPoolExecutor",
+    }
 }
 
-/// Announces the demo's server.
-pub fn demo_intro(base_url: &str, latency: &str, codes: usize) {
-    say!("flags demo: {codes} flags from the embedded flag server at {base_url}");
-    say!("(each response delayed {latency}, like the CDN in the book; change it with --delay)");
-}
+/// Prints the demo as it runs.
+pub struct DemoPrinter;
 
-/// Announces one style's run, like the seed's `$ python3 flags.py`.
-pub fn demo_run_header(mode: Mode, script: &str, run: usize, runs: usize) {
-    let of = if runs > 1 { format!(" (run {run} of {runs})") } else { String::new() };
-    say!("\n$ {script}    # {mode}{of}");
-}
-
-/// One row of the comparison: a style and the times of its runs.
-pub struct StyleTimes {
-    pub mode: Mode,
-    pub times: Vec<Duration>,
-}
-
-impl StyleTimes {
-    /// Mean of the runs.
-    pub fn mean(&self) -> Duration {
-        self.times.iter().sum::<Duration>() / self.times.len().max(1) as u32
+impl DemoObserver for DemoPrinter {
+    fn started(&self, base: &BaseUrl, delay: Delay, codes: usize) {
+        say!("flags demo: {codes} flags from the embedded flag server at {base}");
+        say!("(each response delayed {delay}, like the CDN in the book; change it with --delay)");
     }
 
-    /// Fastest run.
-    pub fn best(&self) -> Duration {
-        self.times.iter().copied().min().unwrap_or_default()
+    fn run_started(&self, mode: Mode, run: usize, runs: usize) -> Arc<dyn Sink> {
+        let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
+        say!("\n$ flags get --mode {mode}    # {}{of}", book_script(mode));
+        Arc::new(SeedSink)
+    }
+
+    fn run_ended(&self, result: &RunResult) {
+        say!("\n{}", seed_line(result.saved(), result.elapsed));
     }
 }
 
@@ -97,50 +92,13 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
 }
 
 /// Prints the table and where the files went.
-pub fn demo_end(rows: &[StyleTimes], dest: &str) {
+pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path) {
+    let dest = dest.display();
     say!("\n{}", demo_table(rows));
     say!("The flags are in {dest}/ (drawn by the embedded server: bands and the country code).");
     say!("To serve the real flag images, unpack flags.zip and run:");
     say!("    flags serve --dir path/to/flags --label LOCAL");
     say!("then download from it with: flags get -s LOCAL");
-}
-
-/// Tells what `flags serve` is serving and where.
-pub fn serving(addr: &std::net::SocketAddr, config: &crate::server::ServerConfig) {
-    use crate::server::Source;
-    let what = match &config.source {
-        Source::Catalog => "the 194 embedded flags".to_string(),
-        Source::Dir(d) => format!("the flags in {}", d.display()),
-    };
-    let label = config.label.map_or(String::new(), |l| format!("{l} "));
-    say!("{label}flag server: serving {what} at http://{addr}/flags");
-    say!(
-        "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s http://{addr}/flags",
-        config.delay,
-        config.error_rate * 100.0,
-        config.faults,
-        config.seed
-    );
-    say!("Press Ctrl-C to stop.");
-}
-
-/// A request log that prints one line per request: `GET /flags/br/br.gif 200`,
-/// with the fault injected if any.
-pub fn server_log() -> crate::server::RequestLog {
-    crate::server::RequestLog(std::sync::Arc::new(|e: &crate::server::LogEntry| {
-        let fault = e.fault.as_deref().map_or(String::new(), |f| format!(" [fault: {f}]"));
-        let status = match e.status {
-            None => "client went away".to_string(),
-            Some(0) => "dropped".to_string(),
-            Some(s) => s.to_string(),
-        };
-        say!("{} {} {status}{fault}", e.method, e.path);
-    }))
-}
-
-/// Says the server stopped.
-pub fn stopped() {
-    say!("flag server stopped.");
 }
 
 #[cfg(test)]

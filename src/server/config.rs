@@ -10,15 +10,17 @@ use std::time::Duration;
 use super::faults::{FaultPlan, FaultSettings};
 
 /// The book's servers, by the names `-s/--server` and `--label` take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
 pub enum Label {
-    /// `http://localhost:8000/flags`, no delay.
+    /// Port 8000, no delay.
     Local,
-    /// `http://localhost:8001/flags`, delay uniform 0.5..5 s (`slow_server.py`).
+    /// Port 8001, delay uniform 0.5..5 s (the book's slow_server.py).
     Delay,
-    /// `http://localhost:8002/flags`, 0.5 s delay, 25% 418s.
+    /// Port 8002, 0.5 s delay, 25% answered 418.
     Error,
-    /// `https://www.fluentpython.com/data/flags`, the book's public site.
+    /// The book's public site, `https://www.fluentpython.com/data/flags`.
+    #[value(skip)]
     Remote,
 }
 

@@ -23,11 +23,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// One kind of fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FaultKind {
     Latency,
     Drip,
-    Status(u16),
+    #[value(name = "418")]
+    Teapot,
+    #[value(name = "429")]
+    TooManyRequests,
+    #[value(name = "500")]
+    ServerError,
+    #[value(name = "503")]
+    Unavailable,
     Truncate,
     Reset,
     Stall,
@@ -35,18 +42,30 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    const NAMES: &'static str = "latency, drip, 418, 429, 500, 503, truncate, reset, stall, slow-close";
-
     /// The name `--fault` takes and the server log shows.
-    pub fn name(self) -> String {
+    pub fn name(self) -> &'static str {
         match self {
-            FaultKind::Latency => "latency".into(),
-            FaultKind::Drip => "drip".into(),
-            FaultKind::Status(s) => s.to_string(),
-            FaultKind::Truncate => "truncate".into(),
-            FaultKind::Reset => "reset".into(),
-            FaultKind::Stall => "stall".into(),
-            FaultKind::SlowClose => "slow-close".into(),
+            FaultKind::Latency => "latency",
+            FaultKind::Drip => "drip",
+            FaultKind::Teapot => "418",
+            FaultKind::TooManyRequests => "429",
+            FaultKind::ServerError => "500",
+            FaultKind::Unavailable => "503",
+            FaultKind::Truncate => "truncate",
+            FaultKind::Reset => "reset",
+            FaultKind::Stall => "stall",
+            FaultKind::SlowClose => "slow-close",
+        }
+    }
+
+    /// The status this fault answers with, for the status faults.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            FaultKind::Teapot => Some(418),
+            FaultKind::TooManyRequests => Some(429),
+            FaultKind::ServerError => Some(500),
+            FaultKind::Unavailable => Some(503),
+            _ => None,
         }
     }
 }
@@ -54,18 +73,10 @@ impl FaultKind {
 impl FromStr for FaultKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "latency" => FaultKind::Latency,
-            "drip" => FaultKind::Drip,
-            "418" => FaultKind::Status(418),
-            "429" => FaultKind::Status(429),
-            "500" => FaultKind::Status(500),
-            "503" => FaultKind::Status(503),
-            "truncate" => FaultKind::Truncate,
-            "reset" => FaultKind::Reset,
-            "stall" => FaultKind::Stall,
-            "slow-close" => FaultKind::SlowClose,
-            _ => return Err(format!("unknown fault {s:?} (expected one of: {})", FaultKind::NAMES)),
+        use clap::ValueEnum;
+        <FaultKind as ValueEnum>::from_str(s, true).map_err(|_| {
+            let names: Vec<&str> = FaultKind::value_variants().iter().map(|k| k.name()).collect();
+            format!("unknown fault {s:?} (expected one of: {})", names.join(", "))
         })
     }
 }
@@ -100,6 +111,9 @@ impl FromStr for FaultPlan {
     /// `reset:0.1,503:0.05,stall`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut faults = Vec::new();
+        if s.split(',').all(|p| p.trim().is_empty()) {
+            return Err("no fault given: name at least one, e.g. reset or 503:0.1".into());
+        }
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, rate) = match part.split_once(':') {
                 Some((n, r)) => {
@@ -108,7 +122,7 @@ impl FromStr for FaultPlan {
                 }
                 None => (part, 1.0),
             };
-            faults.push((name.parse()?, rate));
+            faults.push((name.parse::<FaultKind>()?, rate));
         }
         let total: f64 = faults.iter().map(|(_, r)| r).sum();
         if total > 1.0 + 1e-9 {
@@ -164,11 +178,13 @@ mod tests {
         assert!("reset:0.1,503:0.2,stall".parse::<FaultPlan>().unwrap_err().contains("more than 1"));
         let plan: FaultPlan = "reset:0.1, 503:0.2".parse().unwrap();
         assert_eq!(plan.pick(0.05), Some(FaultKind::Reset));
-        assert_eq!(plan.pick(0.25), Some(FaultKind::Status(503)));
+        assert_eq!(plan.pick(0.25), Some(FaultKind::Unavailable));
         assert_eq!(plan.pick(0.5), None);
         assert_eq!("truncate".parse::<FaultPlan>().unwrap().pick(0.99), Some(FaultKind::Truncate));
         assert!("explode".parse::<FaultPlan>().unwrap_err().contains("unknown fault"));
         assert!("reset:2".parse::<FaultPlan>().is_err());
         assert_eq!(plan.to_string(), "reset:10%,503:20%");
+        assert!("".parse::<FaultPlan>().unwrap_err().contains("no fault"));
+        assert!(" , ".parse::<FaultPlan>().is_err());
     }
 }

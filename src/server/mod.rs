@@ -28,13 +28,13 @@
 
 pub mod body;
 pub mod conditional;
-mod config;
+pub mod config;
 pub mod faults;
 pub mod files;
 pub mod image;
 pub mod pages;
 pub mod routes;
-mod stats;
+pub mod stats;
 
 use std::io;
 use std::net::SocketAddr;

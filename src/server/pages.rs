@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::{ServerConfig, Source};
-use crate::countries::lookup;
+use super::config::{ServerConfig, Source};
+use crate::countries::{lookup, CountryCode};
 
 /// A page the server knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
     );
     for cc in codes {
         let upper = cc.to_ascii_uppercase();
-        let country = lookup(cc);
+        let country = CountryCode::new(cc).ok().and_then(lookup);
         let name = country.map_or(String::new(), |c| esc(&c.name));
         let size = country.map_or(String::new(), |c| format!(" width={} height={}", c.width, c.height));
         let _ = writeln!(

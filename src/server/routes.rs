@@ -23,10 +23,12 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 
 use super::body::{self, Body, Shape, Source as BodySource};
 use super::conditional::{answer, Answer, Validators};
+use super::config::{LogEntry, ServerConfig, Source};
 use super::faults::FaultKind;
 use super::files::{Content, DirSource};
-use super::{image, pages, LogEntry, ServerConfig, Source, Stats};
-use crate::countries::{self, catalog};
+use super::stats::Stats;
+use super::{image, pages};
+use crate::countries::{self, catalog, CountryCode};
 
 type Resp = Response<Body>;
 
@@ -34,7 +36,7 @@ type Resp = Response<Body>;
 const CATALOG_DATE: u64 = 1_424_716_800; // 2015-02-23
 
 /// The `Server` header of every answer.
-const SERVER_NAME: &str = concat!("flags/", env!("CARGO_PKG_VERSION"));
+const SERVER_NAME: &str = crate::ident::PRODUCT;
 
 /// Everything the request handlers of one server thread share.
 pub(crate) struct State {
@@ -90,7 +92,7 @@ impl State {
         (h >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn flag_file(&self, cc: &str, file: File) -> Option<Served> {
+    fn flag_file(&self, cc: CountryCode, file: File) -> Option<Served> {
         let mime = match file {
             File::Image => "image/gif",
             File::Metadata => "application/json",
@@ -99,6 +101,7 @@ impl State {
             let (bytes, validators) = self.catalog_file(countries::position(cc)?, file);
             return Some(Served { content: BodySource::Bytes(bytes.clone()), mime, validators: validators.clone() });
         };
+        let cc = cc.lower();
         let name = match file {
             File::Image => format!("{cc}/{cc}.gif"),
             File::Metadata => format!("{cc}/metadata.json"),
@@ -158,7 +161,7 @@ enum File {
 
 enum Route {
     Page(pages::Page),
-    Flag(String, File),
+    Flag(CountryCode, File),
     Missing,
 }
 
@@ -174,12 +177,14 @@ fn route(path: &str) -> Route {
     let (Some(cc), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
         return Route::Missing;
     };
-    if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_lowercase()) {
-        return Route::Missing;
-    }
+    // The book's site has lower-case codes only.
+    let code = match CountryCode::new(cc) {
+        Ok(code) if cc.bytes().all(|b| b.is_ascii_lowercase()) => code,
+        _ => return Route::Missing,
+    };
     match file {
-        "metadata.json" => Route::Flag(cc.to_string(), File::Metadata),
-        f if f.strip_suffix(".gif") == Some(cc) => Route::Flag(cc.to_string(), File::Image),
+        "metadata.json" => Route::Flag(code, File::Metadata),
+        f if f.strip_suffix(".gif") == Some(cc) => Route::Flag(code, File::Image),
         _ => Route::Missing,
     }
 }
@@ -250,7 +255,7 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
     }
     if let Some(entry) = &mut log.entry {
         entry.status = Some(result.as_ref().map_or(0, |r| r.status().as_u16()));
-        entry.fault = fault.map(FaultKind::name);
+        entry.fault = fault.map(|f| f.name().to_string());
     }
     result
 }
@@ -321,13 +326,13 @@ async fn answer_request(
     };
     let cfg = &state.config;
     let path = req.uri().path();
-    let n = state.stats.nth(&cc, file == File::Image);
+    let n = state.stats.nth(cc, file == File::Image);
     if !cfg.delay.max.is_zero() {
         tokio::time::sleep(cfg.delay.at(state.draw(path, n, 1))).await;
     }
     if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
         state.stats.count_teapot();
-        *injected = Some(FaultKind::Status(418));
+        *injected = Some(FaultKind::Teapot);
         return Ok(status_fault(418, 0));
     }
     let fault = match file {
@@ -336,7 +341,9 @@ async fn answer_request(
     };
     *injected = fault;
     match fault {
-        Some(FaultKind::Status(s)) => return Ok(status_fault(s, cfg.fault_settings.retry_after)),
+        Some(kind) if kind.status().is_some() => {
+            return Ok(status_fault(kind.status().expect("a status fault"), cfg.fault_settings.retry_after))
+        }
         Some(FaultKind::Latency) => tokio::time::sleep(cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await,
         Some(FaultKind::Stall) => {
             tokio::time::sleep(cfg.fault_settings.stall).await;
@@ -344,7 +351,7 @@ async fn answer_request(
         }
         _ => {}
     }
-    let Some(served) = state.flag_file(&cc, file) else {
+    let Some(served) = state.flag_file(cc, file) else {
         return Ok(text(StatusCode::NOT_FOUND, "404 Not Found"));
     };
     let len = served.content.len();

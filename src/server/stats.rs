@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::countries::CountryCode;
+
 /// Counters a running server keeps; tests use them to check clients.
 #[derive(Debug)]
 pub struct Stats {
@@ -44,11 +46,10 @@ impl Stats {
         self.asked.iter().map(|n| n.load(Ordering::SeqCst)).max().unwrap_or(0)
     }
 
-    /// Counts a request for the image (or metadata) of `cc`, two lower-case
-    /// letters, and says which request of that URL it was (1, 2, ...).
-    pub(crate) fn nth(&self, cc: &str, image: bool) -> u64 {
-        let b = cc.as_bytes();
-        let slot = ((b[0] - b'a') as usize * 26 + (b[1] - b'a') as usize) * 2 + image as usize;
+    /// Counts a request for the image (or metadata) of `cc`, and says which
+    /// request of that URL it was (1, 2, ...).
+    pub(crate) fn nth(&self, cc: CountryCode, image: bool) -> u64 {
+        let slot = cc.index() * 2 + image as usize;
         self.asked[slot].fetch_add(1, Ordering::SeqCst) + 1
     }
 

@@ -143,7 +143,7 @@ fn twenty_thousand_mutated_requests_with_faults() {
     eprintln!("fuzz: 20 000 requests in {:.1}s, {answered} answered", t0.elapsed().as_secs_f64());
     assert!(answered > 10_000, "only {answered} of 20 000 got any answer");
     // Faults apply to images, so ask for what no fault touches.
-    let metadata = flags::countries::lookup("BR").unwrap().metadata_json();
+    let metadata = flags::countries::lookup(flags::countries::CountryCode::of("BR")).unwrap().metadata_json();
     srv.assert_answers("/flags/br/metadata.json", metadata.as_bytes());
 }
 

@@ -13,6 +13,10 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert_eq!(text.matches("20 flags downloaded in ").count(), 4, "{text}");
     assert!(text.contains("BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN \n"), "{text}");
+    // Our commands, with the book's script each stands for; no Python runs.
+    assert!(text.contains("\n$ flags get --mode sequential    # the book's flags.py\n"), "{text}");
+    assert!(text.contains("\n$ flags get --mode async    # the book's flags_asyncio.py\n"), "{text}");
+    assert!(!text.contains("python3"), "{text}");
     for style in ["sequential", "threadpool", "async", "processpool"] {
         assert!(text.lines().any(|l| l.starts_with(style) && l.ends_with('x')), "{style}: {text}");
     }
@@ -22,20 +26,54 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
 
 #[test]
 fn serve_rejects_bad_arguments_with_exit_2() {
-    for args in [
-        &["serve", "--error-rate", "1.5"][..],
-        &["serve", "--delay", "-1"],
-        &["serve", "--port", "70000"],
-        &["serve", "--label", "NOWHERE"],
-        &["serve", "--dir", "/no/such/dir"],
-        &["serve", "--fault", "explode"],
-        &["serve", "--fault", "reset:0.7,stall:0.7"],
-        &["serve", "--threads", "0"],
+    for (args, named) in [
+        (&["serve", "--error-rate", "1.5"][..], "--error-rate"),
+        (&["serve", "--delay", "-1"], "--delay"),
+        (&["serve", "--port", "70000"], "--port"),
+        (&["serve", "--label", "NOWHERE"], "--label"),
+        (&["serve", "--dir", "/no/such/dir"], "--dir"),
+        (&["serve", "--fault", "explode"], "--fault"),
+        (&["serve", "--fault", "reset:0.7,stall:0.7"], "--fault"),
+        (&["serve", "--fault", ""], "--fault"),
+        (&["serve", "--threads", "0"], "--threads"),
     ] {
         let out = flags().args(args).assert().code(2);
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(err.contains(named) && err.contains("Usage: flags serve"), "{args:?}: {err}");
     }
+    // The label a server can play: not REMOTE, not a URL.
+    let out = flags().args(["serve", "--label", "foo"]).assert().code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("[possible values: LOCAL, DELAY, ERROR]") && !err.contains("REMOTE"), "{err}");
+}
+
+#[test]
+fn usage_messages_say_what_is_wanted() {
+    for (args, says) in [
+        (&["get", "-m", "-1"][..], "must be a positive number, from 1 to 1000"),
+        (&["get", "-m", "0"], "must be from 1 to 1000"),
+        (&["demo", "--dest", "Cargo.toml"], "--dest"),
+    ] {
+        let out = flags().args(args).assert().code(2);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(says) && err.contains("Usage:"), "{args:?}: {err}");
+    }
+    let help = flags().args(["--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    assert!(help.contains("`flags` alone runs the demo") && help.contains("LOCAL (port"), "{help}");
+    let help = flags().args(["get", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    assert!(help.contains("processpool") && help.contains("DELAY (8001)"), "{help}");
+}
+
+#[test]
+fn completions_and_a_manual_page() {
+    let out = flags().args(["completions", "bash"]).assert().success();
+    let script = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(script.contains("_flags()") && script.contains("complete"), "{script}");
+    let out = flags().args(["man"]).assert().success();
+    let page = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(page.contains(".TH flags 1") && page.contains(".SH SUBCOMMANDS"), "{}", &page[..page.len().min(400)]);
 }
 
 #[test]
@@ -44,7 +82,7 @@ fn serve_reports_a_port_in_use() {
     let port = taken.local_addr().unwrap().port().to_string();
     let out = flags().args(["serve", "--port", &port]).timeout(std::time::Duration::from_secs(10)).assert().code(1);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.contains(&port), "{err}");
+    assert!(err.contains(&port) && err.contains("--port 0"), "{err}");
 }
 
 #[test]

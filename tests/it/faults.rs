@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flags::countries::pop20_sorted;
-use flags::download::{self, Cancel, Job, Mode, Outcome, RunResult};
-use flags::report::Quiet;
+use flags::download::{self, Cancel, Job, Mode, Outcome, Quiet, RunResult};
 use flags::server::{self, FaultPlan, FaultSettings, RunningServer, ServerConfig};
 
 use super::util::{assert_exactly_saved, FLAGS_EXE};
@@ -56,7 +55,7 @@ fn run_with_stall(srv: &RunningServer, mode: Mode, retries: u32, stall: Duration
     job.retries = retries;
     let codes = pop20_sorted();
     let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
-    let mut seen: Vec<&str> = result.outcomes.iter().map(|(cc, _)| cc.as_str()).collect();
+    let mut seen: Vec<_> = result.outcomes.iter().map(|(cc, _)| *cc).collect();
     seen.sort();
     assert_eq!(seen, codes, "{mode}: every code exactly once");
     let ok: Vec<&str> =

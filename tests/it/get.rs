@@ -43,7 +43,7 @@ fn letter_b_verbose_reports_17_found_and_9_not_found() {
 #[test]
 fn every_mode_saves_all_194_byte_identical() {
     let srv = server();
-    let all: Vec<String> = flags::countries::catalog().iter().map(|c| c.cc.clone()).collect();
+    let all: Vec<String> = flags::countries::catalog().iter().map(|c| c.cc.to_string()).collect();
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     for mode in ["sequential", "threadpool", "async", "processpool"] {
         let dir = tempfile::tempdir().unwrap();
@@ -211,4 +211,69 @@ fn usage_errors_exit_2_name_the_argument_and_request_nothing() {
     let a = get(&srv.base_url(), &file).arg("br").assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--dest"));
     assert_eq!(srv.stats().requests(), 0);
+}
+
+#[test]
+fn verbose_stdout_carries_results_only_and_retries_go_to_stderr() {
+    let srv = super::util::ServeProcess::start(&["--fault", "503:0.5", "--seed", "3", "--retry-after", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("http://{}/flags", srv.addr);
+    let a = get(&base, dir.path()).args(["-a", "-l", "20", "-v", "--retries", "5"]).assert().success();
+    let out = stdout(&a);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.lines().any(|l| l.contains(" retry 1 in ") && l.ends_with("HTTP 503 - Service Unavailable")), "{err}");
+    assert!(!out.contains("retry"), "{out}");
+    let results = out.lines().filter(|l| l.ends_with(" OK")).count();
+    assert_eq!(results, 20, "{out}");
+    for mode in ["processpool", "threadpool"] {
+        let a =
+            get(&base, dir.path()).args(["-a", "-l", "20", "-v", "--retries", "5", "--mode", mode]).assert().success();
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(" retry 1 in "), "{mode}: the workers' retries reach the report: {err}");
+    }
+}
+
+#[test]
+fn on_a_terminal_the_bar_ends_its_line_before_the_report() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut leader, mut follower) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc =
+        unsafe { libc::openpty(&mut leader, &mut follower, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are open and ours alone.
+    let (leader, follower) = unsafe { (OwnedFd::from_raw_fd(leader), OwnedFd::from_raw_fd(follower)) };
+    let mut child = std::process::Command::new(FLAGS_EXE)
+        .args(["get", "-a", "-m", "20", "-s", &srv.base_url(), "-d"])
+        .arg(dir.path())
+        .stdout(follower.try_clone().unwrap())
+        .stderr(follower)
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut screen = Vec::new();
+    let mut leader = std::fs::File::from(leader);
+    let mut buf = [0u8; 65536];
+    // Read what is there; the terminal gives EIO once the writer is gone.
+    while let Ok(n) = leader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        screen.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&screen).contains("Elapsed time") {
+            break;
+        }
+    }
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(screen.contains("194/194"), "no bar drawn: {screen:?}");
+    let before = screen.split("--------------------").next().unwrap();
+    assert!(
+        before.ends_with('\n'),
+        "the separator runs into the bar: {:?}",
+        &before[before.len().saturating_sub(80)..]
+    );
 }

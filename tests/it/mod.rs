@@ -5,6 +5,7 @@ mod faults;
 mod get;
 mod hostile;
 mod hostile_server;
+mod layout;
 mod script_server;
 mod server;
 mod signals;

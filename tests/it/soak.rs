@@ -8,9 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flags::countries::every_code;
-use flags::download::{self, Cancel, Job, Mode, Outcome};
-use flags::report::Quiet;
+use flags::countries::CountryCode;
+use flags::download::{self, Cancel, Job, Mode, Outcome, Quiet};
 use flags::server::{self, FaultPlan, FaultSettings, ServerConfig};
 
 fn rss_kib() -> u64 {
@@ -38,7 +37,7 @@ fn soak_20k_requests_with_every_fault() {
         ..ServerConfig::default()
     };
     let srv = server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
-    let codes: Vec<String> = every_code().collect();
+    let codes: Vec<CountryCode> = CountryCode::every().collect();
     let started = Instant::now();
     let (mut batches, mut requests_before, mut rss) = (0, 0, Vec::new());
     let (mut ok, mut not_found, mut errors) = (0usize, 0usize, 0usize);
@@ -55,7 +54,7 @@ fn soak_20k_requests_with_every_fault() {
             .outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Saved { .. }))
-            .map(|(cc, _)| format!("{}.gif", cc.to_lowercase()))
+            .map(|(cc, _)| format!("{}.gif", cc.lower()))
             .collect();
         let mut on_disk: Vec<String> =
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();

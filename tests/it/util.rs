@@ -29,7 +29,8 @@ pub fn server() -> RunningServer {
 
 /// The bytes the embedded server serves for `cc`.
 pub fn served_image(cc: &str) -> Vec<u8> {
-    let index = flags::countries::position(cc).expect("a catalog code");
+    let code = flags::countries::CountryCode::new(cc).expect("a country code");
+    let index = flags::countries::position(code).expect("a catalog code");
     flags::server::image::catalog_image(index).to_vec()
 }
 

@@ -1,0 +1,165 @@
+//! The workloads `flags bench` measures, and the points each expands to.
+//!
+//! | id | codes | server | concurrency |
+//! |---|---|---|---|
+//! | W1 | POP20 | 0.35 s latency (the seed) | all at once |
+//! | W2 | the 194 flags | no latency | 100 |
+//! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
+//! | W4 | all 676 codes | 1 s latency | all at once |
+//! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
+//! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
+
+use std::fmt;
+
+use crate::countries::{catalog, pop20_sorted, CountryCode, POP20};
+
+/// A workload's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+pub enum Workload {
+    /// The seed: POP20 at 0.35 s latency, all at once.
+    #[value(name = "W1")]
+    #[serde(rename = "W1")]
+    W1,
+    /// The 194 flags, no latency, 100 at once.
+    #[value(name = "W2")]
+    #[serde(rename = "W2")]
+    W2,
+    /// All 676 codes against an ERROR-style server, 200 at once.
+    #[value(name = "W3")]
+    #[serde(rename = "W3")]
+    W3,
+    /// All 676 codes at once against a 1 s latency.
+    #[value(name = "W4")]
+    #[serde(rename = "W4")]
+    W4,
+    /// The 194 flags at 20 ms, concurrency from 1 to 500.
+    #[value(name = "sweep-concurrency")]
+    #[serde(rename = "sweep-concurrency")]
+    SweepConcurrency,
+    /// POP20 at -m 20, latency from 0 to 1 s.
+    #[value(name = "sweep-latency")]
+    #[serde(rename = "sweep-latency")]
+    SweepLatency,
+}
+
+impl Workload {
+    /// Every workload, in order.
+    pub const ALL: [Workload; 6] =
+        [Workload::W1, Workload::W2, Workload::W3, Workload::W4, Workload::SweepConcurrency, Workload::SweepLatency];
+
+    /// Its id: `W1`, ..., `sweep-latency`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Workload::W1 => "W1",
+            Workload::W2 => "W2",
+            Workload::W3 => "W3",
+            Workload::W4 => "W4",
+            Workload::SweepConcurrency => "sweep-concurrency",
+            Workload::SweepLatency => "sweep-latency",
+        }
+    }
+
+    /// True for the sweeps (the chart's line panels).
+    pub fn is_sweep(self) -> bool {
+        matches!(self, Workload::SweepConcurrency | Workload::SweepLatency)
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Which codes a workload asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Codes {
+    Pop20,
+    All,
+    Every,
+}
+
+impl Codes {
+    pub fn list(self) -> Vec<CountryCode> {
+        match self {
+            Codes::Pop20 => pop20_sorted(),
+            Codes::All => catalog().iter().map(|c| c.cc).collect(),
+            Codes::Every => CountryCode::every().collect(),
+        }
+    }
+
+    /// How many codes [`Codes::list`] gives, without building the list.
+    pub fn count(self) -> usize {
+        match self {
+            Codes::Pop20 => POP20.len(),
+            Codes::All => catalog().len(),
+            Codes::Every => 26 * 26, // AA..ZZ
+        }
+    }
+
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Codes::Pop20 => &[],
+            Codes::All => &["-a"],
+            Codes::Every => &["-e"],
+        }
+    }
+}
+
+/// One point to measure, before its tools are chosen.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub workload: Workload,
+    pub codes: Codes,
+    /// Server delay per response, seconds.
+    pub latency: f64,
+    /// Share of requests the server answers 418.
+    pub error_rate: f64,
+    /// `None`: all codes at once.
+    pub concurrency: Option<usize>,
+    /// Whether the sequential style runs it (too slow on the larger ones).
+    pub sequential: bool,
+    /// Whether the peers run it.
+    pub peers: bool,
+}
+
+/// The points to measure: every workload, fewer sweep levels when `quick`,
+/// only those without latency against an `external` server, and only the
+/// workloads in `only` (if any).
+pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
+    let spec = |workload, codes, latency, error_rate, concurrency, sequential, peers| Spec {
+        workload,
+        codes,
+        latency,
+        error_rate,
+        concurrency,
+        sequential,
+        peers,
+    };
+    let mut v = vec![
+        spec(Workload::W1, Codes::Pop20, 0.35, 0.0, None, true, true),
+        spec(Workload::W2, Codes::All, 0.0, 0.0, Some(100), true, true),
+        spec(Workload::W3, Codes::Every, 0.5, 0.25, Some(200), false, false),
+        spec(Workload::W4, Codes::Every, 1.0, 0.0, None, false, true),
+    ];
+    let levels: &[usize] = if quick { &[1, 10, 100] } else { &[1, 2, 5, 10, 20, 50, 100, 200, 500] };
+    // Levels past the number of codes all cap at it: measure that once.
+    let all = catalog().len();
+    let mut capped: Vec<usize> = levels.iter().map(|&c| c.min(all)).collect();
+    capped.dedup();
+    for c in capped {
+        v.push(spec(Workload::SweepConcurrency, Codes::All, 0.02, 0.0, Some(c), c == 1, false));
+    }
+    let latencies: &[f64] = if quick { &[0.0, 0.01, 0.1] } else { &[0.0, 0.01, 0.1, 1.0] };
+    for &l in latencies {
+        v.push(spec(Workload::SweepLatency, Codes::Pop20, l, 0.0, Some(20), true, false));
+    }
+    if external {
+        // An external server has no latency to set.
+        v.retain(|s| s.latency == 0.0 && s.error_rate == 0.0);
+    }
+    if !only.is_empty() {
+        v.retain(|s| only.contains(&s.workload));
+    }
+    v
+}

@@ -1,0 +1,157 @@
+//! What a run is made of: the [`Job`] (what to download and how), the
+//! [`Run`] a style is given, the [`Outcome`] of each code, where outcomes go
+//! ([`Sink`]), and the [`Style`] trait every scheduling implements.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cancel::Cancel;
+use crate::countries::CountryCode;
+use crate::http::policy::DEFAULT_MAX_SIZE;
+use crate::http::{BaseUrl, FetchError, Limits};
+
+/// What to download and how: the same for every style, and what crosses
+/// to a worker process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Job {
+    /// Where the flags are, e.g. `http://127.0.0.1:8000/flags`.
+    pub base: BaseUrl,
+    /// Directory the files go to (created by the caller, see `save::prepare_dest`).
+    pub dest: PathBuf,
+    /// Per-request timeout, and the longest wait for a byte.
+    pub timeout: Duration,
+    pub stall: Duration,
+    /// Most requests in flight at once (ignored by the sequential style).
+    pub concurrency: usize,
+    /// flags3: fetch `metadata.json` too and name files `{Country}-{CC}.gif`.
+    pub names: bool,
+    /// Extra tries for transient failures (0: the book's behaviour).
+    pub retries: u32,
+    /// The largest body taken, in bytes (`--max-size`).
+    pub max_size: u64,
+}
+
+impl Job {
+    /// A job with the book's defaults: 10 s timeout, no retries.
+    pub fn new(base: BaseUrl, dest: impl Into<PathBuf>, concurrency: usize) -> Self {
+        Job {
+            base,
+            dest: dest.into(),
+            timeout: Duration::from_secs(10),
+            stall: Duration::from_secs(10),
+            concurrency,
+            names: false,
+            retries: 0,
+            max_size: DEFAULT_MAX_SIZE,
+        }
+    }
+
+    /// The clients' limits.
+    pub fn limits(&self) -> Limits {
+        Limits { timeout: self.timeout, stall: self.stall.min(self.timeout) }
+    }
+}
+
+/// One run: the job, where outcomes go, and how it is stopped.
+#[derive(Clone)]
+pub struct Run {
+    pub job: Arc<Job>,
+    pub sink: Arc<dyn Sink>,
+    pub cancel: Arc<Cancel>,
+}
+
+/// How one code ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Saved to `path`, `bytes` long.
+    Saved { path: PathBuf, bytes: usize },
+    /// The server has no flag for this code (404). Not an error.
+    NotFound,
+    /// Anything else: why.
+    Failed(Failure),
+    /// Not downloaded because the run was stopped (Ctrl-C, SIGTERM).
+    Cancelled,
+}
+
+impl Outcome {
+    /// True for a saved flag.
+    pub fn saved(&self) -> bool {
+        matches!(self, Outcome::Saved { .. })
+    }
+}
+
+/// Why a code failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    /// The request gave no flag.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The flag could not be written into the destination.
+    #[error("saving {name}: {source}")]
+    Save {
+        /// The file's name, or what was being written.
+        name: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// A worker process reported this failure; only what it said crosses
+    /// the process boundary.
+    #[error("{reason}")]
+    Remote {
+        reason: String,
+        /// The worker could not connect.
+        connect: bool,
+        /// The worker's request timed out before any answer.
+        unanswered: bool,
+    },
+    /// The worker process running the download died or could not run it.
+    #[error("{0}")]
+    Worker(String),
+}
+
+impl Failure {
+    /// True when no connection could be made: the server isn't there.
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Failure::Fetch(e) => e.is_connect(),
+            Failure::Remote { connect, .. } => *connect,
+            _ => false,
+        }
+    }
+
+    /// True for a timeout before any byte of an answer.
+    pub fn is_unanswered_timeout(&self) -> bool {
+        match self {
+            Failure::Fetch(e) => e.is_unanswered_timeout(),
+            Failure::Remote { unanswered, .. } => *unanswered,
+            _ => false,
+        }
+    }
+}
+
+/// Receives each outcome as soon as it is known, from whatever thread or
+/// task produced it.
+pub trait Sink: Send + Sync {
+    /// One code is done.
+    fn outcome(&self, cc: CountryCode, outcome: &Outcome);
+
+    /// A request for `cc` failed with `error` and will be tried again
+    /// (try number `attempt + 1`) after `wait`.
+    fn retrying(&self, _cc: CountryCode, _attempt: u32, _error: &Failure, _wait: Duration) {}
+}
+
+/// A sink that keeps nothing, for callers that only want the result.
+pub struct Quiet;
+
+impl Sink for Quiet {
+    fn outcome(&self, _: CountryCode, _: &Outcome) {}
+}
+
+/// A download style: how codes are scheduled. That is all a style decides.
+pub trait Style {
+    /// Downloads every code in `codes`, sends each outcome to the run's
+    /// sink as it happens, and returns them all in completion order.
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)>;
+}

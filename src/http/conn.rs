@@ -1,0 +1,325 @@
+//! What both clients' connections share: time limits, the receive buffer,
+//! the registry that lets Ctrl-C end blocking reads, and the look at a
+//! socket between answers that decides whether a connection is reused.
+
+use std::io;
+use std::net::TcpStream;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::error::{from_io, FetchError};
+use super::policy;
+use super::url::{BaseUrl, Scheme};
+use super::wire::{Framing, WireError};
+
+/// The largest response head either client takes.
+pub const MAX_HEAD: usize = 32 << 10;
+
+/// Longest wait for a TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The bytes a connection reads at a time.
+const BUF_SIZE: usize = 16 << 10;
+
+/// Which connections can serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+}
+
+impl Key {
+    pub(crate) fn of(base: &BaseUrl) -> Self {
+        Key { scheme: base.scheme, host: base.host.clone(), port: base.port }
+    }
+}
+
+/// A request that failed: why, and whether any of an answer had arrived
+/// (which decides whether a reused connection is tried again).
+pub(crate) struct Failed {
+    pub(crate) error: FetchError,
+    io: Option<io::ErrorKind>,
+    answered: bool,
+}
+
+impl Failed {
+    /// A socket failure, after (`answered`) or before any byte of an answer.
+    pub(crate) fn io(e: io::Error, answered: bool) -> Self {
+        Failed { io: Some(e.kind()), error: from_io(e, answered), answered }
+    }
+
+    /// Whether the request, sent on a pooled connection, goes once more on
+    /// a new one ([`policy::resend`]).
+    pub(crate) fn resend(&self) -> bool {
+        self.io.is_some_and(|kind| policy::resend(true, self.answered, kind))
+    }
+}
+
+impl From<FetchError> for Failed {
+    fn from(error: FetchError) -> Self {
+        Failed { error, io: None, answered: true }
+    }
+}
+
+/// Time left before `deadline`, or the timeout it is.
+pub(crate) fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(FetchError::Timeout { answered }.into());
+    }
+    Ok(left)
+}
+
+/// What the pool needs to know of a connection.
+pub(crate) trait Socket {
+    /// The TCP socket under it.
+    fn raw_fd(&self) -> RawFd;
+    /// Whether TLS runs on it.
+    fn is_tls(&self) -> bool;
+}
+
+/// Idle keep-alive connections, kept for reuse by the clones of a client.
+pub(crate) struct Pool<C> {
+    idle: Mutex<Vec<(Key, C)>>,
+    max: usize,
+}
+
+impl<C: Socket> Pool<C> {
+    /// A pool of at most `max` idle connections.
+    pub(crate) fn new(max: usize) -> Self {
+        Pool { idle: Mutex::default(), max: max.max(1) }
+    }
+
+    /// A pooled connection to `key` that the peer has not closed.
+    pub(crate) fn checkout(&self, key: &Key) -> Option<C> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = idle.iter().rposition(|(k, _)| k == key) {
+            let (_, conn) = idle.swap_remove(i);
+            if idle_state(conn.raw_fd()) != Idle::Closed {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Puts `conn` back after an answer if nothing but silence follows it;
+    /// an error if the server sent more than the answer ([`after_answer`]).
+    pub(crate) fn checkin(
+        &self,
+        key: Key,
+        conn: C,
+        leftover: bool,
+        framing: Framing,
+        keep_alive: bool,
+    ) -> Result<(), FetchError> {
+        let idle = match idle_state(conn.raw_fd()) {
+            // TLS records (a session ticket, close_notify) may follow an
+            // answer; only what TLS decrypted for us counts.
+            Idle::Bytes if conn.is_tls() => Idle::Quiet,
+            idle => idle,
+        };
+        if after_answer(leftover, idle, framing, keep_alive)? {
+            let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < self.max {
+                pool.push((key, conn));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long requests may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole request, connection included.
+    pub timeout: Duration,
+    /// The longest wait for the next byte.
+    pub stall: Duration,
+}
+
+impl Limits {
+    /// `timeout` for both.
+    pub fn new(timeout: Duration) -> Self {
+        Limits { timeout, stall: timeout }
+    }
+}
+
+/// The sockets of a blocking client's connections, so that another thread
+/// can end them: after [`Sockets::halt`] every read or write in progress
+/// returns at once, and every new connection is shut as it is made. This is
+/// how Ctrl-C stops downloads blocked in `read`.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    halted: AtomicBool,
+    live: Mutex<Vec<(u64, TcpStream)>>,
+    next: AtomicU64,
+}
+
+/// Keeps a socket in [`Sockets`] while the connection lives.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    sockets: Arc<Sockets>,
+    id: u64,
+}
+
+impl Sockets {
+    /// Adds `socket` (a clone of its descriptor is kept).
+    pub(crate) fn register(self: &Arc<Self>, socket: &TcpStream) -> io::Result<Registered> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let clone = socket.try_clone()?;
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if self.halted.load(Ordering::SeqCst) {
+            let _ = clone.shutdown(std::net::Shutdown::Both);
+        }
+        live.push((id, clone));
+        Ok(Registered { sockets: Arc::clone(self), id })
+    }
+
+    /// Shuts every registered socket, and every one registered from now on.
+    pub fn halt(&self) {
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        self.halted.store(true, Ordering::SeqCst);
+        for (_, s) in live.iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// True once halted.
+    pub fn halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut live = self.sockets.live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = live.iter().position(|(id, _)| *id == self.id) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// A connection's receive buffer: bytes `start..end` are received and not
+/// yet consumed.
+#[derive(Debug)]
+pub(crate) struct Buf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Buf {
+    pub(crate) fn new() -> Self {
+        Buf { data: vec![0; BUF_SIZE], start: 0, end: 0 }
+    }
+
+    /// The bytes received and not consumed.
+    pub(crate) fn filled(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Room to receive into, after moving what is left to the front; grows
+    /// (up to a head's limit) when full.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        if self.end == self.data.len() {
+            if self.start > 0 {
+                self.data.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.data.len() < MAX_HEAD + BUF_SIZE {
+                self.data.resize(MAX_HEAD + BUF_SIZE, 0);
+            }
+        }
+        &mut self.data[self.end..]
+    }
+
+    /// `n` bytes were received into [`Buf::spare`].
+    pub(crate) fn filled_by(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
+/// What waits on a socket between answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Nothing: it can carry another request.
+    Quiet,
+    /// Bytes nobody asked for.
+    Bytes,
+    /// The peer closed it (or it failed).
+    Closed,
+}
+
+/// Looks at a socket between answers without blocking or taking anything.
+pub(crate) fn idle_state(fd: RawFd) -> Idle {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the data in place
+    // and MSG_DONTWAIT never blocks, whatever the socket's mode.
+    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    match n {
+        1.. => Idle::Bytes,
+        0 => Idle::Closed,
+        _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+        _ => Idle::Closed,
+    }
+}
+
+/// Where a connection goes once an answer is read: back to the pool when
+/// nothing but silence follows it, else away, and an error when bytes
+/// followed a body whose length was known (`framing` `Length` or
+/// `Chunked`): the server sent more than it announced.
+pub(crate) fn after_answer(leftover: bool, idle: Idle, framing: Framing, keep_alive: bool) -> Result<bool, WireError> {
+    let delimited = matches!(framing, Framing::Length(_) | Framing::Chunked | Framing::Empty);
+    if delimited && (leftover || idle == Idle::Bytes) {
+        return Err(WireError::Overrun(framing));
+    }
+    Ok(delimited && keep_alive && idle == Idle::Quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_compacts_and_grows() {
+        let mut b = Buf::new();
+        let n = b.spare().len();
+        b.filled_by(n);
+        b.consume(10);
+        assert_eq!(b.spare().len(), 10, "moved to the front");
+        b.filled_by(10);
+        assert_eq!(b.spare().len(), MAX_HEAD, "grown for a large head");
+    }
+
+    #[test]
+    fn bytes_after_a_delimited_answer_are_an_overrun() {
+        assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), true), Ok(true));
+        assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), false), Ok(false));
+        assert_eq!(after_answer(false, Idle::Closed, Framing::Length(3), true), Ok(false));
+        assert_eq!(
+            after_answer(true, Idle::Quiet, Framing::Length(3), true),
+            Err(WireError::Overrun(Framing::Length(3)))
+        );
+        assert_eq!(after_answer(false, Idle::Bytes, Framing::Chunked, true), Err(WireError::Overrun(Framing::Chunked)));
+        assert_eq!(
+            after_answer(false, Idle::Bytes, Framing::Close, true),
+            Ok(false),
+            "a close-delimited body has no end to pass"
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! `flags serve`'s output: the banner, one line per request with `-v`,
+//! and the last line.
+
+use super::out::say;
+use crate::server::{LogEntry, RequestLog, ServerConfig, Source};
+
+/// Tells what `flags serve` is serving and where.
+pub fn serving(addr: &std::net::SocketAddr, config: &ServerConfig) {
+    let what = match &config.source {
+        Source::Catalog => "the 194 embedded flags".to_string(),
+        Source::Dir(d) => format!("the flags in {}", d.display()),
+    };
+    let label = config.label.map_or(String::new(), |l| format!("{l} "));
+    say!("{label}flag server: serving {what} at http://{addr}/flags");
+    say!(
+        "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s http://{addr}/flags",
+        config.delay,
+        config.error_rate * 100.0,
+        config.faults,
+        config.seed
+    );
+    say!("Press Ctrl-C to stop.");
+}
+
+/// A request log that prints one line per request: `GET /flags/br/br.gif 200`,
+/// with the fault injected if any.
+pub fn server_log() -> RequestLog {
+    RequestLog(std::sync::Arc::new(|e: &LogEntry| {
+        let fault = e.fault.as_deref().map_or(String::new(), |f| format!(" [fault: {f}]"));
+        let status = match e.status {
+            None => "client went away".to_string(),
+            Some(0) => "dropped".to_string(),
+            Some(s) => s.to_string(),
+        };
+        say!("{} {} {status}{fault}", e.method, e.path);
+    }))
+}
+
+/// Says the server stopped.
+pub fn stopped() {
+    say!("flag server stopped.");
+}
