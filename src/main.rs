@@ -141,7 +141,7 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
         config.server.log = Some(report::serve::server_log());
     }
     let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
-    report::serve::serving(&running.addr(), &config.server);
+    report::serve::serving(&running.addr(), &config.server, running.flags());
     // The first SIGINT or SIGTERM stops accepting and lets the requests in
     // flight finish (within the grace period); a second one quits now.
     let stop = running.stop_handle();

@@ -4,12 +4,19 @@
 use super::out::say;
 use crate::server::{LogEntry, RequestLog, ServerConfig, Source};
 
-/// Tells what `flags serve` is serving and where.
-pub fn serving(addr: &std::net::SocketAddr, config: &ServerConfig) {
+/// Tells what `flags serve` is serving (`flags` of them) and where; warns
+/// when a `--dir` holds none.
+pub fn serving(addr: &std::net::SocketAddr, config: &ServerConfig, flags: usize) {
     let what = match &config.source {
-        Source::Catalog => "the 194 embedded flags".to_string(),
-        Source::Dir(d) => format!("the flags in {}", d.display()),
+        Source::Catalog => format!("the {flags} embedded flags"),
+        Source::Dir(d) => format!("the {flags} flags in {}", d.display()),
     };
+    if let (Source::Dir(d), 0) = (&config.source, flags) {
+        eprintln!(
+            "warning: {} holds no flag to serve: it should hold {{cc}}/{{cc}}.gif files, as the unpacked flags.zip's flags/ folder does",
+            d.display()
+        );
+    }
     let label = config.label.map_or(String::new(), |l| format!("{l} "));
     say!("{label}flag server: serving {what} at http://{addr}/flags");
     say!(

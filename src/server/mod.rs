@@ -222,6 +222,7 @@ async fn serve_loop(
 /// second under `wrk -c64` on two cores.
 pub struct RunningServer {
     addr: SocketAddr,
+    flags: usize,
     stats: Arc<Stats>,
     stop: StopHandle,
     threads: Vec<std::thread::JoinHandle<io::Result<()>>>,
@@ -268,6 +269,11 @@ impl RunningServer {
     /// Its request counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// How many flags it serves: the catalog's 194, or the images found in `--dir`.
+    pub fn flags(&self) -> usize {
+        self.flags
     }
 
     /// What stops it from elsewhere.
@@ -319,6 +325,7 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
     let addr = listeners[0].local_addr()?;
     let stats = Arc::new(Stats::default());
     let shared = Shared::new(config, Arc::clone(&stats))?;
+    let flags = shared.state(1)?.codes().len();
     let (stop, stopped) = watch::channel(Stop::Running);
     let mut threads = Vec::with_capacity(count);
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -335,5 +342,5 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
         })?;
         threads.push(thread);
     }
-    Ok(RunningServer { addr, stats, stop: StopHandle(Arc::new(stop)), threads })
+    Ok(RunningServer { addr, flags, stats, stop: StopHandle(Arc::new(stop)), threads })
 }

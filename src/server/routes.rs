@@ -224,11 +224,14 @@ fn status_fault(status: u16, retry_after: u64) -> Resp {
 struct LogOnDrop<'a> {
     state: &'a State,
     entry: Option<LogEntry>,
+    /// The fault injected, as soon as it is chosen.
+    fault: Option<FaultKind>,
 }
 
 impl Drop for LogOnDrop<'_> {
     fn drop(&mut self) {
-        if let (Some(log), Some(entry)) = (&self.state.config.log, self.entry.take()) {
+        if let (Some(log), Some(mut entry)) = (&self.state.config.log, self.entry.take()) {
+            entry.fault = self.fault.map(|f| f.name().to_string());
             log.log(&entry);
         }
     }
@@ -246,16 +249,15 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
             status: None,
             fault: None,
         }),
+        fault: None,
     };
-    let mut fault = None;
-    let mut result = answer_request(&state, fd, &req, &mut fault).await;
+    let mut result = answer_request(&state, fd, &req, &mut log.fault).await;
     if let (Ok(resp), true) = (&mut result, req.method() == Method::HEAD) {
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
     }
     if let Some(entry) = &mut log.entry {
         entry.status = Some(result.as_ref().map_or(0, |r| r.status().as_u16()));
-        entry.fault = fault.map(|f| f.name().to_string());
     }
     result
 }

@@ -151,3 +151,22 @@ fn bench_fails_fast_on_what_would_fail_at_the_end() {
         assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{args:?} took {:?}", t0.elapsed());
     }
 }
+
+#[test]
+fn an_example_without_a_server_says_how_to_start_one() {
+    // cargo test builds the examples next to the test binaries.
+    let examples = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    for example in ["flags", "flags_threadpool", "flags_threadpool_ac", "flags_asyncio"] {
+        let out = std::process::Command::new(examples.join(example))
+            .env("FLAGS_BASE_URL", format!("http://127.0.0.1:{free_port}/flags"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{example}: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{example}: {err}");
+        assert!(err.contains("connection failed") && err.contains("flags serve --delay 0.35"), "{example}: {err}");
+        assert!(!err.contains("panicked"), "{example}: {err}");
+    }
+}

@@ -108,3 +108,43 @@ fn dir_mode_serves_files_from_disk() {
     assert_eq!(fetch(srv.addr, "/flags/br/metadata.json").body, br#"{"country": "Brazil"}"#);
     assert_eq!(fetch(srv.addr, "/flags/us/us.gif").status, 404);
 }
+
+#[test]
+fn the_banner_counts_the_flags_of_a_dir_and_warns_at_none() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(super::util::FLAGS_EXE);
+    cmd.args(["serve", "--port", "0", "--dir"]).arg(empty.path());
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    super::util::send_signal(child.id(), libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("serving the 0 flags in"), "{stdout}");
+    assert!(stderr.contains("holds no flag to serve"), "{stderr}");
+    let full = tempfile::tempdir().unwrap();
+    for cc in ["br", "fr"] {
+        std::fs::create_dir(full.path().join(cc)).unwrap();
+        std::fs::write(full.path().join(format!("{cc}/{cc}.gif")), b"GIF89a;").unwrap();
+    }
+    let srv = ServeProcess::start(&["--dir", full.path().to_str().unwrap()]);
+    assert!(srv.output()[0].contains("serving the 2 flags in"), "{:?}", srv.output());
+}
+
+#[test]
+fn verbose_logs_a_stalled_request_when_its_client_leaves() {
+    let srv = ServeProcess::start(&["-v", "--fault", "stall"]);
+    {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
+        s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        if srv.output().iter().any(|l| l == "GET /flags/br/br.gif client went away [fault: stall]") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no log line for the stalled request: {:?}", srv.output());
+}
