@@ -114,7 +114,7 @@ fn the_banner_counts_the_flags_of_a_dir_and_warns_at_none() {
     let empty = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(super::util::FLAGS_EXE);
     cmd.args(["serve", "--port", "0", "--dir"]).arg(empty.path());
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(800));
     super::util::send_signal(child.id(), libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
