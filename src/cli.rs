@@ -16,7 +16,7 @@ use crate::countries::{CodeArg, Selection};
 use crate::demo::DemoConfig;
 use crate::download::{Cancel, Mode};
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
-use crate::http::BaseUrl;
+use crate::http::{BaseUrl, Protocol, Trust};
 use crate::save;
 use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source};
 
@@ -170,6 +170,22 @@ pub struct GetArgs {
     /// Print a JSON report on stdout instead of the text report.
     #[arg(long)]
     pub json: bool,
+    /// Also trust the CA certificates in this PEM file (the system's are
+    /// trusted too), e.g. the one `flags serve --tls` prints.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+    /// Check no server certificate (traffic is still encrypted, but anyone
+    /// on the path could pose as the server).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Speak HTTP/1.1 only.
+    #[arg(long = "http1.1", conflicts_with = "http2")]
+    pub http1_1: bool,
+    /// Speak HTTP/2 only: over https as agreed in the TLS handshake, over
+    /// http with prior knowledge. Async style only. [default: HTTP/2 over
+    /// https when the server offers it, else HTTP/1.1]
+    #[arg(long)]
+    pub http2: bool,
 }
 
 /// A server named on the command line.
@@ -193,6 +209,18 @@ impl TryFrom<GetArgs> for GetConfig {
             Mode::Sequential => 1,
             _ => wanted.min(MAX_CONCURRENCY).min(codes.len()).max(1),
         };
+        if a.http2 && a.mode != Mode::Async {
+            let why = format!("the {} style speaks HTTP/1.1 only; use --mode async", a.mode);
+            return Err(clap::Error::raw(ErrorKind::ArgumentConflict, format!("--http2 cannot be used here: {why}")));
+        }
+        if let Some(path) = &a.cacert {
+            crate::http::tls::check_cacert(path).map_err(|why| invalid("--cacert <FILE>", path.display(), why))?;
+        }
+        let protocol = match (a.http1_1, a.http2) {
+            (true, _) => Protocol::Http1,
+            (_, true) => Protocol::Http2,
+            _ => Protocol::Auto,
+        };
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
         Ok(GetConfig {
             codes,
@@ -209,6 +237,8 @@ impl TryFrom<GetArgs> for GetConfig {
             names: a.names,
             verbose: a.verbose,
             json: a.json,
+            trust: Trust { cacert: a.cacert, insecure: a.insecure },
+            protocol,
         })
     }
 }
@@ -347,6 +377,17 @@ pub struct ServeArgs {
     /// Log every request: method, path, status and the fault injected.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1, by ALPN), with a certificate made
+    /// at start unless --cert and --key give one; the banner names the CA
+    /// file to trust.
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: the certificate chain to serve, PEM.
+    #[arg(long, value_name = "FILE", requires = "key", requires = "tls")]
+    pub cert: Option<PathBuf>,
+    /// With --tls: the certificate's private key, PEM.
+    #[arg(long, value_name = "FILE", requires = "cert", requires = "tls")]
+    pub key: Option<PathBuf>,
 }
 
 /// A validated `flags serve`.
@@ -356,6 +397,8 @@ pub struct ServeConfig {
     pub server: ServerConfig,
     /// Log every request (the binary attaches the printer).
     pub verbose: bool,
+    /// Serve HTTPS with this certificate (the binary sets it up).
+    pub tls: Option<crate::server::CertSource>,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
@@ -368,6 +411,16 @@ impl TryFrom<ServeArgs> for ServeConfig {
             None => Source::Catalog,
         };
         let port = a.port.or(a.label.and_then(Label::port)).unwrap_or(8000);
+        for (arg, file) in [("--cert <FILE>", &a.cert), ("--key <FILE>", &a.key)] {
+            if let Some(file) = file.as_ref().filter(|f| !f.is_file()) {
+                return Err(invalid(arg, file.display(), "no such file"));
+            }
+        }
+        let tls = match (a.tls, a.cert, a.key) {
+            (false, ..) => None,
+            (true, Some(cert), Some(key)) => Some(crate::server::CertSource::Files { cert, key }),
+            (true, ..) => Some(crate::server::CertSource::Generate { extra: vec![a.bind] }),
+        };
         let seed = a.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
         });
@@ -392,6 +445,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 ..ServerConfig::default()
             },
             verbose: a.verbose,
+            tls,
         })
     }
 }

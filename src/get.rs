@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::countries::CountryCode;
 use crate::download::{self, Cancel, Job, Mode, Outcome, Sink};
-use crate::http::BaseUrl;
+use crate::http::{BaseUrl, Protocol, Trust};
 use crate::server::Label;
 
 /// Most concurrent requests `-m` accepts.
@@ -58,6 +58,10 @@ pub struct GetConfig {
     pub json: bool,
     /// Stops the run (the binary calls it on Ctrl-C and SIGTERM).
     pub cancel: Arc<Cancel>,
+    /// Which https servers are believed.
+    pub trust: Trust,
+    /// Which HTTP version the async style speaks.
+    pub protocol: Protocol,
 }
 
 /// How a code ended, in the JSON report.
@@ -164,6 +168,8 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         names: config.names,
         retries: config.retries,
         max_size: config.max_size,
+        trust: config.trust.clone(),
+        protocol: config.protocol,
     };
     let result = download::run(config.mode, job, config.codes.clone(), sink, Arc::clone(&config.cancel));
     let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(*cc, o)).collect();

@@ -108,6 +108,9 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
         }
     };
     // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
+    if config.trust.insecure {
+        report::get::insecure_warning();
+    }
     let stdout_gone = Arc::clone(&config.cancel);
     report::out::on_closed(move || stdout_gone.cancel());
     let sink: Arc<dyn Sink> = match config.json {
@@ -140,13 +143,32 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     if config.verbose {
         config.server.log = Some(report::serve::server_log());
     }
+    if let Some(source) = &config.tls {
+        config.server.tls = Some(server::tls::setup(source)?);
+    }
     let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
     report::serve::serving(&running.addr(), &config.server, running.flags());
     // The first SIGINT or SIGTERM stops accepting and lets the requests in
     // flight finish (within the grace period); a second one quits now.
     let stop = running.stop_handle();
-    signals.watch(move |_| stop.graceful(), |signal| std::process::exit(exit_status(signal).into()))?;
-    running.wait()?;
+    // The made CA file goes when the server does (its key goes with it).
+    let ca_file = config.server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()).map(|ca| ca.to_path_buf());
+    let remove_ca = move || {
+        if let Some(ca) = &ca_file {
+            let _ = std::fs::remove_file(ca);
+        }
+    };
+    let quit = {
+        let remove_ca = remove_ca.clone();
+        move |signal| {
+            remove_ca();
+            std::process::exit(exit_status(signal).into())
+        }
+    };
+    signals.watch(move |_| stop.graceful(), quit)?;
+    let waited = running.wait();
+    remove_ca();
+    waited?;
     report::serve::stopped();
     Ok(ExitCode::SUCCESS)
 }

@@ -44,7 +44,7 @@ impl Style for Asyncio {
             .expect("a tokio runtime starts");
         let outcomes = runtime.block_on(async {
             let limit = run.job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
-            let client = AsyncClient::new(run.job.limits(), limit);
+            let client = AsyncClient::new(run.job.limits(), run.job.trust.clone(), run.job.protocol, limit);
             let semaphore = Arc::new(Semaphore::new(limit));
             let mut tasks = JoinSet::new();
             for cc in codes {

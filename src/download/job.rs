@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::cancel::Cancel;
 use crate::countries::CountryCode;
 use crate::http::policy::DEFAULT_MAX_SIZE;
-use crate::http::{BaseUrl, FetchError, Limits};
+use crate::http::{BaseUrl, FetchError, Limits, Protocol, Trust};
 
 /// What to download and how: the same for every style, and what crosses
 /// to a worker process.
@@ -31,6 +31,11 @@ pub struct Job {
     pub retries: u32,
     /// The largest body taken, in bytes (`--max-size`).
     pub max_size: u64,
+    /// Which https servers are believed (`--cacert`, `--insecure`).
+    pub trust: Trust,
+    /// Which HTTP version the async style speaks (`--http1.1`, `--http2`);
+    /// the blocking styles speak HTTP/1.1.
+    pub protocol: Protocol,
 }
 
 impl Job {
@@ -45,6 +50,8 @@ impl Job {
             names: false,
             retries: 0,
             max_size: DEFAULT_MAX_SIZE,
+            trust: Trust::default(),
+            protocol: Protocol::Auto,
         }
     }
 

@@ -139,12 +139,13 @@ impl Sink for Retries {
 fn download_in_worker(arg: DownloadArg) -> DownloadReply {
     let (client, cancel) = {
         let mut state = worker_state().lock().unwrap_or_else(|e| e.into_inner());
-        let fits = |job: &Job| job.dest == arg.job.dest && job.limits() == arg.job.limits();
+        let fits =
+            |job: &Job| job.dest == arg.job.dest && job.limits() == arg.job.limits() && job.trust == arg.job.trust;
         match &*state {
             Some(((job, client), cancel)) if fits(job) => (client.clone(), Arc::clone(cancel)),
             _ => {
                 let cancel = Cancel::new(&arg.job.dest);
-                let client = BlockingClient::new(arg.job.limits(), 1, cancel.sockets().clone());
+                let client = BlockingClient::new(arg.job.limits(), arg.job.trust.clone(), 1, cancel.sockets().clone());
                 *state = Some(((arg.job.clone(), client.clone()), Arc::clone(&cancel)));
                 (client, cancel)
             }

@@ -11,7 +11,7 @@ pub struct Sequential;
 
 impl Style for Sequential {
     fn download_many(&self, run: &Run, mut codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
-        let client = BlockingClient::new(run.job.limits(), 1, run.cancel.sockets().clone());
+        let client = BlockingClient::new(run.job.limits(), run.job.trust.clone(), 1, run.cancel.sockets().clone());
         codes.sort();
         codes
             .into_iter()

@@ -15,7 +15,8 @@ pub struct ThreadPool;
 impl Style for ThreadPool {
     fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
         let workers = run.job.concurrency.min(codes.len()).max(1);
-        let client = BlockingClient::new(run.job.limits(), workers, run.cancel.sockets().clone());
+        let client =
+            BlockingClient::new(run.job.limits(), run.job.trust.clone(), workers, run.cancel.sockets().clone());
         let executor = ThreadPoolExecutor::new(workers);
         let run = run.clone();
         let download_one = move |cc: CountryCode| {

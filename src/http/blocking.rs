@@ -20,6 +20,7 @@ use rustls::{ClientConnection, StreamOwned};
 use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Registered, Socket, Sockets, CONNECT_TIMEOUT, MAX_HEAD};
 use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
+use super::tls::{Alpn, Trust};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
 use super::{connect, tls};
@@ -36,6 +37,7 @@ pub struct BlockingClient {
 
 struct Inner {
     limits: Limits,
+    trust: Trust,
     pool: Pool<Conn>,
     sockets: Arc<Sockets>,
     hosts: connect::Hosts,
@@ -84,16 +86,17 @@ pub struct Response<'a> {
 }
 
 impl BlockingClient {
-    /// A client whose requests each take at most `limits`, keeping up to
-    /// `pool` idle connections, with its sockets in `sockets`.
-    pub fn new(limits: Limits, pool: usize, sockets: Arc<Sockets>) -> Self {
-        let inner = Inner { limits, pool: Pool::new(pool), sockets, hosts: Default::default() };
+    /// A client whose requests each take at most `limits`, believing the
+    /// servers `trust` names, keeping up to `pool` idle connections, with
+    /// its sockets in `sockets`.
+    pub fn new(limits: Limits, trust: Trust, pool: usize, sockets: Arc<Sockets>) -> Self {
+        let inner = Inner { limits, trust, pool: Pool::new(pool), sockets, hosts: Default::default() };
         BlockingClient { inner: Arc::new(inner) }
     }
 
     /// A client of its own, with nothing to halt it (examples and tests).
     pub fn simple(timeout: Duration, pool: usize) -> Self {
-        Self::new(Limits::new(timeout), pool, Arc::default())
+        Self::new(Limits::new(timeout), Trust::default(), pool, Arc::default())
     }
 
     /// GETs `rest` under `base` (`br/br.gif`) for `want`: the answer when
@@ -218,8 +221,9 @@ impl BlockingClient {
         let stream = match base.scheme {
             Scheme::Http => Stream::Plain(tcp),
             Scheme::Https => {
-                let tls = ClientConnection::new(tls::config()?, tls::server_name(&base.host)?)
-                    .map_err(|e| FetchError::Connect(ConnectError::Tls(tls::describe(&e))))?;
+                let tls =
+                    ClientConnection::new(tls::config(&self.inner.trust, Alpn::Http1)?, tls::server_name(&base.host)?)
+                        .map_err(|e| FetchError::Connect(ConnectError::Tls(tls::describe(&e))))?;
                 let mut stream = StreamOwned::new(tls, tcp);
                 stream.sock.set_read_timeout(Some(remaining(deadline, false)?)).map_err(|e| Failed::io(e, false))?;
                 while stream.conn.is_handshaking() {

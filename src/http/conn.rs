@@ -24,7 +24,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const BUF_SIZE: usize = 16 << 10;
 
 /// Which connections can serve a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     scheme: Scheme,
     host: String,
@@ -145,6 +145,22 @@ impl Limits {
     pub fn new(timeout: Duration) -> Self {
         Limits { timeout, stall: timeout }
     }
+}
+
+/// Which HTTP version the async client speaks (the blocking one speaks
+/// HTTP/1.1 only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/2 where TLS's ALPN agrees on it, else HTTP/1.1; plain http is
+    /// HTTP/1.1 (as curl and wget2 do).
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (`--http1.1`).
+    Http1,
+    /// HTTP/2 only (`--http2`): offered alone over TLS, and spoken with
+    /// prior knowledge (h2c) over plain http.
+    Http2,
 }
 
 /// The sockets of a blocking client's connections, so that another thread

@@ -43,6 +43,10 @@ pub enum FetchError {
     /// The body is not what was asked for.
     #[error(transparent)]
     Content(#[from] ContentError),
+    /// HTTP/2: the server reset the request's stream, or closed the
+    /// connection under it.
+    #[error("{0}")]
+    Stream(&'static str),
 }
 
 /// Why no connection could be made.
@@ -85,6 +89,11 @@ impl FetchError {
     /// True for connection refused / host not found: the server isn't there.
     pub fn is_connect(&self) -> bool {
         matches!(self, FetchError::Connect(_))
+    }
+
+    /// True for a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, FetchError::Timeout { .. })
     }
 
     /// True for a timeout before any byte of an answer.

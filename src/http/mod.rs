@@ -10,7 +10,8 @@
 //! | [`connect`] | opening connections without overflowing a slow server's listen queue |
 //! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
-//! | [`tls`] | the one rustls configuration both use for `https://` |
+//! | [`h2`] | HTTP/2 for the async client: streams on one connection per server (hyper's framing) |
+//! | [`tls`] | the one rustls configuration both use for `https://`, and [`tls::Trust`] |
 //!
 //! **Why by hand.** The styles must give the same outcome for the same
 //! server behaviour, and the libraries each decide some of it inside,
@@ -31,6 +32,7 @@ pub mod blocking;
 pub mod conn;
 pub mod connect;
 pub mod error;
+pub mod h2;
 pub mod nonblocking;
 pub mod policy;
 pub mod tls;
@@ -38,7 +40,8 @@ pub mod url;
 pub mod wire;
 
 pub use blocking::BlockingClient;
-pub use conn::{Limits, Sockets};
+pub use conn::{Limits, Protocol, Sockets};
 pub use error::{reason_phrase, ConnectError, ContentError, FetchError};
 pub use nonblocking::AsyncClient;
+pub use tls::Trust;
 pub use url::BaseUrl;

@@ -1,7 +1,11 @@
 //! The async client: [`super::blocking`]'s sibling on tokio sockets, for
 //! the async style. The same reader, the same policy, the same pool rules;
 //! only the waiting differs. A request is cancelled by dropping its future,
-//! which closes its connection.
+//! which closes its connection (or resets its HTTP/2 stream).
+//!
+//! It also speaks HTTP/2 ([`super::h2`]) where [`Protocol`] allows: over
+//! https when the server chooses `h2` in the TLS handshake, and over plain
+//! http with `--http2`.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -15,18 +19,20 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Socket, CONNECT_TIMEOUT, MAX_HEAD};
+use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Protocol, Socket, CONNECT_TIMEOUT, MAX_HEAD};
 use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
+use super::tls::{Alpn, Trust};
 use super::url::{BaseUrl, Scheme};
-use super::wire::{self, Event, Head, Reader};
-use super::{connect, tls};
+use super::wire::{self, Event, Framing, Head, Reader};
+use super::{connect, h2, tls};
 
 /// The most of an error answer's body read so that its connection can be
 /// used again; a longer one closes the connection.
 const DRAIN_MAX: u64 = 64 << 10;
 
-/// An async HTTP/1.1 client. Cheap to clone; clones share one pool.
+/// An async HTTP/1.1 and HTTP/2 client. Cheap to clone; clones share one
+/// pool.
 #[derive(Clone)]
 pub struct AsyncClient {
     inner: Arc<Inner>,
@@ -34,8 +40,11 @@ pub struct AsyncClient {
 
 struct Inner {
     limits: Limits,
+    trust: Trust,
+    protocol: Protocol,
     pool: Pool<Conn>,
     hosts: connect::Hosts,
+    h2: h2::Hosts,
 }
 
 enum Stream {
@@ -101,54 +110,153 @@ struct Conn {
     buf: Buf,
 }
 
+impl Conn {
+    /// Whether TLS agreed on HTTP/2.
+    fn agreed_h2(&self) -> bool {
+        match &self.stream {
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
+            Stream::Plain(_) => false,
+        }
+    }
+}
+
 /// An answer whose head the policy accepted: read its body with
 /// [`Response::read_body`].
 pub struct Response<'a> {
     client: &'a AsyncClient,
-    conn: Conn,
-    reader: Reader,
     head: Head,
     deadline: Instant,
+    body: Body,
+}
+
+/// Where a body comes from.
+enum Body {
+    /// The rest of an HTTP/1.1 connection.
+    Http1 { conn: Conn, reader: Reader },
+    /// An HTTP/2 stream.
+    Http2 { incoming: hyper::body::Incoming, framing: Framing },
+}
+
+/// How a request to a server goes, when HTTP/2 may be spoken.
+enum Route {
+    /// As a stream on this connection (`fresh`: just opened).
+    Http2 { sender: h2::Sender, fresh: bool },
+    /// As HTTP/1.1: on this new connection, or the usual way.
+    Http1(Option<Conn>),
 }
 
 impl AsyncClient {
-    /// A client whose requests each take at most `limits`, keeping up to
-    /// `pool` idle connections.
-    pub fn new(limits: Limits, pool: usize) -> Self {
-        AsyncClient { inner: Arc::new(Inner { limits, pool: Pool::new(pool), hosts: Default::default() }) }
+    /// A client whose requests each take at most `limits`, believing the
+    /// servers `trust` names, speaking `protocol`, keeping up to `pool`
+    /// idle HTTP/1.1 connections.
+    pub fn new(limits: Limits, trust: Trust, protocol: Protocol, pool: usize) -> Self {
+        let inner =
+            Inner { limits, trust, protocol, pool: Pool::new(pool), hosts: Default::default(), h2: Default::default() };
+        AsyncClient { inner: Arc::new(inner) }
     }
 
     /// A client with `timeout` for both limits (examples and tests).
     pub fn simple(timeout: Duration, pool: usize) -> Self {
-        Self::new(Limits::new(timeout), pool)
+        Self::new(Limits::new(timeout), Trust::default(), Protocol::Auto, pool)
+    }
+
+    /// Whether requests to a `scheme` server may go over HTTP/2.
+    fn may_use_h2(&self, scheme: Scheme) -> bool {
+        match self.inner.protocol {
+            Protocol::Http1 => false,
+            Protocol::Auto => scheme == Scheme::Https,
+            Protocol::Http2 => true,
+        }
     }
 
     /// GETs `rest` under `base` for `want`, as [`super::BlockingClient::get`] does.
     pub async fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
         let deadline = Instant::now() + self.inner.limits.timeout;
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
-        let (conn, reader, head) = match self.inner.pool.checkout(&Key::of(base)) {
-            Some(conn) => match self.exchange(conn, &request, deadline).await {
-                // The pooled connection failed before any answer: once more, on a new one.
-                Err(f) if f.resend() => {
+        let mut first_conn = None;
+        if self.may_use_h2(base.scheme) {
+            let mut resent = false;
+            loop {
+                match self.route(base, deadline).await? {
+                    Route::Http2 { mut sender, fresh } => {
+                        let stall = self.inner.limits.stall;
+                        match h2::get(&mut sender, base, rest, deadline, stall).await {
+                            // The connection was closed as the request left (the
+                            // server's idle timeout): once more, on a new one.
+                            Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
+                            Err(e) => return Err(e),
+                            Ok(answer) => {
+                                policy::check_head(&answer.head, answer.framing, want, max_size)?;
+                                let body = Body::Http2 { incoming: answer.body, framing: answer.framing };
+                                return Ok(Response { client: self, head: answer.head, deadline, body });
+                            }
+                        }
+                    }
+                    Route::Http1(conn) => {
+                        first_conn = conn;
+                        break;
+                    }
+                }
+            }
+        }
+        let checked_out = first_conn.is_none().then(|| self.inner.pool.checkout(&Key::of(base))).flatten();
+        let (conn, reader, head) = match (first_conn, checked_out) {
+            (Some(conn), _) => self.exchange(conn, &request, deadline).await,
+            (None, checked_out) => match checked_out {
+                Some(conn) => match self.exchange(conn, &request, deadline).await {
+                    // The pooled connection failed before any answer: once more, on a new one.
+                    Err(f) if f.resend() => {
+                        let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
+                        self.exchange(conn, &request, deadline).await
+                    }
+                    other => other,
+                },
+                None => {
                     let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
                     self.exchange(conn, &request, deadline).await
                 }
-                other => other,
             },
-            None => {
-                let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
-                self.exchange(conn, &request, deadline).await
-            }
         }
         .map_err(|f| f.error)?;
         match policy::check_head(&head, reader.framing(), want, max_size) {
-            Ok(()) => Ok(Response { client: self, conn, reader, head, deadline }),
+            Ok(()) => Ok(Response { client: self, head, deadline, body: Body::Http1 { conn, reader } }),
             Err(e) => {
                 self.drain(conn, reader, &head, deadline).await;
                 Err(e)
             }
         }
+    }
+
+    /// How the next request to `base` goes: on the server's HTTP/2
+    /// connection, opened now if there is none (the other requests to it
+    /// wait meanwhile), or as HTTP/1.1 if the server chose that.
+    async fn route(&self, base: &BaseUrl, deadline: Instant) -> Result<Route, FetchError> {
+        let slot = self.inner.h2.slot(&Key::of(base));
+        let wait = remaining(deadline, false).map_err(|f| f.error)?;
+        let Ok(mut slot) = tokio::time::timeout(wait, slot.lock()).await else {
+            return Err(FetchError::Timeout { answered: false });
+        };
+        if let Some(sender) = slot.sender() {
+            return Ok(Route::Http2 { sender, fresh: false });
+        }
+        if slot.http1 {
+            return Ok(Route::Http1(None));
+        }
+        let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
+        let h2 = match base.scheme {
+            Scheme::Http => true,
+            Scheme::Https => conn.agreed_h2(),
+        };
+        if !h2 {
+            if self.inner.protocol == Protocol::Http2 {
+                return Err(FetchError::Connect(ConnectError::Tls("TLS: the server did not agree to HTTP/2".into())));
+            }
+            slot.http1 = true;
+            return Ok(Route::Http1(Some(conn)));
+        }
+        let sender = h2::handshake(conn.stream, deadline).await?;
+        slot.keep(sender.clone());
+        Ok(Route::Http2 { sender, fresh: true })
     }
 
     /// Sends `request` on `conn` and reads the head of the answer.
@@ -264,7 +372,12 @@ impl AsyncClient {
         let stream = match base.scheme {
             Scheme::Http => Stream::Plain(tcp),
             Scheme::Https => {
-                let connector = TlsConnector::from(tls::config()?);
+                let alpn = match self.inner.protocol {
+                    Protocol::Http1 => Alpn::Http1,
+                    Protocol::Auto => Alpn::H2OrHttp1,
+                    Protocol::Http2 => Alpn::H2,
+                };
+                let connector = TlsConnector::from(tls::config(&self.inner.trust, alpn)?);
                 let wait = remaining(deadline, false)?;
                 match tokio::time::timeout(wait, connector.connect(tls::server_name(&base.host)?, tcp)).await {
                     Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
@@ -305,13 +418,16 @@ impl Response<'_> {
 
     /// Reads the body to its end, handing each piece to `piece` as it
     /// arrives, as [`super::blocking::Response::read_body`] does.
-    pub async fn read_body<E: From<FetchError>>(
-        mut self,
-        mut piece: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
+    pub async fn read_body<E: From<FetchError>>(self, mut piece: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
         let stall = self.client.inner.limits.stall;
+        let (mut conn, mut reader) = match self.body {
+            Body::Http2 { incoming, framing } => {
+                return h2::read_body(incoming, framing, self.deadline, stall, piece).await;
+            }
+            Body::Http1 { conn, reader } => (conn, reader),
+        };
         loop {
-            let (used, event) = self.reader.advance(self.conn.buf.filled()).map_err(FetchError::from)?;
+            let (used, event) = reader.advance(conn.buf.filled()).map_err(FetchError::from)?;
             let end = match event {
                 Event::Data(d) => {
                     piece(d)?;
@@ -319,19 +435,19 @@ impl Response<'_> {
                 }
                 Event::End => true,
                 Event::NeedMore if used == 0 => {
-                    if read_some(&mut self.conn, self.deadline, stall, true).await.map_err(|f| f.error)? == 0 {
-                        self.reader.at_eof().map_err(FetchError::from)?;
+                    if read_some(&mut conn, self.deadline, stall, true).await.map_err(|f| f.error)? == 0 {
+                        reader.at_eof().map_err(FetchError::from)?;
                     }
                     false
                 }
                 _ => false,
             };
-            self.conn.buf.consume(used);
-            if end || self.reader.done() {
+            conn.buf.consume(used);
+            if end || reader.done() {
                 break;
             }
         }
-        Ok(self.client.checkin_if_clean(self.conn, &self.reader, &self.head)?)
+        Ok(self.client.checkin_if_clean(conn, &reader, &self.head)?)
     }
 }
 

@@ -216,7 +216,7 @@ pub fn resend(reused: bool, answered: bool, error: io::ErrorKind) -> bool {
 pub fn transient(error: &FetchError) -> bool {
     match error {
         FetchError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
-        FetchError::Timeout { .. } | FetchError::Io(_) => true,
+        FetchError::Timeout { .. } | FetchError::Io(_) | FetchError::Stream(_) => true,
         FetchError::Wire(e) => e.cut_short(),
         FetchError::NotFound
         | FetchError::Redirect { .. }

@@ -50,6 +50,14 @@ pub fn initial_report(config: &GetConfig) {
     write_bytes(out.as_bytes());
 }
 
+/// The warning `--insecure` earns, on stderr.
+pub fn insecure_warning() {
+    eprintln!(
+        "flags: warning: --insecure: server certificates are not checked, so anyone on the path could pose as \
+         the server"
+    );
+}
+
 /// Shows progress while `flags get` runs: with `verbose`, a line per code
 /// on stdout (results) and each retry on stderr; otherwise a bar on stderr
 /// (drawn only on a terminal), as the book's tqdm does.

@@ -18,9 +18,20 @@ pub fn serving(addr: &std::net::SocketAddr, config: &ServerConfig, flags: usize)
         );
     }
     let label = config.label.map_or(String::new(), |l| format!("{l} "));
-    say!("{label}flag server: serving {what} at http://{addr}/flags");
+    let (scheme, protocols) = match &config.tls {
+        Some(_) => ("https", "HTTP/2 and HTTP/1.1 over TLS"),
+        None => ("http", "HTTP/1.1, and HTTP/2 with prior knowledge"),
+    };
+    say!("{label}flag server: serving {what} at {scheme}://{addr}/flags ({protocols})");
+    let trust = match config.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+        Some(ca) => {
+            say!("CA certificate: {} (trust it with --cacert, as curl does)", ca.display());
+            format!(" --cacert {}", ca.display())
+        }
+        None => String::new(),
+    };
     say!(
-        "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s http://{addr}/flags",
+        "delay {}, error rate {:.0}%, faults {}, seed {}; try: flags get -s {scheme}://{addr}/flags{trust}",
         config.delay,
         config.error_rate * 100.0,
         config.faults,

@@ -70,6 +70,12 @@ pub enum Shape {
     Truncate,
     /// A quarter, then a TCP reset on the connection whose socket is this.
     Reset(RawFd),
+    /// HTTP/2's reset: the head, then the stream is reset (RST_STREAM)
+    /// before any byte of the body. (Over HTTP/2 a truncated body is also
+    /// a reset stream, after half of it; the client tells them apart by
+    /// whether any of the body came, as it tells a reset from a close over
+    /// HTTP/1.1.)
+    ResetStream,
     /// All of it, then the connection stays open this long.
     SlowClose(Duration),
 }
@@ -109,6 +115,7 @@ pub fn body(source: Source, shape: Shape) -> Body {
             let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
             Plan { limit: len / 4, end: End::Fail("reset on purpose"), ..plan }
         }
+        Shape::ResetStream => Plan { limit: 0, end: End::Fail("reset on purpose"), ..plan },
         Shape::SlowClose(hold) => Plan { end: End::Hold(hold), ..plan },
     };
     planned(source, plan)

@@ -213,6 +213,8 @@ pub struct ServerConfig {
     pub threads: usize,
     /// After the shutdown signal, how long requests in flight may take to finish.
     pub grace: Duration,
+    /// HTTPS, when set (`--tls`).
+    pub tls: Option<super::tls::ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -230,6 +232,7 @@ impl Default for ServerConfig {
             log: None,
             threads: 0,
             grace: Duration::from_secs(5),
+            tls: None,
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod image;
 pub mod pages;
 pub mod routes;
 pub mod stats;
+pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
@@ -42,16 +43,17 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 pub use config::{Delay, Label, LogEntry, RequestLog, ServerConfig, Source};
 pub use faults::{FaultKind, FaultPlan, FaultSettings};
 pub use stats::Stats;
+pub use tls::{CertSource, ServerTls};
 
 /// The listen backlog: the book's server has 5, which costs clients a 1 s
 /// SYN retry under load.
@@ -183,20 +185,12 @@ async fn serve_loop(
             how = stopping(&mut stop) => break how,
         };
         let _ = stream.set_nodelay(true);
-        let fd = stream.as_raw_fd();
+        state.stats.count_connection();
+        let watcher = graceful.watcher();
         let state = Arc::clone(&state);
-        let header_timeout = state.config.header_timeout;
-        let service = service_fn(move |req| routes::handle(Arc::clone(&state), fd, req));
-        let connection = http1::Builder::new()
-            .keep_alive(true)
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .max_buf_size(16 * 1024)
-            .serve_connection(TokioIo::new(stream), service);
-        let watched = graceful.watch(connection);
         tokio::spawn(async move {
             let _permit = permit;
-            let _ = watched.await;
+            serve_connection(stream, state, watcher).await;
         });
     };
     // Stop accepting, then give the requests in flight their grace period.
@@ -211,6 +205,50 @@ async fn serve_loop(
     Ok(())
 }
 
+/// Serves one accepted connection: TLS first when configured, then
+/// HTTP/1.1 or HTTP/2 (chosen by ALPN under TLS, by the client's first
+/// bytes in plain text, so h2c with prior knowledge works too).
+async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, watcher: Watcher) {
+    let fd = stream.as_raw_fd();
+    let header_timeout = state.config.header_timeout;
+    let tls = state.config.tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(16 * 1024);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(1000);
+    let h2_counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let service_state = Arc::clone(&state);
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        if req.version() == hyper::Version::HTTP_2 && !h2_counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            service_state.stats.count_h2();
+        }
+        routes::handle(Arc::clone(&service_state), fd, req)
+    });
+    match tls {
+        None => {
+            let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await;
+        }
+        Some(acceptor) => {
+            let started = std::time::Instant::now();
+            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => stream,
+                // A failed or slow handshake is that client's end only.
+                _ => return,
+            };
+            state.stats.count_handshake(started.elapsed());
+            let builder = match stream.get_ref().1.alpn_protocol() {
+                Some(b"h2") => builder.http2_only(),
+                _ => builder.http1_only(),
+            };
+            let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await;
+        }
+    }
+}
+
 /// A server running on threads of its own. Dropping it stops it at once;
 /// [`RunningServer::shutdown`] stops it gracefully.
 ///
@@ -222,6 +260,7 @@ async fn serve_loop(
 /// second under `wrk -c64` on two cores.
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: bool,
     flags: usize,
     stats: Arc<Stats>,
     stop: StopHandle,
@@ -258,7 +297,8 @@ impl RunningServer {
 
     /// The base URL of its flags: `http://127.0.0.1:PORT/flags`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/flags", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/flags", self.addr)
     }
 
     /// [`RunningServer::base_url`], parsed.
@@ -326,6 +366,7 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
     let stats = Arc::new(Stats::default());
     let shared = Shared::new(config, Arc::clone(&stats))?;
     let flags = shared.state(1)?.codes().len();
+    let tls = shared.config.tls.is_some();
     let (stop, stopped) = watch::channel(Stop::Running);
     let mut threads = Vec::with_capacity(count);
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -342,5 +383,5 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
         })?;
         threads.push(thread);
     }
-    Ok(RunningServer { addr, flags, stats, stop: StopHandle(Arc::new(stop)), threads })
+    Ok(RunningServer { addr, tls, flags, stats, stop: StopHandle(Arc::new(stop)), threads })
 }

@@ -74,7 +74,8 @@ fn esc(s: &str) -> String {
 /// The gallery: what the server is doing, how to download from it, and
 /// every flag with its code, name and links.
 fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
-    let base = format!("http://{}/flags", esc(host));
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}/flags", esc(host));
     let what = match &config.source {
         Source::Catalog => "the embedded flags (drawn by the server at the originals' sizes)".to_string(),
         Source::Dir(d) => format!("the flags in <code>{}</code>", esc(&d.display().to_string())),

@@ -161,6 +161,8 @@ enum File {
 
 enum Route {
     Page(pages::Page),
+    /// `/stats`: the counters, as JSON.
+    Stats,
     Flag(CountryCode, File),
     Missing,
 }
@@ -171,6 +173,9 @@ enum Route {
 fn route(path: &str) -> Route {
     if let Some(page) = pages::route(path) {
         return Route::Page(page);
+    }
+    if path == "/stats" {
+        return Route::Stats;
     }
     let Some(rest) = path.strip_prefix("/flags/") else { return Route::Missing };
     let mut parts = rest.split('/');
@@ -256,6 +261,9 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
     }
+    if let Ok(resp) = &result {
+        state.stats.count_status(resp.status().as_u16());
+    }
     if let Some(entry) = &mut log.entry {
         entry.status = Some(result.as_ref().map_or(0, |r| r.status().as_u16()));
     }
@@ -323,6 +331,12 @@ async fn answer_request(
                 None => text(StatusCode::NOT_FOUND, "404 Not Found"),
             });
         }
+        Route::Stats => {
+            let json = serde_json::to_vec(&state.stats.snapshot()).expect("counters always serialize");
+            let mut resp = respond(StatusCode::OK, "application/json", body::full(json));
+            resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(resp);
+        }
         Route::Missing => return Ok(text(StatusCode::NOT_FOUND, "404 Not Found")),
         Route::Flag(cc, file) => (cc, file),
     };
@@ -369,9 +383,13 @@ async fn answer_request(
         }
     };
     let full_len = content.len();
+    let h2 = req.version() == Version::HTTP_2;
     let shape = match fault {
         Some(FaultKind::Drip) => Shape::Drip(cfg.fault_settings.drip_rate),
         Some(FaultKind::Truncate) => Shape::Truncate,
+        // Over HTTP/2 a reset ends the stream (RST_STREAM), not the
+        // connection the other streams share.
+        Some(FaultKind::Reset) if h2 => Shape::ResetStream,
         Some(FaultKind::Reset) => Shape::Reset(fd),
         Some(FaultKind::SlowClose) => Shape::SlowClose(cfg.fault_settings.slow_close),
         _ => Shape::Whole,
@@ -389,7 +407,8 @@ async fn answer_request(
     if let Answer::Part { start, end } = decision {
         h.insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"));
     }
-    if fault == Some(FaultKind::SlowClose) {
+    // HTTP/2 has no `Connection` header: there the slow close holds the stream.
+    if fault == Some(FaultKind::SlowClose) && !h2 {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(resp)

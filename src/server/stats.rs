@@ -1,11 +1,20 @@
-//! Counters a running server keeps: requests, injected 418s, requests per
-//! flag URL, and the peak number in flight. Tests read them to check what a
-//! client did.
+//! Counters a running server keeps, shared by its threads: requests (by
+//! status, per flag URL, per second over the last minute), injected 418s,
+//! requests in flight and their peak, connections, TLS handshakes and their
+//! cost, HTTP/2 connections. Tests read them, and `GET /stats` serves them
+//! as JSON ([`Stats::snapshot`]) for the gallery's live strip and for
+//! scripts.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
 
 use crate::countries::CountryCode;
+
+/// How many seconds of history [`Stats::snapshot`] keeps.
+const HISTORY: usize = 60;
 
 /// Counters a running server keeps; tests use them to check clients.
 #[derive(Debug)]
@@ -14,8 +23,16 @@ pub struct Stats {
     teapots: AtomicU64,
     /// Requests per flag API URL: two per two-letter code (image, metadata).
     asked: Vec<AtomicU64>,
+    /// Answers by status, 100 to 599.
+    statuses: Vec<AtomicU64>,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
+    connections: AtomicU64,
+    h2_connections: AtomicU64,
+    handshakes: AtomicU64,
+    handshake_us: AtomicU64,
+    /// Per second: (the second, requests started in it), a ring of `HISTORY`.
+    seconds: Vec<(AtomicU64, AtomicU64)>,
 }
 
 impl Default for Stats {
@@ -24,10 +41,51 @@ impl Default for Stats {
             requests: AtomicU64::new(0),
             teapots: AtomicU64::new(0),
             asked: (0..26 * 26 * 2).map(|_| AtomicU64::new(0)).collect(),
+            statuses: (0..500).map(|_| AtomicU64::new(0)).collect(),
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            connections: AtomicU64::new(0),
+            h2_connections: AtomicU64::new(0),
+            handshakes: AtomicU64::new(0),
+            handshake_us: AtomicU64::new(0),
+            seconds: (0..HISTORY).map(|_| (AtomicU64::new(0), AtomicU64::new(0))).collect(),
         }
     }
+}
+
+/// What `GET /stats` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Requests received since the server started.
+    pub requests: u64,
+    /// Answers sent, by status code.
+    pub by_status: std::collections::BTreeMap<u16, u64>,
+    /// Requests being answered now.
+    pub in_flight: usize,
+    /// The most that were ever being answered at once.
+    pub peak_in_flight: usize,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Of those, connections that spoke HTTP/2.
+    pub h2_connections: u64,
+    /// TLS handshakes completed, and the time they took in all, ms.
+    pub tls_handshakes: u64,
+    pub tls_handshake_ms: f64,
+    /// Requests started in each of the last 60 seconds, oldest first (the
+    /// current second last), with the Unix time of each second.
+    pub per_second: Vec<Second>,
+}
+
+/// One second of the history.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Second {
+    /// Unix time.
+    pub t: u64,
+    pub requests: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Stats {
@@ -46,6 +104,11 @@ impl Stats {
         self.asked.iter().map(|n| n.load(Ordering::SeqCst)).max().unwrap_or(0)
     }
 
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     /// Counts a request for the image (or metadata) of `cc`, and says which
     /// request of that URL it was (1, 2, ...).
     pub(crate) fn nth(&self, cc: CountryCode, image: bool) -> u64 {
@@ -57,6 +120,29 @@ impl Stats {
         self.teapots.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Counts an answer's status.
+    pub(crate) fn count_status(&self, status: u16) {
+        if let Some(n) = self.statuses.get((status as usize).wrapping_sub(100)) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts an accepted connection.
+    pub(crate) fn count_connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection that speaks HTTP/2.
+    pub(crate) fn count_h2(&self) {
+        self.h2_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a TLS handshake that took `took`.
+    pub(crate) fn count_handshake(&self, took: Duration) {
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
+        self.handshake_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
     /// The most requests that were being answered at the same time.
     pub fn peak_in_flight(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
@@ -66,7 +152,44 @@ impl Stats {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
+        let second = unix_now();
+        let (t, n) = &self.seconds[second as usize % HISTORY];
+        if t.swap(second, Ordering::Relaxed) != second {
+            // A new second in this slot: the count from a minute ago goes.
+            n.store(0, Ordering::Relaxed);
+        }
+        n.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        let now = unix_now();
+        let per_second = (0..HISTORY as u64)
+            .rev()
+            .map(|ago| {
+                let t = now.saturating_sub(ago);
+                let (slot_t, n) = &self.seconds[t as usize % HISTORY];
+                let requests = if slot_t.load(Ordering::Relaxed) == t { n.load(Ordering::Relaxed) } else { 0 };
+                Second { t, requests }
+            })
+            .collect();
+        let by_status = (100u16..600)
+            .zip(&self.statuses)
+            .map(|(s, n)| (s, n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Snapshot {
+            requests: self.requests(),
+            by_status,
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            peak_in_flight: self.peak_in_flight(),
+            connections: self.connections(),
+            h2_connections: self.h2_connections.load(Ordering::Relaxed),
+            tls_handshakes: self.handshakes.load(Ordering::Relaxed),
+            tls_handshake_ms: self.handshake_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            per_second,
+        }
     }
 }
 

@@ -11,4 +11,5 @@ mod server;
 mod signals;
 mod soak;
 mod styles;
+mod tls;
 pub mod util;

@@ -2,7 +2,7 @@
 //! a download left on disk.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flags::server::{self, Delay, RunningServer, ServerConfig};
 
@@ -60,6 +60,8 @@ pub struct ServeProcess {
     child: std::process::Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// With `--tls`: the CA file its banner names.
+    pub ca: Option<PathBuf>,
     /// Everything it printed on stdout, collected by a thread.
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -81,15 +83,23 @@ impl ServeProcess {
         std::thread::spawn(move || {
             for line in stdout.lines() {
                 let Ok(line) = line else { break };
-                if let Some(at) = line.find("http://") {
-                    let addr = line[at + 7..].split('/').next().unwrap_or("").to_string();
-                    let _ = tx.send(addr);
-                }
+                // The banner's last line offers a command to try.
+                let done = line.contains("try: flags get");
                 sink.lock().unwrap().push(line);
+                if done {
+                    let _ = tx.send(());
+                }
             }
         });
-        let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("flags serve prints its address");
-        ServeProcess { child, addr: addr.parse().expect("an address"), lines }
+        rx.recv_timeout(std::time::Duration::from_secs(10)).expect("flags serve prints its banner");
+        let banner = lines.lock().unwrap().clone();
+        let url = banner.iter().find_map(|l| l.split_once("://")).expect("the banner names its URL").1;
+        let addr = url.split('/').next().unwrap().parse().expect("an address");
+        let ca = banner
+            .iter()
+            .find_map(|l| l.strip_prefix("CA certificate: "))
+            .map(|rest| PathBuf::from(rest.split(' ').next().unwrap()));
+        ServeProcess { child, addr, ca, lines }
     }
 
     /// Its process id.
@@ -144,7 +154,37 @@ impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, it could not remove its CA file itself.
+        if let Some(ca) = &self.ca {
+            let _ = std::fs::remove_file(ca);
+        }
     }
+}
+
+/// One `GET path` over TLS (HTTP/1.1, `Connection: close`) from a server
+/// whose certificate `ca` signed; the whole answer, head and body.
+pub fn https_get(addr: SocketAddr, path: &str, ca: &Path) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out);
+    out
 }
 
 /// Sends `signal` to process `pid`.

@@ -1,0 +1,218 @@
+//! HTTP/2 for the async client: many requests as streams of one
+//! connection per server, the other way to be concurrent.
+//!
+//! The framing, flow control and HPACK are hyper's (its `http2` client
+//! connection, run on the async style's runtime) over the client's own TCP
+//! or TLS stream; what a response means is decided as for HTTP/1.1: the head
+//! becomes a [`Head`] that [`super::policy`] judges, and the body goes
+//! through the same checks piece by piece. Only what HTTP/2 frames
+//! differently is here: a server's `RST_STREAM` ends one answer, not the
+//! connection, and a body ends with its stream.
+//!
+//! One connection per server: the first request to a server opens it while
+//! the others wait (`Hosts`), and every later request is a new stream on
+//! it. The number of streams in flight is the style's limit (`-m`); hyper
+//! also keeps to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::conn::{remaining, Key};
+use super::error::FetchError;
+use super::url::BaseUrl;
+use super::wire::{self, Framing, Head, WireError};
+use crate::ident::PRODUCT;
+
+/// Sends requests on one HTTP/2 connection.
+pub(crate) type Sender = SendRequest<Empty<Bytes>>;
+
+/// What the client knows of each server's HTTP/2 connection.
+#[derive(Default)]
+pub(crate) struct Hosts {
+    slots: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+/// One server: its connection, or that it answered in HTTP/1.1.
+#[derive(Default)]
+pub(crate) struct Slot {
+    sender: Option<Sender>,
+    /// The server chose HTTP/1.1 when offered both.
+    pub(crate) http1: bool,
+}
+
+impl Slot {
+    /// A sender on the live connection, if there is one.
+    pub(crate) fn sender(&self) -> Option<Sender> {
+        self.sender.as_ref().filter(|s| !s.is_closed()).cloned()
+    }
+
+    /// Keeps `sender` for the next requests.
+    pub(crate) fn keep(&mut self, sender: Sender) {
+        self.sender = Some(sender);
+    }
+}
+
+impl Hosts {
+    /// The slot of `key`'s server.
+    pub(crate) fn slot(&self, key: &Key) -> Arc<tokio::sync::Mutex<Slot>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(key.clone()).or_default().clone()
+    }
+}
+
+/// Starts HTTP/2 on `io` (after ALPN chose `h2`, or with prior knowledge on
+/// plain TCP); the connection runs as a task on the current runtime until
+/// every sender is dropped or the server closes it.
+pub(crate) async fn handshake<T>(io: T, deadline: Instant) -> Result<Sender, FetchError>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+    builder.max_header_list_size(super::conn::MAX_HEAD as u32);
+    let wait = remaining(deadline, false).map_err(|f| f.error)?;
+    let (sender, connection) = match tokio::time::timeout(wait, builder.handshake(TokioIo::new(io))).await {
+        Err(_) => return Err(FetchError::Timeout { answered: false }),
+        Ok(result) => result.map_err(|e| error(e, None))?,
+    };
+    tokio::spawn(async move {
+        // The connection's own end (the server's GOAWAY, a reset) reaches
+        // each request that was on it.
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// An answer on a stream, head checked by the caller.
+pub(crate) struct Answer {
+    pub(crate) head: Head,
+    pub(crate) framing: Framing,
+    pub(crate) body: Incoming,
+}
+
+/// Sends a GET for `rest` under `base` as a new stream, and waits for the
+/// head of the answer at most `stall` at a time.
+pub(crate) async fn get(
+    sender: &mut Sender,
+    base: &BaseUrl,
+    rest: &str,
+    deadline: Instant,
+    stall: Duration,
+) -> Result<Answer, FetchError> {
+    let mut request = hyper::Request::get(base.url_of(rest))
+        .header(hyper::header::USER_AGENT, PRODUCT)
+        .header(hyper::header::ACCEPT, "*/*");
+    if let Some(auth) = &base.authorization {
+        request = request.header(hyper::header::AUTHORIZATION, auth.as_str());
+    }
+    let request = request
+        .body(Empty::new())
+        .map_err(|e| FetchError::Io(Arc::new(io::Error::new(io::ErrorKind::InvalidInput, e))))?;
+    let wait = remaining(deadline, false).map_err(|f| f.error)?;
+    let ready = match tokio::time::timeout(wait, sender.ready()).await {
+        Err(_) => return Err(FetchError::Timeout { answered: false }),
+        Ok(ready) => ready,
+    };
+    ready.map_err(|e| error(e, None))?;
+    let wait = remaining(deadline, false).map_err(|f| f.error)?.min(stall);
+    let response = match tokio::time::timeout(wait, sender.send_request(request)).await {
+        Err(_) => return Err(FetchError::Timeout { answered: false }),
+        Ok(response) => response.map_err(|e| error(e, None))?,
+    };
+    let (parts, body) = response.into_parts();
+    let head = Head {
+        status: parts.status.as_u16(),
+        minor: 1,
+        fields: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
+            .collect(),
+    };
+    let framing = wire::framing(&head)?;
+    Ok(Answer { head, framing, body })
+}
+
+/// Reads `body` to the end of its stream, handing each piece to `piece`,
+/// waiting at most `stall` for each and never past `deadline`.
+pub(crate) async fn read_body<E: From<FetchError>>(
+    mut body: Incoming,
+    framing: Framing,
+    deadline: Instant,
+    stall: Duration,
+    mut piece: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut got = 0u64;
+    loop {
+        let wait = remaining(deadline, true).map_err(|f| f.error)?.min(stall);
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
+            Err(_) => return Err(FetchError::Timeout { answered: true }.into()),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|e| error(e, Some((framing, got))))?,
+        };
+        if let Ok(data) = frame.into_data() {
+            got += data.len() as u64;
+            if matches!(framing, Framing::Length(n) if got > n) {
+                return Err(FetchError::from(WireError::Overrun(framing)).into());
+            }
+            piece(&data)?;
+            if matches!(framing, Framing::Length(n) if got == n) {
+                // All that was announced came: done, as HTTP/1.1 is, without
+                // waiting for the stream's end (dropping the body resets the
+                // stream if the server has not ended it).
+                return Ok(());
+            }
+        }
+    }
+    match framing {
+        Framing::Length(expected) if got < expected => Err(FetchError::from(WireError::Short { expected, got }).into()),
+        _ => Ok(()),
+    }
+}
+
+/// What a failed stream or connection means. `body` is the framing and the
+/// bytes received when it failed inside a body.
+fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
+    let answered = body.is_some();
+    let h2 = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<::h2::Error>());
+    if let Some(h2) = h2 {
+        if let Some(io) = h2.get_io() {
+            return super::error::from_io(io.kind().into(), answered);
+        }
+        if h2.is_go_away() && h2.is_remote() {
+            return FetchError::Stream("the server closed the HTTP/2 connection");
+        }
+        // hyper's h2 refuses a body that does not match its Content-Length
+        // by resetting the stream itself; it reaches here as a protocol
+        // error. Under the announced length it is a truncated body.
+        if h2.reason() == Some(::h2::Reason::PROTOCOL_ERROR) && !h2.is_remote() {
+            return match body {
+                Some((Framing::Length(expected), got)) if got < expected => WireError::Short { expected, got }.into(),
+                Some((framing, _)) => WireError::Overrun(framing).into(),
+                None => WireError::BadHead("HTTP/2 protocol error".into()).into(),
+            };
+        }
+        if h2.is_reset() && h2.is_remote() {
+            // Cut off inside a body of announced length: it is truncated,
+            // as a closed HTTP/1.1 connection would make it.
+            if let Some((Framing::Length(expected), got)) = body {
+                if got > 0 && got < expected {
+                    return WireError::Short { expected, got }.into();
+                }
+            }
+            return FetchError::Stream("stream reset by the server");
+        }
+    }
+    if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
+        return super::error::from_io(io::ErrorKind::UnexpectedEof.into(), answered);
+    }
+    FetchError::Io(Arc::new(io::Error::other(e)))
+}
