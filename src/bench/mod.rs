@@ -8,12 +8,15 @@
 //! | W2 | the 194 flags | no latency | 100 |
 //! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
 //! | W4 | all 676 codes | 1 s latency | all at once |
+//! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams on one |
 //! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
 //! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
 //!
 //! Each point runs `runs` times; the report gives median, min and max, the
 //! ideal time (the latency bound) and the ratio to it, speedup over
-//! sequential, peak RSS and CPU time. Submodules: [`measure`] (one process
+//! sequential, peak RSS and CPU time, and from the embedded server's own
+//! counters the connections each run opened and, over HTTPS, the TLS
+//! handshakes and their time. Submodules: [`measure`] (one process
 //! run), [`peers`] (curl, aria2c, wget2), [`result`] (the JSON document),
 //! [`chart`] (the SVG).
 
@@ -30,7 +33,7 @@ use std::time::Duration;
 
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
-use crate::http::BaseUrl;
+use crate::http::{BaseUrl, Protocol};
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use peers::Peer;
 use result::{BenchReport, Point};
@@ -59,15 +62,62 @@ pub struct BenchConfig {
 
 /// A tool to measure on a spec.
 enum Tool {
-    Flags(Mode),
+    Flags(Mode, Protocol),
     Peer(Peer),
 }
 
 impl Tool {
     fn name(&self) -> String {
         match self {
-            Tool::Flags(m) => format!("flags {m}"),
+            Tool::Flags(m, Protocol::Auto) => format!("flags {m}"),
+            Tool::Flags(m, Protocol::Http1) => format!("flags {m} h1"),
+            Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
             Tool::Peer(p) => p.name().to_string(),
+        }
+    }
+}
+
+/// The tools that run `spec`: the styles asked for (over HTTPS, the async
+/// style once on HTTP/1.1 connections and once on HTTP/2 streams; the
+/// other styles speak only HTTP/1.1), then the peers.
+fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
+    let mut tools = Vec::new();
+    for &mode in &cfg.styles {
+        match (mode, spec.tls) {
+            (Mode::Sequential, _) if !spec.sequential => {}
+            (Mode::Async, true) => {
+                tools.push(Tool::Flags(mode, Protocol::Http1));
+                tools.push(Tool::Flags(mode, Protocol::Http2));
+            }
+            (_, true) => {}
+            (_, false) => tools.push(Tool::Flags(mode, Protocol::Auto)),
+        }
+    }
+    if spec.peers {
+        tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
+    }
+    tools
+}
+
+/// What the embedded server counted during one run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counted {
+    connections: u64,
+    handshakes: u64,
+    handshake_ms: f64,
+}
+
+impl Counted {
+    fn of(server: &RunningServer) -> Self {
+        let s = server.stats().snapshot();
+        Counted { connections: s.connections, handshakes: s.tls_handshakes, handshake_ms: s.tls_handshake_ms }
+    }
+
+    fn since(self, before: Counted) -> Counted {
+        Counted {
+            connections: self.connections - before.connections,
+            handshakes: self.handshakes - before.handshakes,
+            handshake_ms: self.handshake_ms - before.handshake_ms,
         }
     }
 }
@@ -144,6 +194,8 @@ pub enum BenchError {
     },
     #[error("cannot draw the chart: {0}")]
     Chart(String),
+    #[error("cannot set up the server's TLS")]
+    Tls(#[source] server::tls::TlsSetupError),
 }
 
 /// What the benchmark tells as it goes.
@@ -172,25 +224,27 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver) -> Result<BenchRepor
             None => Some(start_server(&spec)?),
         };
         let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base());
-        let mut tools: Vec<Tool> =
-            cfg.styles.iter().filter(|m| **m != Mode::Sequential || spec.sequential).map(|m| Tool::Flags(*m)).collect();
-        if spec.peers {
-            tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
-        }
+        let ca = embedded.as_ref().and_then(|s| s.ca_file());
+        let tools = tools(cfg, &spec, &peers);
         // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
         // phase of a shared machine lands on every tool alike.
         let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
+        let mut counted: Vec<Vec<Counted>> = tools.iter().map(|_| Vec::new()).collect();
         let mut saved = vec![0; tools.len()];
         for _ in 0..cfg.runs {
             for (i, tool) in tools.iter().enumerate() {
-                let (sample, n) = run_once(&exe, &spec, &base, tool, &scratch.next_dir()?)?;
+                let before = embedded.as_ref().map(Counted::of);
+                let (sample, n) = run_once(&exe, &spec, &base, ca.as_deref(), tool, &scratch.next_dir()?)?;
+                if let (Some(server), Some(before)) = (&embedded, before) {
+                    counted[i].push(Counted::of(server).since(before));
+                }
                 samples[i].push(sample);
                 saved[i] = n;
             }
         }
         let first = points.len();
-        for ((tool, samples), saved) in tools.iter().zip(&samples).zip(saved) {
-            points.push(point(&spec, tool, samples, saved));
+        for (((tool, samples), counted), saved) in tools.iter().zip(&samples).zip(&counted).zip(saved) {
+            points.push(point(&spec, tool, samples, counted, saved));
         }
         result::add_speedups(&mut points);
         points[first..].iter().for_each(|p| observer.measured(p));
@@ -218,10 +272,15 @@ pub fn write_results(report: &BenchReport, out: &Path) -> Result<PathBuf, BenchE
 }
 
 fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {
+    let tls = match spec.tls {
+        true => Some(server::tls::setup(&server::CertSource::Generate { extra: vec![] }).map_err(BenchError::Tls)?),
+        false => None,
+    };
     let config = ServerConfig {
         delay: Delay::fixed(spec.latency),
         error_rate: spec.error_rate,
         seed: 17,
+        tls,
         ..ServerConfig::default()
     };
     server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BenchError::Server)
@@ -259,27 +318,41 @@ impl Scratch {
 fn concurrency(spec: &Spec, tool: &Tool) -> usize {
     let codes = spec.codes.count();
     match tool {
-        Tool::Flags(Mode::Sequential) => 1,
+        Tool::Flags(Mode::Sequential, _) => 1,
         _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
     }
 }
 
 /// Runs `tool` once over `spec`'s codes into `dir`; returns what it cost
 /// and how many flags it saved.
+/// `ca`: the CA file of an HTTPS server.
 fn run_once(
     exe: &Path,
     spec: &Spec,
     base: &BaseUrl,
+    ca: Option<&Path>,
     tool: &Tool,
     dir: &Path,
 ) -> Result<(measure::Sample, usize), BenchError> {
     let m = concurrency(spec, tool);
     let cmd = match tool {
-        Tool::Flags(mode) => {
+        Tool::Flags(mode, protocol) => {
             let mut cmd = Command::new(exe);
             cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
             cmd.args(["-m", &m.to_string(), "--timeout"]);
             cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
+            if let Some(ca) = ca {
+                cmd.arg("--cacert").arg(ca);
+            }
+            match protocol {
+                Protocol::Auto => {}
+                Protocol::Http1 => {
+                    cmd.arg("--http1.1");
+                }
+                Protocol::Http2 => {
+                    cmd.arg("--http2");
+                }
+            }
             cmd
         }
         Tool::Peer(peer) => {
@@ -289,12 +362,12 @@ fn run_once(
                 .iter()
                 .map(|cc| (base.url_of(&gif_path(*cc)), format!("{}.gif", cc.lower())))
                 .collect();
-            peer.command(&urls, dir, m).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
+            peer.command(&urls, dir, m, ca).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
         }
     };
     let sample = measure::run(cmd).map_err(|source| BenchError::Run { tool: tool.name(), source })?;
     let saved = match tool {
-        Tool::Flags(_) => {
+        Tool::Flags(..) => {
             serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
                 as usize
         }
@@ -307,12 +380,16 @@ fn run_once(
 }
 
 /// One row of the table from a tool's runs.
-fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], saved: usize) -> Point {
+fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Counted], saved: usize) -> Point {
     let codes = spec.codes.count();
     let concurrency = concurrency(spec, tool);
     let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
     let ideal_s = result::ideal(codes, concurrency, spec.latency);
+    // The median run by connections opened, and its handshakes.
+    let mut by_connections = counted.to_vec();
+    by_connections.sort_by_key(|c| c.connections);
+    let typical = by_connections.get(by_connections.len() / 2).copied();
     Point {
         workload: spec.workload,
         tool: tool.name(),
@@ -329,5 +406,8 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], saved: usize) ->
         peak_rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
         cpu_s,
         saved,
+        connections: typical.map(|c| c.connections),
+        tls_handshakes: typical.filter(|_| spec.tls).map(|c| c.handshakes),
+        tls_handshake_ms: typical.filter(|_| spec.tls).map(|c| c.handshake_ms),
     }
 }

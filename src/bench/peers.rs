@@ -1,6 +1,11 @@
 //! The tools users would otherwise pick, driven over the same URLs into a
 //! directory of their own: curl (`--parallel --parallel-immediate --fail`), aria2c
 //! and wget2. Each is used only if installed.
+//!
+//! Over HTTPS each trusts the server's CA file, and the ones that can speak
+//! HTTP/2 do: curl with `--http2` and without `--parallel-immediate` (which
+//! would open a connection per transfer rather than wait to multiplex them
+//! on one), wget2 by default. aria2c speaks HTTP/1.1 only.
 
 use std::path::Path;
 use std::process::Command;
@@ -31,10 +36,23 @@ impl Peer {
     }
 
     /// The command that downloads `urls` (pairs of URL and file name) into
-    /// `dir` with `concurrency` transfers at once. Writes its list file into `dir`.
-    pub fn command(self, urls: &[(String, String)], dir: &Path, concurrency: usize) -> std::io::Result<Command> {
+    /// `dir` with `concurrency` transfers at once, trusting the CA file `ca`
+    /// (HTTPS). Writes its list file into `dir`.
+    pub fn command(
+        self,
+        urls: &[(String, String)],
+        dir: &Path,
+        concurrency: usize,
+        ca: Option<&Path>,
+    ) -> std::io::Result<Command> {
         let list = dir.join(".list");
         let mut cmd = Command::new(self.name());
+        if let Some(ca) = ca {
+            match self {
+                Peer::Curl => cmd.args(["--http2", "--cacert"]).arg(ca),
+                Peer::Aria2c | Peer::Wget2 => cmd.arg(format!("--ca-certificate={}", ca.display())),
+            };
+        }
         match self {
             Peer::Curl => {
                 let config: String = urls
@@ -43,10 +61,11 @@ impl Peer {
                     .collect();
                 std::fs::write(&list, config)?;
                 // --fail: no file for a 404, like every other tool here.
-                cmd.args(["--silent", "--fail", "--parallel", "--parallel-immediate", "--parallel-max"])
-                    .arg(concurrency.to_string())
-                    .arg("--config")
-                    .arg(&list);
+                cmd.args(["--silent", "--fail", "--parallel"]);
+                if ca.is_none() {
+                    cmd.arg("--parallel-immediate");
+                }
+                cmd.arg("--parallel-max").arg(concurrency.to_string()).arg("--config").arg(&list);
             }
             Peer::Aria2c => {
                 let input: String = urls.iter().map(|(u, f)| format!("{u}\n  out={f}\n")).collect();

@@ -55,6 +55,15 @@ pub struct Point {
     pub cpu_s: f64,
     /// Files saved in the last run (flags styles: from its JSON report; peers: files on disk).
     pub saved: usize,
+    /// Connections the embedded server accepted in the run with the median
+    /// count (absent against `--server`).
+    pub connections: Option<u64>,
+    /// Over HTTPS: the TLS handshakes of that run...
+    pub tls_handshakes: Option<u64>,
+    /// ...and their time all together, in ms, measured by the server from
+    /// accept to the handshake's end: the handshake cost, connections x
+    /// time per handshake.
+    pub tls_handshake_ms: Option<f64>,
 }
 
 /// The latency bound for `codes` requests, `concurrency` at a time.

@@ -6,6 +6,7 @@
 //! | W2 | the 194 flags | no latency | 100 |
 //! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
 //! | W4 | all 676 codes | 1 s latency | all at once |
+//! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams on one |
 //! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
 //! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
 
@@ -32,6 +33,11 @@ pub enum Workload {
     #[value(name = "W4")]
     #[serde(rename = "W4")]
     W4,
+    /// The 194 flags over HTTPS at 20 ms, 100 at once: HTTP/1.1 against
+    /// HTTP/2.
+    #[value(name = "W5")]
+    #[serde(rename = "W5")]
+    W5,
     /// The 194 flags at 20 ms, concurrency from 1 to 500.
     #[value(name = "sweep-concurrency")]
     #[serde(rename = "sweep-concurrency")]
@@ -44,8 +50,15 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in order.
-    pub const ALL: [Workload; 6] =
-        [Workload::W1, Workload::W2, Workload::W3, Workload::W4, Workload::SweepConcurrency, Workload::SweepLatency];
+    pub const ALL: [Workload; 7] = [
+        Workload::W1,
+        Workload::W2,
+        Workload::W3,
+        Workload::W4,
+        Workload::W5,
+        Workload::SweepConcurrency,
+        Workload::SweepLatency,
+    ];
 
     /// Its id: `W1`, ..., `sweep-latency`.
     pub fn id(self) -> &'static str {
@@ -54,6 +67,7 @@ impl Workload {
             Workload::W2 => "W2",
             Workload::W3 => "W3",
             Workload::W4 => "W4",
+            Workload::W5 => "W5",
             Workload::SweepConcurrency => "sweep-concurrency",
             Workload::SweepLatency => "sweep-latency",
         }
@@ -67,7 +81,7 @@ impl Workload {
 
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
+        f.pad(self.id())
     }
 }
 
@@ -121,6 +135,8 @@ pub struct Spec {
     pub sequential: bool,
     /// Whether the peers run it.
     pub peers: bool,
+    /// Served over HTTPS (the async style then runs once per protocol).
+    pub tls: bool,
 }
 
 /// The points to measure: every workload, fewer sweep levels when `quick`,
@@ -135,12 +151,14 @@ pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
         concurrency,
         sequential,
         peers,
+        tls: false,
     };
     let mut v = vec![
         spec(Workload::W1, Codes::Pop20, 0.35, 0.0, None, true, true),
         spec(Workload::W2, Codes::All, 0.0, 0.0, Some(100), true, true),
         spec(Workload::W3, Codes::Every, 0.5, 0.25, Some(200), false, false),
         spec(Workload::W4, Codes::Every, 1.0, 0.0, None, false, true),
+        Spec { tls: true, ..spec(Workload::W5, Codes::All, 0.02, 0.0, Some(100), false, true) },
     ];
     let levels: &[usize] = if quick { &[1, 10, 100] } else { &[1, 2, 5, 10, 20, 50, 100, 200, 500] };
     // Levels past the number of codes all cap at it: measure that once.

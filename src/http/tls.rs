@@ -5,6 +5,13 @@
 //! rustls-native-certs (the usual places, or `SSL_CERT_FILE` /
 //! `SSL_CERT_DIR`), plus the certificates of `--cacert` ([`Trust`]). With
 //! `--insecure` no certificate is checked, only the handshake's signatures.
+//!
+//! A chain is trusted when it leads to one of those roots. It is checked
+//! against `--cacert`'s first, and against the system's only if that
+//! fails, because reading and parsing the system's ~150 roots takes 10 to
+//! 30 ms, which a run against a local server with its own CA need not pay.
+//! A chain ends in one root, so trying the two sets in turn trusts exactly
+//! what their union would.
 //! What crosses to a process worker is the [`Trust`], and the worker builds
 //! the same configuration from it.
 
@@ -13,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -92,28 +100,106 @@ fn build(trust: &Trust, alpn: Alpn) -> Result<Arc<ClientConfig>, String> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?;
-    let mut config = if trust.insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(Unchecked(provider()))).with_no_client_auth()
+    let verifier: Arc<dyn ServerCertVerifier> = if trust.insecure {
+        Arc::new(Unchecked(provider()))
     } else {
-        let mut roots = system_roots().clone();
-        if let Some(path) = &trust.cacert {
-            for cert in read_pem(path)? {
-                roots.add(cert).map_err(|e| format!("{}: a certificate was refused ({e})", path.display()))?;
+        let own = match &trust.cacert {
+            None => None,
+            Some(path) => {
+                let mut roots = RootCertStore::empty();
+                for cert in read_pem(path)? {
+                    roots.add(cert).map_err(|e| format!("{}: a certificate was refused ({e})", path.display()))?;
+                }
+                Some(webpki_verifier(roots)?)
             }
-        }
-        if roots.is_empty() {
-            return Err("no trusted root certificates found on this system (install ca-certificates, set \
-                        SSL_CERT_FILE, or give --cacert)"
-                .into());
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        Arc::new(Roots { own, system: OnceLock::new() })
     };
+    let mut config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
     config.alpn_protocols = match alpn {
         Alpn::Http1 => vec![b"http/1.1".to_vec()],
         Alpn::H2OrHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         Alpn::H2 => vec![b"h2".to_vec()],
     };
     Ok(Arc::new(config))
+}
+
+fn webpki_verifier(roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>, String> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| format!("TLS setup failed: {e}"))
+}
+
+/// The roots of a [`Trust`]: `--cacert`'s, then the system's, read on
+/// first need.
+#[derive(Debug)]
+struct Roots {
+    own: Option<Arc<WebPkiServerVerifier>>,
+    system: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl Roots {
+    fn system(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        let verifier = self.system.get_or_init(|| {
+            let roots = system_roots().clone();
+            if roots.is_empty() {
+                return Err("no trusted root certificates found on this system (install ca-certificates, set \
+                            SSL_CERT_FILE, or give --cacert)"
+                    .into());
+            }
+            webpki_verifier(roots)
+        });
+        verifier.as_ref().map_err(|e| rustls::Error::General(e.clone()))
+    }
+
+    /// The verifier for signatures: the same algorithms in both.
+    fn any(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        match &self.own {
+            Some(own) => Ok(own),
+            None => self.system(),
+        }
+    }
+}
+
+impl ServerCertVerifier for Roots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(own) = &self.own {
+            match own.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {}
+                decided => return decided,
+            }
+        }
+        self.system()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.any()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.any()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider().signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// `--insecure`: every certificate is taken; the handshake's signatures
@@ -181,6 +267,7 @@ pub fn describe(e: &rustls::Error) -> String {
         E::InvalidCertificate(CertificateError::NotValidYet) => "TLS: the server's certificate is not valid yet".into(),
         E::InvalidCertificate(CertificateError::Revoked) => "TLS: the server's certificate was revoked".into(),
         E::InvalidCertificate(_) => "TLS: the server's certificate was refused".into(),
+        E::General(why) => format!("TLS: {why}"),
         E::NoApplicationProtocol => "TLS: the server speaks none of the offered protocols".into(),
         E::AlertReceived(alert) => format!("TLS: the server refused the handshake ({})", alert_words(alert)),
         other => format!("TLS: {other}"),

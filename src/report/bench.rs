@@ -9,7 +9,7 @@ use crate::bench::peers::Peer;
 use crate::bench::result::{BenchReport, Point};
 use crate::bench::{BenchConfig, BenchObserver};
 
-const HEAD: &str = "workload           tool                codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved";
+const HEAD: &str = "workload           tool                codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved  conns";
 
 fn opt(v: Option<f64>, suffix: &str) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.2}{suffix}"))
@@ -18,7 +18,7 @@ fn opt(v: Option<f64>, suffix: &str) -> String {
 /// One point as a table row.
 pub fn row(p: &Point) -> String {
     format!(
-        "{:<18} {:<18} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6}",
+        "{:<18} {:<18} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6}",
         p.workload,
         p.tool,
         p.codes,
@@ -32,8 +32,16 @@ pub fn row(p: &Point) -> String {
         opt(p.speedup_vs_sequential, "x"),
         p.peak_rss_kib as f64 / 1024.0,
         p.cpu_s,
-        p.saved
+        p.saved,
+        p.connections.map_or("-".to_string(), |c| c.to_string()),
     )
+}
+
+/// The TLS handshake cost of a point over HTTPS: `100 x 2.1 ms = 210 ms`.
+pub fn handshake_cost(p: &Point) -> Option<String> {
+    let (n, ms) = (p.tls_handshakes?, p.tls_handshake_ms?);
+    let each = if n > 0 { ms / n as f64 } else { 0.0 };
+    Some(format!("{n} x {each:.1} ms = {ms:.0} ms"))
 }
 
 /// Prints the table as the benchmark runs.
@@ -45,7 +53,10 @@ impl BenchObserver for Printer {
     }
 
     fn measured(&self, point: &Point) {
-        say!("{}", row(point));
+        match handshake_cost(point) {
+            Some(cost) => say!("{}  TLS handshakes {cost}", row(point)),
+            None => say!("{}", row(point)),
+        }
     }
 }
 
@@ -98,6 +109,8 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
     md += "| W2 | the 194 flags, no latency, `-m 100` |\n";
     md += "| W3 | all 676 codes against an ERROR-style server (0.5 s, 25% 418s), `-m 200` |\n";
     md += "| W4 | all 676 codes at once against a 1 s latency |\n";
+    md += "| W5 | the 194 flags over HTTPS at 20 ms latency, `-m 100`: the async style on HTTP/1.1 connections \
+(`h1`) and as HTTP/2 streams on one connection (`h2`); curl `--http2` and wget2 multiplex too |\n";
     md += "| sweep-concurrency | the 194 flags at 20 ms latency, `-m` from 1 to 500 |\n";
     md += "| sweep-latency | POP20 at `-m 20`, latency 0 to 1 s |\n\n";
     let _ = writeln!(
@@ -115,6 +128,19 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
         md += "\n";
     }
     md += "```\n\n";
+    md += "*conns* is how many connections the embedded server accepted in the run.\n\n";
+    let tls: Vec<&Point> = report.points.iter().filter(|p| p.tls_handshakes.is_some()).collect();
+    if !tls.is_empty() {
+        md += "### TLS handshake cost (W5)\n\nConnections x time per handshake, measured by the server from \
+accept to the handshake's end, in the median run:\n\n| tool | handshakes | median time | vs curl |\n|---|---|---|---|\n";
+        let curl = tls.iter().find(|p| p.tool == "curl").map(|p| p.median_s);
+        for p in &tls {
+            let vs = curl.map_or("-".to_string(), |c| format!("{:.2}x", p.median_s / c));
+            let _ =
+                writeln!(md, "| {} | {} | {:.3} s | {vs} |", p.tool, handshake_cost(p).unwrap_or_default(), p.median_s);
+        }
+        md += "\n";
+    }
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
     if report.external_server.is_none() {
         md += "\n## Against nginx\n\n`scripts/bench-nginx.sh` runs W2 with every style and peer against an \

@@ -260,7 +260,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, watcher:
 /// second under `wrk -c64` on two cores.
 pub struct RunningServer {
     addr: SocketAddr,
-    tls: bool,
+    tls: Option<ServerTls>,
     flags: usize,
     stats: Arc<Stats>,
     stop: StopHandle,
@@ -297,13 +297,19 @@ impl RunningServer {
 
     /// The base URL of its flags: `http://127.0.0.1:PORT/flags`.
     pub fn base_url(&self) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}/flags", self.addr)
     }
 
     /// [`RunningServer::base_url`], parsed.
     pub fn base(&self) -> crate::http::BaseUrl {
         self.base_url().parse().expect("a socket address makes a valid URL")
+    }
+
+    /// With TLS and a certificate made at start: the file of the CA that
+    /// signed it (it lasts as long as the server).
+    pub fn ca_file(&self) -> Option<std::path::PathBuf> {
+        self.tls.as_ref()?.ca_file.as_ref().map(|ca| ca.to_path_buf())
     }
 
     /// Its request counters.
@@ -366,7 +372,7 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
     let stats = Arc::new(Stats::default());
     let shared = Shared::new(config, Arc::clone(&stats))?;
     let flags = shared.state(1)?.codes().len();
-    let tls = shared.config.tls.is_some();
+    let tls = shared.config.tls.clone();
     let (stop, stopped) = watch::channel(Stop::Running);
     let mut threads = Vec::with_capacity(count);
     for (i, listener) in listeners.into_iter().enumerate() {

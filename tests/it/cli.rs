@@ -120,6 +120,37 @@ fn bench_writes_json_and_svg() {
 }
 
 #[test]
+fn bench_w5_compares_http1_connections_with_http2_streams_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("BENCHMARKS.md");
+    flags()
+        .args(["bench", "--quick", "--workloads", "W5", "--styles", "async,threadpool", "--out"])
+        .arg(dir.path())
+        .arg("--markdown")
+        .arg(&md)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    let tools: Vec<&str> = points.iter().map(|p| p["tool"].as_str().unwrap()).collect();
+    // Over TLS only the async style runs, once per protocol.
+    assert_eq!(tools, ["flags async h1", "flags async h2"]);
+    for p in points {
+        assert_eq!(p["saved"], 194, "{p}");
+        assert!(p["tls_handshakes"].as_u64().unwrap() <= p["connections"].as_u64().unwrap(), "{p}");
+        assert!(p["tls_handshake_ms"].as_f64().unwrap() > 0.0, "{p}");
+    }
+    // (A connect abandoned on a loaded machine may add one or two.)
+    assert!((100..110).contains(&points[0]["connections"].as_u64().unwrap()), "{}", points[0]);
+    assert_eq!(points[1]["connections"], 1);
+    assert_eq!(points[1]["tls_handshakes"], 1);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("### TLS handshake cost (W5)") && text.contains("| flags async h2 | 1 x "), "{text}");
+}
+
+#[test]
 fn bench_rejects_unknown_workloads() {
     let a = flags().args(["bench", "--workloads", "W9"]).assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--workloads"));
