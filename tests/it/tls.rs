@@ -243,3 +243,17 @@ fn the_made_ca_file_goes_with_the_server() {
     assert_eq!(srv.wait_exit(Duration::from_secs(10)), Some(0));
     assert!(!ca.exists(), "{} is left behind", ca.display());
 }
+
+#[test]
+fn over_http2_max_req_counts_the_streams_of_the_one_connection() {
+    let srv = ServeProcess::start(&["--delay", "0.1"]);
+    let dir = tempfile::tempdir().unwrap();
+    get(&format!("http://{}/flags", srv.addr), dir.path())
+        .args(["-a", "-l", "30", "-m", "5", "--http2"])
+        .assert()
+        .success();
+    let stats: serde_json::Value = serde_json::from_slice(&super::util::fetch(srv.addr, "/stats").body).unwrap();
+    assert_eq!(stats["h2_connections"], 1, "{stats}");
+    assert_eq!(stats["peak_in_flight"], 5, "{stats}");
+    assert_eq!(stats["by_status"]["200"], 30, "{stats}");
+}
