@@ -181,6 +181,9 @@ pub struct GetArgs {
     /// Speak HTTP/1.1 only.
     #[arg(long = "http1.1", conflicts_with = "http2")]
     pub http1_1: bool,
+    /// Write the run's waterfall here: SVG, or HTML when FILE ends in .html.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
     /// Speak HTTP/2 only: over https as agreed in the TLS handshake, over
     /// http with prior knowledge. Async style only. [default: HTTP/2 over
     /// https when the server offers it, else HTTP/1.1]
@@ -221,6 +224,15 @@ impl TryFrom<GetArgs> for GetConfig {
             (_, true) => Protocol::Http2,
             _ => Protocol::Auto,
         };
+        if let Some(path) = &a.timeline {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if path.is_dir() {
+                return Err(invalid("--timeline <FILE>", path.display(), "it is a directory"));
+            }
+            tempfile::tempfile_in(dir).map_err(|e| {
+                invalid("--timeline <FILE>", path.display(), format!("cannot write in {}: {e}", dir.display()))
+            })?;
+        }
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
         Ok(GetConfig {
             codes,
@@ -239,6 +251,7 @@ impl TryFrom<GetArgs> for GetConfig {
             json: a.json,
             trust: Trust { cacert: a.cacert, insecure: a.insecure },
             protocol,
+            timeline: a.timeline,
         })
     }
 }

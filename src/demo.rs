@@ -13,6 +13,7 @@ use crate::download::{self, Cancel, Job, Mode, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::save;
 use crate::server::{self, Delay, ServerConfig};
+use crate::waterfall::Row;
 
 /// Settings of the demo.
 #[derive(Debug, Clone)]
@@ -46,11 +47,12 @@ pub enum DemoError {
     Server(#[source] std::io::Error),
 }
 
-/// One style's times.
+/// One style's times, and the waterfall of its last run.
 #[derive(Debug, Clone)]
 pub struct StyleTimes {
     pub mode: Mode,
     pub times: Vec<Duration>,
+    pub waterfall: Vec<Row>,
 }
 
 impl StyleTimes {
@@ -84,7 +86,7 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver) -> Result<Vec<Style
     observer.started(&server.base(), config.delay, codes.len());
     let mut rows = Vec::new();
     for mode in Mode::ALL {
-        let mut times = Vec::new();
+        let (mut times, mut waterfall) = (Vec::new(), Vec::new());
         for i in 1..=config.runs {
             let sink = observer.run_started(mode, i, config.runs);
             let mut job = Job::new(server.base(), config.dest.clone(), codes.len());
@@ -93,8 +95,53 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver) -> Result<Vec<Style
             let result = download::run(mode, job, codes.clone(), sink, Cancel::new(&config.dest));
             observer.run_ended(&result);
             times.push(result.elapsed);
+            waterfall = waterfall_rows(&result);
         }
-        rows.push(StyleTimes { mode, times });
+        rows.push(StyleTimes { mode, times, waterfall });
     }
     Ok(rows)
+}
+
+/// A run's waterfall: a row per code, in the order they started.
+pub fn waterfall_rows(result: &RunResult) -> Vec<Row> {
+    let mut rows: Vec<Row> = result
+        .done
+        .iter()
+        .zip(result.timelines())
+        .map(|(d, timeline)| Row {
+            label: d.cc.to_string(),
+            timeline,
+            failed: matches!(d.outcome, download::Outcome::Failed(_)),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let at = |r: &Row| r.timeline.started.unwrap_or(f64::MAX);
+        at(a).total_cmp(&at(b)).then_with(|| a.label.cmp(&b.label))
+    });
+    rows
+}
+
+/// Where the demo's HTML waterfall goes: beside the destination folder.
+pub fn timeline_path(config: &DemoConfig) -> PathBuf {
+    let dir = config.dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    dir.join("demo-timeline.html")
+}
+
+/// Writes the styles' waterfalls side by side into an HTML page at `path`.
+pub fn write_timeline(rows: &[StyleTimes], path: &std::path::Path) -> std::io::Result<()> {
+    let panels: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let last = r.times.last().copied().unwrap_or_default();
+            let title = format!("{}: {:.2} s", r.mode, last.as_secs_f64());
+            (r.mode.to_string(), crate::waterfall::svg(&title, &r.waterfall))
+        })
+        .collect();
+    let page = crate::waterfall::html(
+        "flags demo: the same 20 flags, four ways",
+        "One row per flag, in the order they started; grey while a flag waits for its turn, then its request. \
+         Sequential requests make a staircase; the pools and async overlap them. Hover a row for its times.",
+        &panels,
+    );
+    save::write_whole(path, page.as_bytes())
 }

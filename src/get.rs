@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::countries::CountryCode;
-use crate::download::{self, Cancel, Job, Mode, Outcome, Sink};
+use crate::download::{self, Cancel, Job, Mode, Outcome, Sink, TimelineMs};
 use crate::http::{BaseUrl, Protocol, Trust};
 use crate::server::Label;
 
@@ -62,6 +62,8 @@ pub struct GetConfig {
     pub trust: Trust,
     /// Which HTTP version the async style speaks.
     pub protocol: Protocol,
+    /// Where to write the waterfall (`--timeline`).
+    pub timeline: Option<PathBuf>,
 }
 
 /// How a code ended, in the JSON report.
@@ -94,11 +96,13 @@ pub struct FlagReport {
     /// Size of the saved file in bytes (ok only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
+    /// When each step happened, in ms since the run started.
+    pub timeline: TimelineMs,
 }
 
 impl FlagReport {
-    fn new(cc: CountryCode, outcome: &Outcome) -> Self {
-        let report = |outcome| FlagReport { cc, outcome, reason: None, file: None, bytes: None };
+    fn new(cc: CountryCode, outcome: &Outcome, timeline: TimelineMs) -> Self {
+        let report = |outcome| FlagReport { cc, outcome, reason: None, file: None, bytes: None, timeline };
         match outcome {
             Outcome::Saved { path, bytes } => {
                 FlagReport { file: Some(path.clone()), bytes: Some(*bytes), ..report(OutcomeKind::Ok) }
@@ -172,11 +176,12 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         protocol: config.protocol,
     };
     let result = download::run(config.mode, job, config.codes.clone(), sink, Arc::clone(&config.cancel));
-    let mut flags: Vec<FlagReport> = result.outcomes.iter().map(|(cc, o)| FlagReport::new(*cc, o)).collect();
+    let timelines = result.timelines();
+    let mut flags: Vec<FlagReport> =
+        result.done.iter().zip(timelines).map(|(d, t)| FlagReport::new(d.cc, &d.outcome, t)).collect();
     flags.sort_by_key(|f| f.cc);
     let count = |kind: OutcomeKind| flags.iter().filter(|f| f.outcome == kind).count();
-    let failures =
-        || result.outcomes.iter().filter_map(|(_, o)| if let Outcome::Failed(f) = o { Some(f) } else { None });
+    let failures = || result.outcomes().filter_map(|(_, o)| if let Outcome::Failed(f) = o { Some(f) } else { None });
     let report = GetReport {
         mode: config.mode.to_string(),
         server: server_name(config.label),
@@ -194,4 +199,43 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
     };
     debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);
     report
+}
+
+/// The waterfall of a run: one row per code, in the order they started.
+pub fn waterfall_rows(report: &GetReport) -> Vec<crate::waterfall::Row> {
+    let mut flags: Vec<&FlagReport> = report.flags.iter().collect();
+    flags.sort_by(|a, b| {
+        let at = |f: &FlagReport| f.timeline.started.or(f.timeline.done).unwrap_or(f64::MAX);
+        at(a).total_cmp(&at(b)).then(a.cc.cmp(&b.cc))
+    });
+    flags
+        .into_iter()
+        .map(|f| crate::waterfall::Row {
+            label: f.cc.to_string(),
+            timeline: f.timeline,
+            failed: f.outcome == OutcomeKind::Error,
+        })
+        .collect()
+}
+
+/// Writes the waterfall of `report` to `path`: SVG, or an HTML page with
+/// the SVG in it when `path` ends in `.html`. The file appears whole or
+/// not at all.
+pub fn write_timeline(report: &GetReport, path: &std::path::Path) -> std::io::Result<()> {
+    let title = format!(
+        "flags get --mode {}: {} codes from {}, {} at once, {:.2} s",
+        report.mode, report.requested, report.server, report.concurrency, report.elapsed_s
+    );
+    let svg = crate::waterfall::svg(&title, &waterfall_rows(report));
+    let html = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let text = match html {
+        false => svg,
+        true => crate::waterfall::html(
+            "flags get: the timeline",
+            "One row per code, in the order they started; hover a row for its times. The curve above counts \
+             the requests in flight.",
+            &[(format!("{} from {}", report.mode, report.base_url), svg)],
+        ),
+    };
+    crate::save::write_whole(path, text.as_bytes())
 }

@@ -19,13 +19,14 @@
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
-//! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, stopping a run |
+//! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
 //! | [`save`] | file names, and files that are complete or absent |
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
+//! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |
 //! | [`ident`] | how `flags` names itself on the wire |
 
 pub mod bench;
@@ -41,6 +42,7 @@ pub mod report;
 pub mod save;
 pub mod server;
 pub mod signals;
+pub mod waterfall;
 
 pub use countries::POP20;
 

@@ -125,6 +125,13 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
         true => report::get::json_report(&outcome),
         false => report::get::final_report(&outcome, config.label),
     }
+    if let Some(path) = &config.timeline {
+        if let Err(e) = flags::get::write_timeline(&outcome, path) {
+            report::get::timeline_failed(path, &e);
+            return ExitCode::from(1);
+        }
+        report::get::timeline_written(path);
+    }
     match first.get() {
         Some(signal) => ExitCode::from(exit_status(signal)),
         None if outcome.failed() => ExitCode::from(1),
@@ -135,7 +142,9 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
 fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
     signals.exit_on_first()?;
     let rows = demo::run(&config, &report::DemoPrinter)?;
-    report::seed::demo_end(&rows, &config.dest);
+    let path = demo::timeline_path(&config);
+    let written = demo::write_timeline(&rows, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
+    report::seed::demo_end(&rows, &config.dest, written);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -87,6 +87,24 @@ pub fn save_bytes(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
     })
 }
 
+/// The mode of the files saved: `rw-rw-rw-` less the umask, as `open(2)`
+/// gives any new file (curl's, wget's, Python's), where a temporary file
+/// would otherwise keep its private `rw-------`.
+fn file_mode() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a new file beside
+/// it, renamed over it when complete (reports and pictures, not flags).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut file = tempfile::Builder::new().prefix(".flags-").permissions(file_mode()).tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Creates `dir` if needed and checks that a file can be created in it,
 /// so a bad destination fails before any request is made.
 pub fn prepare_dest(dir: &Path) -> io::Result<()> {
@@ -151,7 +169,11 @@ impl Gate {
             }
             state.creating += 1;
         }
-        let made = tempfile::Builder::new().prefix(&prefix(std::process::id())).suffix(SUFFIX).tempfile_in(&self.dir);
+        let made = tempfile::Builder::new()
+            .prefix(&prefix(std::process::id()))
+            .suffix(SUFFIX)
+            .permissions(file_mode())
+            .tempfile_in(&self.dir);
         let mut state = self.lock();
         state.creating -= 1;
         self.created.notify_all();

@@ -24,16 +24,18 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::job::{Outcome, Run, Style};
+use super::job::{Done, Outcome, Run, Style};
 use super::pipeline::fetch_async;
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
+use crate::http::trace::Stamp;
 use crate::http::AsyncClient;
 
 /// Downloads with async I/O on tokio's multi-thread runtime.
 pub struct Asyncio;
 
 impl Style for Asyncio {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cores.min(run.job.concurrency.max(1)))
@@ -49,17 +51,21 @@ impl Style for Asyncio {
             let mut tasks = JoinSet::new();
             for cc in codes {
                 let (run, client, semaphore) = (run.clone(), client.clone(), semaphore.clone());
+                let mut timeline = Timeline { queued: Some(Stamp::now()), ..Timeline::default() };
                 tasks.spawn(async move {
                     let outcome = tokio::select! {
                         biased;
                         _ = run.cancel.cancelled() => Outcome::Cancelled,
                         permit = semaphore.acquire() => {
                             let permit = permit.expect("the semaphore is never closed");
-                            fetch_async(&client, &run, cc, permit).await
+                            fetch_async(&client, &run, cc, permit, &mut timeline).await
                         }
                     };
+                    if timeline.done.is_none() {
+                        timeline.done = Some(Stamp::now());
+                    }
                     run.sink.outcome(cc, &outcome);
-                    (cc, outcome)
+                    Done { cc, outcome, timeline }
                 });
             }
             let mut outcomes = Vec::with_capacity(tasks.len());

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::cancel::Cancel;
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
 use crate::http::policy::DEFAULT_MAX_SIZE;
 use crate::http::{BaseUrl, FetchError, Limits, Protocol, Trust};
@@ -138,6 +139,14 @@ impl Failure {
     }
 }
 
+/// One code's end: its outcome and how it got there.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub cc: CountryCode,
+    pub outcome: Outcome,
+    pub timeline: Timeline,
+}
+
 /// Receives each outcome as soon as it is known, from whatever thread or
 /// task produced it.
 pub trait Sink: Send + Sync {
@@ -159,6 +168,7 @@ impl Sink for Quiet {
 /// A download style: how codes are scheduled. That is all a style decides.
 pub trait Style {
     /// Downloads every code in `codes`, sends each outcome to the run's
-    /// sink as it happens, and returns them all in completion order.
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)>;
+    /// sink as it happens, and returns them all, with their timelines, in
+    /// completion order.
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done>;
 }

@@ -26,28 +26,46 @@ pub mod pipeline;
 pub mod processpool;
 pub mod sequential;
 pub mod threadpool;
+pub mod timeline;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use cancel::Cancel;
-pub use job::{Failure, Job, Outcome, Quiet, Run, Sink, Style};
+pub use job::{Done, Failure, Job, Outcome, Quiet, Run, Sink, Style};
 pub use mode::Mode;
+pub use timeline::{Timeline, TimelineMs};
 
 use crate::countries::CountryCode;
+use crate::http::trace::Stamp;
 
-/// The outcomes of one run and how long it took.
+/// The outcomes of one run, with their timelines, and how long it took.
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub mode: Mode,
-    pub outcomes: Vec<(CountryCode, Outcome)>,
+    /// Every code's end, in completion order.
+    pub done: Vec<Done>,
+    /// When the run started: the timelines' zero.
+    pub start: Stamp,
     pub elapsed: Duration,
 }
 
 impl RunResult {
     /// How many files were saved.
     pub fn saved(&self) -> usize {
-        self.outcomes.iter().filter(|(_, o)| o.saved()).count()
+        self.done.iter().filter(|d| d.outcome.saved()).count()
+    }
+
+    /// Each code and its outcome.
+    pub fn outcomes(&self) -> impl Iterator<Item = (CountryCode, &Outcome)> {
+        self.done.iter().map(|d| (d.cc, &d.outcome))
+    }
+
+    /// The timelines in ms since the run started, in the order of
+    /// [`RunResult::done`].
+    pub fn timelines(&self) -> Vec<TimelineMs> {
+        let raw: Vec<Timeline> = self.done.iter().map(|d| d.timeline).collect();
+        timeline::in_ms(self.start, &raw)
     }
 }
 
@@ -55,7 +73,7 @@ impl RunResult {
 pub fn run(mode: Mode, job: Job, codes: Vec<CountryCode>, sink: Arc<dyn Sink>, cancel: Arc<Cancel>) -> RunResult {
     let style = mode.style();
     let run = Run { job: Arc::new(job), sink, cancel };
-    let start = Instant::now();
-    let outcomes = style.download_many(&run, codes);
-    RunResult { mode, outcomes, elapsed: start.elapsed() }
+    let (start, started) = (Stamp::now(), Instant::now());
+    let done = style.download_many(&run, codes);
+    RunResult { mode, done, start, elapsed: started.elapsed() }
 }

@@ -9,13 +9,18 @@
 //!
 //! A step that fails in a way that may pass is tried again, `retries`
 //! times at most, after [`retry_wait`]; each retry is told to the sink.
+//!
+//! Both note the code's [`Timeline`] as they go: started, the image
+//! request's trace (from the client), released, saved, done.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::job::{Failure, Job, Outcome, Run};
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
 use crate::http::policy::{self, BodyCheck, Checked, Want};
+use crate::http::trace::{Stamp, Trace};
 use crate::http::{AsyncClient, BlockingClient, FetchError};
 use crate::save::{self, CommitError, Gate, Part};
 
@@ -86,12 +91,28 @@ fn failed(run: &Run, error: Failure) -> Outcome {
     }
 }
 
-/// The blocking pipeline for one code: fetch, name, commit.
-pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode) -> Outcome {
+/// The blocking pipeline for one code: fetch, name, commit; noting the
+/// steps in `timeline` (from `started` on: the caller queued it).
+pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: &mut Timeline) -> Outcome {
+    timeline.started = Some(Stamp::now());
+    let outcome = fetch_one_steps(client, run, cc, timeline);
+    let now = Stamp::now();
+    (timeline.released, timeline.done) = (Some(now), Some(now));
+    if outcome.saved() {
+        timeline.saved = Some(now);
+    }
+    outcome
+}
+
+fn fetch_one_steps(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: &mut Timeline) -> Outcome {
     if run.cancel.is_cancelled() {
         return Outcome::Cancelled;
     }
-    let part = match with_retries(run, cc, || fetch_gif(client, &run.job, run.cancel.gate(), cc)) {
+    let fetched = with_retries(run, cc, || {
+        timeline.attempts += 1;
+        fetch_gif(client, &run.job, run.cancel.gate(), cc, &mut timeline.trace)
+    });
+    let part = match fetched {
         Ok(part) => part,
         Err(e) => return failed(run, e),
     };
@@ -122,14 +143,21 @@ fn with_retries<T>(run: &Run, cc: CountryCode, mut attempt: impl FnMut() -> Resu
 }
 
 /// One GET of the image into a new part.
-fn fetch_gif(client: &BlockingClient, job: &Job, gate: &Arc<Gate>, cc: CountryCode) -> Result<Part, Failure> {
-    let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size)?;
+fn fetch_gif(
+    client: &BlockingClient,
+    job: &Job,
+    gate: &Arc<Gate>,
+    cc: CountryCode,
+    trace: &mut Trace,
+) -> Result<Part, Failure> {
+    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace)?;
     let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     let mut part = gate.create().map_err(save_error)?;
     response.read_body(|piece| {
         check.take(piece)?;
         part.write(piece).map_err(save_error)
     })?;
+    trace.body_done = Some(Stamp::now());
     check.finish()?;
     Ok(part)
 }
@@ -156,9 +184,37 @@ fn country_of(check: BodyCheck) -> Result<String, Failure> {
 /// never holds back the next request. A cancel ends it at once; the commit
 /// at the end is not cancellable, and a closed gate makes it
 /// [`Outcome::Cancelled`].
-pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: CountryCode, permit: P) -> Outcome {
+pub async fn fetch_async<P>(
+    client: &AsyncClient,
+    run: &Run,
+    cc: CountryCode,
+    permit: P,
+    timeline: &mut Timeline,
+) -> Outcome {
+    timeline.started = Some(Stamp::now());
+    let outcome = fetch_async_steps(client, run, cc, permit, timeline).await;
+    timeline.done = Some(Stamp::now());
+    if outcome.saved() {
+        timeline.saved = timeline.done;
+    }
+    outcome
+}
+
+async fn fetch_async_steps<P>(
+    client: &AsyncClient,
+    run: &Run,
+    cc: CountryCode,
+    permit: P,
+    timeline: &mut Timeline,
+) -> Outcome {
+    // Each try's future borrows these while the next is made.
+    let (attempts, trace) = (std::sync::atomic::AtomicU32::new(0), std::sync::Mutex::new(Trace::default()));
     let fetched = async {
-        let part = with_retries_async(run, cc, || fetch_gif_async(client, run, cc)).await?;
+        let part = with_retries_async(run, cc, || {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            fetch_gif_async(client, run, cc, &trace)
+        })
+        .await?;
         let country = match run.job.names {
             false => None,
             true => Some(with_retries_async(run, cc, || fetch_country_async(client, &run.job, cc)).await?),
@@ -167,9 +223,13 @@ pub async fn fetch_async<P>(client: &AsyncClient, run: &Run, cc: CountryCode, pe
     };
     let fetched = tokio::select! {
         biased;
-        _ = run.cancel.cancelled() => return Outcome::Cancelled,
-        fetched = fetched => fetched,
+        _ = run.cancel.cancelled() => None,
+        fetched = fetched => Some(fetched),
     };
+    timeline.attempts = attempts.into_inner();
+    timeline.trace = trace.into_inner().unwrap_or_else(|e| e.into_inner());
+    let Some(fetched) = fetched else { return Outcome::Cancelled };
+    timeline.released = Some(Stamp::now());
     drop(permit);
     match fetched {
         Ok((part, country)) => {
@@ -203,10 +263,27 @@ where
     }
 }
 
-/// One GET of the image into a new part, async.
-async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode) -> Result<Part, Failure> {
+/// One GET of the image into a new part, async; its trace goes to `noted`.
+async fn fetch_gif_async(
+    client: &AsyncClient,
+    run: &Run,
+    cc: CountryCode,
+    noted: &std::sync::Mutex<Trace>,
+) -> Result<Part, Failure> {
+    let mut trace = Trace::default();
+    let fetched = fetch_gif_traced(client, run, cc, &mut trace).await;
+    *noted.lock().unwrap_or_else(|e| e.into_inner()) = trace;
+    fetched
+}
+
+async fn fetch_gif_traced(
+    client: &AsyncClient,
+    run: &Run,
+    cc: CountryCode,
+    trace: &mut Trace,
+) -> Result<Part, Failure> {
     let job = &run.job;
-    let response = client.get(&job.base, &gif_path(cc), Want::Gif, job.max_size).await?;
+    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace).await?;
     let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     // Creating a file can block (the file system looking for a free
     // inode): off the event loop. Writes go to the page cache.
@@ -221,6 +298,7 @@ async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode) -> Re
             part.write(piece).map_err(save_error)
         })
         .await?;
+    trace.body_done = Some(Stamp::now());
     check.finish()?;
     Ok(part)
 }

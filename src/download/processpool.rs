@@ -22,9 +22,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::cancel::Cancel;
-use super::job::{Failure, Job, Outcome, Run, Sink, Style};
+use super::job::{Done, Failure, Job, Outcome, Run, Sink, Style};
 use super::pipeline::fetch_one;
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
+use crate::http::trace::Stamp;
 use crate::http::BlockingClient;
 use concurrent_futures::{as_completed, process_pool, FutureError, FutureHandle, ProcessPoolExecutor, Registry};
 
@@ -90,6 +92,8 @@ pub struct Retry {
 pub struct DownloadReply {
     pub outcome: Reported,
     pub retries: Vec<Retry>,
+    /// From started on (the worker's stamps are on the parent's clock).
+    pub timeline: Timeline,
 }
 
 /// The jobs the `flags` executable offers its worker processes.
@@ -153,9 +157,10 @@ fn download_in_worker(arg: DownloadArg) -> DownloadReply {
     };
     let retries = Arc::new(Retries::default());
     let run = Run { job: Arc::new(arg.job), sink: retries.clone(), cancel };
-    let outcome = fetch_one(&client, &run, arg.cc);
+    let mut timeline = Timeline::default();
+    let outcome = fetch_one(&client, &run, arg.cc, &mut timeline);
     let retries = std::mem::take(&mut *retries.0.lock().unwrap_or_else(|e| e.into_inner()));
-    DownloadReply { outcome: Reported::from(&outcome), retries }
+    DownloadReply { outcome: Reported::from(&outcome), retries, timeline }
 }
 
 static WORKER_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -182,12 +187,14 @@ pub fn worker_program() -> PathBuf {
 pub struct ProcessPool;
 
 impl Style for ProcessPool {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let executor = ProcessPoolExecutor::with_program(workers, worker_program());
+        let mut queued = Vec::with_capacity(codes.len());
         let futures: Vec<_> = codes
             .iter()
             .map(|cc| {
+                queued.push(Stamp::now());
                 executor.submit::<_, DownloadReply>(DOWNLOAD_JOB, DownloadArg { job: (*run.job).clone(), cc: *cc })
             })
             .collect();
@@ -211,8 +218,10 @@ impl Style for ProcessPool {
         let mut outcomes = Vec::with_capacity(codes.len());
         for done in as_completed(&futures, None).flatten() {
             let i = index(&done);
+            let mut timeline = Timeline::default();
             let outcome = match done.result(None) {
                 Ok(reply) => {
+                    timeline = reply.timeline;
                     for r in reply.retries {
                         let error = match Outcome::from(r.error) {
                             Outcome::Failed(f) => f,
@@ -226,8 +235,10 @@ impl Style for ProcessPool {
                 Err(_) if run.cancel.is_cancelled() => Outcome::Cancelled,
                 Err(e) => Outcome::Failed(Failure::Worker(e.to_string())),
             };
+            timeline.queued = Some(queued[i]);
+            timeline.done = timeline.done.or_else(|| Some(Stamp::now()));
             run.sink.outcome(codes[i], &outcome);
-            outcomes.push((codes[i], outcome));
+            outcomes.push(Done { cc: codes[i], outcome, timeline });
         }
         // Let the workers go, then remove what any that died left behind.
         let started = executor.started_pids();

@@ -3,9 +3,11 @@
 //! blocking pipeline. Outcomes reach the sink from the worker threads in
 //! completion order; `map` hands them back in input order.
 
-use super::job::{Outcome, Run, Style};
+use super::job::{Done, Run, Style};
 use super::pipeline::fetch_one;
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
+use crate::http::trace::Stamp;
 use crate::http::BlockingClient;
 use concurrent_futures::ThreadPoolExecutor;
 
@@ -13,17 +15,20 @@ use concurrent_futures::ThreadPoolExecutor;
 pub struct ThreadPool;
 
 impl Style for ThreadPool {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<(CountryCode, Outcome)> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let client =
             BlockingClient::new(run.job.limits(), run.job.trust.clone(), workers, run.cancel.sockets().clone());
         let executor = ThreadPoolExecutor::new(workers);
         let run = run.clone();
-        let download_one = move |cc: CountryCode| {
-            let outcome = fetch_one(&client, &run, cc);
+        let download_one = move |(cc, queued): (CountryCode, Stamp)| {
+            let mut timeline = Timeline { queued: Some(queued), ..Timeline::default() };
+            let outcome = fetch_one(&client, &run, cc, &mut timeline);
             run.sink.outcome(cc, &outcome);
-            (cc, outcome)
+            Done { cc, outcome, timeline }
         };
-        executor.map(download_one, codes).map(|r| r.expect("download jobs do not panic")).collect()
+        // Each code is queued as `map` submits it.
+        let submitted = codes.into_iter().map(|cc| (cc, Stamp::now()));
+        executor.map(download_one, submitted).map(|r| r.expect("download jobs do not panic")).collect()
     }
 }

@@ -21,6 +21,7 @@ use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Registered, Socket,
 use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
 use super::tls::{Alpn, Trust};
+use super::trace::{self, Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
 use super::{connect, tls};
@@ -73,6 +74,11 @@ struct Conn {
     stream: Stream,
     buf: Buf,
     _registered: Registered,
+    /// Its id and when it was ready, for traces.
+    id: u64,
+    opened: Stamp,
+    /// Requests it has carried.
+    requests: u32,
 }
 
 /// An answer whose head the policy accepted: read its body with
@@ -104,16 +110,29 @@ impl BlockingClient {
     /// error it is. A failure on a reused connection before any answer is
     /// sent once more on a new one ([`policy::resend`]).
     pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
+        self.get_traced(base, rest, want, max_size, &mut Trace::default())
+    }
+
+    /// [`BlockingClient::get`], noting in `trace` when each step happened
+    /// (also when it fails).
+    pub fn get_traced(
+        &self,
+        base: &BaseUrl,
+        rest: &str,
+        want: Want,
+        max_size: u64,
+        trace: &mut Trace,
+    ) -> Result<Response<'_>, FetchError> {
         let deadline = Instant::now() + self.inner.limits.timeout;
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
-        let fresh = || self.exchange(self.connect(base, deadline)?, &request, deadline);
+        let fresh = |trace: &mut Trace| self.exchange(self.connect(base, deadline)?, &request, deadline, trace);
         let (conn, reader, head) = match self.inner.pool.checkout(&Key::of(base)) {
-            Some(conn) => match self.exchange(conn, &request, deadline) {
+            Some(conn) => match self.exchange(conn, &request, deadline, trace) {
                 // The pooled connection failed before any answer: once more, on a new one.
-                Err(f) if f.resend() => fresh(),
+                Err(f) if f.resend() => fresh(trace),
                 other => other,
             },
-            None => fresh(),
+            None => fresh(trace),
         }
         .map_err(|f| f.error)?;
         match policy::check_head(&head, reader.framing(), want, max_size) {
@@ -126,11 +145,25 @@ impl BlockingClient {
     }
 
     /// Sends `request` on `conn` and reads the head of the answer.
-    fn exchange(&self, mut conn: Conn, request: &[u8], deadline: Instant) -> Result<(Conn, Reader, Head), Failed> {
+    fn exchange(
+        &self,
+        mut conn: Conn,
+        request: &[u8],
+        deadline: Instant,
+        trace: &mut Trace,
+    ) -> Result<(Conn, Reader, Head), Failed> {
+        *trace = Trace {
+            conn: Some(conn.id),
+            reused: conn.requests > 0,
+            connected: (conn.requests == 0).then_some(conn.opened),
+            ..Trace::default()
+        };
+        conn.requests += 1;
         let limits = self.inner.limits;
         let wait = remaining(deadline, false)?.min(limits.stall);
         conn.stream.tcp().set_write_timeout(Some(wait)).map_err(|e| Failed::io(e, false))?;
         write_all(&mut conn.stream, request).map_err(|e| Failed::io(e, false))?;
+        trace.sent = Some(Stamp::now());
         let mut reader = Reader::new(MAX_HEAD);
         let mut answered = false;
         loop {
@@ -143,6 +176,9 @@ impl BlockingClient {
                             false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
                             true => Failed::from(FetchError::from(e)),
                         })?;
+                    }
+                    if !answered {
+                        trace.first_byte = Some(Stamp::now());
                     }
                     answered = true;
                     None
@@ -232,7 +268,8 @@ impl BlockingClient {
                 Stream::Tls(Box::new(stream))
             }
         };
-        Ok(Conn { key: Key::of(base), stream, buf: Buf::new(), _registered: registered })
+        let (id, opened) = (trace::connection_id(), Stamp::now());
+        Ok(Conn { key: Key::of(base), stream, buf: Buf::new(), _registered: registered, id, opened, requests: 0 })
     }
 }
 

@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::conn::{remaining, Key};
 use super::error::FetchError;
+use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
 use super::wire::{self, Framing, Head, WireError};
 use crate::ident::PRODUCT;
@@ -44,20 +45,22 @@ pub(crate) struct Hosts {
 /// One server: its connection, or that it answered in HTTP/1.1.
 #[derive(Default)]
 pub(crate) struct Slot {
-    sender: Option<Sender>,
+    /// The connection's sender, id, and when it was ready.
+    sender: Option<(Sender, u64, Stamp)>,
     /// The server chose HTTP/1.1 when offered both.
     pub(crate) http1: bool,
 }
 
 impl Slot {
     /// A sender on the live connection, if there is one.
-    pub(crate) fn sender(&self) -> Option<Sender> {
-        self.sender.as_ref().filter(|s| !s.is_closed()).cloned()
+    pub(crate) fn sender(&self) -> Option<(Sender, u64, Stamp)> {
+        self.sender.as_ref().filter(|(s, ..)| !s.is_closed()).cloned()
     }
 
-    /// Keeps `sender` for the next requests.
-    pub(crate) fn keep(&mut self, sender: Sender) {
-        self.sender = Some(sender);
+    /// Keeps `sender` for the next requests, with its connection's id and
+    /// when it was ready.
+    pub(crate) fn keep(&mut self, sender: Sender, id: u64, opened: Stamp) {
+        self.sender = Some((sender, id, opened));
     }
 }
 
@@ -106,6 +109,7 @@ pub(crate) async fn get(
     rest: &str,
     deadline: Instant,
     stall: Duration,
+    trace: &mut Trace,
 ) -> Result<Answer, FetchError> {
     let mut request = hyper::Request::get(base.url_of(rest))
         .header(hyper::header::USER_AGENT, PRODUCT)
@@ -122,11 +126,13 @@ pub(crate) async fn get(
         Ok(ready) => ready,
     };
     ready.map_err(|e| error(e, None))?;
+    trace.sent = Some(Stamp::now());
     let wait = remaining(deadline, false).map_err(|f| f.error)?.min(stall);
     let response = match tokio::time::timeout(wait, sender.send_request(request)).await {
         Err(_) => return Err(FetchError::Timeout { answered: false }),
         Ok(response) => response.map_err(|e| error(e, None))?,
     };
+    trace.first_byte = Some(Stamp::now());
     let (parts, body) = response.into_parts();
     let head = Head {
         status: parts.status.as_u16(),

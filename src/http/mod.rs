@@ -12,6 +12,7 @@
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
 //! | [`h2`] | HTTP/2 for the async client: streams on one connection per server (hyper's framing) |
 //! | [`tls`] | the one rustls configuration both use for `https://`, and [`tls::Trust`] |
+//! | [`trace`] | when a request's steps happened: [`trace::Trace`], for the timelines |
 //!
 //! **Why by hand.** The styles must give the same outcome for the same
 //! server behaviour, and the libraries each decide some of it inside,
@@ -36,6 +37,7 @@ pub mod h2;
 pub mod nonblocking;
 pub mod policy;
 pub mod tls;
+pub mod trace;
 pub mod url;
 pub mod wire;
 

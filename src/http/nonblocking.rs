@@ -23,6 +23,7 @@ use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Protocol, Socket, C
 use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
 use super::tls::{Alpn, Trust};
+use super::trace::{self, Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Framing, Head, Reader};
 use super::{connect, h2, tls};
@@ -108,6 +109,11 @@ struct Conn {
     key: Key,
     stream: Stream,
     buf: Buf,
+    /// Its id and when it was ready, for traces.
+    id: u64,
+    opened: Stamp,
+    /// Requests it has carried.
+    requests: u32,
 }
 
 impl Conn {
@@ -139,8 +145,9 @@ enum Body {
 
 /// How a request to a server goes, when HTTP/2 may be spoken.
 enum Route {
-    /// As a stream on this connection (`fresh`: just opened).
-    Http2 { sender: h2::Sender, fresh: bool },
+    /// As a stream on this connection (`fresh`: just opened; `conn`: its
+    /// id, ready at `opened`).
+    Http2 { sender: h2::Sender, fresh: bool, conn: u64, opened: Stamp },
     /// As HTTP/1.1: on this new connection, or the usual way.
     Http1(Option<Conn>),
 }
@@ -171,6 +178,19 @@ impl AsyncClient {
 
     /// GETs `rest` under `base` for `want`, as [`super::BlockingClient::get`] does.
     pub async fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
+        self.get_traced(base, rest, want, max_size, &mut Trace::default()).await
+    }
+
+    /// [`AsyncClient::get`], noting in `trace` when each step happened
+    /// (also when it fails).
+    pub async fn get_traced(
+        &self,
+        base: &BaseUrl,
+        rest: &str,
+        want: Want,
+        max_size: u64,
+        trace: &mut Trace,
+    ) -> Result<Response<'_>, FetchError> {
         let deadline = Instant::now() + self.inner.limits.timeout;
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
         let mut first_conn = None;
@@ -178,9 +198,15 @@ impl AsyncClient {
             let mut resent = false;
             loop {
                 match self.route(base, deadline).await? {
-                    Route::Http2 { mut sender, fresh } => {
+                    Route::Http2 { mut sender, fresh, conn, opened } => {
                         let stall = self.inner.limits.stall;
-                        match h2::get(&mut sender, base, rest, deadline, stall).await {
+                        *trace = Trace {
+                            conn: Some(conn),
+                            reused: !fresh,
+                            connected: fresh.then_some(opened),
+                            ..Trace::default()
+                        };
+                        match h2::get(&mut sender, base, rest, deadline, stall, trace).await {
                             // The connection was closed as the request left (the
                             // server's idle timeout): once more, on a new one.
                             Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
@@ -201,19 +227,19 @@ impl AsyncClient {
         }
         let checked_out = first_conn.is_none().then(|| self.inner.pool.checkout(&Key::of(base))).flatten();
         let (conn, reader, head) = match (first_conn, checked_out) {
-            (Some(conn), _) => self.exchange(conn, &request, deadline).await,
+            (Some(conn), _) => self.exchange(conn, &request, deadline, trace).await,
             (None, checked_out) => match checked_out {
-                Some(conn) => match self.exchange(conn, &request, deadline).await {
+                Some(conn) => match self.exchange(conn, &request, deadline, trace).await {
                     // The pooled connection failed before any answer: once more, on a new one.
                     Err(f) if f.resend() => {
                         let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
-                        self.exchange(conn, &request, deadline).await
+                        self.exchange(conn, &request, deadline, trace).await
                     }
                     other => other,
                 },
                 None => {
                     let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
-                    self.exchange(conn, &request, deadline).await
+                    self.exchange(conn, &request, deadline, trace).await
                 }
             },
         }
@@ -236,8 +262,8 @@ impl AsyncClient {
         let Ok(mut slot) = tokio::time::timeout(wait, slot.lock()).await else {
             return Err(FetchError::Timeout { answered: false });
         };
-        if let Some(sender) = slot.sender() {
-            return Ok(Route::Http2 { sender, fresh: false });
+        if let Some((sender, conn, opened)) = slot.sender() {
+            return Ok(Route::Http2 { sender, fresh: false, conn, opened });
         }
         if slot.http1 {
             return Ok(Route::Http1(None));
@@ -254,9 +280,10 @@ impl AsyncClient {
             slot.http1 = true;
             return Ok(Route::Http1(Some(conn)));
         }
+        let (id, opened) = (conn.id, Stamp::now());
         let sender = h2::handshake(conn.stream, deadline).await?;
-        slot.keep(sender.clone());
-        Ok(Route::Http2 { sender, fresh: true })
+        slot.keep(sender.clone(), id, opened);
+        Ok(Route::Http2 { sender, fresh: true, conn: id, opened })
     }
 
     /// Sends `request` on `conn` and reads the head of the answer.
@@ -265,7 +292,15 @@ impl AsyncClient {
         mut conn: Conn,
         request: &[u8],
         deadline: Instant,
+        trace: &mut Trace,
     ) -> Result<(Conn, Reader, Head), Failed> {
+        *trace = Trace {
+            conn: Some(conn.id),
+            reused: conn.requests > 0,
+            connected: (conn.requests == 0).then_some(conn.opened),
+            ..Trace::default()
+        };
+        conn.requests += 1;
         let limits = self.inner.limits;
         let wait = remaining(deadline, false)?.min(limits.stall);
         match tokio::time::timeout(wait, conn.stream.write_all(request)).await {
@@ -276,6 +311,7 @@ impl AsyncClient {
         if let Stream::Tls(s) = &mut conn.stream {
             s.flush().await.map_err(|e| Failed::io(e, false))?;
         }
+        trace.sent = Some(Stamp::now());
         let mut reader = Reader::new(MAX_HEAD);
         let mut answered = false;
         loop {
@@ -288,6 +324,9 @@ impl AsyncClient {
                             false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
                             true => Failed::from(FetchError::from(e)),
                         })?;
+                    }
+                    if !answered {
+                        trace.first_byte = Some(Stamp::now());
                     }
                     answered = true;
                     None
@@ -386,7 +425,8 @@ impl AsyncClient {
                 }
             }
         };
-        Ok(Conn { key: Key::of(base), stream, buf: Buf::new() })
+        let (id, opened) = (trace::connection_id(), Stamp::now());
+        Ok(Conn { key: Key::of(base), stream, buf: Buf::new(), id, opened, requests: 0 })
     }
 }
 

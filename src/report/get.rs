@@ -50,6 +50,16 @@ pub fn initial_report(config: &GetConfig) {
     write_bytes(out.as_bytes());
 }
 
+/// Where `--timeline` went, on stderr (stdout keeps the book's report).
+pub fn timeline_written(path: &std::path::Path) {
+    eprintln!("Timeline: {}", path.display());
+}
+
+/// Why `--timeline` could not be written.
+pub fn timeline_failed(path: &std::path::Path, e: &std::io::Error) {
+    eprintln!("flags: cannot write the timeline {}: {e}", path.display());
+}
+
 /// The warning `--insecure` earns, on stderr.
 pub fn insecure_warning() {
     eprintln!(

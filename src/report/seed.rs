@@ -91,10 +91,33 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
     s
 }
 
-/// Prints the table and where the files went.
-pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path) {
+/// Each style's last run drawn in the terminal, 80 columns wide.
+pub fn demo_waterfalls(rows: &[StyleTimes]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let last = r.times.last().copied().unwrap_or_default();
+        s += &format!("\n{} ({:.2}s)\n", r.mode, last.as_secs_f64());
+        for line in crate::waterfall::terminal(&r.waterfall, 80) {
+            s += &line;
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Prints the table, the waterfalls, and where the files went;
+/// `timeline` is where the HTML waterfall was written, or why not.
+pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path, timeline: Result<&std::path::Path, String>) {
     let dest = dest.display();
     say!("\n{}", demo_table(rows));
+    say!(
+        "Each flag's request over time, one row per flag in the order they started (each style on its own time scale):"
+    );
+    say_part!("{}", demo_waterfalls(rows));
+    match timeline {
+        Ok(path) => say!("\nThe same, side by side, with every time on hover: {}", path.display()),
+        Err(why) => eprintln!("flags: cannot write the demo's timeline: {why}"),
+    }
     say!("The flags are in {dest}/ (drawn by the embedded server: bands and the country code).");
     say!("To serve the real flag images, unpack flags.zip and run:");
     say!("    flags serve --dir path/to/flags --label LOCAL");
@@ -113,8 +136,12 @@ mod tests {
     #[test]
     fn table_shows_speedup_over_sequential() {
         let rows = [
-            StyleTimes { mode: Mode::Sequential, times: vec![Duration::from_secs(7), Duration::from_secs(8)] },
-            StyleTimes { mode: Mode::Async, times: vec![Duration::from_millis(750)] },
+            StyleTimes {
+                mode: Mode::Sequential,
+                times: vec![Duration::from_secs(7), Duration::from_secs(8)],
+                waterfall: vec![],
+            },
+            StyleTimes { mode: Mode::Async, times: vec![Duration::from_millis(750)], waterfall: vec![] },
         ];
         let t = demo_table(&rows);
         assert!(t.contains("sequential       2     7.50s     7.00s      1.0x"), "{t}");

@@ -90,6 +90,32 @@ fn the_gallery_works_over_https_and_http2_in_chromium() {
     assert!(!body.contains("\"h2_connections\":0"), "Chromium did not speak HTTP/2: {body}");
 }
 
+#[test]
+fn the_html_timeline_renders_in_chromium() {
+    let Some(chromium) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let srv = ServeProcess::start(&["--delay", "0.02"]);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("timeline.html");
+    let status = Command::new(super::util::FLAGS_EXE)
+        .args(["get", "-s", &format!("http://{}/flags", srv.addr), "-d"])
+        .arg(dir.path().join("dl"))
+        .arg("--timeline")
+        .arg(&page)
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    let profile = tempfile::tempdir().unwrap();
+    let mut dump = headless(&chromium, &profile);
+    dump.arg("--dump-dom").arg(format!("file://{}", page.display()));
+    let dom = String::from_utf8_lossy(&output_within(dump).stdout).into_owned();
+    assert!(dom.contains("20 of 20 rows drawn"), "{}", &dom[dom.len().saturating_sub(600)..]);
+}
+
 /// Asserts Chromium renders all 194 flags of the gallery at `url`.
 fn assert_gallery_renders(chromium: &PathBuf, url: &str, extra: &[&str]) {
     let profile = tempfile::tempdir().unwrap();

@@ -22,6 +22,20 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     }
     assert!(text.contains("flags serve --dir"));
     assert_eq!(super::util::files_in(&dir.path().join("downloads")).len(), 20);
+    // The picture: a staircase for sequential, overlap for the rest, in 80 columns.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("sequential (")).expect("the sequential waterfall");
+    let rows = &lines[at + 1..at + 21];
+    assert!(rows.iter().all(|l| l.chars().count() <= 80 && l.contains('│')), "{rows:#?}");
+    let starts: Vec<usize> = rows.iter().map(|l| l.chars().position(|c| c == '█').unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[1] >= w[0]) && starts[19] > starts[0] + 40, "no staircase: {rows:#?}");
+    let at = lines.iter().position(|l| l.starts_with("async (")).expect("the async waterfall");
+    let starts: Vec<usize> = lines[at + 1..at + 21].iter().map(|l| l.chars().position(|c| c == '█').unwrap()).collect();
+    assert!(starts.iter().all(|s| *s < 10), "async did not overlap: {:#?}", &lines[at + 1..at + 21]);
+    assert!(text.contains("with every time on hover: ./demo-timeline.html"), "{text}");
+    let page = std::fs::read_to_string(dir.path().join("demo-timeline.html")).unwrap();
+    assert_eq!(page.matches("<svg").count(), 4);
+    assert_eq!(page.matches("<g class=\"row\"").count(), 80);
 }
 
 #[test]

@@ -55,11 +55,11 @@ fn run_with_stall(srv: &RunningServer, mode: Mode, retries: u32, stall: Duration
     job.retries = retries;
     let codes = pop20_sorted();
     let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
-    let mut seen: Vec<_> = result.outcomes.iter().map(|(cc, _)| *cc).collect();
+    let mut seen: Vec<_> = result.outcomes().map(|(cc, _)| cc).collect();
     seen.sort();
     assert_eq!(seen, codes, "{mode}: every code exactly once");
     let ok: Vec<&str> =
-        result.outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Saved { .. })).map(|(cc, _)| cc.as_str()).collect();
+        result.done.iter().filter(|d| matches!(d.outcome, Outcome::Saved { .. })).map(|d| d.cc.as_str()).collect();
     assert_exactly_saved(dir.path(), &ok);
     let cap = if mode == Mode::Sequential { 1 } else { CONCURRENCY };
     assert!(srv.stats().peak_in_flight() <= cap, "{mode}: {} in flight", srv.stats().peak_in_flight());
@@ -69,8 +69,7 @@ fn run_with_stall(srv: &RunningServer, mode: Mode, retries: u32, stall: Duration
 
 fn reasons(result: &RunResult) -> Vec<String> {
     result
-        .outcomes
-        .iter()
+        .outcomes()
         .filter_map(|(_, o)| match o {
             Outcome::Failed(e) => Some(e.to_string()),
             _ => None,

@@ -11,5 +11,6 @@ mod server;
 mod signals;
 mod soak;
 mod styles;
+mod timeline;
 mod tls;
 pub mod util;

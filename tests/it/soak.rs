@@ -49,10 +49,9 @@ fn soak_20k_requests_with_every_fault() {
         job.timeout = Duration::from_secs(10);
         let mode = [Mode::Async, Mode::ThreadPool][batches % 2];
         let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
-        assert_eq!(result.outcomes.len(), 676);
+        assert_eq!(result.done.len(), 676);
         let saved: Vec<String> = result
-            .outcomes
-            .iter()
+            .outcomes()
             .filter(|(_, o)| matches!(o, Outcome::Saved { .. }))
             .map(|(cc, _)| format!("{}.gif", cc.lower()))
             .collect();
@@ -62,7 +61,7 @@ fn soak_20k_requests_with_every_fault() {
         saved_sorted.sort();
         on_disk.sort();
         assert_eq!(on_disk, saved_sorted, "batch {batches}: files on disk differ from the ok outcomes");
-        for (_, o) in &result.outcomes {
+        for (_, o) in result.outcomes() {
             match o {
                 Outcome::Saved { .. } => ok += 1,
                 Outcome::NotFound => not_found += 1,

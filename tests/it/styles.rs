@@ -102,18 +102,19 @@ fn not_found_and_errors_are_outcomes_not_files() {
             Arc::new(Quiet),
             Cancel::new(dir.path()),
         );
-        assert_eq!(result.outcomes.len(), codes.len());
+        assert_eq!(result.done.len(), codes.len());
         let mut saved = Vec::new();
-        for (cc, outcome) in &result.outcomes {
+        for (cc, outcome) in result.outcomes() {
             match outcome {
-                Outcome::Saved { .. } => saved.push(cc.as_str()),
-                Outcome::NotFound => assert!(*cc == "ZZ" || *cc == "QQ"),
+                Outcome::Saved { .. } => saved.push(cc),
+                Outcome::NotFound => assert!(cc == "ZZ" || cc == "QQ"),
                 // Typed in this process; a worker's failure crosses as its message.
                 Outcome::Failed(Failure::Fetch(FetchError::Http { status: 418, .. })) => {}
                 Outcome::Failed(f @ Failure::Remote { .. }) if f.to_string() == "HTTP 418 - I'm a Teapot" => {}
                 other => panic!("{mode} {cc}: {other:?}"),
             }
         }
+        let saved: Vec<&str> = saved.iter().map(|cc| cc.as_str()).collect();
         assert_exactly_saved(dir.path(), &saved);
     }
 }

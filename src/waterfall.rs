@@ -1,0 +1,355 @@
+//! Waterfalls: a run's timelines drawn one row per code, as a browser's
+//! network panel draws a page load. Sequential requests make a staircase;
+//! concurrent ones overlap. Three forms, all returned as text (the binary
+//! writes or prints them):
+//!
+//! - [`svg`]: bars coloured by phase under a curve of the requests in
+//!   flight, with the times in each row's tooltip (`<title>`). At hundreds
+//!   of codes the rows shrink to a pixel or two and the curve carries the
+//!   picture.
+//! - [`html`]: a page with one or more SVGs side by side.
+//! - [`terminal`]: Unicode blocks within 80 columns.
+//!
+//! Drawn by hand rather than with plotters: a waterfall is rectangles and
+//! one step line, and plotters' SVG backend has no way to give each row
+//! the tooltip that makes the picture readable.
+
+use std::fmt::Write as _;
+
+use crate::download::timeline::{in_flight_curve, peak_in_flight};
+use crate::download::TimelineMs;
+
+/// One row: what it is called, its timeline, and whether it failed.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub label: String,
+    pub timeline: TimelineMs,
+    /// The code ended in an error (drawn red at its end).
+    pub failed: bool,
+}
+
+/// The phases a bar is made of, in order: name, colour, and the events
+/// that start and end it.
+const PHASES: [(&str, &str); 5] = [
+    ("waiting for a place", "#d9d9d9"),
+    ("connecting", "#f2a541"),
+    ("waiting for the server", "#7aa6d8"),
+    ("receiving", "#2e9e44"),
+    ("saving", "#9467bd"),
+];
+
+const FAILED: &str = "#d62728";
+
+/// The phases of `t` as (phase index, from ms, to ms), those that happened.
+fn phases(t: &TimelineMs) -> Vec<(usize, f64, f64)> {
+    let mut out = Vec::new();
+    let mut push = |phase: usize, from: Option<f64>, to: Option<f64>| {
+        if let (Some(from), Some(to)) = (from, to) {
+            if to >= from {
+                out.push((phase, from, to));
+            }
+        }
+    };
+    let end = t.done;
+    push(0, t.queued, t.started);
+    push(1, t.started, t.sent.or(end));
+    push(2, t.sent, t.first_byte.or(if t.sent.is_some() { end } else { None }));
+    push(3, t.first_byte, t.body_done.or(if t.first_byte.is_some() { end } else { None }));
+    push(4, t.body_done, end);
+    out
+}
+
+/// The last moment of any row, in ms.
+fn span_ms(rows: &[Row]) -> f64 {
+    rows.iter().flat_map(|r| r.timeline.events()).map(|(_, t)| t).fold(0.0, f64::max).max(1.0)
+}
+
+/// Tick positions for an axis from 0 to `max`: steps of 1, 2 or 5 x 10^n,
+/// about `count` of them.
+pub fn ticks(max: f64, count: usize) -> Vec<f64> {
+    let raw = max / count.max(1) as f64;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(10.0 * power);
+    (0..).map(|i| i as f64 * step).take_while(|t| *t <= max * 1.0001).collect()
+}
+
+/// `1500` -> `1.5 s`, `20` -> `20 ms`.
+pub fn format_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        let s = ms / 1000.0;
+        if (s - s.round()).abs() < 1e-9 {
+            format!("{s:.0} s")
+        } else {
+            format!("{s:.1} s")
+        }
+    } else if ms >= 1.0 || ms == 0.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A row's tooltip: its label, events and outcome.
+fn tooltip(row: &Row) -> String {
+    let t = &row.timeline;
+    let mut text = row.label.clone();
+    for (name, at) in t.events() {
+        let _ = write!(text, "\n{name}: {at:.1} ms");
+    }
+    if let Some(conn) = t.conn {
+        let _ = write!(text, "\nconnection {conn}{}", if t.reused { " (reused)" } else { " (new)" });
+    }
+    if t.attempts > 1 {
+        let _ = write!(text, "\n{} tries", t.attempts);
+    }
+    if row.failed {
+        text.push_str("\nfailed");
+    }
+    text
+}
+
+/// The waterfall of `rows` as an SVG document, `title` above it.
+pub fn svg(title: &str, rows: &[Row]) -> String {
+    const WIDTH: f64 = 960.0;
+    const LEFT: f64 = 56.0;
+    const RIGHT: f64 = 24.0;
+    const CURVE: f64 = 90.0;
+    let plot = WIDTH - LEFT - RIGHT;
+    let row_h = (640.0 / rows.len().max(1) as f64).clamp(1.0, 16.0);
+    let labelled = row_h >= 9.0;
+    let span = span_ms(rows);
+    let x = |ms: f64| LEFT + ms / span * plot;
+    let curve_top = 58.0;
+    let rows_top = curve_top + CURVE + 28.0;
+    let height = rows_top + row_h * rows.len() as f64 + 40.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11" data-rows="{}">"#,
+        rows.len()
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(s, r#"<text x="{LEFT}" y="18" font-size="15" font-weight="bold">{}</text>"#, escape(title));
+    // The legend.
+    let mut lx = LEFT;
+    for (name, colour) in PHASES.iter().chain([("failed", FAILED)].iter()) {
+        let _ = writeln!(s, r#"<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>"#);
+        let _ = writeln!(s, r#"<text x="{}" y="39">{name}</text>"#, lx + 14.0);
+        lx += 22.0 + name.len() as f64 * 6.2;
+    }
+    // The requests in flight, as a step line over the same time axis.
+    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline).collect();
+    let curve = in_flight_curve(&timelines);
+    let peak = peak_in_flight(&timelines).max(1);
+    let y = |n: usize| curve_top + CURVE - n as f64 / peak as f64 * CURVE;
+    let _ = writeln!(
+        s,
+        r##"<text x="{LEFT}" y="{}" fill="#444">requests in flight (peak {peak})</text>"##,
+        curve_top - 4.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<line x1="{LEFT}" y1="{0}" x2="{1}" y2="{0}" stroke="#999"/>"##,
+        curve_top + CURVE,
+        LEFT + plot
+    );
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{peak}</text>"#, LEFT - 6.0, y(peak) + 4.0);
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">0</text>"#, LEFT - 6.0, y(0) + 4.0);
+    let mut path = format!("M{:.1},{:.1}", x(0.0), y(0));
+    for &(t, n) in &curve {
+        let _ = write!(path, " H{:.1} V{:.1}", x(t), y(n));
+    }
+    let _ = write!(path, " H{:.1} V{:.1} Z", x(span), y(0));
+    let _ = writeln!(s, r##"<path class="in-flight" d="{path}" fill="#c6dbef" stroke="#3173b5" stroke-width="1"/>"##);
+    // The time axis, with its grid through the rows.
+    let bottom = rows_top + row_h * rows.len() as f64;
+    for t in ticks(span, 8) {
+        let _ =
+            writeln!(s, r##"<line x1="{0:.1}" y1="{curve_top}" x2="{0:.1}" y2="{bottom:.1}" stroke="#eee"/>"##, x(t));
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            x(t),
+            bottom + 16.0,
+            format_ms(t)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{:.1}" text-anchor="end" fill="#444">time since the run started</text>"##,
+        LEFT + plot,
+        bottom + 32.0
+    );
+    // One row per code.
+    for (i, row) in rows.iter().enumerate() {
+        let top = rows_top + i as f64 * row_h;
+        let _ =
+            write!(s, r#"<g class="row" data-label="{}"><title>{}</title>"#, escape(&row.label), escape(&tooltip(row)));
+        if labelled {
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+                LEFT - 6.0,
+                top + row_h - 3.0,
+                escape(&row.label)
+            );
+        }
+        let bar_h = if row_h >= 4.0 { row_h - 2.0 } else { row_h };
+        for (phase, from, to) in phases(&row.timeline) {
+            let colour = if row.failed && phase > 0 && phase == phases(&row.timeline).last().map_or(0, |p| p.0) {
+                FAILED
+            } else {
+                PHASES[phase].1
+            };
+            let _ = write!(
+                s,
+                r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{bar_h:.2}" fill="{colour}"/>"#,
+                x(from),
+                top,
+                (x(to) - x(from)).max(0.5)
+            );
+        }
+        s.push_str("</g>\n");
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// An HTML page showing `panels` (title and SVG each) side by side,
+/// wrapping onto new lines on narrow screens.
+pub fn html(title: &str, intro: &str, panels: &[(String, String)]) -> String {
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
+         body{{font-family:sans-serif;margin:1.5em;color:#222}}\
+         .panels{{display:flex;flex-wrap:wrap;gap:1.5em}}\
+         .panel svg{{max-width:100%;height:auto;border:1px solid #ddd}}\
+         .panel h2{{font-size:1.05em;margin:.3em 0}}</style></head><body>\n<h1>{}</h1>\n<p>{}</p>\n<div class=\"panels\">\n",
+        escape(title),
+        escape(title),
+        escape(intro)
+    );
+    for (name, svg) in panels {
+        let _ = write!(page, "<section class=\"panel\"><h2>{}</h2>\n{svg}</section>\n", escape(name));
+    }
+    // The rows the browser drew, for a reader or a test to check.
+    page.push_str(
+        "</div>\n<p id=\"drawn\"></p>\n<script>\nconst rows = [...document.querySelectorAll('g.row')];\n\
+         const drawn = rows.filter(r => r.getBBox().width > 0).length;\n\
+         document.body.dataset.drawn = drawn;\n\
+         document.getElementById('drawn').textContent = drawn + ' of ' + rows.length + ' rows drawn';\n\
+         </script>\n</body></html>\n",
+    );
+    page
+}
+
+/// The waterfall of `rows` in Unicode blocks, `width` columns wide at
+/// most: `░` while a code waits for a place, `█` while its request is in
+/// flight, `▒` while its file is saved; a last row sketches the requests
+/// in flight. Each row scales to the run's own length.
+pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
+    let label_w = rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(2).max(2);
+    let cells = width.saturating_sub(label_w + 3).max(10);
+    let span = span_ms(rows);
+    let cell = |ms: f64| ((ms / span * cells as f64) as usize).min(cells - 1);
+    let mut lines = Vec::new();
+    for row in rows {
+        let mut bar = vec![' '; cells];
+        let t = &row.timeline;
+        let mut paint = |from: Option<f64>, to: Option<f64>, c: char| {
+            if let (Some(from), Some(to)) = (from, to) {
+                for slot in bar.iter_mut().take(cell(to) + 1).skip(cell(from)) {
+                    *slot = c;
+                }
+            }
+        };
+        paint(t.queued, t.started, '░');
+        let busy_end = t.released.or(t.body_done).or(t.done);
+        paint(busy_end, t.done, '▒');
+        paint(t.started, busy_end, if row.failed { '×' } else { '█' });
+        let bar: String = bar.into_iter().collect();
+        lines.push(format!("{:>label_w$} │{bar}│", row.label));
+    }
+    // The requests in flight, one cell per slice of time, in eighths.
+    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline).collect();
+    let curve = in_flight_curve(&timelines);
+    let peak = peak_in_flight(&timelines).max(1);
+    let levels = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let spark: String = (0..cells)
+        .map(|i| {
+            let (from, to) = (i as f64 * span / cells as f64, (i + 1) as f64 * span / cells as f64);
+            // The most in flight at any moment of this slice.
+            let mut most = curve.iter().rfind(|(t, _)| *t <= from).map_or(0, |p| p.1);
+            most = curve.iter().filter(|(t, _)| *t > from && *t < to).map(|p| p.1).fold(most, usize::max);
+            levels[(most * 8).div_ceil(peak).min(8)]
+        })
+        .collect();
+    lines.push(format!("{:>label_w$} │{spark}│", ""));
+    let end = format_ms(span);
+    let axis_gap = cells.saturating_sub(3 + end.len());
+    lines.push(format!("{:>label_w$}  0 s{}{end}", "", " ".repeat(axis_gap)));
+    lines.push(format!("{:>label_w$}  ░ waiting  █ in flight  ▒ saving; last row: in flight (peak {peak})", ""));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(label: &str, started: f64, done: f64) -> Row {
+        let timeline = TimelineMs {
+            queued: Some(0.0),
+            started: Some(started),
+            sent: Some(started + 1.0),
+            first_byte: Some(done - 2.0),
+            body_done: Some(done - 1.0),
+            released: Some(done - 1.0),
+            done: Some(done),
+            ..TimelineMs::default()
+        };
+        Row { label: label.into(), timeline, failed: false }
+    }
+
+    #[test]
+    fn ticks_are_one_two_five() {
+        assert_eq!(ticks(1000.0, 5), [0.0, 200.0, 400.0, 600.0, 800.0, 1000.0]);
+        assert_eq!(ticks(7.3, 4), [0.0, 2.0, 4.0, 6.0]);
+        assert_eq!(ticks(50.0, 8), [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
+        assert_eq!(format_ms(1500.0), "1.5 s");
+        assert_eq!(format_ms(2000.0), "2 s");
+        assert_eq!(format_ms(20.0), "20 ms");
+    }
+
+    #[test]
+    fn sequential_rows_make_a_staircase_in_the_terminal() {
+        let rows: Vec<Row> =
+            (0..4).map(|i| row(&format!("C{i}"), i as f64 * 100.0, i as f64 * 100.0 + 100.0)).collect();
+        let lines = terminal(&rows, 40);
+        assert!(lines[..6].iter().all(|l| l.chars().count() <= 40), "{lines:#?}");
+        // Each row's block starts where the one above ended.
+        let starts: Vec<usize> =
+            lines[..4].iter().map(|l| l.chars().position(|c| c == '█').expect("a block")).collect();
+        assert!(starts.windows(2).all(|w| w[1] > w[0]), "{lines:#?}");
+        assert!(lines[3].contains('░'), "the last one waited: {lines:#?}");
+        assert!(lines[4].chars().filter(|c| *c == '█').count() > 30, "one in flight all along: {lines:#?}");
+        assert!(lines[6].contains("in flight (peak 1)"), "{lines:#?}");
+    }
+
+    #[test]
+    fn the_svg_has_a_row_per_code_and_parses() {
+        let rows: Vec<Row> = (0..676).map(|i| row(&format!("C{i}"), 0.0, 1000.0 + i as f64)).collect();
+        let many = svg("676 codes", &rows);
+        assert_eq!(many.matches("<g class=\"row\"").count(), 676);
+        assert!(many.contains("peak 676"));
+        // No labels when rows are a pixel high.
+        assert!(!many.contains(">C5</text>"));
+        let few = svg("20 codes", &rows[..20]);
+        assert!(few.contains(">C5</text>"));
+        assert!(few.starts_with("<svg") && few.trim_end().ends_with("</svg>"));
+    }
+}
