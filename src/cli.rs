@@ -86,6 +86,10 @@ pub struct BenchArgs {
     /// Also write a Markdown report to this file (BENCHMARKS.md).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Another build of flags to measure beside this one, style for style,
+    /// in the same run (e.g. the previous commit's target/release/flags).
+    #[arg(long, value_name = "EXE")]
+    pub baseline: Option<PathBuf>,
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {
@@ -108,6 +112,7 @@ impl TryFrom<BenchArgs> for BenchConfig {
             peers: a.peers,
             only: a.workloads,
             markdown: a.markdown,
+            baseline: a.baseline,
         };
         crate::bench::check(&config).map_err(|msg| clap::Error::raw(ErrorKind::ValueValidation, msg))?;
         Ok(config)

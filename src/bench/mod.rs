@@ -58,11 +58,16 @@ pub struct BenchConfig {
     pub only: Vec<Workload>,
     /// Also write this Markdown report (BENCHMARKS.md).
     pub markdown: Option<PathBuf>,
+    /// Another `flags` build run beside this one (`--baseline`), as
+    /// `baseline <style>` points.
+    pub baseline: Option<PathBuf>,
 }
 
 /// A tool to measure on a spec.
 enum Tool {
     Flags(Mode, Protocol),
+    /// The same style, run by the `--baseline` build.
+    Baseline(Mode),
     Peer(Peer),
 }
 
@@ -72,6 +77,7 @@ impl Tool {
             Tool::Flags(m, Protocol::Auto) => format!("flags {m}"),
             Tool::Flags(m, Protocol::Http1) => format!("flags {m} h1"),
             Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
+            Tool::Baseline(m) => format!("baseline {m}"),
             Tool::Peer(p) => p.name().to_string(),
         }
     }
@@ -90,7 +96,12 @@ fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
                 tools.push(Tool::Flags(mode, Protocol::Http2));
             }
             (_, true) => {}
-            (_, false) => tools.push(Tool::Flags(mode, Protocol::Auto)),
+            (_, false) => {
+                tools.push(Tool::Flags(mode, Protocol::Auto));
+                if cfg.baseline.is_some() {
+                    tools.push(Tool::Baseline(mode));
+                }
+            }
         }
     }
     if spec.peers {
@@ -151,6 +162,15 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
             return Err(fail("it is a directory".into()));
         }
         tempfile::tempfile_in(parent).map_err(|e| fail(format!("cannot write in {}: {e}", parent.display())))?;
+    }
+    if let Some(exe) = &cfg.baseline {
+        let runs = Command::new(exe).arg("--version").output().is_ok_and(|o| o.status.success());
+        if !runs {
+            return Err(format!(
+                "invalid value '{}' for '--baseline <EXE>': it does not run as `flags --version`",
+                exe.display()
+            ));
+        }
     }
     if let Some(base) = &cfg.server {
         let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(base.host.as_str(), base.port))
@@ -234,7 +254,11 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver) -> Result<BenchRepor
         for _ in 0..cfg.runs {
             for (i, tool) in tools.iter().enumerate() {
                 let before = embedded.as_ref().map(Counted::of);
-                let (sample, n) = run_once(&exe, &spec, &base, ca.as_deref(), tool, &scratch.next_dir()?)?;
+                let exe = match (tool, &cfg.baseline) {
+                    (Tool::Baseline(_), Some(other)) => other.as_path(),
+                    _ => exe.as_path(),
+                };
+                let (sample, n) = run_once(exe, &spec, &base, ca.as_deref(), tool, &scratch.next_dir()?)?;
                 if let (Some(server), Some(before)) = (&embedded, before) {
                     counted[i].push(Counted::of(server).since(before));
                 }
@@ -318,7 +342,7 @@ impl Scratch {
 fn concurrency(spec: &Spec, tool: &Tool) -> usize {
     let codes = spec.codes.count();
     match tool {
-        Tool::Flags(Mode::Sequential, _) => 1,
+        Tool::Flags(Mode::Sequential, _) | Tool::Baseline(Mode::Sequential) => 1,
         _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
     }
 }
@@ -336,25 +360,8 @@ fn run_once(
 ) -> Result<(measure::Sample, usize), BenchError> {
     let m = concurrency(spec, tool);
     let cmd = match tool {
-        Tool::Flags(mode, protocol) => {
-            let mut cmd = Command::new(exe);
-            cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
-            cmd.args(["-m", &m.to_string(), "--timeout"]);
-            cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
-            if let Some(ca) = ca {
-                cmd.arg("--cacert").arg(ca);
-            }
-            match protocol {
-                Protocol::Auto => {}
-                Protocol::Http1 => {
-                    cmd.arg("--http1.1");
-                }
-                Protocol::Http2 => {
-                    cmd.arg("--http2");
-                }
-            }
-            cmd
-        }
+        Tool::Flags(mode, protocol) => flags_command(exe, spec, base, ca, (*mode, *protocol), m, dir),
+        Tool::Baseline(mode) => flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir),
         Tool::Peer(peer) => {
             let urls: Vec<(String, String)> = spec
                 .codes
@@ -367,7 +374,7 @@ fn run_once(
     };
     let sample = measure::run(cmd).map_err(|source| BenchError::Run { tool: tool.name(), source })?;
     let saved = match tool {
-        Tool::Flags(..) => {
+        Tool::Flags(..) | Tool::Baseline(_) => {
             serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
                 as usize
         }
@@ -377,6 +384,35 @@ fn run_once(
             .count(),
     };
     Ok((sample, saved))
+}
+
+/// `exe get` over `spec`'s codes in a style, as the bench runs it.
+fn flags_command(
+    exe: &Path,
+    spec: &Spec,
+    base: &BaseUrl,
+    ca: Option<&Path>,
+    (mode, protocol): (Mode, Protocol),
+    m: usize,
+    dir: &Path,
+) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
+    cmd.args(["-m", &m.to_string(), "--timeout"]);
+    cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
+    if let Some(ca) = ca {
+        cmd.arg("--cacert").arg(ca);
+    }
+    match protocol {
+        Protocol::Auto => {}
+        Protocol::Http1 => {
+            cmd.arg("--http1.1");
+        }
+        Protocol::Http2 => {
+            cmd.arg("--http2");
+        }
+    }
+    cmd
 }
 
 /// One row of the table from a tool's runs.

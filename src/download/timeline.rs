@@ -81,14 +81,14 @@ impl TimelineMs {
 /// in order of first use.
 pub fn in_ms(start: Stamp, timelines: &[Timeline]) -> Vec<TimelineMs> {
     let ms = |s: Option<Stamp>| s.map(|s| (s.ms_since(start) * 1000.0).round() / 1000.0);
+    // Connections numbered 1, 2, ... in the order they first carried a request.
     let mut order: Vec<(Stamp, u64)> =
         timelines.iter().filter_map(|t| Some((t.trace.sent.or(t.started)?, t.trace.conn?))).collect();
-    order.sort();
-    let mut numbers: Vec<u64> = Vec::new();
+    order.sort_unstable();
+    let mut numbers = std::collections::HashMap::with_capacity(order.len());
     for (_, id) in order {
-        if !numbers.contains(&id) {
-            numbers.push(id);
-        }
+        let next = numbers.len() as u64 + 1;
+        numbers.entry(id).or_insert(next);
     }
     timelines
         .iter()
@@ -102,7 +102,7 @@ pub fn in_ms(start: Stamp, timelines: &[Timeline]) -> Vec<TimelineMs> {
             released: ms(t.released),
             saved: ms(t.saved),
             done: ms(t.done),
-            conn: t.trace.conn.and_then(|id| numbers.iter().position(|n| *n == id)).map(|i| i as u64 + 1),
+            conn: t.trace.conn.and_then(|id| numbers.get(&id).copied()),
             reused: t.trace.reused,
             attempts: t.attempts,
         })

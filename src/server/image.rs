@@ -110,7 +110,10 @@ fn palette_for(cc: &str) -> Vec<u8> {
 }
 
 /// Indexed pixels: three bands (horizontal or vertical by hash), then the
-/// code in letters `scale` pixels per dot, centred, in palette entry 3.
+/// code in letters `scale` pixels per dot, centred, in palette entry 3, on
+/// a plate of the middle band's colour (entry 1) that the ink was chosen
+/// against: the letters are wider and taller than a band, and would
+/// otherwise cross into bands of the ink's own colour.
 fn draw(cc: &str, w: usize, h: usize, scale: Option<usize>) -> Vec<u8> {
     let vertical = code_hash(cc) >> 32 & 1 == 1;
     let mut px = vec![0u8; w * h];
@@ -123,6 +126,11 @@ fn draw(cc: &str, w: usize, h: usize, scale: Option<usize>) -> Vec<u8> {
     if let Some(s) = scale {
         let (tw, th) = (11 * s, 7 * s);
         let (x0, y0) = ((w - tw) / 2, (h.saturating_sub(th)) / 2);
+        let (px0, py0) = (x0.saturating_sub(s), y0.saturating_sub(s));
+        let (px1, py1) = ((x0 + tw + s).min(w), (y0 + th + s).min(h));
+        for y in py0..py1 {
+            px[y * w + px0..y * w + px1].fill(1);
+        }
         for (i, letter) in cc.bytes().enumerate() {
             let glyph = &FONT[(letter - b'A') as usize];
             for (row, bits) in glyph.iter().enumerate() {
@@ -217,6 +225,39 @@ mod tests {
             assert_eq!(frame.buffer.len(), c.width as usize * c.height as usize);
             assert!(dec.read_next_frame().unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn letters_stand_on_a_plate_they_contrast_with() {
+        let luma = |c: &[u8]| c[0] as i32 * 3 + c[1] as i32 * 6 + c[2] as i32;
+        let mut lettered = 0;
+        for c in catalog() {
+            let bytes = flag_gif(c);
+            let mut opts = gif::DecodeOptions::new();
+            opts.set_color_output(gif::ColorOutput::Indexed);
+            let mut dec = opts.read_info(&bytes[..]).unwrap();
+            let palette = dec.global_palette().unwrap().to_vec();
+            let frame = dec.read_next_frame().unwrap().unwrap();
+            let (w, px) = (c.width as usize, &frame.buffer);
+            if !px.contains(&3) {
+                continue;
+            }
+            lettered += 1;
+            let (ink, plate) = (&palette[9..12], &palette[3..6]);
+            assert!((luma(ink) - luma(plate)).abs() >= 700, "{}: ink {ink:?} on {plate:?}", c.cc);
+            // Whatever touches a letter is letter or plate, never a band.
+            for (i, _) in px.iter().enumerate().filter(|(_, p)| **p == 3) {
+                let (x, y) = (i % w, i / w);
+                let around = [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)];
+                for (nx, ny) in around {
+                    if nx < w && ny < c.height as usize {
+                        let n = px[ny * w + nx];
+                        assert!(n == 3 || n == 1, "{}: a letter touches band {n} at {nx},{ny}", c.cc);
+                    }
+                }
+            }
+        }
+        assert!(lettered > 150, "only {lettered} flags show their code");
     }
 
     #[test]

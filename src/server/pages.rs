@@ -62,9 +62,35 @@ header code{background:rgba(255,255,255,.16);padding:1px 6px;border-radius:4px}\
 header a{color:#cfe3ff}\
 main{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:14px;padding:18px 28px}\
 figure{margin:0;background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.14);padding:10px;text-align:center}\
-figure img{display:block;width:100%;height:96px;object-fit:contain}\
+figure a.pic{display:flex;align-items:center;justify-content:center;height:96px}\
+figure img{display:block;max-width:100%;max-height:96px;width:auto;height:auto;border:1px solid #c5cbd3}\
 figcaption{margin-top:6px;font-size:13px}.cc{font-weight:700;margin-right:4px}\
-figcaption a{color:#55657a;font-size:12px}";
+figcaption a{color:#55657a;font-size:12px}#live{display:flex;flex-wrap:wrap;align-items:flex-end;gap:6px 18px;margin-top:10px;font-variant-numeric:tabular-nums}#live b{font-size:20px}#live small{opacity:.8}#spark{display:flex;align-items:flex-end;gap:1px;height:28px;width:240px}#spark i{flex:1;background:#8fc1ff;min-height:1px}";
+
+/// The live strip: polls `/stats` twice a second and shows the requests
+/// in flight, the peak, requests per second and the answers by status,
+/// with the last minute as bars. The body's `data-*` attributes keep what
+/// it saw, for a test to read.
+const LIVE: &str = "\
+const $ = id => document.getElementById(id);\n\
+const seen = {updates: 0, most: 0};\n\
+async function poll() {\n\
+  try {\n\
+    const s = await (await fetch('/stats', {cache: 'no-store'})).json();\n\
+    const now = s.in_flight;\n\
+    const done = s.per_second.slice(0, -1);\n\
+    const rate = done.length ? done[done.length - 1].requests : 0;\n\
+    $('now').textContent = now; $('peak').textContent = s.peak_in_flight; $('rate').textContent = rate;\n\
+    $('total').textContent = s.requests;\n\
+    $('statuses').textContent = Object.entries(s.by_status).map(([k, v]) => k + ': ' + v).join(', ') || 'none yet';\n\
+    const top = Math.max(1, ...done.map(d => d.requests));\n\
+    $('spark').innerHTML = done.map(d => '<i style=\"height:' + Math.round(100 * d.requests / top) + '%\"></i>').join('');\n\
+    seen.updates += 1; seen.most = Math.max(seen.most, now);\n\
+    Object.assign(document.body.dataset, {updates: seen.updates, mostInFlight: seen.most, requests: s.requests,\n\
+      ok: s.by_status['200'] || 0, notFound: s.by_status['404'] || 0});\n\
+  } catch (e) { $('statuses').textContent = 'server unreachable'; }\n\
+}\n\
+poll(); setInterval(poll, 500);\n";
 
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
@@ -84,12 +110,17 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
     let mut page = format!(
         "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n\
          <meta name=viewport content=\"width=device-width,initial-scale=1\">\n\
-         <title>flags server: {n} flags</title>\n<style>{STYLE}</style>\n<header>\n<h1>flags server</h1>\n\
+         <title>flags server: {n} flags</title>\n<link rel=icon href=\"data:,\">\n<style>{STYLE}</style>\n<header>\n<h1>flags server</h1>\n\
          <p>Serving {n} flags: {what}.{label}</p>\n\
          <p>Delay {delay}, error rate {rate:.0}%, faults {faults}. The delay, errors and faults apply to the \
          flag API (<code>/flags/{{cc}}/{{cc}}.gif</code>, <code>metadata.json</code>), not to this page.</p>\n\
          <p>Download them: <code>flags get -s {base} -a</code> &middot; browse <a href=\"/flags/\">/flags/</a></p>\n\
-         <p id=loaded>Loading {n} flags&hellip;</p>\n</header>\n<main>\n",
+         <p id=loaded>Loading {n} flags&hellip;</p>\n\
+         <div id=live title=\"from /stats, twice a second\"><span><small>in flight</small><br><b id=now>0</b></span>\
+         <span><small>peak</small><br><b id=peak>0</b></span><span><small>requests/s</small><br><b id=rate>0</b></span>\
+         <span><small>last minute</small><br><span id=spark></span></span>\
+         <span><small>requests</small><br><b id=total>0</b> <small id=statuses></small></span></div>\n\
+         </header>\n<main>\n",
         n = codes.len(),
         delay = config.delay,
         rate = config.error_rate * 100.0,
@@ -102,7 +133,7 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
         let size = country.map_or(String::new(), |c| format!(" width={} height={}", c.width, c.height));
         let _ = writeln!(
             page,
-            "<figure id=cc-{cc}><a href=\"/flags/{cc}/{cc}.gif\"><img src=\"/flags/{cc}/{cc}.gif\" alt=\"Flag of {alt}\"{size}></a>\
+            "<figure id=cc-{cc}><a class=pic href=\"/flags/{cc}/{cc}.gif\"><img src=\"/flags/{cc}/{cc}.gif\" alt=\"Flag of {alt}\"{size}></a>\
              <figcaption><span class=cc>{upper}</span><span class=name>{name}</span><br>\
              <a href=\"/flags/{cc}/metadata.json\">metadata.json</a></figcaption></figure>",
             alt = if name.is_empty() { upper.clone() } else { name.clone() },
@@ -113,8 +144,10 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
          const imgs = [...document.images];\n\
          const shown = imgs.filter(i => i.complete && i.naturalWidth > 0).length;\n\
          document.getElementById('loaded').textContent = shown + ' of ' + imgs.length + ' flags shown';\n\
-         document.body.dataset.shown = shown;\n});\n</script>\n</html>\n",
+         document.body.dataset.shown = shown;\n});\n",
     );
+    page.push_str(LIVE);
+    page.push_str("</script>\n</html>\n");
     page
 }
 

@@ -244,7 +244,9 @@ impl Drop for LogOnDrop<'_> {
 
 /// Answers one request on the connection whose socket is `fd`.
 pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>) -> Result<Resp, io::Error> {
-    let _in_flight = state.stats.enter();
+    // Watching does not change what is watched: `/stats` counts nothing.
+    let counted = req.uri().path() != "/stats";
+    let _in_flight = counted.then(|| state.stats.enter());
     // The entry is only built when someone reads it: this is the hot path.
     let mut log = LogOnDrop {
         state: &state,
@@ -261,7 +263,7 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
     }
-    if let Ok(resp) = &result {
+    if let (Ok(resp), true) = (&result, counted) {
         state.stats.count_status(resp.status().as_u16());
     }
     if let Some(entry) = &mut log.entry {

@@ -91,6 +91,53 @@ fn the_gallery_works_over_https_and_http2_in_chromium() {
 }
 
 #[test]
+fn the_gallerys_live_strip_follows_a_download() {
+    let Some(chromium) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    // Over HTTP/2 the page's 194 images do not queue behind Chromium's six
+    // HTTP/1.1 connections. The download starts first and lasts seconds;
+    // under Chromium's virtual time the strip's polls run as soon as the
+    // page has loaded, while the download is still going.
+    let srv = ServeProcess::start(&["--tls", "--delay", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let download = Command::new(super::util::FLAGS_EXE)
+        .args(["get", "-e", "-m", "100", "--json", "-s", &format!("https://{}/flags", srv.addr), "--cacert"])
+        .arg(srv.ca.as_ref().unwrap())
+        .arg("-d")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let profile = tempfile::tempdir().unwrap();
+    let mut watch = headless(&chromium, &profile);
+    watch.args(["--ignore-certificate-errors", "--dump-dom"]).arg(format!("https://localhost:{}/", srv.addr.port()));
+    let dom = String::from_utf8_lossy(&output_within(watch).stdout).into_owned();
+    let report: serde_json::Value = serde_json::from_slice(&download.wait_with_output().unwrap().stdout).unwrap();
+    let body = dom.lines().find(|l| l.contains("<body")).unwrap_or_default().to_string();
+    let attr = |name: &str| -> u64 {
+        let at = body.find(&format!("data-{name}=\"")).unwrap_or_else(|| panic!("no data-{name}: {body}"));
+        body[at + name.len() + 7..].split('"').next().unwrap().parse().unwrap()
+    };
+    assert!(attr("updates") >= 3, "the strip updated {} times: {body}", attr("updates"));
+    // It saw the download's requests in flight (100 at once for seconds)
+    // and its 404s come in.
+    assert!(attr("most-in-flight") >= 50, "{body}");
+    let not_found = report["not_found"].as_u64().unwrap();
+    assert!((1..=not_found).contains(&attr("not-found")), "{body}");
+    // Once it is over, the server's counts agree with the client's (the
+    // page asked for no favicon, so every 404 is the download's).
+    let stats = super::util::https_get(srv.addr, "/stats", srv.ca.as_ref().unwrap());
+    let stats = String::from_utf8_lossy(&stats).into_owned();
+    assert!(stats.contains(&format!("\"404\":{not_found}")), "{stats}");
+    // 200s: the download's, the page's 194 images, and the page.
+    assert!(stats.contains(&format!("\"200\":{}", report["ok"].as_u64().unwrap() + 195)), "{stats}");
+}
+
+#[test]
 fn the_html_timeline_renders_in_chromium() {
     let Some(chromium) = chromium() else {
         assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");

@@ -129,7 +129,7 @@ fn bench_writes_json_and_svg() {
     assert!(slow["median_s"].as_f64().unwrap() >= 0.1);
     assert!((slow["ideal_s"].as_f64().unwrap() - 0.1).abs() < 1e-9);
     let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("peak RSS"));
+    assert!(svg.starts_with("<svg") && svg.contains("peak RSS") && svg.contains("W1-W5: median wall time"));
     assert!(std::fs::read_to_string(&md).unwrap().contains("## Method"));
 }
 
