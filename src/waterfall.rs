@@ -75,14 +75,16 @@ pub fn ticks(max: f64, count: usize) -> Vec<f64> {
 
 /// `1500` -> `1.5 s`, `20` -> `20 ms`.
 pub fn format_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
+    if ms == 0.0 {
+        "0".to_string()
+    } else if ms >= 1000.0 {
         let s = ms / 1000.0;
         if (s - s.round()).abs() < 1e-9 {
             format!("{s:.0} s")
         } else {
             format!("{s:.1} s")
         }
-    } else if ms >= 1.0 || ms == 0.0 {
+    } else if ms >= 1.0 {
         format!("{ms:.0} ms")
     } else {
         format!("{ms:.2} ms")
@@ -228,7 +230,8 @@ pub fn html(title: &str, intro: &str, panels: &[(String, String)]) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
          body{{font-family:sans-serif;margin:1.5em;color:#222}}\
          .panels{{display:flex;flex-wrap:wrap;gap:1.5em}}\
-         .panel svg{{max-width:100%;height:auto;border:1px solid #ddd}}\
+         .panel{{flex:1 1 560px;min-width:0;max-width:960px}}\
+         .panel svg{{width:100%;height:auto;border:1px solid #ddd}}\
          .panel h2{{font-size:1.05em;margin:.3em 0}}</style></head><body>\n<h1>{}</h1>\n<p>{}</p>\n<div class=\"panels\">\n",
         escape(title),
         escape(title),
@@ -323,6 +326,7 @@ mod tests {
         assert_eq!(format_ms(1500.0), "1.5 s");
         assert_eq!(format_ms(2000.0), "2 s");
         assert_eq!(format_ms(20.0), "20 ms");
+        assert_eq!(format_ms(0.0), "0");
     }
 
     #[test]
