@@ -41,7 +41,8 @@ fn output_within(mut cmd: Command) -> std::process::Output {
     let id = child.id();
     let guard = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(90));
-        let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+        // SAFETY: kill(2) on our own child's pid; harmless if it has exited.
+        unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
     });
     let out = child.wait_with_output().unwrap();
     drop(guard);
