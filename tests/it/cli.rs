@@ -199,8 +199,23 @@ fn bench_fails_fast_on_what_would_fail_at_the_end() {
 
 #[test]
 fn an_example_without_a_server_says_how_to_start_one() {
-    // cargo test builds the examples next to the test binaries.
-    let examples = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
+    // A plain `cargo test` builds the examples next to the test binaries;
+    // `cargo test --test tests` does not, so then they are built here.
+    let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let examples = profile_dir.join("examples");
+    if !examples.join("flags_asyncio").exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_string(),
+            Some(name) => name.to_string(),
+            None => "dev".to_string(),
+        };
+        let built = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "--examples", "--profile", &profile])
+            .status()
+            .expect("cargo runs");
+        assert!(built.success(), "building the examples failed");
+    }
     let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     for example in ["flags", "flags_threadpool", "flags_threadpool_ac", "flags_asyncio"] {
