@@ -197,11 +197,13 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
             return FetchError::Stream("the server closed the HTTP/2 connection");
         }
         // hyper's h2 refuses a body that does not match its Content-Length
-        // by resetting the stream itself; it reaches here as a protocol
-        // error. Under the announced length it is a truncated body.
+        // by resetting the stream itself, before handing over the frame
+        // that showed it (one that went past the length, or one that ended
+        // the stream short of it); it reaches here as a protocol error that
+        // does not say which.
         if h2.reason() == Some(::h2::Reason::PROTOCOL_ERROR) && !h2.is_remote() {
             return match body {
-                Some((Framing::Length(expected), got)) if got < expected => WireError::Short { expected, got }.into(),
+                Some((Framing::Length(_), _)) => WireError::Mismatch.into(),
                 Some((framing, _)) => WireError::Overrun(framing).into(),
                 None => WireError::BadHead("HTTP/2 protocol error".into()).into(),
             };

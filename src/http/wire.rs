@@ -50,6 +50,11 @@ pub enum WireError {
         _ => "body longer than its Content-Length",
     })]
     Overrun(Framing),
+    /// HTTP/2 only: the body's frames did not add up to its
+    /// `Content-Length`, and the HTTP/2 layer refused the frame that showed
+    /// it without saying whether it went past the length or ended short.
+    #[error("body does not match its Content-Length")]
+    Mismatch,
 }
 
 impl WireError {

@@ -4,6 +4,7 @@ mod cli;
 mod faults;
 mod get;
 mod hostile;
+mod hostile_h2;
 mod hostile_server;
 mod layout;
 mod script_server;
