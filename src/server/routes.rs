@@ -101,12 +101,23 @@ impl State {
             let (bytes, validators) = self.catalog_file(countries::position(cc)?, file);
             return Some(Served { content: BodySource::Bytes(bytes.clone()), mime, validators: validators.clone() });
         };
-        let cc = cc.lower();
-        let name = match file {
-            File::Image => format!("{cc}/{cc}.gif"),
-            File::Metadata => format!("{cc}/metadata.json"),
+        // `cc/cc.gif` or `cc/metadata.json`, built on the stack: this runs
+        // for every request.
+        let [a, b] = cc.as_str().as_bytes().try_into().map(|[a, b]: [u8; 2]| [a | 0x20, b | 0x20]).ok()?;
+        let mut buf = [0u8; 16];
+        let name: &[u8] = match file {
+            File::Image => {
+                buf[..9].copy_from_slice(&[a, b, b'/', a, b, b'.', b'g', b'i', b'f']);
+                &buf[..9]
+            }
+            File::Metadata => {
+                buf[..3].copy_from_slice(&[a, b, b'/']);
+                buf[3..].copy_from_slice(b"metadata.json");
+                &buf
+            }
         };
-        Some(match dir.open(&name)? {
+        let name = std::str::from_utf8(name).ok()?;
+        Some(match dir.open(name)? {
             Content::Cached(c) => {
                 Served { content: BodySource::Bytes(c.bytes.clone()), mime, validators: c.validators.clone() }
             }
