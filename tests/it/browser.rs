@@ -3,8 +3,9 @@
 //! images that rendered (`naturalWidth > 0`) and we read the count from the
 //! DOM Chromium dumps. A screenshot goes to `target/tmp/gallery.png`.
 //!
-//! `.ci/run` installs Chromium (Debian's `chromium`). Without it the test
-//! fails under CI and is skipped, with a notice, elsewhere.
+//! `.ci/run` installs Chromium (Debian's `chromium`) and NSS's `certutil`,
+//! through which Chromium trusts the `--tls` server's CA. Without them the
+//! tests fail under CI and are skipped, with a notice, elsewhere.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,8 +18,12 @@ fn chromium() -> Option<PathBuf> {
     candidates.into_iter().flatten().map(PathBuf::from).find(|c| Command::new(c).arg("--version").output().is_ok())
 }
 
+/// Chromium, headless, with `profile` as its profile and its home: the
+/// certificates it trusts beyond the system's are in `HOME/.pki/nssdb`
+/// ([`trust`]).
 fn headless(chromium: &PathBuf, profile: &tempfile::TempDir) -> Command {
     let mut cmd = Command::new(chromium);
+    cmd.env("HOME", profile.path());
     cmd.args([
         "--headless",
         "--no-sandbox",
@@ -33,6 +38,29 @@ fn headless(chromium: &PathBuf, profile: &tempfile::TempDir) -> Command {
     ])
     .arg(format!("--user-data-dir={}", profile.path().display()));
     cmd
+}
+
+/// Makes Chromium under `profile` trust the CA in `ca` (PEM), as a user
+/// does by importing it: a certificate database in `HOME/.pki/nssdb` made
+/// with NSS's `certutil` (Debian's `libnss3-tools`, installed by
+/// `.ci/run`). False, with a notice, when certutil is missing outside CI.
+fn trust(profile: &tempfile::TempDir, ca: &std::path::Path) -> bool {
+    let db = profile.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let db = format!("sql:{}", db.display());
+    let Ok(made) = Command::new("certutil").args(["-N", "--empty-password", "-d", &db]).output() else {
+        assert!(std::env::var_os("CI").is_none(), "certutil is not installed; .ci/run installs it");
+        eprintln!("skipped: certutil is not installed (apt-get install libnss3-tools)");
+        return false;
+    };
+    assert!(made.status.success(), "certutil -N: {}", String::from_utf8_lossy(&made.stderr));
+    let added = Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", "flags test CA", "-d", &db, "-i"])
+        .arg(ca)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "certutil -A: {}", String::from_utf8_lossy(&added.stderr));
+    true
 }
 
 /// Runs `cmd` for at most 90 s.
@@ -62,7 +90,8 @@ fn the_gallery_shows_every_flag_in_chromium() {
     let page = fetch(srv.addr, "/").body;
     assert!(page.len() < 100 * 1024, "the page weighs {} bytes before images", page.len());
 
-    assert_gallery_renders(&chromium, &url, &[]);
+    let profile = tempfile::tempdir().unwrap();
+    assert_gallery_renders(&chromium, &profile, &url);
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gallery.png");
     let _ = std::fs::remove_file(&shot);
@@ -82,10 +111,19 @@ fn the_gallery_works_over_https_and_http2_in_chromium() {
         return;
     };
     let srv = ServeProcess::start(&["--tls", "--delay", "0.05"]);
-    // Chromium keeps its own trust store; the CA of the moment is not in
-    // it, so certificate errors are waved through for this profile only.
     let url = format!("https://localhost:{}/", srv.addr.port());
-    assert_gallery_renders(&chromium, &url, &["--ignore-certificate-errors"]);
+    // Without the server's CA, Chromium refuses the page ...
+    let stranger = tempfile::tempdir().unwrap();
+    let mut dump = headless(&chromium, &stranger);
+    dump.arg("--dump-dom").arg(&url);
+    let dom = String::from_utf8_lossy(&output_within(dump).stdout).into_owned();
+    assert!(!dom.contains("flags shown"), "Chromium showed the page without trusting its CA");
+    // ... and with it, as a user who imported it, shows every flag.
+    let profile = tempfile::tempdir().unwrap();
+    if !trust(&profile, srv.ca.as_ref().unwrap()) {
+        return;
+    }
+    assert_gallery_renders(&chromium, &profile, &url);
     let answer = super::util::https_get(srv.addr, "/stats", srv.ca.as_ref().unwrap());
     let body = String::from_utf8_lossy(&answer);
     assert!(!body.contains("\"h2_connections\":0"), "Chromium did not speak HTTP/2: {body}");
@@ -103,6 +141,10 @@ fn the_gallerys_live_strip_follows_a_download() {
     // under Chromium's virtual time the strip's polls run as soon as the
     // page has loaded, while the download is still going.
     let srv = ServeProcess::start(&["--tls", "--delay", "1"]);
+    let profile = tempfile::tempdir().unwrap();
+    if !trust(&profile, srv.ca.as_ref().unwrap()) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let download = Command::new(super::util::FLAGS_EXE)
         .args(["get", "-e", "-m", "100", "--json", "-s", &format!("https://{}/flags", srv.addr), "--cacert"])
@@ -113,9 +155,8 @@ fn the_gallerys_live_strip_follows_a_download() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let profile = tempfile::tempdir().unwrap();
     let mut watch = headless(&chromium, &profile);
-    watch.args(["--ignore-certificate-errors", "--dump-dom"]).arg(format!("https://localhost:{}/", srv.addr.port()));
+    watch.arg("--dump-dom").arg(format!("https://localhost:{}/", srv.addr.port()));
     let dom = String::from_utf8_lossy(&output_within(watch).stdout).into_owned();
     let report: serde_json::Value = serde_json::from_slice(&download.wait_with_output().unwrap().stdout).unwrap();
     let body = dom.lines().find(|l| l.contains("<body")).unwrap_or_default().to_string();
@@ -164,11 +205,11 @@ fn the_html_timeline_renders_in_chromium() {
     assert!(dom.contains("20 of 20 rows drawn"), "{}", &dom[dom.len().saturating_sub(600)..]);
 }
 
-/// Asserts Chromium renders all 194 flags of the gallery at `url`.
-fn assert_gallery_renders(chromium: &PathBuf, url: &str, extra: &[&str]) {
-    let profile = tempfile::tempdir().unwrap();
-    let mut dump = headless(chromium, &profile);
-    dump.args(extra).arg("--dump-dom").arg(url);
+/// Asserts Chromium, under `profile`, renders all 194 flags of the gallery
+/// at `url`.
+fn assert_gallery_renders(chromium: &PathBuf, profile: &tempfile::TempDir, url: &str) {
+    let mut dump = headless(chromium, profile);
+    dump.arg("--dump-dom").arg(url);
     let dom = String::from_utf8_lossy(&output_within(dump).stdout).into_owned();
     assert!(
         dom.contains("194 of 194 flags shown"),
