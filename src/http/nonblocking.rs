@@ -225,10 +225,10 @@ impl AsyncClient {
                 }
             }
         }
-        let checked_out = first_conn.is_none().then(|| self.inner.pool.checkout(&Key::of(base))).flatten();
-        let (conn, reader, head) = match (first_conn, checked_out) {
-            (Some(conn), _) => self.exchange(conn, &request, deadline, trace).await,
-            (None, checked_out) => match checked_out {
+        let (conn, reader, head) = match first_conn {
+            // The connection HTTP/2 was offered on, where the server chose HTTP/1.1.
+            Some(conn) => self.exchange(conn, &request, deadline, trace).await,
+            None => match self.inner.pool.checkout(&Key::of(base)) {
                 Some(conn) => match self.exchange(conn, &request, deadline, trace).await {
                     // The pooled connection failed before any answer: once more, on a new one.
                     Err(f) if f.resend() => {

@@ -17,16 +17,23 @@ pub struct Stamp(pub u64);
 impl Stamp {
     /// Now.
     pub fn now() -> Self {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: clock_gettime writes into the timespec it is given.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        Stamp(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+        Stamp(clock_ns(libc::CLOCK_MONOTONIC))
     }
 
     /// Milliseconds from `start` to this moment (negative if before).
     pub fn ms_since(self, start: Stamp) -> f64 {
         (self.0 as i128 - start.0 as i128) as f64 / 1e6
     }
+}
+
+/// A reading of `clock` in nanoseconds. The `_COARSE` clocks give the
+/// kernel's last tick (a few ms stale) for less than the precise ones; the
+/// server's hot path reads those.
+pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// One request's way through a client.

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
@@ -197,14 +197,7 @@ impl DirSource {
 
 /// The monotonic clock's coarse reading, in microseconds.
 fn coarse_us() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec it is given.
-    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } != 0 {
-        // Not on this kernel: the precise clock, from a fixed start.
-        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        return START.get_or_init(Instant::now).elapsed().as_micros() as u64;
-    }
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+    crate::http::trace::clock_ns(libc::CLOCK_MONOTONIC_COARSE) / 1_000
 }
 
 /// Reads all `len` bytes of `file` (a regular file opened non-blocking,

@@ -103,7 +103,8 @@ impl State {
         };
         // `cc/cc.gif` or `cc/metadata.json`, built on the stack: this runs
         // for every request.
-        let [a, b] = cc.as_str().as_bytes().try_into().map(|[a, b]: [u8; 2]| [a | 0x20, b | 0x20]).ok()?;
+        let code = cc.as_str().as_bytes();
+        let (a, b) = (code[0].to_ascii_lowercase(), code[1].to_ascii_lowercase());
         let mut buf = [0u8; 16];
         let name: &[u8] = match file {
             File::Image => {

@@ -13,9 +13,16 @@ use std::time::Duration;
 
 use super::util::{fetch, ServeProcess};
 
+/// Chromium, or `None` with a notice when it is missing (a failure under CI).
 fn chromium() -> Option<PathBuf> {
     let candidates = [std::env::var("CHROMIUM").ok(), Some("chromium".into()), Some("chromium-browser".into())];
-    candidates.into_iter().flatten().map(PathBuf::from).find(|c| Command::new(c).arg("--version").output().is_ok())
+    let found =
+        candidates.into_iter().flatten().map(PathBuf::from).find(|c| Command::new(c).arg("--version").output().is_ok());
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+    }
+    found
 }
 
 /// Chromium, headless, with `profile` as its profile and its home: the
@@ -79,11 +86,7 @@ fn output_within(mut cmd: Command) -> std::process::Output {
 
 #[test]
 fn the_gallery_shows_every_flag_in_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
-        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     // A delay on the flag API must not hold the page back.
     let srv = ServeProcess::start(&["--delay", "0.05"]);
     let url = format!("http://{}/", srv.addr);
@@ -105,11 +108,7 @@ fn the_gallery_shows_every_flag_in_chromium() {
 
 #[test]
 fn the_gallery_works_over_https_and_http2_in_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
-        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let srv = ServeProcess::start(&["--tls", "--delay", "0.05"]);
     let url = format!("https://localhost:{}/", srv.addr.port());
     // Without the server's CA, Chromium refuses the page ...
@@ -131,11 +130,7 @@ fn the_gallery_works_over_https_and_http2_in_chromium() {
 
 #[test]
 fn the_gallerys_live_strip_follows_a_download() {
-    let Some(chromium) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
-        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     // Over HTTP/2 the page's 194 images do not queue behind Chromium's six
     // HTTP/1.1 connections. The download starts first and lasts seconds;
     // under Chromium's virtual time the strip's polls run as soon as the
@@ -181,11 +176,7 @@ fn the_gallerys_live_strip_follows_a_download() {
 
 #[test]
 fn the_html_timeline_renders_in_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is not installed; .ci/run installs it");
-        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let srv = ServeProcess::start(&["--delay", "0.02"]);
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("timeline.html");
