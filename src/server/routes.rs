@@ -279,9 +279,48 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
         state.stats.count_status(resp.status().as_u16());
     }
     if let Some(entry) = &mut log.entry {
-        entry.status = Some(result.as_ref().map_or(0, |r| r.status().as_u16()));
+        entry.status = match &result {
+            Ok(resp) => Some(resp.status().as_u16()),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => None,
+            Err(_) => Some(0),
+        };
     }
     result
+}
+
+/// How often a request held on purpose looks whether its client is there.
+const CLIENT_CHECK: Duration = Duration::from_millis(200);
+
+/// Holds a request `how_long` (a delay, a stall), or until its client
+/// leaves: then `ConnectionAborted`. hyper notices a client that leaves
+/// only while it reads the connection, and it does not read while a
+/// request is answered if another came pipelined behind it; a held request
+/// would outlive its client, counted in flight and holding its connection's
+/// place under the cap, for as long as the hold (a stall's is 60 s).
+async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
+    let end = tokio::time::Instant::now() + how_long;
+    loop {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        tokio::time::sleep(left.min(CLIENT_CHECK)).await;
+        if client_gone(fd) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "client went away"));
+        }
+    }
+}
+
+/// True when the client's end of the connection `fd` is closed or reset.
+/// A client that only half-closes counts as gone, as hyper counts it by
+/// default (its `half_close` is off).
+fn client_gone(fd: RawFd) -> bool {
+    let mut watched = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: poll(2) on one pollfd we own, with no wait; `fd` is the
+    // socket of the connection this request came on, open while it is
+    // answered.
+    let ready = unsafe { libc::poll(&mut watched, 1, 0) };
+    ready > 0 && watched.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
 /// `Some(reason)` when the request's `Host` breaks RFC 9112 §3.2: missing
@@ -358,7 +397,7 @@ async fn answer_request(
     let path = req.uri().path();
     let n = state.stats.nth(cc, file == File::Image);
     if !cfg.delay.max.is_zero() {
-        tokio::time::sleep(cfg.delay.at(state.draw(path, n, 1))).await;
+        hold(fd, cfg.delay.at(state.draw(path, n, 1))).await?;
     }
     if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
         state.stats.count_teapot();
@@ -374,9 +413,9 @@ async fn answer_request(
         Some(kind) if kind.status().is_some() => {
             return Ok(status_fault(kind.status().expect("a status fault"), cfg.fault_settings.retry_after))
         }
-        Some(FaultKind::Latency) => tokio::time::sleep(cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await,
+        Some(FaultKind::Latency) => hold(fd, cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await?,
         Some(FaultKind::Stall) => {
-            tokio::time::sleep(cfg.fault_settings.stall).await;
+            hold(fd, cfg.fault_settings.stall).await?;
             return Err(io::Error::other("stalled on purpose"));
         }
         _ => {}

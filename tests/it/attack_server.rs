@@ -196,3 +196,36 @@ fn a_second_signal_quits_at_once() {
     srv.signal(libc::SIGINT);
     assert_eq!(srv.wait_exit(Duration::from_secs(3)), Some(130));
 }
+
+#[test]
+fn clients_that_vanish_mid_request_leave_nothing_in_flight() {
+    // /stats's "in flight now" (the gallery's live strip) must come back to
+    // 0 when clients leave before their answer: during the delay, during a
+    // stall (held 60 s unless its client goes), or in a dripped body.
+    let mut srv = ServeProcess::start(&["--delay", "0.3", "--fault", "stall:0.3,drip:0.3", "--drip-rate", "1000"]);
+    for i in 0..60 {
+        let mut s = TcpStream::connect(srv.addr).unwrap();
+        s.write_all(TWO_GETS).unwrap();
+        if i % 3 == 0 {
+            // Some read the start of an answer first.
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let _ = s.read(&mut [0u8; 64]);
+        }
+        if i % 2 == 1 {
+            socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        }
+    }
+    let stats = |srv: &ServeProcess| -> serde_json::Value {
+        serde_json::from_slice(&super::util::fetch(srv.addr, "/stats").body).expect("stats are JSON")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut now = stats(&srv);
+    while now["in_flight"] != 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        now = stats(&srv);
+    }
+    assert_eq!(now["in_flight"], 0, "requests whose clients left are still counted: {now}");
+    assert!(now["requests"].as_u64().unwrap() >= 60, "{now}");
+    assert!(now["peak_in_flight"].as_u64().unwrap() >= 2, "{now}");
+    srv.assert_serves();
+}
