@@ -99,22 +99,28 @@ fn serve_reports_a_port_in_use() {
     assert!(err.contains(&port) && err.contains("--port 0"), "{err}");
 }
 
-#[test]
-fn bench_writes_json_and_svg() {
+/// A quick `flags bench` of `workloads` and `styles` that writes into a
+/// scratch folder: the folder, what it printed, and its JSON report.
+fn quick_bench(workloads: &str, styles: &str) -> (tempfile::TempDir, String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
-    let md = dir.path().join("BENCHMARKS.md");
     let out = flags()
-        .args(["bench", "--quick", "--workloads", "W2,sweep-latency", "--styles", "sequential,async", "--out"])
+        .args(["bench", "--quick", "--workloads", workloads, "--styles", styles, "--out"])
         .arg(dir.path())
         .arg("--markdown")
-        .arg(&md)
+        .arg(dir.path().join("BENCHMARKS.md"))
         .timeout(std::time::Duration::from_secs(120))
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let report = serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    (dir, text, report)
+}
+
+#[test]
+fn bench_writes_json_and_svg() {
+    let (dir, text, report) = quick_bench("W2,sweep-latency", "sequential,async");
+    let md = dir.path().join("BENCHMARKS.md");
     assert!(text.contains("W2") && text.contains("flags async"), "{text}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
     let points = report["points"].as_array().unwrap();
     // W2 for two styles, sweep-latency at three latencies for two styles.
     assert_eq!(points.len(), 2 + 3 * 2);
@@ -135,18 +141,8 @@ fn bench_writes_json_and_svg() {
 
 #[test]
 fn bench_w5_compares_http1_connections_with_http2_streams_over_tls() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, _, report) = quick_bench("W5", "async,threadpool");
     let md = dir.path().join("BENCHMARKS.md");
-    flags()
-        .args(["bench", "--quick", "--workloads", "W5", "--styles", "async,threadpool", "--out"])
-        .arg(dir.path())
-        .arg("--markdown")
-        .arg(&md)
-        .timeout(std::time::Duration::from_secs(120))
-        .assert()
-        .success();
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
     let points = report["points"].as_array().unwrap();
     let tools: Vec<&str> = points.iter().map(|p| p["tool"].as_str().unwrap()).collect();
     // Over TLS only the async style runs, once per protocol.

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use flags::countries::{pop20_sorted, CountryCode, POP20};
 use flags::download::{self, Cancel, Failure, Job, Mode, Outcome, Quiet, Sink};
 use flags::http::FetchError;
-use flags::server::Delay;
+use flags::server::{Delay, RunningServer};
 
 use super::util::{assert_exactly_saved, server, server_with};
 
@@ -23,18 +23,17 @@ impl Sink for Recorder {
     }
 }
 
+/// Downloads POP20 with `mode` from `srv` into `dest`, `m` at a time.
+fn pop20(mode: Mode, srv: &RunningServer, dest: &std::path::Path, m: usize) -> download::RunResult {
+    download::run(mode, job(srv.base(), dest, m), pop20_sorted(), Arc::new(Quiet), Cancel::new(dest))
+}
+
 #[test]
 fn every_style_downloads_pop20_byte_identical() {
     let srv = server();
     for mode in Mode::ALL {
         let dir = tempfile::tempdir().unwrap();
-        let result = download::run(
-            mode,
-            job(srv.base(), dir.path(), 20),
-            pop20_sorted(),
-            Arc::new(Quiet),
-            Cancel::new(dir.path()),
-        );
+        let result = pop20(mode, &srv, dir.path(), 20);
         assert_eq!(result.saved(), 20, "{mode}");
         assert_exactly_saved(dir.path(), &POP20.map(|c| c.as_str().to_string()).each_ref().map(String::as_str));
     }
@@ -57,13 +56,7 @@ fn concurrent_styles_keep_all_requests_in_flight() {
     for mode in [Mode::ThreadPool, Mode::Async] {
         let srv = server_with(Delay::fixed(0.2), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        let result = download::run(
-            mode,
-            job(srv.base(), dir.path(), 20),
-            pop20_sorted(),
-            Arc::new(Quiet),
-            Cancel::new(dir.path()),
-        );
+        let result = pop20(mode, &srv, dir.path(), 20);
         assert_eq!(result.saved(), 20);
         assert_eq!(srv.stats().peak_in_flight(), 20, "{mode}");
     }
@@ -74,13 +67,7 @@ fn the_concurrency_cap_holds() {
     for mode in [Mode::ThreadPool, Mode::Async] {
         let srv = server_with(Delay::fixed(0.05), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        let result = download::run(
-            mode,
-            job(srv.base(), dir.path(), 3),
-            pop20_sorted(),
-            Arc::new(Quiet),
-            Cancel::new(dir.path()),
-        );
+        let result = pop20(mode, &srv, dir.path(), 3);
         // All downloaded, and never more than three at once.
         assert_eq!(result.saved(), 20, "{mode}");
         assert!(srv.stats().peak_in_flight() <= 3, "{mode}: {}", srv.stats().peak_in_flight());
