@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use rustls::{ClientConnection, StreamOwned};
 
-use super::conn::{remaining, Buf, Failed, Key, Limits, Pool, Registered, Socket, Sockets, CONNECT_TIMEOUT, MAX_HEAD};
+use super::conn::{
+    drain_step, remaining, Buf, Drain, Failed, Key, Limits, Pool, Registered, Socket, Sockets, CONNECT_TIMEOUT,
+    MAX_HEAD,
+};
 use super::error::{ConnectError, FetchError};
 use super::policy::{self, Want};
 use super::tls::{Alpn, Trust};
@@ -25,10 +28,6 @@ use super::trace::{self, Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{self, Event, Head, Reader};
 use super::{connect, tls};
-
-/// The most of an error answer's body read so that its connection can be
-/// used again; a longer one closes the connection.
-const DRAIN_MAX: u64 = 64 << 10;
 
 /// A blocking HTTP/1.1 client. Cheap to clone; clones share one pool.
 #[derive(Clone)]
@@ -196,31 +195,18 @@ impl BlockingClient {
     /// its connection can serve the next request.
     fn drain(&self, mut conn: Conn, mut reader: Reader, head: &Head, deadline: Instant) {
         let mut taken = 0u64;
-        let ended = loop {
-            let Ok((used, event)) = reader.advance(conn.buf.filled()) else { return };
-            match event {
-                Event::End => {
-                    conn.buf.consume(used);
-                    break true;
-                }
-                Event::Data(d) => taken += d.len() as u64,
-                Event::NeedMore if used == 0 => {
-                    if taken > DRAIN_MAX {
-                        return;
-                    }
-                    match read_some(&mut conn, deadline, self.inner.limits.stall, true) {
-                        Ok(0) => break reader.at_eof().is_ok(),
-                        Ok(_) => {}
-                        Err(_) => return,
-                    }
-                }
-                _ => {}
+        loop {
+            match drain_step(&mut reader, &mut conn.buf, &mut taken) {
+                Drain::Ended => break,
+                Drain::GiveUp => return,
+                Drain::Read => match read_some(&mut conn, deadline, self.inner.limits.stall, true) {
+                    Ok(0) if reader.at_eof().is_ok() => break,
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                },
             }
-            conn.buf.consume(used);
-        };
-        if ended {
-            let _ = self.checkin_if_clean(conn, &reader, head);
         }
+        let _ = self.checkin_if_clean(conn, &reader, head);
     }
 
     /// Returns `conn` to the pool if nothing follows the answer; an error

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::error::{from_io, FetchError};
 use super::policy;
 use super::url::{BaseUrl, Scheme};
-use super::wire::{Framing, WireError};
+use super::wire::{Event, Framing, Reader, WireError};
 
 /// The largest response head either client takes.
 pub const MAX_HEAD: usize = 32 << 10;
@@ -267,6 +267,39 @@ impl Buf {
     /// `n` bytes were received into [`Buf::spare`].
     pub(crate) fn filled_by(&mut self, n: usize) {
         self.end += n;
+    }
+}
+
+/// The most of an error answer's body read so that its connection can be
+/// used again; a longer one closes the connection.
+const DRAIN_MAX: u64 = 64 << 10;
+
+/// What draining an answer that is not taken needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drain {
+    /// More bytes from the connection.
+    Read,
+    /// The answer ended: the connection may serve another.
+    Ended,
+    /// Not worth it (too long, or broken): the connection closes.
+    GiveUp,
+}
+
+/// Takes what `buf` holds of the body `reader` is reading, `taken` bytes of
+/// it so far; the blocking and async clients drive it with their reads.
+pub(crate) fn drain_step(reader: &mut Reader, buf: &mut Buf, taken: &mut u64) -> Drain {
+    loop {
+        let Ok((used, event)) = reader.advance(buf.filled()) else { return Drain::GiveUp };
+        match event {
+            Event::End => {
+                buf.consume(used);
+                return Drain::Ended;
+            }
+            Event::Data(d) => *taken += d.len() as u64,
+            Event::NeedMore if used == 0 => return if *taken > DRAIN_MAX { Drain::GiveUp } else { Drain::Read },
+            _ => {}
+        }
+        buf.consume(used);
     }
 }
 
