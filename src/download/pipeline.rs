@@ -22,7 +22,7 @@ use crate::countries::CountryCode;
 use crate::http::policy::{self, BodyCheck, Checked, Want};
 use crate::http::trace::{Stamp, Trace};
 use crate::http::{AsyncClient, BlockingClient, FetchError};
-use crate::save::{self, CommitError, Gate, Part};
+use crate::save::{self, CommitError, Part};
 
 /// The path of a flag's image under the base: `br/br.gif`.
 pub fn gif_path(cc: CountryCode) -> String {
@@ -54,16 +54,50 @@ pub fn retry_wait(attempt: u32, retries: u32, error: &Failure) -> Option<Duratio
     })
 }
 
-/// After try `attempt` failed with `error`: how long to wait before the
-/// next one (and the sink is told), or `None` to give up. A cancelled run
-/// is not retried.
-fn next_try(run: &Run, cc: CountryCode, attempt: u32, error: &Failure) -> Option<Duration> {
-    if run.cancel.is_cancelled() {
-        return None;
+/// The tries of one step of the pipeline for one code. After a failed
+/// try it decides whether another follows (see [`retry_wait`]; a cancelled
+/// run is not retried), tells the sink, and waits; the blocking and the
+/// async pipeline differ only in how they wait.
+struct Tries<'r> {
+    run: &'r Run,
+    cc: CountryCode,
+    failed: u32,
+}
+
+impl<'r> Tries<'r> {
+    fn new(run: &'r Run, cc: CountryCode) -> Self {
+        Tries { run, cc, failed: 0 }
     }
-    let wait = retry_wait(attempt, run.job.retries, error)?;
-    run.sink.retrying(cc, attempt, error, wait);
-    Some(wait)
+
+    /// After a try failed with `error`: the wait before the next one, or
+    /// the failure that ends the step.
+    fn next(&mut self, error: &Failure) -> Option<Duration> {
+        if self.run.cancel.is_cancelled() {
+            return None;
+        }
+        let wait = retry_wait(self.failed, self.run.job.retries, error)?;
+        self.run.sink.retrying(self.cc, self.failed, error, wait);
+        self.failed += 1;
+        Some(wait)
+    }
+
+    /// [`Tries::next`], waiting on this thread: `Ok` to try again, or the
+    /// failure that ends the step (a cancel ends the wait).
+    fn wait_blocking(&mut self, error: Failure) -> Result<(), Failure> {
+        match self.next(&error) {
+            Some(wait) if self.run.cancel.sleep(wait) => Ok(()),
+            _ => Err(error),
+        }
+    }
+
+    /// [`Tries::wait_blocking`] for the async pipeline.
+    async fn wait(&mut self, error: Failure) -> Result<(), Failure> {
+        let Some(wait) = self.next(&error) else { return Err(error) };
+        tokio::select! {
+            _ = self.run.cancel.cancelled() => Err(error),
+            _ = tokio::time::sleep(wait) => Ok(()),
+        }
+    }
 }
 
 /// A file that could not be made or written in the destination.
@@ -91,83 +125,25 @@ fn failed(run: &Run, error: Failure) -> Outcome {
     }
 }
 
-/// The blocking pipeline for one code: fetch, name, commit; noting the
-/// steps in `timeline` (from `started` on: the caller queued it).
-pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: &mut Timeline) -> Outcome {
-    timeline.started = Some(Stamp::now());
-    let outcome = fetch_one_steps(client, run, cc, timeline);
-    let now = Stamp::now();
-    (timeline.released, timeline.done) = (Some(now), Some(now));
-    if outcome.saved() {
-        timeline.saved = Some(now);
+/// A body on its way into a new part, checked piece by piece before each
+/// piece is written.
+struct Incoming {
+    check: BodyCheck,
+    part: Part,
+}
+
+impl Incoming {
+    fn take(&mut self, piece: &[u8]) -> Result<(), Failure> {
+        self.check.take(piece)?;
+        self.part.write(piece).map_err(save_error)
     }
-    outcome
-}
 
-fn fetch_one_steps(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: &mut Timeline) -> Outcome {
-    if run.cancel.is_cancelled() {
-        return Outcome::Cancelled;
+    /// The body ended: the part, if the body is a flag.
+    fn finish(self, trace: &mut Trace) -> Result<Part, Failure> {
+        trace.body_done = Some(Stamp::now());
+        self.check.finish()?;
+        Ok(self.part)
     }
-    let fetched = with_retries(run, cc, || {
-        timeline.attempts += 1;
-        fetch_gif(client, &run.job, run.cancel.gate(), cc, &mut timeline.trace)
-    });
-    let part = match fetched {
-        Ok(part) => part,
-        Err(e) => return failed(run, e),
-    };
-    let country = match run.job.names {
-        false => None,
-        true => match with_retries(run, cc, || fetch_country(client, &run.job, cc)) {
-            Ok(name) => Some(name),
-            Err(e) => return failed(run, e),
-        },
-    };
-    commit(part, cc, country.as_deref())
-}
-
-/// Runs `attempt` until it succeeds, fails for good, or the retries run out.
-fn with_retries<T>(run: &Run, cc: CountryCode, mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, Failure> {
-    let mut tries = 0;
-    loop {
-        let error = match attempt() {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
-        let wait = next_try(run, cc, tries, &error).ok_or_else(|| error.clone())?;
-        if !run.cancel.sleep(wait) {
-            return Err(error);
-        }
-        tries += 1;
-    }
-}
-
-/// One GET of the image into a new part.
-fn fetch_gif(
-    client: &BlockingClient,
-    job: &Job,
-    gate: &Arc<Gate>,
-    cc: CountryCode,
-    trace: &mut Trace,
-) -> Result<Part, Failure> {
-    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace)?;
-    let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
-    let mut part = gate.create().map_err(save_error)?;
-    response.read_body(|piece| {
-        check.take(piece)?;
-        part.write(piece).map_err(save_error)
-    })?;
-    trace.body_done = Some(Stamp::now());
-    check.finish()?;
-    Ok(part)
-}
-
-/// One GET of the metadata, for the country's name.
-fn fetch_country(client: &BlockingClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
-    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size)?;
-    let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
-    response.read_body(|piece| check.take(piece))?;
-    country_of(check)
 }
 
 /// The name a finished metadata check found.
@@ -176,6 +152,71 @@ fn country_of(check: BodyCheck) -> Result<String, Failure> {
         Checked::Country(name) => Ok(name),
         Checked::Gif(_) => unreachable!("a metadata check gives a country"),
     }
+}
+
+/// The blocking pipeline for one code: fetch, name, commit; noting the
+/// steps in `timeline` (from `started` on: the caller queued it).
+pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: &mut Timeline) -> Outcome {
+    timeline.started = Some(Stamp::now());
+    let outcome = match run.cancel.is_cancelled() {
+        true => Outcome::Cancelled,
+        false => match fetch_blocking(client, run, cc, timeline) {
+            Ok((part, country)) => commit(part, cc, country.as_deref()),
+            Err(e) => failed(run, e),
+        },
+    };
+    let now = Stamp::now();
+    (timeline.released, timeline.done) = (Some(now), Some(now));
+    if outcome.saved() {
+        timeline.saved = Some(now);
+    }
+    outcome
+}
+
+/// The image, and with `names` the country's name, each fetch tried as
+/// [`Tries`] allows.
+fn fetch_blocking(
+    client: &BlockingClient,
+    run: &Run,
+    cc: CountryCode,
+    timeline: &mut Timeline,
+) -> Result<(Part, Option<String>), Failure> {
+    let mut tries = Tries::new(run, cc);
+    let part = loop {
+        timeline.attempts += 1;
+        match fetch_gif(client, run, cc, &mut timeline.trace) {
+            Ok(part) => break part,
+            Err(e) => tries.wait_blocking(e)?,
+        }
+    };
+    if !run.job.names {
+        return Ok((part, None));
+    }
+    let mut tries = Tries::new(run, cc);
+    loop {
+        match fetch_country(client, &run.job, cc) {
+            Ok(name) => return Ok((part, Some(name))),
+            Err(e) => tries.wait_blocking(e)?,
+        }
+    }
+}
+
+/// One GET of the image into a new part.
+fn fetch_gif(client: &BlockingClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
+    let job = &run.job;
+    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace)?;
+    let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
+    let mut body = Incoming { check, part: run.cancel.gate().create().map_err(save_error)? };
+    response.read_body(|piece| body.take(piece))?;
+    body.finish(trace)
+}
+
+/// One GET of the metadata, for the country's name.
+fn fetch_country(client: &BlockingClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
+    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size)?;
+    let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
+    response.read_body(|piece| check.take(piece))?;
+    country_of(check)
 }
 
 /// The async pipeline for one code, the same steps as [`fetch_one`].
@@ -192,7 +233,25 @@ pub async fn fetch_async<P>(
     timeline: &mut Timeline,
 ) -> Outcome {
     timeline.started = Some(Stamp::now());
-    let outcome = fetch_async_steps(client, run, cc, permit, timeline).await;
+    let fetched = tokio::select! {
+        biased;
+        _ = run.cancel.cancelled() => None,
+        fetched = fetch_nonblocking(client, run, cc, timeline) => Some(fetched),
+    };
+    let outcome = match fetched {
+        None => Outcome::Cancelled,
+        Some(fetched) => {
+            timeline.released = Some(Stamp::now());
+            drop(permit);
+            match fetched {
+                // Renaming can block on the file system: off the event loop.
+                Ok((part, country)) => tokio::task::spawn_blocking(move || commit(part, cc, country.as_deref()))
+                    .await
+                    .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}")))),
+                Err(e) => failed(run, e),
+            }
+        }
+    };
     timeline.done = Some(Stamp::now());
     if outcome.saved() {
         timeline.saved = timeline.done;
@@ -200,107 +259,48 @@ pub async fn fetch_async<P>(
     outcome
 }
 
-async fn fetch_async_steps<P>(
+/// [`fetch_blocking`]'s fetches, async.
+async fn fetch_nonblocking(
     client: &AsyncClient,
     run: &Run,
     cc: CountryCode,
-    permit: P,
     timeline: &mut Timeline,
-) -> Outcome {
-    // Each try's future borrows these while the next is made.
-    let (attempts, trace) = (std::sync::atomic::AtomicU32::new(0), std::sync::Mutex::new(Trace::default()));
-    let fetched = async {
-        let part = with_retries_async(run, cc, || {
-            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            fetch_gif_async(client, run, cc, &trace)
-        })
-        .await?;
-        let country = match run.job.names {
-            false => None,
-            true => Some(with_retries_async(run, cc, || fetch_country_async(client, &run.job, cc)).await?),
-        };
-        Ok::<_, Failure>((part, country))
-    };
-    let fetched = tokio::select! {
-        biased;
-        _ = run.cancel.cancelled() => None,
-        fetched = fetched => Some(fetched),
-    };
-    timeline.attempts = attempts.into_inner();
-    timeline.trace = trace.into_inner().unwrap_or_else(|e| e.into_inner());
-    let Some(fetched) = fetched else { return Outcome::Cancelled };
-    timeline.released = Some(Stamp::now());
-    drop(permit);
-    match fetched {
-        Ok((part, country)) => {
-            // Renaming can block on the file system: off the event loop.
-            tokio::task::spawn_blocking(move || commit(part, cc, country.as_deref()))
-                .await
-                .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}"))))
+) -> Result<(Part, Option<String>), Failure> {
+    let mut tries = Tries::new(run, cc);
+    let part = loop {
+        timeline.attempts += 1;
+        match fetch_gif_async(client, run, cc, &mut timeline.trace).await {
+            Ok(part) => break part,
+            Err(e) => tries.wait(e).await?,
         }
-        Err(e) => failed(run, e),
+    };
+    if !run.job.names {
+        return Ok((part, None));
     }
-}
-
-/// [`with_retries`] for async attempts; a cancel ends the wait.
-async fn with_retries_async<T, F, A>(run: &Run, cc: CountryCode, mut attempt: A) -> Result<T, Failure>
-where
-    A: FnMut() -> F,
-    F: std::future::Future<Output = Result<T, Failure>>,
-{
-    let mut tries = 0;
+    let mut tries = Tries::new(run, cc);
     loop {
-        let error = match attempt().await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
-        let wait = next_try(run, cc, tries, &error).ok_or_else(|| error.clone())?;
-        tokio::select! {
-            _ = run.cancel.cancelled() => return Err(error),
-            _ = tokio::time::sleep(wait) => {}
+        match fetch_country_async(client, &run.job, cc).await {
+            Ok(name) => return Ok((part, Some(name))),
+            Err(e) => tries.wait(e).await?,
         }
-        tries += 1;
     }
 }
 
-/// One GET of the image into a new part, async; its trace goes to `noted`.
-async fn fetch_gif_async(
-    client: &AsyncClient,
-    run: &Run,
-    cc: CountryCode,
-    noted: &std::sync::Mutex<Trace>,
-) -> Result<Part, Failure> {
-    let mut trace = Trace::default();
-    let fetched = fetch_gif_traced(client, run, cc, &mut trace).await;
-    *noted.lock().unwrap_or_else(|e| e.into_inner()) = trace;
-    fetched
-}
-
-async fn fetch_gif_traced(
-    client: &AsyncClient,
-    run: &Run,
-    cc: CountryCode,
-    trace: &mut Trace,
-) -> Result<Part, Failure> {
+/// One GET of the image into a new part, async.
+async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
     let job = &run.job;
     let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace).await?;
-    let mut check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
+    let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     // Creating a file can block (the file system looking for a free
     // inode): off the event loop. Writes go to the page cache.
     let gate = Arc::clone(run.cancel.gate());
-    let mut part = tokio::task::spawn_blocking(move || gate.create())
+    let part = tokio::task::spawn_blocking(move || gate.create())
         .await
         .map_err(|e| Failure::Worker(format!("the save task failed: {e}")))?
         .map_err(save_error)?;
-    response
-        .read_body(|piece| {
-            check.take(piece)?;
-            part.write(piece).map_err(save_error)
-        })
-        .await?;
-    trace.body_done = Some(Stamp::now());
-    check.finish()?;
-    Ok(part)
+    let mut body = Incoming { check, part };
+    response.read_body(|piece| body.take(piece)).await?;
+    body.finish(trace)
 }
 
 /// One GET of the metadata, async.
@@ -328,21 +328,23 @@ mod tests {
         Run { job: Arc::new(job), sink: Arc::new(super::super::job::Quiet), cancel: super::super::Cancel::new(dir) }
     }
 
+    /// Tries `failures` in turn as async tries do, then succeeds: how many
+    /// tries were made, or the failure that ended them.
+    async fn try_async(run: &Run, failures: &[Failure]) -> Result<usize, Failure> {
+        let mut tries = Tries::new(run, CountryCode::of("BR"));
+        for failure in failures {
+            tries.wait(failure.clone()).await?;
+        }
+        Ok(failures.len() + 1)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn async_retries_wait_as_the_server_asked_in_paused_time() {
         let dir = tempfile::tempdir().unwrap();
         let run = quiet_run(dir.path(), 3);
-        let tries = std::sync::atomic::AtomicU32::new(0);
+        let busy = Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(2) });
         let started = tokio::time::Instant::now();
-        let result = with_retries_async(&run, CountryCode::of("BR"), || async {
-            match tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                0 | 1 => Err(Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(2) })),
-                _ => Ok(()),
-            }
-        })
-        .await;
-        assert!(result.is_ok());
-        assert_eq!(tries.into_inner(), 3);
+        assert_eq!(try_async(&run, &[busy.clone(), busy]).await.ok(), Some(3));
         // Two waits of the 2 s asked for, in time that only the test clock spent.
         assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
     }
@@ -357,11 +359,8 @@ mod tests {
             cancel.cancel();
         });
         let started = tokio::time::Instant::now();
-        let result: Result<(), Failure> = with_retries_async(&run, CountryCode::of("BR"), || async {
-            Err(Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(10) }))
-        })
-        .await;
-        assert!(result.is_err());
+        let busy = Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(10) });
+        assert!(try_async(&run, &[busy.clone(), busy.clone(), busy]).await.is_err());
         assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
     }
 

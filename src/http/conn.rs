@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::error::{from_io, FetchError};
 use super::policy;
+use super::trace::{self, Stamp};
 use super::url::{BaseUrl, Scheme};
-use super::wire::{Event, Framing, Reader, WireError};
+use super::wire::{Framing, WireError};
 
 /// The largest response head either client takes.
 pub const MAX_HEAD: usize = 32 << 10;
@@ -39,6 +40,7 @@ impl Key {
 
 /// A request that failed: why, and whether any of an answer had arrived
 /// (which decides whether a reused connection is tried again).
+#[derive(Debug)]
 pub(crate) struct Failed {
     pub(crate) error: FetchError,
     io: Option<io::ErrorKind>,
@@ -73,58 +75,97 @@ pub(crate) fn remaining(deadline: Instant, answered: bool) -> Result<Duration, F
     Ok(left)
 }
 
-/// What the pool needs to know of a connection.
-pub(crate) trait Socket {
+/// What a connection runs on (a TCP stream, or TLS over one), as the pool
+/// needs to know it.
+pub(crate) trait Transport {
     /// The TCP socket under it.
     fn raw_fd(&self) -> RawFd;
     /// Whether TLS runs on it.
     fn is_tls(&self) -> bool;
 }
 
+/// One connection of either client and what it has received.
+pub(crate) struct Conn<S> {
+    /// The server it is connected to.
+    pub(crate) key: Key,
+    pub(crate) stream: S,
+    pub(crate) buf: Buf,
+    /// Its id and when it was ready, for traces.
+    pub(crate) id: u64,
+    pub(crate) opened: Stamp,
+    /// Requests it has carried.
+    pub(crate) requests: u32,
+}
+
+impl<S> Conn<S> {
+    /// A connection to `base`'s server, ready now.
+    pub(crate) fn new(base: &BaseUrl, stream: S) -> Self {
+        Conn {
+            key: Key::of(base),
+            stream,
+            buf: Buf::new(),
+            id: trace::connection_id(),
+            opened: Stamp::now(),
+            requests: 0,
+        }
+    }
+}
+
+/// How an exchange ended: its outcome, and the framing and keep-alive of
+/// its answer when its connection may be reused.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) outcome: Result<(), FetchError>,
+    pub(crate) reuse: Option<(Framing, bool)>,
+}
+
 /// Idle keep-alive connections, kept for reuse by the clones of a client.
-pub(crate) struct Pool<C> {
-    idle: Mutex<Vec<(Key, C)>>,
+pub(crate) struct Pool<S> {
+    idle: Mutex<Vec<Conn<S>>>,
     max: usize,
 }
 
-impl<C: Socket> Pool<C> {
+impl<S: Transport> Pool<S> {
     /// A pool of at most `max` idle connections.
     pub(crate) fn new(max: usize) -> Self {
         Pool { idle: Mutex::default(), max: max.max(1) }
     }
 
     /// A pooled connection to `key` that the peer has not closed.
-    pub(crate) fn checkout(&self, key: &Key) -> Option<C> {
+    pub(crate) fn checkout(&self, key: &Key) -> Option<Conn<S>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(i) = idle.iter().rposition(|(k, _)| k == key) {
-            let (_, conn) = idle.swap_remove(i);
-            if idle_state(conn.raw_fd()) != Idle::Closed {
+        while let Some(i) = idle.iter().rposition(|c| c.key == *key) {
+            let conn = idle.swap_remove(i);
+            if idle_state(conn.stream.raw_fd()) != Idle::Closed {
                 return Some(conn);
             }
         }
         None
     }
 
-    /// Puts `conn` back after an answer if nothing but silence follows it;
-    /// an error if the server sent more than the answer ([`after_answer`]).
-    pub(crate) fn checkin(
-        &self,
-        key: Key,
-        conn: C,
-        leftover: bool,
-        framing: Framing,
-        keep_alive: bool,
-    ) -> Result<(), FetchError> {
-        let idle = match idle_state(conn.raw_fd()) {
+    /// Ends an exchange on `conn` as it `ended`: the connection goes back
+    /// to the pool if the answer allows it and nothing but silence follows
+    /// it. The exchange's outcome, or an error if the server sent more
+    /// than the answer ([`after_answer`]).
+    pub(crate) fn finish(&self, conn: Conn<S>, ended: Ended) -> Result<(), FetchError> {
+        match ended.reuse {
+            Some((framing, keep_alive)) => ended.outcome.and(self.checkin(conn, framing, keep_alive)),
+            None => ended.outcome,
+        }
+    }
+
+    fn checkin(&self, conn: Conn<S>, framing: Framing, keep_alive: bool) -> Result<(), FetchError> {
+        let leftover = !conn.buf.is_empty();
+        let idle = match idle_state(conn.stream.raw_fd()) {
             // TLS records (a session ticket, close_notify) may follow an
             // answer; only what TLS decrypted for us counts.
-            Idle::Bytes if conn.is_tls() => Idle::Quiet,
+            Idle::Bytes if conn.stream.is_tls() => Idle::Quiet,
             idle => idle,
         };
         if after_answer(leftover, idle, framing, keep_alive)? {
             let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             if pool.len() < self.max {
-                pool.push((key, conn));
+                pool.push(conn);
             }
         }
         Ok(())
@@ -272,36 +313,7 @@ impl Buf {
 
 /// The most of an error answer's body read so that its connection can be
 /// used again; a longer one closes the connection.
-const DRAIN_MAX: u64 = 64 << 10;
-
-/// What draining an answer that is not taken needs next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Drain {
-    /// More bytes from the connection.
-    Read,
-    /// The answer ended: the connection may serve another.
-    Ended,
-    /// Not worth it (too long, or broken): the connection closes.
-    GiveUp,
-}
-
-/// Takes what `buf` holds of the body `reader` is reading, `taken` bytes of
-/// it so far; the blocking and async clients drive it with their reads.
-pub(crate) fn drain_step(reader: &mut Reader, buf: &mut Buf, taken: &mut u64) -> Drain {
-    loop {
-        let Ok((used, event)) = reader.advance(buf.filled()) else { return Drain::GiveUp };
-        match event {
-            Event::End => {
-                buf.consume(used);
-                return Drain::Ended;
-            }
-            Event::Data(d) => *taken += d.len() as u64,
-            Event::NeedMore if used == 0 => return if *taken > DRAIN_MAX { Drain::GiveUp } else { Drain::Read },
-            _ => {}
-        }
-        buf.consume(used);
-    }
-}
+pub(crate) const DRAIN_MAX: u64 = 64 << 10;
 
 /// What waits on a socket between answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,9 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::conn::Failed;
+use super::error::{ConnectError, FetchError};
+
 /// A connect this fast shows the host answers SYNs at once.
 pub const FAST: Duration = Duration::from_millis(50);
 
@@ -147,6 +150,87 @@ impl Host {
         drop(state);
         self.room.notify_all();
         self.notify.notify_waiters();
+    }
+}
+
+/// The environment variable that makes lookups of one name never answer:
+/// a test hook, so that a test can show a hung resolver ended by the
+/// request's deadline and by Ctrl-C. Nothing else reads it.
+pub const HANG_LOOKUP_ENV: &str = "FLAGS_TEST_HANG_LOOKUP";
+
+/// The addresses of `host:port`: an IP literal as it is, a name through
+/// the system's resolver (which blocks, for as long as it takes).
+fn lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    if std::env::var_os(HANG_LOOKUP_ENV).is_some_and(|name| name == host) {
+        loop {
+            std::thread::park();
+        }
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect)
+}
+
+/// [`lookup`] within `deadline` for a blocking caller. A name is looked up
+/// on a thread of its own, so that the wait ends at the deadline
+/// (`TimedOut`) or when `stopped` says so (Ctrl-C), even when the resolver
+/// never answers; that thread is then left to finish alone.
+pub fn resolve_blocking(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    stopped: &dyn Fn() -> bool,
+) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new().name("flags-lookup".into()).spawn(move || {
+        let _ = tx.send(lookup(&name, port));
+    })?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        match rx.recv_timeout(left.min(STEP)) {
+            Ok(found) => return found,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if stopped() => {
+                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "stopped"))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(io::ErrorKind::Other.into()),
+        }
+    }
+}
+
+/// [`lookup`] for an async caller, on tokio's blocking threads; the caller
+/// bounds it with its deadline, and a cancel drops it.
+pub async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let name = host.to_string();
+    tokio::task::spawn_blocking(move || lookup(&name, port)).await.map_err(|_| io::Error::from(io::ErrorKind::Other))?
+}
+
+/// What a failed lookup of `host` means: a timeout, a stop, or a name the
+/// resolver does not know.
+pub(crate) fn lookup_failed(host: &str, e: io::Error) -> Failed {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted => Failed::io(e, false),
+        _ => FetchError::Connect(ConnectError::Resolve { host: host.to_string(), source: Arc::new(e) }).into(),
+    }
+}
+
+/// The failure of connecting to `host` when no address opened: the last
+/// address's error, or that there was none.
+pub(crate) fn none_opened(host: &str, last: Option<io::Error>) -> Failed {
+    match last {
+        Some(e) => Failed::io(e, false),
+        None => FetchError::Connect(ConnectError::NoAddress { host: host.to_string() }).into(),
     }
 }
 

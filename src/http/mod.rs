@@ -6,7 +6,8 @@
 //! | [`wire`] | HTTP/1.1 without I/O: the GET's bytes and a response [`wire::Reader`] |
 //! | [`policy`] | what the client accepts: statuses, redirects, sizes, what a flag is, when to resend |
 //! | [`error`] | [`FetchError`]: why a request gave no flag, with its cause |
-//! | [`conn`] | what connections share: limits, buffer, the registry Ctrl-C uses, reuse |
+//! | `exchange` | one HTTP/1.1 request and its answer as a state machine without I/O, which both drivers run |
+//! | [`conn`] | what connections share: limits, buffer, the pool, the registry Ctrl-C uses, reuse |
 //! | [`connect`] | opening connections without overflowing a slow server's listen queue |
 //! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
@@ -33,6 +34,7 @@ pub mod blocking;
 pub mod conn;
 pub mod connect;
 pub mod error;
+pub(crate) mod exchange;
 pub mod h2;
 pub mod nonblocking;
 pub mod policy;

@@ -19,15 +19,14 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::conn::{
-    drain_step, remaining, Buf, Drain, Failed, Key, Limits, Pool, Protocol, Socket, CONNECT_TIMEOUT, MAX_HEAD,
-};
+use super::conn::{remaining, Conn, Failed, Key, Limits, Pool, Protocol, Transport, CONNECT_TIMEOUT};
 use super::error::{ConnectError, FetchError};
+use super::exchange::{self, Exchange, Need};
 use super::policy::{self, Want};
 use super::tls::{Alpn, Trust};
-use super::trace::{self, Stamp, Trace};
+use super::trace::{Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
-use super::wire::{self, Event, Framing, Head, Reader};
+use super::wire::{Framing, Head};
 use super::{connect, h2, tls};
 
 /// An async HTTP/1.1 and HTTP/2 client. Cheap to clone; clones share one
@@ -41,7 +40,7 @@ struct Inner {
     limits: Limits,
     trust: Trust,
     protocol: Protocol,
-    pool: Pool<Conn>,
+    pool: Pool<Stream>,
     hosts: connect::Hosts,
     h2: h2::Hosts,
 }
@@ -92,32 +91,20 @@ impl AsyncWrite for Stream {
     }
 }
 
-impl Socket for Conn {
+impl Transport for Stream {
     fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.stream.tcp().as_raw_fd()
+        self.tcp().as_raw_fd()
     }
 
     fn is_tls(&self) -> bool {
-        matches!(self.stream, Stream::Tls(_))
+        matches!(self, Stream::Tls(_))
     }
 }
 
-/// One connection and what it has received.
-struct Conn {
-    key: Key,
-    stream: Stream,
-    buf: Buf,
-    /// Its id and when it was ready, for traces.
-    id: u64,
-    opened: Stamp,
-    /// Requests it has carried.
-    requests: u32,
-}
-
-impl Conn {
+impl Stream {
     /// Whether TLS agreed on HTTP/2.
     fn agreed_h2(&self) -> bool {
-        match &self.stream {
+        match self {
             Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
             Stream::Plain(_) => false,
         }
@@ -135,8 +122,9 @@ pub struct Response<'a> {
 
 /// Where a body comes from.
 enum Body {
-    /// The rest of an HTTP/1.1 connection.
-    Http1 { conn: Conn, reader: Reader },
+    /// The rest of an HTTP/1.1 exchange (boxed: it is ten times an
+    /// HTTP/2 stream's size).
+    Http1(Box<(Conn<Stream>, Exchange)>),
     /// An HTTP/2 stream.
     Http2 { incoming: hyper::body::Incoming, framing: Framing },
 }
@@ -147,7 +135,7 @@ enum Route {
     /// id, ready at `opened`).
     Http2 { sender: h2::Sender, fresh: bool, conn: u64, opened: Stamp },
     /// As HTTP/1.1: on this new connection, or the usual way.
-    Http1(Option<Conn>),
+    Http1(Option<Conn<Stream>>),
 }
 
 impl AsyncClient {
@@ -189,9 +177,10 @@ impl AsyncClient {
         max_size: u64,
         trace: &mut Trace,
     ) -> Result<Response<'_>, FetchError> {
-        let deadline = Instant::now() + self.inner.limits.timeout;
-        let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
-        let mut first_conn = None;
+        let mut ex = Exchange::get(base, rest, want, max_size, self.inner.limits);
+        let deadline = ex.deadline();
+        // The connection HTTP/2 was offered on, where the server chose HTTP/1.1.
+        let mut offered = None;
         if self.may_use_h2(base.scheme) {
             let mut resent = false;
             loop {
@@ -217,37 +206,53 @@ impl AsyncClient {
                         }
                     }
                     Route::Http1(conn) => {
-                        first_conn = conn;
+                        offered = conn;
                         break;
                     }
                 }
             }
         }
-        let (conn, reader, head) = match first_conn {
-            // The connection HTTP/2 was offered on, where the server chose HTTP/1.1.
-            Some(conn) => self.exchange(conn, &request, deadline, trace).await,
-            None => match self.inner.pool.checkout(&Key::of(base)) {
-                Some(conn) => match self.exchange(conn, &request, deadline, trace).await {
-                    // The pooled connection failed before any answer: once more, on a new one.
-                    Err(f) if f.resend() => {
-                        let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
-                        self.exchange(conn, &request, deadline, trace).await
-                    }
-                    other => other,
-                },
-                None => {
-                    let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
-                    self.exchange(conn, &request, deadline, trace).await
-                }
+        let answer = match offered.or_else(|| self.inner.pool.checkout(&Key::of(base))) {
+            Some(conn) => match self.head(conn, &mut ex).await {
+                // A pooled connection failed before any answer: once more, on a new one.
+                Err(f) if f.resend() => self.fresh(base, &mut ex).await,
+                answer => answer,
             },
+            None => self.fresh(base, &mut ex).await,
+        };
+        *trace = ex.trace;
+        let (conn, head) = answer.map_err(|f| f.error)?;
+        Ok(Response { client: self, head, deadline, body: Body::Http1(Box::new((conn, ex))) })
+    }
+
+    /// The exchange from its start on a new connection.
+    async fn fresh(&self, base: &BaseUrl, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+        ex.again();
+        let conn = self.connect(base, ex.deadline()).await?;
+        self.head(conn, ex).await
+    }
+
+    /// Runs `ex` on `conn` up to the head of an answer the policy accepts.
+    async fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+        ex.start(&mut conn);
+        let need = self.next(&mut conn, ex).await?;
+        if let Need::Head(head) = need {
+            return Ok((conn, head));
         }
-        .map_err(|f| f.error)?;
-        match policy::check_head(&head, reader.framing(), want, max_size) {
-            Ok(()) => Ok(Response { client: self, head, deadline, body: Body::Http1 { conn, reader } }),
-            Err(e) => {
-                self.drain(conn, reader, &head, deadline).await;
-                Err(e)
-            }
+        Err(exchange::refused(self.inner.pool.finish(conn, ex.end(need))))
+    }
+
+    /// Does the writes and reads `ex` asks for on `conn` until it has
+    /// something else: a head, body bytes, or its end.
+    async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
+        loop {
+            let (wait, io) = match ex.step(&mut conn.buf)? {
+                Need::Write(wait) => (wait, Io::Write(ex.request())),
+                Need::Read(wait) => (wait, Io::Read(conn.buf.spare())),
+                need => return Ok(need),
+            };
+            let moved = tokio::time::timeout(wait, io.on(&mut conn.stream)).await;
+            ex.moved(&mut conn.buf, moved.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())))?;
         }
     }
 
@@ -269,7 +274,7 @@ impl AsyncClient {
         let conn = self.connect(base, deadline).await.map_err(|f| f.error)?;
         let h2 = match base.scheme {
             Scheme::Http => true,
-            Scheme::Https => conn.agreed_h2(),
+            Scheme::Https => conn.stream.agreed_h2(),
         };
         if !h2 {
             if self.inner.protocol == Protocol::Http2 {
@@ -284,114 +289,22 @@ impl AsyncClient {
         Ok(Route::Http2 { sender, fresh: true, conn: id, opened })
     }
 
-    /// Sends `request` on `conn` and reads the head of the answer.
-    async fn exchange(
-        &self,
-        mut conn: Conn,
-        request: &[u8],
-        deadline: Instant,
-        trace: &mut Trace,
-    ) -> Result<(Conn, Reader, Head), Failed> {
-        *trace = Trace {
-            conn: Some(conn.id),
-            reused: conn.requests > 0,
-            connected: (conn.requests == 0).then_some(conn.opened),
-            ..Trace::default()
-        };
-        conn.requests += 1;
-        let limits = self.inner.limits;
-        let wait = remaining(deadline, false)?.min(limits.stall);
-        match tokio::time::timeout(wait, conn.stream.write_all(request)).await {
-            Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
-            Ok(Err(e)) => return Err(Failed::io(e, false)),
-            Ok(Ok(())) => {}
-        }
-        if let Stream::Tls(s) = &mut conn.stream {
-            s.flush().await.map_err(|e| Failed::io(e, false))?;
-        }
-        trace.sent = Some(Stamp::now());
-        let mut reader = Reader::new(MAX_HEAD);
-        let mut answered = false;
-        loop {
-            let (used, event) = reader.advance(conn.buf.filled()).map_err(|e| Failed::from(FetchError::from(e)))?;
-            let head = match event {
-                Event::Head(head) => Some(head),
-                Event::NeedMore if used == 0 => {
-                    if read_some(&mut conn, deadline, limits.stall, answered).await? == 0 {
-                        reader.at_eof().map_err(|e| match answered {
-                            false => Failed::io(io::ErrorKind::UnexpectedEof.into(), false),
-                            true => Failed::from(FetchError::from(e)),
-                        })?;
-                    }
-                    if !answered {
-                        trace.first_byte = Some(Stamp::now());
-                    }
-                    answered = true;
-                    None
-                }
-                _ => None,
-            };
-            conn.buf.consume(used);
-            if let Some(head) = head {
-                return Ok((conn, reader, head));
-            }
-        }
-    }
-
-    /// Reads and drops the small body of an answer that is not taken, so
-    /// its connection can serve the next request.
-    async fn drain(&self, mut conn: Conn, mut reader: Reader, head: &Head, deadline: Instant) {
-        let mut taken = 0u64;
-        loop {
-            match drain_step(&mut reader, &mut conn.buf, &mut taken) {
-                Drain::Ended => break,
-                Drain::GiveUp => return,
-                Drain::Read => match read_some(&mut conn, deadline, self.inner.limits.stall, true).await {
-                    Ok(0) if reader.at_eof().is_ok() => break,
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                },
-            }
-        }
-        let _ = self.checkin_if_clean(conn, &reader, head);
-    }
-
-    /// Returns `conn` to the pool if nothing follows the answer; an error
-    /// if the server sent more than the answer.
-    fn checkin_if_clean(&self, conn: Conn, reader: &Reader, head: &Head) -> Result<(), FetchError> {
-        let (key, leftover) = (conn.key.clone(), !conn.buf.is_empty());
-        self.inner.pool.checkin(key, conn, leftover, reader.framing(), head.keep_alive())
-    }
-
     /// A new connection to `base`'s server, TLS included.
-    async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn, Failed> {
+    async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn<Stream>, Failed> {
         let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
         let host = self.inner.hosts.get(&base.host, base.port);
         let opened = tokio::time::timeout(wait, async {
-            let addrs: Vec<std::net::SocketAddr> = match base.host.parse::<std::net::IpAddr>() {
-                Ok(ip) => vec![(ip, base.port).into()],
-                Err(_) => tokio::net::lookup_host((base.host.as_str(), base.port))
-                    .await
-                    .map_err(|e| Failed::from(resolve_error(&base.host, e)))?
-                    .collect(),
-            };
+            let addrs = connect::resolve(&base.host, base.port).await;
             let mut last = None;
-            for addr in addrs {
+            for addr in addrs.map_err(|e| connect::lookup_failed(&base.host, e))? {
                 match connect::open(&host, addr).await {
                     Ok(s) => return Ok(s),
                     Err(e) => last = Some(e),
                 }
             }
-            Err(match last {
-                Some(e) => Failed::io(e, false),
-                None => FetchError::Connect(ConnectError::NoAddress { host: base.host.clone() }).into(),
-            })
-        })
-        .await;
-        let tcp = match opened {
-            Err(_) => return Err(FetchError::Timeout { answered: false }.into()),
-            Ok(result) => result?,
-        };
+            Err(connect::none_opened(&base.host, last))
+        });
+        let tcp = opened.await.unwrap_or_else(|_| Err(FetchError::Timeout { answered: false }.into()))?;
         let _ = tcp.set_nodelay(true);
         let stream = match base.scheme {
             Scheme::Http => Stream::Plain(tcp),
@@ -410,8 +323,31 @@ impl AsyncClient {
                 }
             }
         };
-        let (id, opened) = (trace::connection_id(), Stamp::now());
-        Ok(Conn { key: Key::of(base), stream, buf: Buf::new(), id, opened, requests: 0 })
+        Ok(Conn::new(base, stream))
+    }
+}
+
+/// The one write or read an exchange asked for.
+enum Io<'a> {
+    Write(&'a [u8]),
+    Read(&'a mut [u8]),
+}
+
+impl Io<'_> {
+    /// Does it on `stream`: the bytes read (0 for a write, or when the
+    /// peer closed).
+    async fn on(self, stream: &mut Stream) -> io::Result<usize> {
+        match self {
+            Io::Write(bytes) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await.map(|()| 0)
+            }
+            Io::Read(spare) => match stream.read(spare).await {
+                // A server that closes without TLS's close_notify ends the body too.
+                Err(e) if stream.is_tls() && e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
     }
 }
 
@@ -444,53 +380,22 @@ impl Response<'_> {
     /// Reads the body to its end, handing each piece to `piece` as it
     /// arrives, as [`super::blocking::Response::read_body`] does.
     pub async fn read_body<E: From<FetchError>>(self, mut piece: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
-        let stall = self.client.inner.limits.stall;
-        let (mut conn, mut reader) = match self.body {
+        let (mut conn, mut ex) = match self.body {
             Body::Http2 { incoming, framing } => {
+                let stall = self.client.inner.limits.stall;
                 return h2::read_body(incoming, framing, self.deadline, stall, piece).await;
             }
-            Body::Http1 { conn, reader } => (conn, reader),
+            Body::Http1(exchange) => *exchange,
         };
+        let pool = &self.client.inner.pool;
         loop {
-            let (used, event) = reader.advance(conn.buf.filled()).map_err(FetchError::from)?;
-            let end = match event {
-                Event::Data(d) => {
-                    piece(d)?;
-                    false
-                }
-                Event::End => true,
-                Event::NeedMore if used == 0 => {
-                    if read_some(&mut conn, self.deadline, stall, true).await.map_err(|f| f.error)? == 0 {
-                        reader.at_eof().map_err(FetchError::from)?;
-                    }
-                    false
-                }
-                _ => false,
-            };
-            conn.buf.consume(used);
-            if end || reader.done() {
-                break;
+            match self.client.next(&mut conn, &mut ex).await {
+                Ok(Need::Data(n)) => piece(&conn.buf.filled()[..n])?,
+                Ok(need) => return Ok(pool.finish(conn, ex.end(need))?),
+                Err(f) => return Err(f.error.into()),
             }
         }
-        Ok(self.client.checkin_if_clean(conn, &reader, &self.head)?)
     }
-}
-
-/// Receives into `conn`'s buffer, waiting at most `stall` and never past
-/// `deadline`; how many bytes came (0: the peer closed).
-async fn read_some(conn: &mut Conn, deadline: Instant, stall: Duration, answered: bool) -> Result<usize, Failed> {
-    let wait = remaining(deadline, answered)?.min(stall);
-    let tls = matches!(conn.stream, Stream::Tls(_));
-    let spare = conn.buf.spare();
-    let n = match tokio::time::timeout(wait, conn.stream.read(spare)).await {
-        Err(_) => return Err(FetchError::Timeout { answered }.into()),
-        // A server that closes without TLS's close_notify ends the body too.
-        Ok(Err(e)) if tls && e.kind() == io::ErrorKind::UnexpectedEof => 0,
-        Ok(Err(e)) => return Err(Failed::io(e, answered)),
-        Ok(Ok(n)) => n,
-    };
-    conn.buf.filled_by(n);
-    Ok(n)
 }
 
 /// A failed TLS handshake as a sentence.
@@ -499,9 +404,4 @@ fn handshake_error(e: io::Error) -> Failed {
         Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
         None => Failed::io(e, false),
     }
-}
-
-/// A failed name lookup as a fetch error.
-fn resolve_error(host: &str, e: io::Error) -> FetchError {
-    FetchError::Connect(ConnectError::Resolve { host: host.to_string(), source: std::sync::Arc::new(e) })
 }

@@ -206,3 +206,60 @@ fn ctrl_c_while_the_process_pool_starts() {
         assert_clean_exit(pid, dir.path(), Some(&report));
     }
 }
+
+/// Whether a thread named `name` runs in process `pid` or in one of its
+/// children (a process pool's workers).
+fn has_thread(pid: u32, name: &str) -> bool {
+    let parent_of = |p: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok())
+    };
+    std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).any(|p| {
+        let ours = p == pid.to_string() || parent_of(&p) == Some(pid);
+        let tasks = std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten();
+        ours && { tasks }.any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name))
+    })
+}
+
+/// A name the resolver never answers for (through the binary's test hook,
+/// `FLAGS_TEST_HANG_LOOKUP`): the request's deadline ends the lookup in
+/// every style, and so does Ctrl-C in the blocking styles, whose lookup
+/// runs on a thread of its own.
+#[test]
+fn a_name_lookup_that_never_answers_ends_at_the_deadline_and_at_ctrl_c() {
+    let hung = "never-answers.invalid";
+    let base = format!("http://{hung}:9/flags");
+    let get = |mode: &str, timeout: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(flags_exe())
+            .args(["get", "BR", "--json", "--mode", mode, "--timeout", timeout, "-s", &base, "-d"])
+            .arg(dir.path())
+            .env("FLAGS_TEST_HANG_LOOKUP", hung)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, dir)
+    };
+    for mode in STYLES {
+        let (child, _dir) = get(mode, "1");
+        let (status, stdout, _) = finish(child, Duration::from_secs(30));
+        assert_eq!(status, Some(1), "{mode}: a lookup past the deadline is a failure");
+        let report: Value = serde_json::from_slice(&stdout).unwrap_or_else(|_| panic!("{mode}: no report"));
+        assert_eq!(report["flags"][0]["reason"], "timed out waiting for an answer", "{mode}: {report}");
+    }
+    for mode in ["sequential", "threadpool", "processpool"] {
+        let (child, dir) = get(mode, "600");
+        let pid = child.id();
+        let t0 = Instant::now();
+        while !has_thread(pid, "flags-lookup") {
+            assert!(t0.elapsed() < Duration::from_secs(30), "{mode}: the lookup never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        send_signal(pid, libc::SIGINT);
+        let (status, stdout, _) = finish(child, Duration::from_secs(30));
+        assert_eq!(status, Some(130), "{mode}: Ctrl-C ends a lookup that never answers");
+        let report: Value = serde_json::from_slice(&stdout).unwrap_or_else(|_| panic!("{mode}: no report"));
+        assert_eq!(report["cancelled"], 1, "{mode}: {report}");
+        assert_clean_exit(pid, dir.path(), None);
+    }
+}

@@ -1,0 +1,353 @@
+//! One HTTP/1.1 request and its answer on a connection, without I/O: the
+//! state machine both drivers ([`super::blocking`], [`super::nonblocking`])
+//! run. It says what it needs next ([`Need`]): write the request, receive
+//! into the connection's buffer, take body bytes, or put the connection
+//! back; the driver does that I/O, blocking or awaited, and tells it how it
+//! went ([`Exchange::moved`]). Every rule of an exchange is decided here once:
+//!
+//! - **Deadline and stall.** Each write or read waits at most the stall
+//!   time and never past the request's deadline; the machine says how long
+//!   ([`Need::Write`], [`Need::Read`]).
+//! - **The head.** Interim 1xx heads are skipped; the final head goes to
+//!   [`policy::check_head`]. An accepted head is handed to the caller
+//!   ([`Need::Head`]); a refused one (a 404, a 503, a redirect) has its small
+//!   body drained so its connection can serve the next request, and the
+//!   policy's error is the outcome ([`Need::Done`]).
+//! - **Resending.** A failure before any byte of an answer is marked so
+//!   that a request sent on a pooled connection can go once more on a new
+//!   one ([`Failed::resend`], decided by [`policy::resend`]).
+//! - **Reuse.** The answer's framing and `Connection` header decide whether
+//!   its connection may go back to the pool ([`Exchange::reusable`]); the
+//!   pool then looks at the socket itself ([`super::conn::Pool::checkin`]).
+//!
+//! The body's bytes are never copied: [`Need::Data`] says how many bytes at
+//! the front of the buffer are body, and they are consumed at the next step.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::conn::{remaining, Buf, Conn, Ended, Failed, Limits, DRAIN_MAX, MAX_HEAD};
+use super::error::FetchError;
+use super::policy::{self, Want};
+use super::trace::{Stamp, Trace};
+use super::url::BaseUrl;
+use super::wire::{self, Event, Head, Reader};
+
+/// What an [`Exchange`] needs next from its driver.
+#[derive(Debug)]
+pub(crate) enum Need {
+    /// Write the whole request ([`Exchange::request`]), waiting at most
+    /// this long; then [`Exchange::moved`].
+    Write(Duration),
+    /// Receive into the buffer's spare room, waiting at most this long;
+    /// then [`Exchange::moved`].
+    Read(Duration),
+    /// The policy accepted this head: the body follows, when asked for.
+    Head(Head),
+    /// The first this many bytes of the buffer are body; they are consumed
+    /// at the next step.
+    Data(usize),
+    /// The answer is over: put the connection back if
+    /// [`Exchange::reusable`], then this is the outcome.
+    Done(Result<(), FetchError>),
+}
+
+/// Where an exchange is.
+#[derive(Debug)]
+enum Phase {
+    /// The request is not written yet.
+    Send,
+    /// Waiting for the final head.
+    Head,
+    /// The body of an accepted answer.
+    Body,
+    /// The body of a refused answer, read and dropped; the policy's error
+    /// is the outcome.
+    Drain { error: FetchError, taken: u64 },
+    /// Over.
+    Done,
+    /// Failed: the connection closes.
+    Broken,
+}
+
+/// One GET and its answer on one connection.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    request: Vec<u8>,
+    want: Want,
+    max_size: u64,
+    limits: Limits,
+    deadline: Instant,
+    reader: Reader,
+    phase: Phase,
+    /// Bytes at the front of the buffer handed out as [`Need::Data`].
+    handed: usize,
+    /// Some byte of an answer arrived.
+    answered: bool,
+    /// The head allows another request on the connection.
+    keep_alive: bool,
+    /// When its steps happened.
+    pub(crate) trace: Trace,
+}
+
+impl Exchange {
+    /// `request` for `want`, taking at most `limits` from now, whose body
+    /// may be up to `max_size`.
+    pub(crate) fn new(request: Vec<u8>, want: Want, max_size: u64, limits: Limits) -> Self {
+        let deadline = Instant::now() + limits.timeout;
+        Exchange {
+            request,
+            want,
+            max_size,
+            limits,
+            deadline,
+            reader: Reader::new(MAX_HEAD),
+            phase: Phase::Send,
+            handed: 0,
+            answered: false,
+            keep_alive: false,
+            trace: Trace::default(),
+        }
+    }
+
+    /// A GET of `rest` under `base`.
+    pub(crate) fn get(base: &BaseUrl, rest: &str, want: Want, max_size: u64, limits: Limits) -> Self {
+        let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
+        Exchange::new(request, want, max_size, limits)
+    }
+
+    /// The same request from the start, for another connection (a resend),
+    /// within the same deadline.
+    pub(crate) fn again(&mut self) {
+        let (request, deadline) = (std::mem::take(&mut self.request), self.deadline);
+        *self = Exchange::new(request, self.want, self.max_size, self.limits);
+        self.deadline = deadline;
+    }
+
+    /// When the request must be over.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The request's bytes.
+    pub(crate) fn request(&self) -> &[u8] {
+        &self.request
+    }
+
+    /// Starts the exchange on `conn`.
+    pub(crate) fn start<S>(&mut self, conn: &mut Conn<S>) {
+        self.trace = Trace {
+            conn: Some(conn.id),
+            reused: conn.requests > 0,
+            connected: (conn.requests == 0).then_some(conn.opened),
+            ..Trace::default()
+        };
+        conn.requests += 1;
+    }
+
+    /// What is needed next; the bytes of `buf` handed out by the last step
+    /// are consumed first.
+    pub(crate) fn step(&mut self, buf: &mut Buf) -> Result<Need, Failed> {
+        buf.consume(std::mem::take(&mut self.handed));
+        loop {
+            let (used, event) = match self.phase {
+                Phase::Send => return Ok(Need::Write(self.wait()?)),
+                Phase::Done => return Ok(Need::Done(Ok(()))),
+                Phase::Broken => return Err(FetchError::Timeout { answered: self.answered }.into()),
+                _ => match self.reader.advance(buf.filled()) {
+                    Ok(advanced) => advanced,
+                    Err(e) => return Err(self.fail(FetchError::from(e).into())),
+                },
+            };
+            match event {
+                Event::NeedMore if used == 0 => {
+                    if matches!(self.phase, Phase::Drain { taken, .. } if taken > DRAIN_MAX) {
+                        // Not worth reading on: the connection closes.
+                        return Err(self.fail(FetchError::Timeout { answered: true }.into()));
+                    }
+                    return Ok(Need::Read(self.wait()?));
+                }
+                Event::NeedMore => buf.consume(used),
+                Event::Head(head) => {
+                    buf.consume(used);
+                    self.keep_alive = head.keep_alive();
+                    match policy::check_head(&head, self.reader.framing(), self.want, self.max_size) {
+                        Ok(()) => {
+                            self.phase = Phase::Body;
+                            return Ok(Need::Head(head));
+                        }
+                        Err(error) => self.phase = Phase::Drain { error, taken: 0 },
+                    }
+                }
+                Event::Data(d) => match &mut self.phase {
+                    Phase::Drain { taken, .. } => {
+                        *taken += d.len() as u64;
+                        buf.consume(used);
+                    }
+                    _ => {
+                        self.handed = used;
+                        return Ok(Need::Data(used));
+                    }
+                },
+                Event::End => {
+                    buf.consume(used);
+                    return Ok(Need::Done(match std::mem::replace(&mut self.phase, Phase::Done) {
+                        Phase::Drain { error, .. } => Err(error),
+                        _ => Ok(()),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The write or read the last step asked for is over: it moved `n`
+    /// bytes (a read's went into `buf`'s spare room; 0: the peer closed),
+    /// or failed (a wait that ran out is `TimedOut`).
+    pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>) -> Result<(), Failed> {
+        let n = match moved {
+            Ok(n) => n,
+            Err(e) => {
+                let failed = Failed::io(e, self.answered);
+                return Err(self.fail(failed));
+            }
+        };
+        if let Phase::Send = self.phase {
+            self.trace.sent = Some(Stamp::now());
+            self.phase = Phase::Head;
+            return Ok(());
+        }
+        buf.filled_by(n);
+        if n > 0 {
+            if !self.answered {
+                self.trace.first_byte = Some(Stamp::now());
+            }
+            self.answered = true;
+            return Ok(());
+        }
+        match self.reader.at_eof() {
+            Ok(()) => Ok(()),
+            // Closed before any answer: on a pooled connection, worth sending again.
+            Err(_) if !self.answered => Err(Failed::io(io::ErrorKind::UnexpectedEof.into(), false)),
+            Err(e) => Err(self.fail(FetchError::from(e).into())),
+        }
+    }
+
+    /// How the exchange ended, given its last step (`need`): its outcome,
+    /// and whether its connection may carry another request if nothing but
+    /// silence follows the answer. An exchange ends with [`Need::Done`];
+    /// one that ends before its head was refused by the policy.
+    pub(crate) fn end(&self, need: Need) -> Ended {
+        let outcome = match need {
+            Need::Done(outcome) => outcome,
+            other => Err(FetchError::Stream(match other {
+                Need::Head(_) => "a head where the exchange had ended",
+                _ => "the exchange ended in the middle",
+            })),
+        };
+        let reuse = matches!(self.phase, Phase::Done).then_some((self.reader.framing(), self.keep_alive));
+        Ended { outcome, reuse }
+    }
+
+    /// The longest the next write or read may wait.
+    fn wait(&mut self) -> Result<Duration, Failed> {
+        match remaining(self.deadline, self.answered) {
+            Ok(left) => Ok(left.min(self.limits.stall)),
+            Err(f) => Err(self.fail(f)),
+        }
+    }
+
+    /// What a failure means in this phase: while a refused answer drains,
+    /// the policy's error stays the outcome (the connection just closes).
+    fn fail(&mut self, failed: Failed) -> Failed {
+        match std::mem::replace(&mut self.phase, Phase::Broken) {
+            Phase::Drain { error, .. } => Failed::from(error),
+            _ => failed,
+        }
+    }
+}
+
+/// The failure an answer that ended before its head is: it was refused,
+/// and `outcome` (from [`super::conn::Pool::finish`]) says why.
+pub(crate) fn refused(outcome: Result<(), FetchError>) -> Failed {
+    Failed::from(outcome.err().unwrap_or(FetchError::Stream("the answer ended before its head")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs an exchange over `answer`, fed `step` bytes at a time: the
+    /// head's status (if accepted), the body, and the outcome.
+    fn run(answer: &[u8], step: usize) -> (Option<u16>, Vec<u8>, Result<bool, String>) {
+        let mut ex =
+            Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, 1 << 20, Limits::new(Duration::from_secs(5)));
+        let (mut buf, mut fed, mut status, mut body) = (Buf::new(), 0, None, Vec::new());
+        loop {
+            match ex.step(&mut buf) {
+                Err(f) => return (status, body, Err(format!("closed: {}", f.error))),
+                Ok(Need::Write(_)) => ex.moved(&mut buf, Ok(0)).unwrap(),
+                Ok(Need::Read(_)) => {
+                    let n = step.min(answer.len() - fed);
+                    buf.spare()[..n].copy_from_slice(&answer[fed..fed + n]);
+                    fed += n;
+                    if let Err(f) = ex.moved(&mut buf, Ok(n)) {
+                        return (status, body, Err(format!("closed: {}", f.error)));
+                    }
+                }
+                Ok(Need::Head(h)) => status = Some(h.status),
+                Ok(Need::Data(n)) => body.extend_from_slice(&buf.filled()[..n]),
+                Ok(need @ Need::Done(_)) => {
+                    let ended = ex.end(need);
+                    return (
+                        status,
+                        body,
+                        ended.outcome.map(|()| ended.reuse.is_some()).map_err(|e| format!("done: {e}")),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_flag_arrives_in_any_pieces() {
+        for step in [1, 7, 4096] {
+            let (status, body, end) =
+                run(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nGIF;", step);
+            assert_eq!((status, body.as_slice(), end), (Some(200), &b"GIF;"[..], Ok(true)));
+        }
+    }
+
+    #[test]
+    fn a_refused_answer_is_drained_and_its_error_kept() {
+        let (status, body, end) = run(b"HTTP/1.1 503 Busy\r\nContent-Length: 3\r\n\r\nno!", 2);
+        assert_eq!((status, body.len()), (None, 0));
+        assert_eq!(end, Err("done: HTTP 503 - Service Unavailable".into()), "drained to its end");
+        let (_, _, cut) = run(b"HTTP/1.1 404 Not Found\r\nContent-Length: 30\r\n\r\nno", 100);
+        assert_eq!(cut, Err("closed: not found".into()), "a drain that breaks off keeps the policy's word");
+    }
+
+    #[test]
+    fn a_close_before_any_answer_may_be_resent_and_one_after_may_not() {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, 100, Limits::new(Duration::from_secs(5)));
+        let mut buf = Buf::new();
+        assert!(matches!(ex.step(&mut buf), Ok(Need::Write(_))));
+        ex.moved(&mut buf, Ok(0)).unwrap();
+        assert!(matches!(ex.step(&mut buf), Ok(Need::Read(_))));
+        assert!(ex.moved(&mut buf, Ok(0)).unwrap_err().resend());
+        let (_, _, end) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF", 100);
+        assert_eq!(end, Err("closed: body is 3 bytes, Content-Length said 9".into()));
+    }
+
+    #[test]
+    fn a_close_delimited_body_ends_with_the_connection() {
+        let (status, body, end) = run(b"HTTP/1.0 200 OK\r\n\r\nGIF89a;", 3);
+        assert_eq!((status, body.as_slice(), end), (Some(200), &b"GIF89a;"[..], Ok(true)));
+    }
+
+    #[test]
+    fn a_long_refused_body_is_not_drained_to_its_end() {
+        let long = format!("HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{}", 1 << 20, "x".repeat(1 << 20));
+        let (_, _, end) = run(long.as_bytes(), 16 << 10);
+        assert_eq!(end, Err("closed: not found".into()), "given up on, not read to its end");
+    }
+}
