@@ -90,22 +90,20 @@ pub struct BenchArgs {
     /// in the same run (e.g. the previous commit's target/release/flags).
     #[arg(long, value_name = "EXE")]
     pub baseline: Option<PathBuf>,
+    /// Keep measuring when a run fails (exits as a failure, or saves fewer
+    /// flags than the workload has) instead of stopping; the point counts
+    /// its failed runs.
+    #[arg(long)]
+    pub ignore_failure: bool,
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {
     type Error = clap::Error;
     fn try_from(a: BenchArgs) -> Result<Self, clap::Error> {
-        let out = match a.out {
-            Some(dir) => dir,
-            None => tempfile::Builder::new()
-                .prefix("flags-bench-")
-                .tempdir()
-                .map_err(|e| invalid("--out <DIR>", "(default)", format!("cannot make a folder for the results: {e}")))?
-                .keep(),
-        };
         let config = BenchConfig {
             quick: a.quick,
-            out,
+            out: a.out,
+            ignore_failure: a.ignore_failure,
             runs: a.runs.map_or(if a.quick { 1 } else { 3 }, |r| r as usize),
             styles: if a.styles.is_empty() { Mode::ALL.to_vec() } else { a.styles },
             server: a.server,

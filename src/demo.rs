@@ -13,6 +13,7 @@ use crate::download::{self, Cancel, Job, Mode, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::save;
 use crate::server::{self, Delay, ServerConfig};
+use crate::signals::Stop;
 use crate::waterfall::Row;
 
 /// Settings of the demo.
@@ -77,8 +78,10 @@ pub trait DemoObserver {
     fn run_ended(&self, result: &RunResult);
 }
 
-/// Runs the demo; returns the times of each style.
-pub fn run(config: &DemoConfig, observer: &dyn DemoObserver) -> Result<Vec<StyleTimes>, DemoError> {
+/// Runs the demo; returns the times of each style that ran to its end.
+/// When `stop` is stopped, the run in progress is cancelled as `flags get`
+/// cancels one (its temporary files removed) and no other starts.
+pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Vec<StyleTimes>, DemoError> {
     save::prepare_dest(&config.dest).map_err(|source| DemoError::Dest { dir: config.dest.clone(), source })?;
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
@@ -88,12 +91,22 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver) -> Result<Vec<Style
     for mode in Mode::ALL {
         let (mut times, mut waterfall) = (Vec::new(), Vec::new());
         for i in 1..=config.runs {
+            if stop.is_stopped() {
+                return Ok(rows);
+            }
             let sink = observer.run_started(mode, i, config.runs);
             let mut job = Job::new(server.base(), config.dest.clone(), codes.len());
             job.timeout = Duration::from_secs(10) + config.delay.max;
             job.stall = job.timeout;
-            let result = download::run(mode, job, codes.clone(), sink, Cancel::new(&config.dest));
+            let cancel = Cancel::new(&config.dest);
+            let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
+            let abort = move || std::mem::forget(now.abort());
+            let result =
+                stop.step(move || gentle.cancel(), abort, || download::run(mode, job, codes.clone(), sink, cancel));
             observer.run_ended(&result);
+            if stop.is_stopped() {
+                return Ok(rows);
+            }
             times.push(result.elapsed);
             waterfall = waterfall_rows(&result);
         }

@@ -15,7 +15,7 @@ use flags::demo::DemoConfig;
 use flags::download::Sink;
 use flags::get::GetConfig;
 use flags::report;
-use flags::signals::{exit_status, Signals};
+use flags::signals::{exit_status, Signals, Stop};
 use flags::{demo, server};
 
 fn main() -> ExitCode {
@@ -140,8 +140,15 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
 }
 
 fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    signals.exit_on_first()?;
-    let rows = demo::run(&config, &report::DemoPrinter)?;
+    // First Ctrl-C or SIGTERM: the run in progress is cancelled, the styles
+    // done so far are tabled, exit 130 or 143. Second: quit now.
+    let stop = Arc::new(Stop::default());
+    let first = signals.stop_steps(&stop)?;
+    let rows = demo::run(&config, &report::DemoPrinter, &stop)?;
+    if let Some(signal) = first.get() {
+        report::seed::demo_interrupted(&rows);
+        return Ok(ExitCode::from(exit_status(signal)));
+    }
     let path = demo::timeline_path(&config);
     let written = demo::write_timeline(&rows, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
     report::seed::demo_end(&rows, &config.dest, written);
@@ -155,7 +162,22 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     if let Some(source) = &config.tls {
         config.server.tls = Some(server::tls::setup(source)?);
     }
-    let running = server::spawn(config.server.clone(), config.addr).map_err(|e| bind_error(e, config.addr))?;
+    let running = match server::spawn(config.server.clone(), config.addr) {
+        Ok(running) => running,
+        // Like a bad argument: exit 2, with the usage line.
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => with_usage(
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "port {} is in use: another server listens on it; --port 0 picks a free one",
+                    config.addr.port()
+                ),
+            ),
+            "serve",
+        )
+        .exit(),
+        Err(e) => return Err(bind_error(e, config.addr)),
+    };
     report::serve::serving(&running.addr(), &config.server, running.flags());
     // The first SIGINT or SIGTERM stops accepting and lets the requests in
     // flight finish (within the grace period); a second one quits now.
@@ -183,21 +205,36 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
 }
 
 fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    signals.exit_on_first()?;
-    let results = flags::bench::run(config, &report::bench::Printer)?;
-    let svg = flags::bench::write_results(&results, &config.out)?;
+    // First Ctrl-C or SIGTERM: the process being measured gets SIGINT, the
+    // bench removes its scratch folder and server and exits 130 or 143.
+    let stop = Arc::new(Stop::default());
+    let first = signals.stop_steps(&stop)?;
+    let out = flags::bench::OutDir::make(config)?;
+    let results = match flags::bench::run(config, &report::bench::Printer, &stop) {
+        Ok(results) => results,
+        Err(e) => {
+            out.discard();
+            return match first.get() {
+                Some(signal) => {
+                    report::bench::interrupted();
+                    Ok(ExitCode::from(exit_status(signal)))
+                }
+                None => Err(e.into()),
+            };
+        }
+    };
+    let svg = flags::bench::write_results(&results, &out.path)?;
     if let Some(md) = &config.markdown {
         let text = report::bench::markdown(&results, &svg.display().to_string());
         std::fs::write(md, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
     }
-    report::bench::footer(&results, &config.out);
+    report::bench::footer(&results, &out.path);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Why `flags serve` could not listen on `addr`, with what to try.
 fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
     let hint = match e.kind() {
-        std::io::ErrorKind::AddrInUse => " (another server has that port; --port 0 picks a free one)",
         std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges; --port 0 picks a free one)",
         _ => "",
     };

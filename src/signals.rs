@@ -6,8 +6,8 @@
 //! the callbacks are ordinary code: they may lock, write files and join
 //! threads, which a signal handler may not.
 
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -63,10 +63,79 @@ impl Signals {
         })?;
         Ok(seen)
     }
+}
 
-    /// The usual meaning: the first signal ends the process at once, with
-    /// 130 or 143.
-    pub fn exit_on_first(self) -> std::io::Result<()> {
-        self.watch(|signal| std::process::exit(exit_status(signal).into()), |_| {}).map(drop)
+type Hook = Box<dyn Fn() + Send>;
+
+/// How a command that works in steps is stopped (the demo's runs, the
+/// bench's processes): [`Stop::stop`] ends the step in progress the gentle
+/// way its hooks say and no other starts; [`Stop::abort`] ends it now. The
+/// command checks [`Stop::is_stopped`] between steps and returns what it
+/// has, so its destructors run (temporary files and folders removed).
+#[derive(Default)]
+pub struct Stop {
+    stopped: AtomicBool,
+    step: Mutex<Option<(Hook, Hook)>>,
+}
+
+impl Stop {
+    /// True once stopped or aborted.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Stops: the step in progress is ended by its `stop` hook.
+    pub fn stop(&self) {
+        let step = self.step.lock().unwrap_or_else(|e| e.into_inner());
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some((stop, _)) = step.as_ref() {
+            stop();
+        }
+    }
+
+    /// Stops now: the step in progress is ended by its `abort` hook, for a
+    /// process about to exit.
+    pub fn abort(&self) {
+        let step = self.step.lock().unwrap_or_else(|e| e.into_inner());
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some((_, abort)) = step.as_ref() {
+            abort();
+        }
+    }
+
+    /// Runs `work` as the step in progress, ended by `stop` or `abort`
+    /// when the command is (by `stop` at once if it already was).
+    pub fn step<T>(
+        &self,
+        stop: impl Fn() + Send + 'static,
+        abort: impl Fn() + Send + 'static,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        {
+            let mut step = self.step.lock().unwrap_or_else(|e| e.into_inner());
+            if self.is_stopped() {
+                stop();
+            }
+            *step = Some((Box::new(stop), Box::new(abort)));
+        }
+        let done = work();
+        *self.step.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        done
+    }
+}
+
+impl Signals {
+    /// Handles the signals for a command that works in steps: the first
+    /// stops it ([`Stop::stop`]); the second aborts it and ends the process
+    /// with 130 or 143. Returns what tells which signal came first.
+    pub fn stop_steps(self, stop: &Arc<Stop>) -> std::io::Result<FirstSignal> {
+        let (first, again) = (Arc::clone(stop), Arc::clone(stop));
+        self.watch(
+            move |_| first.stop(),
+            move |signal| {
+                again.abort();
+                std::process::exit(exit_status(signal).into());
+            },
+        )
     }
 }

@@ -296,6 +296,7 @@ mod tests {
             peak_rss_kib: 8 << 10,
             cpu_s: 0.1,
             saved: 194,
+            failed_runs: 0,
             connections: None,
             tls_handshakes: None,
             tls_handshake_ms: None,

@@ -24,11 +24,13 @@ pub struct Sample {
     pub stdout: Vec<u8>,
 }
 
-/// Runs `cmd` to completion and measures it.
-pub fn run(mut cmd: Command) -> std::io::Result<Sample> {
+/// Runs `cmd` to completion and measures it; `started` is told the
+/// child's pid as soon as it runs.
+pub fn run(mut cmd: Command, started: &dyn Fn(u32)) -> std::io::Result<Sample> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
     let start = Instant::now();
     let mut child = cmd.spawn()?;
+    started(child.id());
     let sampler = hwm_sampler(child.id());
     let mut stdout = Vec::new();
     if let Some(mut out) = child.stdout.take() {
@@ -91,7 +93,7 @@ mod tests {
         let mut cmd = Command::new("sh");
         // Alive long enough for the sampler to read its VmHWM.
         cmd.args(["-c", "echo hi; sleep 0.2; exit 3"]);
-        let s = run(cmd).unwrap();
+        let s = run(cmd, &|_| {}).unwrap();
         assert_eq!(s.status, Some(3));
         assert_eq!(s.stdout, b"hi\n");
         assert!(s.rss_kib > 0);

@@ -29,12 +29,15 @@ pub mod workload;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
 use crate::server::{self, Delay, RunningServer, ServerConfig};
+use crate::signals::Stop;
 use peers::Peer;
 use result::{BenchReport, Point};
 use workload::{specs, Spec, Workload};
@@ -44,8 +47,12 @@ use workload::{specs, Spec, Workload};
 pub struct BenchConfig {
     /// Fewer points and one run: finishes within a minute.
     pub quick: bool,
-    /// Where `bench.json` and `bench.svg` go.
-    pub out: PathBuf,
+    /// Where `bench.json` and `bench.svg` go (`None`: a new folder in the
+    /// system's temporary directory, made when the run starts).
+    pub out: Option<PathBuf>,
+    /// Keep measuring when a run fails (`--ignore-failure`) instead of
+    /// stopping the benchmark.
+    pub ignore_failure: bool,
     /// Runs per point.
     pub runs: usize,
     /// The styles to measure.
@@ -151,17 +158,19 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
             }
         ));
     }
-    let out = &cfg.out;
-    std::fs::create_dir_all(out)
-        .and_then(|()| tempfile::tempfile_in(out).map(drop))
-        .map_err(|e| format!("invalid value '{}' for '--out <DIR>': cannot write there: {e}", out.display()))?;
+    if let Some(out) = &cfg.out {
+        writable_dir(out).map_err(|e| format!("invalid value '{}' for '--out <DIR>': {e}", out.display()))?;
+    }
     if let Some(md) = &cfg.markdown {
         let parent = md.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let fail = |e: String| format!("invalid value '{}' for '--markdown <FILE>': {e}", md.display());
         if md.is_dir() {
             return Err(fail("it is a directory".into()));
         }
-        tempfile::tempfile_in(parent).map_err(|e| fail(format!("cannot write in {}: {e}", parent.display())))?;
+        if !parent.is_dir() {
+            return Err(fail(format!("{} is not a directory", parent.display())));
+        }
+        writable(parent).map_err(|e| fail(format!("cannot write in {}: {e}", parent.display())))?;
     }
     if let Some(exe) = &cfg.baseline {
         let runs = Command::new(exe).arg("--version").output().is_ok_and(|o| o.status.success());
@@ -186,6 +195,69 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether `dir` is a directory that can be written, or could be made
+/// where it can be: asked of the system, without writing anything.
+fn writable_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err("it is not a directory".into());
+        }
+        return writable(dir).map_err(|e| format!("cannot write there: {e}"));
+    }
+    let mut above = dir.parent();
+    while let Some(p) = above.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        above = p.parent();
+    }
+    let above = above.filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match above.is_dir() {
+        true => writable(above).map_err(|e| format!("cannot make it in {}: {e}", above.display())),
+        false => Err(format!("{} is not a directory", above.display())),
+    }
+}
+
+/// Whether this process may write in `dir` (access(2)).
+fn writable(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: a NUL-terminated path we own.
+    match unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Where a benchmark's results go: `--out`, or a folder it made itself.
+#[derive(Debug)]
+pub struct OutDir {
+    pub path: PathBuf,
+    made: bool,
+}
+
+impl OutDir {
+    /// Makes `cfg`'s output folder, when the run starts.
+    pub fn make(cfg: &BenchConfig) -> Result<OutDir, BenchError> {
+        let fail = |path: PathBuf| move |source| BenchError::Write { path, source };
+        match &cfg.out {
+            Some(dir) => std::fs::create_dir_all(dir)
+                .map(|()| OutDir { path: dir.clone(), made: false })
+                .map_err(fail(dir.clone())),
+            None => tempfile::Builder::new()
+                .prefix("flags-bench-")
+                .tempdir()
+                .map(|d| OutDir { path: d.keep(), made: true })
+                .map_err(fail(std::env::temp_dir())),
+        }
+    }
+
+    /// Removes the folder if the benchmark made it and nothing is in it
+    /// (a run stopped before its results).
+    pub fn discard(self) {
+        if self.made {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
 }
 
 /// The points `cfg` measures.
@@ -214,6 +286,12 @@ pub enum BenchError {
     },
     #[error("cannot draw the chart: {0}")]
     Chart(String),
+    /// A run failed, and `--ignore-failure` was not given.
+    #[error("{tool} failed on {workload} (run {run}): {why}. The command was: {command}. With --ignore-failure, failed runs are measured too")]
+    FailedRun { tool: String, workload: String, run: usize, why: String, command: String },
+    /// Ctrl-C or SIGTERM stopped the benchmark.
+    #[error("interrupted")]
+    Interrupted,
     #[error("cannot set up the server's TLS")]
     Tls(#[source] server::tls::TlsSetupError),
 }
@@ -227,8 +305,11 @@ pub trait BenchObserver {
 }
 
 /// Runs the benchmark, telling `observer` of each point as it is measured,
-/// and returns the results (written by [`write_results`]).
-pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver) -> Result<BenchReport, BenchError> {
+/// and returns the results (written by [`write_results`]). When `stop` is
+/// stopped, the process being measured is sent SIGINT (SIGKILL on abort),
+/// and the benchmark ends with [`BenchError::Interrupted`], its scratch
+/// folder and server (a CA file included) removed.
+pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Result<BenchReport, BenchError> {
     let exe = std::env::current_exe().map_err(BenchError::Exe)?;
     let peers: Vec<Peer> = if cfg.peers { Peer::ALL.into_iter().filter(|p| p.installed()).collect() } else { vec![] };
     observer.started(cfg, &peers);
@@ -250,25 +331,38 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver) -> Result<BenchRepor
         // phase of a shared machine lands on every tool alike.
         let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
         let mut counted: Vec<Vec<Counted>> = tools.iter().map(|_| Vec::new()).collect();
-        let mut saved = vec![0; tools.len()];
-        for _ in 0..cfg.runs {
+        let mut saved = vec![usize::MAX; tools.len()];
+        let mut failed = vec![0; tools.len()];
+        for run in 1..=cfg.runs {
             for (i, tool) in tools.iter().enumerate() {
                 let before = embedded.as_ref().map(Counted::of);
                 let exe = match (tool, &cfg.baseline) {
                     (Tool::Baseline(_), Some(other)) => other.as_path(),
                     _ => exe.as_path(),
                 };
-                let (sample, n) = run_once(exe, &spec, &base, ca.as_deref(), tool, &scratch.next_dir()?)?;
+                let dir = scratch.next_dir()?;
+                let cmd = command(exe, &spec, &base, ca.as_deref(), tool, &dir)?;
+                let shown = format!("{cmd:?}");
+                let (sample, n) = measure_stoppable(cmd, tool, &dir, stop)?;
+                if let Some(why) = failure(&spec, tool, &sample, n) {
+                    failed[i] += 1;
+                    if !cfg.ignore_failure {
+                        let workload = spec.workload.id().to_string();
+                        return Err(BenchError::FailedRun { tool: tool.name(), workload, run, why, command: shown });
+                    }
+                }
                 if let (Some(server), Some(before)) = (&embedded, before) {
                     counted[i].push(Counted::of(server).since(before));
                 }
                 samples[i].push(sample);
-                saved[i] = n;
+                saved[i] = saved[i].min(n);
             }
         }
         let first = points.len();
-        for (((tool, samples), counted), saved) in tools.iter().zip(&samples).zip(&counted).zip(saved) {
-            points.push(point(&spec, tool, samples, counted, saved));
+        for (i, tool) in tools.iter().enumerate() {
+            let mut point = point(&spec, tool, &samples[i], &counted[i], saved[i]);
+            point.failed_runs = failed[i];
+            points.push(point);
         }
         result::add_speedups(&mut points);
         points[first..].iter().for_each(|p| observer.measured(p));
@@ -347,19 +441,18 @@ fn concurrency(spec: &Spec, tool: &Tool) -> usize {
     }
 }
 
-/// Runs `tool` once over `spec`'s codes into `dir`; returns what it cost
-/// and how many flags it saved.
+/// The command that runs `tool` once over `spec`'s codes into `dir`.
 /// `ca`: the CA file of an HTTPS server.
-fn run_once(
+fn command(
     exe: &Path,
     spec: &Spec,
     base: &BaseUrl,
     ca: Option<&Path>,
     tool: &Tool,
     dir: &Path,
-) -> Result<(measure::Sample, usize), BenchError> {
+) -> Result<Command, BenchError> {
     let m = concurrency(spec, tool);
-    let cmd = match tool {
+    Ok(match tool {
         Tool::Flags(mode, protocol) => flags_command(exe, spec, base, ca, (*mode, *protocol), m, dir),
         Tool::Baseline(mode) => flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir),
         Tool::Peer(peer) => {
@@ -371,8 +464,39 @@ fn run_once(
                 .collect();
             peer.command(&urls, dir, m, ca).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
         }
+    })
+}
+
+/// Runs `cmd` of `tool` once as a step of `stop`: what it cost, and how
+/// many flags it saved (from its report, or counted in its folder).
+fn measure_stoppable(
+    cmd: Command,
+    tool: &Tool,
+    dir: &Path,
+    stop: &Stop,
+) -> Result<(measure::Sample, usize), BenchError> {
+    let pid = Arc::new(AtomicU32::new(0));
+    let signal = |pid: Arc<AtomicU32>, signal| {
+        move || match pid.load(Ordering::SeqCst) {
+            0 => {}
+            // SAFETY: kill(2) on the child being measured (not yet reaped).
+            pid => unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            },
+        }
     };
-    let sample = measure::run(cmd).map_err(|source| BenchError::Run { tool: tool.name(), source })?;
+    let (on_stop, on_abort) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
+    let started = |child: u32| {
+        pid.store(child, Ordering::SeqCst);
+        if stop.is_stopped() {
+            signal(Arc::clone(&pid), libc::SIGINT)();
+        }
+    };
+    let sample = stop.step(on_stop, on_abort, || measure::run(cmd, &started));
+    if stop.is_stopped() {
+        return Err(BenchError::Interrupted);
+    }
+    let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;
     let saved = match tool {
         Tool::Flags(..) | Tool::Baseline(_) => {
             serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
@@ -384,6 +508,33 @@ fn run_once(
             .count(),
     };
     Ok((sample, saved))
+}
+
+/// Why a run of `tool` on `spec` that saved `saved` flags failed, if it
+/// did. Without injected errors every flag must be saved, and `flags`
+/// must exit 0; with them (W3) `flags` may exit 1, the errors being the
+/// point. The peers exit non-zero for the 404s of codes without a flag, so
+/// only what they saved counts.
+fn failure(spec: &Spec, tool: &Tool, sample: &measure::Sample, saved: usize) -> Option<String> {
+    let expected = spec.codes.flags();
+    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_));
+    let exit = match sample.status {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_string(),
+    };
+    let status_ok = match (ours, spec.error_rate > 0.0) {
+        (false, _) => sample.status.is_some(),
+        (true, false) => sample.status == Some(0),
+        (true, true) => matches!(sample.status, Some(0 | 1)),
+    };
+    if !status_ok {
+        return Some(format!("it ended with {exit}, having saved {saved} of {expected} flags"));
+    }
+    let enough = match spec.error_rate > 0.0 {
+        false => saved == expected,
+        true => saved > 0 && saved <= expected,
+    };
+    (!enough).then(|| format!("it saved {saved} of the {expected} flags ({exit})"))
 }
 
 /// `exe get` over `spec`'s codes in a style, as the bench runs it.
@@ -442,6 +593,7 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
         peak_rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
         cpu_s,
         saved,
+        failed_runs: 0,
         connections: typical.map(|c| c.connections),
         tls_handshakes: typical.filter(|_| spec.tls).map(|c| c.handshakes),
         tls_handshake_ms: typical.filter(|_| spec.tls).map(|c| c.handshake_ms),

@@ -53,8 +53,13 @@ pub struct Point {
     pub peak_rss_kib: u64,
     /// Median user + system CPU time, seconds.
     pub cpu_s: f64,
-    /// Files saved in the last run (flags styles: from its JSON report; peers: files on disk).
+    /// Files saved by the run that saved fewest (flags styles: from its
+    /// JSON report; peers: files on disk).
     pub saved: usize,
+    /// Runs that failed (exited as a failure, or saved fewer flags than
+    /// the workload has); only `--ignore-failure` keeps them.
+    #[serde(default)]
+    pub failed_runs: usize,
     /// Connections the embedded server accepted in the run with the median
     /// count (absent against `--server`).
     pub connections: Option<u64>,

@@ -111,6 +111,15 @@ impl Codes {
         }
     }
 
+    /// How many of the codes have a flag on the book's server: what a run
+    /// that went well saves.
+    pub fn flags(self) -> usize {
+        match self {
+            Codes::Pop20 => POP20.len(),
+            Codes::All | Codes::Every => catalog().len(),
+        }
+    }
+
     pub fn args(self) -> &'static [&'static str] {
         match self {
             Codes::Pop20 => &[],

@@ -79,6 +79,11 @@ pub fn footer(report: &BenchReport, out: &Path) {
     say!("\n{} points; wrote {dir}/bench.json and {dir}/bench.svg", report.points.len());
 }
 
+/// The bench's end after Ctrl-C: the points above are all it measured.
+pub fn interrupted() {
+    eprintln!("flags bench: interrupted; nothing was written, and its scratch files are removed");
+}
+
 /// BENCHMARKS.md: the method, the table, the chart.
 pub fn markdown(report: &BenchReport, svg: &str) -> String {
     let mut md = String::from("# Benchmarks\n\n");

@@ -124,6 +124,14 @@ pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path, timeline: Result<&s
     say!("then download from it with: flags get -s LOCAL");
 }
 
+/// The demo's end after Ctrl-C: the table of the styles that ran to their end.
+pub fn demo_interrupted(rows: &[StyleTimes]) {
+    match rows.is_empty() {
+        true => say!("\nInterrupted before any style finished."),
+        false => say!("\nInterrupted; the styles that finished:\n{}", demo_table(rows)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

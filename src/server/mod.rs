@@ -62,8 +62,19 @@ const BACKLOG: i32 = 1024;
 /// Binds `count` listening sockets to `addr` with `SO_REUSEPORT`, so the
 /// kernel spreads new connections over them (port 0 picks one free port
 /// for all of them).
+///
+/// A port another process listens on is refused (`AddrInUse`), even when
+/// that process set `SO_REUSEPORT` too (another `flags serve`): sharing it
+/// would split the connections at random between two servers. A socket
+/// bound without `SO_REUSEPORT` finds out first.
 fn bind_many(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
     let mut addr = addr;
+    {
+        let probe = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+        addr = probe.local_addr()?.as_socket().unwrap_or(addr);
+    }
     let mut listeners = Vec::with_capacity(count);
     for _ in 0..count.max(1) {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;

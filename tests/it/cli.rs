@@ -90,15 +90,6 @@ fn completions_and_a_manual_page() {
     assert!(page.contains(".TH flags 1") && page.contains(".SH SUBCOMMANDS"), "{}", &page[..page.len().min(400)]);
 }
 
-#[test]
-fn serve_reports_a_port_in_use() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
-    let out = flags().args(["serve", "--port", &port]).timeout(std::time::Duration::from_secs(10)).assert().code(1);
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.contains(&port) && err.contains("--port 0"), "{err}");
-}
-
 /// A quick `flags bench` of `workloads` and `styles` that writes into a
 /// scratch folder: the folder, what it printed, and its JSON report.
 fn quick_bench(workloads: &str, styles: &str) -> (tempfile::TempDir, String, serde_json::Value) {

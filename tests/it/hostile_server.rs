@@ -440,7 +440,7 @@ fn endless_bodies_do_not_grow_memory() {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(flags_exe());
         cmd.args(["get", "-e", "-m", m, "--json", "--mode", mode, "-s", &srv.base(), "-d"]).arg(dir.path());
-        let sample = flags::bench::measure::run(cmd).unwrap();
+        let sample = flags::bench::measure::run(cmd, &|_| {}).unwrap();
         let report: Value = serde_json::from_slice(&sample.stdout).unwrap();
         assert_eq!(report["errors"], 676, "{mode}");
         assert_eq!(report["flags"][0]["reason"], "body is over --max-size (256 KiB)", "{mode}");
