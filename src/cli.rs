@@ -14,7 +14,7 @@ use crate::bench::workload::Workload;
 use crate::bench::BenchConfig;
 use crate::countries::{CodeArg, Selection};
 use crate::demo::DemoConfig;
-use crate::download::{Cancel, Mode};
+use crate::download::{Cancel, Job, Mode};
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
 use crate::http::{BaseUrl, Protocol, Trust};
 use crate::save;
@@ -237,23 +237,26 @@ impl TryFrom<GetArgs> for GetConfig {
             })?;
         }
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
-        Ok(GetConfig {
-            codes,
-            label,
+        let job = Job {
             base,
-            mode: a.mode,
-            concurrency,
-            cancel: Cancel::new(&a.dest),
             dest: a.dest,
             timeout: a.timeout,
             stall: a.stall.unwrap_or(a.timeout),
+            concurrency,
+            names: a.names,
             retries: a.retries,
             max_size: a.max_size,
-            names: a.names,
-            verbose: a.verbose,
-            json: a.json,
             trust: Trust { cacert: a.cacert, insecure: a.insecure },
             protocol,
+        };
+        Ok(GetConfig {
+            codes,
+            label,
+            mode: a.mode,
+            cancel: Cancel::new(&job.dest),
+            job,
+            verbose: a.verbose,
+            json: a.json,
             timeline: a.timeline,
         })
     }

@@ -5,13 +5,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::countries::CountryCode;
 use crate::download::{self, Cancel, Job, Mode, Outcome, Sink, TimelineMs};
-use crate::http::{BaseUrl, Protocol, Trust};
 use crate::server::Label;
 
 /// Most concurrent requests `-m` accepts.
@@ -40,28 +38,13 @@ pub struct GetConfig {
     pub codes: Vec<CountryCode>,
     /// The label the user named, if any.
     pub label: Option<Label>,
-    /// Base URL of the flags.
-    pub base: BaseUrl,
+    /// What to download and how (its concurrency already capped).
+    pub job: Job,
     pub mode: Mode,
-    /// Requests in flight at most (already capped).
-    pub concurrency: usize,
-    pub dest: PathBuf,
-    pub timeout: Duration,
-    /// A request fails when no byte arrives for this long.
-    pub stall: Duration,
-    /// Extra tries for transient failures.
-    pub retries: u32,
-    /// The largest body taken, in bytes.
-    pub max_size: u64,
-    pub names: bool,
     pub verbose: bool,
     pub json: bool,
     /// Stops the run (the binary calls it on Ctrl-C and SIGTERM).
     pub cancel: Arc<Cancel>,
-    /// Which https servers are believed.
-    pub trust: Trust,
-    /// Which HTTP version the async style speaks.
-    pub protocol: Protocol,
     /// Where to write the waterfall (`--timeline`).
     pub timeline: Option<PathBuf>,
 }
@@ -163,19 +146,7 @@ pub fn server_name(label: Option<Label>) -> String {
 /// Runs the download, telling `sink` of each code as it ends, and returns
 /// the report.
 pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
-    let job = Job {
-        base: config.base.clone(),
-        dest: config.dest.clone(),
-        timeout: config.timeout,
-        stall: config.stall,
-        concurrency: config.concurrency,
-        names: config.names,
-        retries: config.retries,
-        max_size: config.max_size,
-        trust: config.trust.clone(),
-        protocol: config.protocol,
-    };
-    let result = download::run(config.mode, job, config.codes.clone(), sink, Arc::clone(&config.cancel));
+    let result = download::run(config.mode, config.job.clone(), config.codes.clone(), sink, Arc::clone(&config.cancel));
     let timelines = result.timelines();
     let mut flags: Vec<FlagReport> =
         result.done.iter().zip(timelines).map(|(d, t)| FlagReport::new(d.cc, &d.outcome, t)).collect();
@@ -185,8 +156,8 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
     let report = GetReport {
         mode: config.mode.to_string(),
         server: server_name(config.label),
-        base_url: config.base.to_string(),
-        concurrency: config.concurrency,
+        base_url: config.job.base.to_string(),
+        concurrency: config.job.concurrency,
         requested: config.codes.len(),
         ok: count(OutcomeKind::Ok),
         not_found: count(OutcomeKind::NotFound),

@@ -108,7 +108,7 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
         }
     };
     // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
-    if config.trust.insecure {
+    if config.job.trust.insecure {
         report::get::insecure_warning();
     }
     let stdout_gone = Arc::clone(&config.cancel);

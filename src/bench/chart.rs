@@ -76,7 +76,7 @@ fn log_bounds(values: impl Iterator<Item = f64>, fallback: (f64, f64)) -> (f64, 
 }
 
 /// The SVG document, as text.
-pub fn svg(report: &BenchReport) -> Result<String, String> {
+pub fn svg(report: &BenchReport) -> Result<String, ChartError> {
     let tools = all_tools(report);
     let sweep: Vec<&Point> = report.points.iter().filter(|p| p.workload == Workload::SweepConcurrency).collect();
     // A series of one point is sequential at -m 1, where every style stands:
@@ -100,7 +100,7 @@ pub fn svg(report: &BenchReport) -> Result<String, String> {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), String> {
+fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let (t_min, t_max) = log_bounds(sweep.iter().flat_map(|p| [p.median_s, p.ideal_s]), (0.001, 10.0));
     let latency = sweep.first().map_or(0.0, |p| p.latency_s);
@@ -160,7 +160,7 @@ fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String
     Ok(())
 }
 
-fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), String> {
+fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let mib = |p: &Point| p.peak_rss_kib as f64 / 1024.0;
     let (lo, hi) = log_bounds(sweep.iter().map(|p| mib(p)), (1.0, 100.0));
@@ -192,7 +192,7 @@ fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String])
 }
 
 /// W1 to W5: a group of bars per workload, one per tool that ran it.
-fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(), String> {
+fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();
     workloads.sort();
     workloads.dedup();
@@ -271,8 +271,12 @@ fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(),
     Ok(())
 }
 
-fn draw_err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+/// Why the chart could not be drawn: the drawing library's error, kept as
+/// the cause.
+pub type ChartError = Box<dyn std::error::Error + Send + Sync>;
+
+fn draw_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> ChartError {
+    Box::new(e)
 }
 
 #[cfg(test)]

@@ -284,8 +284,8 @@ pub enum BenchError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot draw the chart: {0}")]
-    Chart(String),
+    #[error("cannot draw the chart")]
+    Chart(#[source] chart::ChartError),
     /// A run failed, and `--ignore-failure` was not given.
     #[error("{tool} failed on {workload} (run {run}): {why}. The command was: {command}. With --ignore-failure, failed runs are measured too")]
     FailedRun { tool: String, workload: String, run: usize, why: String, command: String },

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::cancel::Cancel;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
+use crate::http::error::IoFailure;
 use crate::http::policy::DEFAULT_MAX_SIZE;
 use crate::http::{BaseUrl, FetchError, Limits, Protocol, Trust};
 
@@ -70,8 +71,9 @@ pub struct Run {
     pub cancel: Arc<Cancel>,
 }
 
-/// How one code ended.
-#[derive(Debug, Clone)]
+/// How one code ended: a value that crosses from a worker process as
+/// JSON unchanged, so every style hands the same outcome to the sink.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Saved to `path`, `bytes` long.
     Saved { path: PathBuf, bytes: usize },
@@ -90,29 +92,19 @@ impl Outcome {
     }
 }
 
-/// Why a code failed.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why a code failed. Made of kinds and data, as [`FetchError`] is, so a
+/// worker process's failure is the same value a thread's is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub enum Failure {
     /// The request gave no flag.
     #[error(transparent)]
     Fetch(#[from] FetchError),
     /// The flag could not be written into the destination.
-    #[error("saving {name}: {source}")]
+    #[error("saving {name}: {why}")]
     Save {
         /// The file's name, or what was being written.
         name: String,
-        #[source]
-        source: Arc<io::Error>,
-    },
-    /// A worker process reported this failure; only what it said crosses
-    /// the process boundary.
-    #[error("{reason}")]
-    Remote {
-        reason: String,
-        /// The worker could not connect.
-        connect: bool,
-        /// The worker's request timed out before any answer.
-        unanswered: bool,
+        why: IoFailure,
     },
     /// The worker process running the download died or could not run it.
     #[error("{0}")]
@@ -120,22 +112,19 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// A file that could not be made or written as `name`.
+    pub fn save(name: impl Into<String>, e: &io::Error) -> Self {
+        Failure::Save { name: name.into(), why: IoFailure::from(e) }
+    }
+
     /// True when no connection could be made: the server isn't there.
     pub fn is_connect(&self) -> bool {
-        match self {
-            Failure::Fetch(e) => e.is_connect(),
-            Failure::Remote { connect, .. } => *connect,
-            _ => false,
-        }
+        matches!(self, Failure::Fetch(e) if e.is_connect())
     }
 
     /// True for a timeout before any byte of an answer.
     pub fn is_unanswered_timeout(&self) -> bool {
-        match self {
-            Failure::Fetch(e) => e.is_unanswered_timeout(),
-            Failure::Remote { unanswered, .. } => *unanswered,
-            _ => false,
-        }
+        matches!(self, Failure::Fetch(e) if e.is_unanswered_timeout())
     }
 }
 

@@ -102,7 +102,7 @@ impl<'r> Tries<'r> {
 
 /// A file that could not be made or written in the destination.
 fn save_error(e: std::io::Error) -> Failure {
-    Failure::Save { name: "a temporary file".into(), source: Arc::new(e) }
+    Failure::save("a temporary file", &e)
 }
 
 /// The end of the pipeline: the part renamed into place, or why not.
@@ -112,7 +112,7 @@ fn commit(part: Part, cc: CountryCode, country: Option<&str>) -> Outcome {
     match part.commit(&name) {
         Ok(path) => Outcome::Saved { path, bytes },
         Err(CommitError::Closed) => Outcome::Cancelled,
-        Err(CommitError::Io(e)) => Outcome::Failed(Failure::Save { name, source: Arc::new(e) }),
+        Err(CommitError::Io(e)) => Outcome::Failed(Failure::save(name, &e)),
     }
 }
 

@@ -1,10 +1,10 @@
 //! The process-pool style: `ProcessPoolExecutor` with
 //! `min(concurrency, codes)` worker processes, each running the blocking
 //! pipeline for one code at a time. The job crosses to the worker as JSON
-//! (the [`Job`] and a code) and the outcome comes back the same way, as a
-//! [`Reported`] (what the error said, not the error: its causes stay in
-//! the worker), with the retries the worker made, which the parent's sink
-//! then hears of. Outcomes reach the sink in completion order
+//! (the [`Job`] and a code) and the outcome comes back the same way: the
+//! very [`Outcome`] a thread would have returned (its failure is made of
+//! kinds and data, see [`Failure`]), with the retries the worker made,
+//! which the parent's sink then hears of. Outcomes reach the sink in completion order
 //! ([`as_completed`]).
 //!
 //! **Stopping.** The run's [`Cancel`] cancels the jobs not started and
@@ -40,57 +40,18 @@ pub struct DownloadArg {
     pub cc: CountryCode,
 }
 
-/// An outcome as it crosses from a worker to the parent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Reported {
-    Saved { path: PathBuf, bytes: usize },
-    NotFound,
-    Failed { reason: String, connect: bool, unanswered: bool },
-    Cancelled,
-}
-
-impl From<&Outcome> for Reported {
-    fn from(outcome: &Outcome) -> Self {
-        match outcome {
-            Outcome::Saved { path, bytes } => Reported::Saved { path: path.clone(), bytes: *bytes },
-            Outcome::NotFound => Reported::NotFound,
-            Outcome::Failed(f) => failed(f),
-            Outcome::Cancelled => Reported::Cancelled,
-        }
-    }
-}
-
-fn failed(f: &Failure) -> Reported {
-    Reported::Failed { reason: f.to_string(), connect: f.is_connect(), unanswered: f.is_unanswered_timeout() }
-}
-
-fn remote(reason: String, connect: bool, unanswered: bool) -> Failure {
-    Failure::Remote { reason, connect, unanswered }
-}
-
-impl From<Reported> for Outcome {
-    fn from(r: Reported) -> Self {
-        match r {
-            Reported::Saved { path, bytes } => Outcome::Saved { path, bytes },
-            Reported::NotFound => Outcome::NotFound,
-            Reported::Failed { reason, connect, unanswered } => Outcome::Failed(remote(reason, connect, unanswered)),
-            Reported::Cancelled => Outcome::Cancelled,
-        }
-    }
-}
-
 /// A retry a worker made, told to the parent's sink with the outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Retry {
     pub attempt: u32,
-    pub error: Reported,
+    pub error: Failure,
     pub wait: Duration,
 }
 
 /// What a worker sends back for one code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DownloadReply {
-    pub outcome: Reported,
+    pub outcome: Outcome,
     pub retries: Vec<Retry>,
     /// From started on (the worker's stamps are on the parent's clock).
     pub timeline: Timeline,
@@ -135,7 +96,7 @@ impl Sink for Retries {
     fn outcome(&self, _: CountryCode, _: &Outcome) {}
 
     fn retrying(&self, _cc: CountryCode, attempt: u32, error: &Failure, wait: Duration) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Retry { attempt, error: failed(error), wait });
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(Retry { attempt, error: error.clone(), wait });
     }
 }
 
@@ -160,7 +121,7 @@ fn download_in_worker(arg: DownloadArg) -> DownloadReply {
     let mut timeline = Timeline::default();
     let outcome = fetch_one(&client, &run, arg.cc, &mut timeline);
     let retries = std::mem::take(&mut *retries.0.lock().unwrap_or_else(|e| e.into_inner()));
-    DownloadReply { outcome: Reported::from(&outcome), retries, timeline }
+    DownloadReply { outcome, retries, timeline }
 }
 
 static WORKER_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -223,13 +184,9 @@ impl Style for ProcessPool {
                 Ok(reply) => {
                     timeline = reply.timeline;
                     for r in reply.retries {
-                        let error = match Outcome::from(r.error) {
-                            Outcome::Failed(f) => f,
-                            _ => continue,
-                        };
-                        run.sink.retrying(codes[i], r.attempt, &error, r.wait);
+                        run.sink.retrying(codes[i], r.attempt, &r.error, r.wait);
                     }
-                    Outcome::from(reply.outcome)
+                    reply.outcome
                 }
                 Err(FutureError::Cancelled) => Outcome::Cancelled,
                 Err(_) if run.cancel.is_cancelled() => Outcome::Cancelled,

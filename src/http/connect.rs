@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::conn::Failed;
-use super::error::{ConnectError, FetchError};
+use super::error::{ConnectError, FetchError, IoFailure};
 
 /// A connect this fast shows the host answers SYNs at once.
 pub const FAST: Duration = Duration::from_millis(50);
@@ -221,7 +221,7 @@ pub async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 pub(crate) fn lookup_failed(host: &str, e: io::Error) -> Failed {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted => Failed::io(e, false),
-        _ => FetchError::Connect(ConnectError::Resolve { host: host.to_string(), source: Arc::new(e) }).into(),
+        _ => FetchError::Connect(ConnectError::Resolve { host: host.to_string(), why: IoFailure::from(&e) }).into(),
     }
 }
 

@@ -1,15 +1,23 @@
-//! Why a request gave no flag: one enum, [`FetchError`], whose variants
-//! keep their causes (`source()`), and whose messages are sentences a user
-//! can act on. It is `Clone` (causes are shared) so an outcome can be
-//! handed to the sink and kept in the report.
+//! Why a request gave no flag: one enum, [`FetchError`], made of kinds
+//! (and the data that says which: a status, a host, the system's words),
+//! never of foreign error values. So it is `Clone`, compares, and crosses a
+//! process boundary as JSON: a process-pool worker's failure arrives as the
+//! same value a thread's does.
+//!
+//! The convention for every error type in `flags`: a cause kept as a
+//! `#[source]` is never repeated in its `Display` (`{:#}` in `main` prints
+//! the chain); a cause kept as data (as here, where the whole reason must
+//! cross processes and reach the report) is shown by `Display` once and is
+//! not a source. Either way each cause reads once.
 
 use std::io;
-use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use super::wire::WireError;
 
 /// Why a request gave no flag.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum FetchError {
     /// The server answered 404.
     #[error("not found")]
@@ -29,7 +37,7 @@ pub enum FetchError {
     Unexpected { status: u16 },
     /// No connection could be made.
     #[error("connection failed: {0}")]
-    Connect(#[source] ConnectError),
+    Connect(ConnectError),
     /// The request took longer than the timeout, or no byte came for the
     /// stall time; `answered` says whether any of an answer had arrived.
     #[error("timed out {}", if *answered { "in the middle of the answer" } else { "waiting for an answer" })]
@@ -38,35 +46,107 @@ pub enum FetchError {
     #[error(transparent)]
     Wire(#[from] WireError),
     /// The connection failed while talking.
-    #[error("{}", io_sentence(.0))]
-    Io(#[source] Arc<io::Error>),
+    #[error("{0}")]
+    Io(IoFailure),
     /// The body is not what was asked for.
     #[error(transparent)]
     Content(#[from] ContentError),
     /// HTTP/2: the server reset the request's stream, or closed the
     /// connection under it.
     #[error("{0}")]
-    Stream(&'static str),
+    Stream(StreamFailure),
+}
+
+/// How an HTTP/2 stream (or an exchange) broke off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum StreamFailure {
+    #[error("stream reset by the server")]
+    Reset,
+    /// The server went away (GOAWAY) before taking the stream: it did not
+    /// process it (RFC 9113 §6.8), so it may go again on a new connection.
+    #[error("the server closed the HTTP/2 connection")]
+    GoneAway,
+    /// The client's own exchange ended where it cannot (a bug, said so).
+    #[error("the exchange broke off ({0})")]
+    Broken(String),
 }
 
 /// Why no connection could be made.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ConnectError {
     #[error("connection refused")]
     Refused,
-    #[error("cannot resolve {host}: {source}")]
-    Resolve { host: String, source: Arc<io::Error> },
+    #[error("cannot resolve {host}: {why}")]
+    Resolve { host: String, why: IoFailure },
     #[error("{host} has no address")]
     NoAddress { host: String },
     /// The TLS handshake failed, or TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(TlsFailure),
+}
+
+/// Why TLS gave no connection, in the client's words (see `tls::describe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum TlsFailure {
+    #[error("the server's certificate is not signed by a trusted authority (see --cacert)")]
+    UnknownIssuer,
+    #[error("the server's certificate is for another host name")]
+    OtherName,
+    #[error("the server's certificate has expired")]
+    Expired,
+    #[error("the server's certificate is not valid yet")]
+    NotYetValid,
+    #[error("the server's certificate was revoked")]
+    Revoked,
+    #[error("the server's certificate was refused")]
+    Refused,
+    #[error("the server speaks none of the offered protocols")]
+    NoProtocol,
+    #[error("the server did not agree to HTTP/2")]
+    NoHttp2,
+    #[error("the server refused the handshake ({alert})")]
+    Alert { alert: String },
+    #[error("{host:?} is not a TLS server name")]
+    BadName { host: String },
+    /// The client's TLS could not be set up (its `--cacert`), and why.
+    #[error("cannot be set up ({0})")]
+    Setup(String),
+    /// Anything else rustls said, in its words.
     #[error("{0}")]
-    Tls(String),
+    Other(String),
+}
+
+/// A socket or file operation that failed: the kind, in words, and for
+/// the rest what the system said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum IoFailure {
+    #[error("connection reset")]
+    Reset,
+    #[error("connection closed by the server")]
+    Closed,
+    #[error("connection closed before the answer ended")]
+    Ended,
+    #[error("connection aborted")]
+    Aborted,
+    /// Any other failure, as the system put it.
     #[error("{0}")]
-    Other(#[source] Arc<io::Error>),
+    System(String),
+}
+
+impl From<&io::Error> for IoFailure {
+    fn from(e: &io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::ConnectionReset => IoFailure::Reset,
+            io::ErrorKind::BrokenPipe => IoFailure::Closed,
+            io::ErrorKind::UnexpectedEof => IoFailure::Ended,
+            io::ErrorKind::ConnectionAborted => IoFailure::Aborted,
+            _ => IoFailure::System(e.to_string()),
+        }
+    }
 }
 
 /// Why a body is not what was asked for.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ContentError {
     /// It does not start with a GIF signature; what it looked like.
     #[error("not a GIF ({0})")]
@@ -79,8 +159,9 @@ pub enum ContentError {
     /// It grew past the limit (named) while arriving.
     #[error("body is over {0}")]
     TooLong(String),
-    #[error("metadata.json is not JSON ({0})")]
-    NotJson(String),
+    /// It does not parse as JSON: where it broke.
+    #[error("metadata.json is not JSON ({} at line {line} column {column})", if *.ended { "it ends early" } else { "a syntax error" })]
+    NotJson { line: usize, column: usize, ended: bool },
     #[error("metadata.json has no string \"country\"")]
     NoCountry,
 }
@@ -120,24 +201,13 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// What a socket failure means, in words.
-fn io_sentence(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset => "connection reset".into(),
-        io::ErrorKind::BrokenPipe => "connection closed by the server".into(),
-        io::ErrorKind::UnexpectedEof => "connection closed before the answer ended".into(),
-        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
-        _ => e.to_string(),
-    }
-}
-
 /// A socket error as a fetch error; `answered` says whether any of an
 /// answer had arrived.
 pub(crate) fn from_io(e: io::Error, answered: bool) -> FetchError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => FetchError::Connect(ConnectError::Refused),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FetchError::Timeout { answered },
-        _ => FetchError::Io(Arc::new(e)),
+        _ => FetchError::Io(IoFailure::from(&e)),
     }
 }
 
@@ -159,7 +229,13 @@ mod tests {
         assert_eq!(refused.to_string(), "connection failed: connection refused");
         let reset = from_io(io::ErrorKind::ConnectionReset.into(), true);
         assert_eq!(reset.to_string(), "connection reset");
-        let source = std::error::Error::source(&reset).expect("the io::Error is kept");
-        assert_eq!(source.to_string(), io::Error::from(io::ErrorKind::ConnectionReset).to_string());
+        let tls = FetchError::Connect(ConnectError::Tls(TlsFailure::UnknownIssuer));
+        assert_eq!(
+            tls.to_string(),
+            "connection failed: TLS: the server's certificate is not signed by a trusted authority (see --cacert)"
+        );
+        assert!(std::error::Error::source(&tls).is_none(), "a cause kept as data is not a source too");
+        let json = serde_json::to_string(&tls).unwrap();
+        assert_eq!(serde_json::from_str::<FetchError>(&json).unwrap(), tls, "it crosses a process boundary whole");
     }
 }

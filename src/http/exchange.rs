@@ -27,7 +27,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::conn::{remaining, Buf, Conn, Ended, Failed, Limits, DRAIN_MAX, MAX_HEAD};
-use super::error::FetchError;
+use super::error::{FetchError, StreamFailure};
 use super::policy::{self, Want};
 use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
@@ -239,10 +239,7 @@ impl Exchange {
     pub(crate) fn end(&self, need: Need) -> Ended {
         let outcome = match need {
             Need::Done(outcome) => outcome,
-            other => Err(FetchError::Stream(match other {
-                Need::Head(_) => "a head where the exchange had ended",
-                _ => "the exchange ended in the middle",
-            })),
+            other => Err(FetchError::Stream(StreamFailure::Broken(format!("{other:?} at its end")))),
         };
         let reuse = matches!(self.phase, Phase::Done).then_some((self.reader.framing(), self.keep_alive));
         Ended { outcome, reuse }
@@ -269,7 +266,11 @@ impl Exchange {
 /// The failure an answer that ended before its head is: it was refused,
 /// and `outcome` (from [`super::conn::Pool::finish`]) says why.
 pub(crate) fn refused(outcome: Result<(), FetchError>) -> Failed {
-    Failed::from(outcome.err().unwrap_or(FetchError::Stream("the answer ended before its head")))
+    Failed::from(
+        outcome
+            .err()
+            .unwrap_or(FetchError::Stream(StreamFailure::Broken("an end before the head, not refused".into()))),
+    )
 }
 
 #[cfg(test)]

@@ -27,10 +27,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::conn::{remaining, Key};
-use super::error::FetchError;
+use super::error::{FetchError, IoFailure, StreamFailure};
 use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
-use super::wire::{self, Framing, Head, WireError};
+use super::wire::{self, BadHead, Framing, Head, WireError};
 use crate::ident::PRODUCT;
 
 /// Sends requests on one HTTP/2 connection.
@@ -55,6 +55,13 @@ impl Slot {
     /// A sender on the live connection, if there is one.
     pub(crate) fn sender(&self) -> Option<(Sender, u64, Stamp)> {
         self.sender.as_ref().filter(|(s, ..)| !s.is_closed()).cloned()
+    }
+
+    /// Forgets connection `id`: the server went away from it.
+    pub(crate) fn forget(&mut self, id: u64) {
+        if self.sender.as_ref().is_some_and(|(_, kept, _)| *kept == id) {
+            self.sender = None;
+        }
     }
 
     /// Keeps `sender` for the next requests, with its connection's id and
@@ -117,9 +124,7 @@ pub(crate) async fn get(
     if let Some(auth) = &base.authorization {
         request = request.header(hyper::header::AUTHORIZATION, auth.as_str());
     }
-    let request = request
-        .body(Empty::new())
-        .map_err(|e| FetchError::Io(Arc::new(io::Error::new(io::ErrorKind::InvalidInput, e))))?;
+    let request = request.body(Empty::new()).map_err(|e| FetchError::Io(IoFailure::System(e.to_string())))?;
     let wait = remaining(deadline, false).map_err(|f| f.error)?;
     let ready = match tokio::time::timeout(wait, sender.ready()).await {
         Err(_) => return Err(FetchError::Timeout { answered: false }),
@@ -194,7 +199,7 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
             return super::error::from_io(io.kind().into(), answered);
         }
         if h2.is_go_away() && h2.is_remote() {
-            return FetchError::Stream("the server closed the HTTP/2 connection");
+            return FetchError::Stream(StreamFailure::GoneAway);
         }
         // hyper's h2 refuses a body that does not match its Content-Length
         // by resetting the stream itself, before handing over the frame
@@ -205,7 +210,7 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
             return match body {
                 Some((Framing::Length(_), _)) => WireError::Mismatch.into(),
                 Some((framing, _)) => WireError::Overrun(framing).into(),
-                None => WireError::BadHead("HTTP/2 protocol error".into()).into(),
+                None => WireError::BadHead(BadHead::Http2).into(),
             };
         }
         if h2.is_reset() && h2.is_remote() {
@@ -216,11 +221,11 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
                     return WireError::Short { expected, got }.into();
                 }
             }
-            return FetchError::Stream("stream reset by the server");
+            return FetchError::Stream(StreamFailure::Reset);
         }
     }
     if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
         return super::error::from_io(io::ErrorKind::UnexpectedEof.into(), answered);
     }
-    FetchError::Io(Arc::new(io::Error::other(e)))
+    FetchError::Io(IoFailure::System(e.to_string()))
 }

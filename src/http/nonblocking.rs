@@ -20,7 +20,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::conn::{remaining, Conn, Failed, Key, Limits, Pool, Protocol, Transport, CONNECT_TIMEOUT};
-use super::error::{ConnectError, FetchError};
+use super::error::{ConnectError, FetchError, StreamFailure, TlsFailure};
 use super::exchange::{self, Exchange, Need};
 use super::policy::{self, Want};
 use super::tls::{Alpn, Trust};
@@ -194,8 +194,13 @@ impl AsyncClient {
                             ..Trace::default()
                         };
                         match h2::get(&mut sender, base, rest, deadline, stall, trace).await {
-                            // The connection was closed as the request left (the
-                            // server's idle timeout): once more, on a new one.
+                            // The server went away before taking the stream, or
+                            // closed the connection as the request left (its idle
+                            // timeout): once more, on a new connection.
+                            Err(e) if !resent && e == FetchError::Stream(StreamFailure::GoneAway) => {
+                                self.inner.h2.slot(&Key::of(base)).lock().await.forget(conn);
+                                resent = true;
+                            }
                             Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
                             Err(e) => return Err(e),
                             Ok(answer) => {
@@ -278,7 +283,7 @@ impl AsyncClient {
         };
         if !h2 {
             if self.inner.protocol == Protocol::Http2 {
-                return Err(FetchError::Connect(ConnectError::Tls("TLS: the server did not agree to HTTP/2".into())));
+                return Err(FetchError::Connect(ConnectError::Tls(TlsFailure::NoHttp2)));
             }
             slot.http1 = true;
             return Ok(Route::Http1(Some(conn)));

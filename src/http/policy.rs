@@ -185,7 +185,11 @@ impl BodyCheck {
 
 /// The `country` of a `metadata.json` body.
 fn country(body: &[u8]) -> Result<String, FetchError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ContentError::NotJson(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ContentError::NotJson {
+        line: e.line(),
+        column: e.column(),
+        ended: e.is_eof(),
+    })?;
     match value.get("country") {
         Some(serde_json::Value::String(name)) => Ok(name.clone()),
         _ => Err(ContentError::NoCountry.into()),

@@ -25,7 +25,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::error::{ConnectError, FetchError};
+use super::error::{ConnectError, FetchError, TlsFailure};
 
 /// Which servers a client believes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -58,7 +58,7 @@ pub fn config(trust: &Trust, alpn: Alpn) -> Result<Arc<ClientConfig>, FetchError
     if let Some(config) = configs.lock().unwrap_or_else(|p| p.into_inner()).get(&(trust.clone(), alpn)) {
         return Ok(config.clone());
     }
-    let config = build(trust, alpn).map_err(|e| FetchError::Connect(ConnectError::Tls(e)))?;
+    let config = build(trust, alpn).map_err(|e| FetchError::Connect(ConnectError::Tls(TlsFailure::Setup(e))))?;
     configs.lock().unwrap_or_else(|p| p.into_inner()).insert((trust.clone(), alpn), config.clone());
     Ok(config)
 }
@@ -99,7 +99,7 @@ fn provider() -> Arc<CryptoProvider> {
 fn build(trust: &Trust, alpn: Alpn) -> Result<Arc<ClientConfig>, String> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
+        .map_err(|e| e.to_string())?;
     let verifier: Arc<dyn ServerCertVerifier> = if trust.insecure {
         Arc::new(Unchecked(provider()))
     } else {
@@ -125,9 +125,7 @@ fn build(trust: &Trust, alpn: Alpn) -> Result<Arc<ClientConfig>, String> {
 }
 
 fn webpki_verifier(roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>, String> {
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .map_err(|e| format!("TLS setup failed: {e}"))
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider()).build().map_err(|e| e.to_string())
 }
 
 /// The roots of a [`Trust`]: `--cacert`'s, then the system's, read on
@@ -246,31 +244,25 @@ impl ServerCertVerifier for Unchecked {
 /// The name a certificate must carry for `host`.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, FetchError> {
     ServerName::try_from(host.to_string())
-        .map_err(|_| FetchError::Connect(ConnectError::Tls(format!("{host:?} is not a TLS server name"))))
+        .map_err(|_| FetchError::Connect(ConnectError::Tls(TlsFailure::BadName { host: host.to_string() })))
 }
 
 /// A TLS failure as a sentence.
-pub fn describe(e: &rustls::Error) -> String {
+pub fn describe(e: &rustls::Error) -> TlsFailure {
     use rustls::{CertificateError, Error as E};
     match e {
-        E::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            "TLS: the server's certificate is not signed by a trusted authority (see --cacert)".into()
-        }
+        E::InvalidCertificate(CertificateError::UnknownIssuer) => TlsFailure::UnknownIssuer,
         E::InvalidCertificate(CertificateError::NotValidForName)
-        | E::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            "TLS: the server's certificate is for another host name".into()
-        }
+        | E::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => TlsFailure::OtherName,
         E::InvalidCertificate(CertificateError::Expired)
-        | E::InvalidCertificate(CertificateError::ExpiredContext { .. }) => {
-            "TLS: the server's certificate has expired".into()
-        }
-        E::InvalidCertificate(CertificateError::NotValidYet) => "TLS: the server's certificate is not valid yet".into(),
-        E::InvalidCertificate(CertificateError::Revoked) => "TLS: the server's certificate was revoked".into(),
-        E::InvalidCertificate(_) => "TLS: the server's certificate was refused".into(),
-        E::General(why) => format!("TLS: {why}"),
-        E::NoApplicationProtocol => "TLS: the server speaks none of the offered protocols".into(),
-        E::AlertReceived(alert) => format!("TLS: the server refused the handshake ({})", alert_words(alert)),
-        other => format!("TLS: {other}"),
+        | E::InvalidCertificate(CertificateError::ExpiredContext { .. }) => TlsFailure::Expired,
+        E::InvalidCertificate(CertificateError::NotValidYet) => TlsFailure::NotYetValid,
+        E::InvalidCertificate(CertificateError::Revoked) => TlsFailure::Revoked,
+        E::InvalidCertificate(_) => TlsFailure::Refused,
+        E::General(why) => TlsFailure::Other(why.clone()),
+        E::NoApplicationProtocol => TlsFailure::NoProtocol,
+        E::AlertReceived(alert) => TlsFailure::Alert { alert: alert_words(alert) },
+        other => TlsFailure::Other(other.to_string()),
     }
 }
 

@@ -19,20 +19,20 @@ use crate::ident::PRODUCT;
 pub const MAX_FIELDS: usize = 100;
 
 /// Why a response could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub enum WireError {
     /// The head did not fit in the limit.
     #[error("response header over {} KiB", .0 >> 10)]
     HeadTooLarge(usize),
     /// The head is not HTTP.
     #[error("malformed response header ({0})")]
-    BadHead(String),
+    BadHead(BadHead),
     /// The framing headers contradict each other or are invalid.
     #[error("{0}")]
     BadFraming(String),
     /// A chunked body broke its grammar.
     #[error("malformed chunked body ({0})")]
-    BadChunk(&'static str),
+    BadChunk(BadChunk),
     /// The connection ended inside the head.
     #[error("connection closed in the middle of the response header")]
     ClosedInHead,
@@ -55,6 +55,55 @@ pub enum WireError {
     /// it without saying whether it went past the length or ended short.
     #[error("body does not match its Content-Length")]
     Mismatch,
+}
+
+/// What is wrong with a chunked body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum BadChunk {
+    #[error("size")]
+    Size,
+    #[error("no CRLF after a chunk")]
+    NoCrlf,
+    #[error("line too long")]
+    LongLine,
+}
+
+/// What is wrong with a response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum BadHead {
+    #[error("invalid header name")]
+    HeaderName,
+    #[error("invalid header value")]
+    HeaderValue,
+    #[error("invalid new line")]
+    NewLine,
+    #[error("invalid response status")]
+    Status,
+    #[error("invalid token")]
+    Token,
+    #[error("invalid HTTP version")]
+    Version,
+    #[error("more than {MAX_FIELDS} header fields")]
+    TooManyFields,
+    #[error("101 Switching Protocols to a GET")]
+    Switching,
+    /// Over HTTP/2, the framing layer refused the head.
+    #[error("HTTP/2 protocol error")]
+    Http2,
+}
+
+impl From<httparse::Error> for BadHead {
+    fn from(e: httparse::Error) -> Self {
+        match e {
+            httparse::Error::HeaderName => BadHead::HeaderName,
+            httparse::Error::HeaderValue => BadHead::HeaderValue,
+            httparse::Error::NewLine => BadHead::NewLine,
+            httparse::Error::Status => BadHead::Status,
+            httparse::Error::Token => BadHead::Token,
+            httparse::Error::TooManyHeaders => BadHead::TooManyFields,
+            httparse::Error::Version => BadHead::Version,
+        }
+    }
 }
 
 impl WireError {
@@ -103,7 +152,7 @@ impl Head {
 }
 
 /// How a response's body ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Framing {
     /// There is none.
     Empty,
@@ -257,11 +306,11 @@ impl Reader {
             State::ChunkSize => {
                 let Some((line, used)) = line(input)? else { return Ok((0, Event::NeedMore)) };
                 let size = line.split(|&b| b == b';').next().unwrap_or(b"");
-                let size = std::str::from_utf8(size).map_err(|_| WireError::BadChunk("size"))?.trim_end();
+                let size = std::str::from_utf8(size).map_err(|_| WireError::BadChunk(BadChunk::Size))?.trim_end();
                 if size.is_empty() || size.len() > 16 || !size.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(WireError::BadChunk("size"));
+                    return Err(WireError::BadChunk(BadChunk::Size));
                 }
-                let size = u64::from_str_radix(size, 16).map_err(|_| WireError::BadChunk("size"))?;
+                let size = u64::from_str_radix(size, 16).map_err(|_| WireError::BadChunk(BadChunk::Size))?;
                 self.state = if size == 0 { State::Trailers } else { State::ChunkData(size) };
                 Ok((used, Event::NeedMore))
             }
@@ -279,7 +328,7 @@ impl Reader {
                     Ok((2, Event::NeedMore))
                 }
                 [] | [b'\r'] => Ok((0, Event::NeedMore)),
-                _ => Err(WireError::BadChunk("no CRLF after a chunk")),
+                _ => Err(WireError::BadChunk(BadChunk::NoCrlf)),
             },
             State::Trailers => {
                 let Some((line, used)) = line(input)? else { return Ok((0, Event::NeedMore)) };
@@ -302,10 +351,7 @@ impl Reader {
                 return Err(WireError::HeadTooLarge(self.max_head))
             }
             Ok(httparse::Status::Partial) => return Ok((0, Event::NeedMore)),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(WireError::BadHead(format!("more than {MAX_FIELDS} header fields")))
-            }
-            Err(e) => return Err(WireError::BadHead(e.to_string())),
+            Err(e) => return Err(WireError::BadHead(e.into())),
         };
         if used > self.max_head {
             return Err(WireError::HeadTooLarge(self.max_head));
@@ -316,7 +362,7 @@ impl Reader {
             fields: response.headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec())).collect(),
         };
         match head.status {
-            101 => return Err(WireError::BadHead("101 Switching Protocols to a GET".into())),
+            101 => return Err(WireError::BadHead(BadHead::Switching)),
             // An interim answer: the final one follows.
             100..=199 => return Ok((used, Event::NeedMore)),
             _ => {}
@@ -351,8 +397,8 @@ impl Reader {
 fn line(input: &[u8]) -> Result<Option<(&[u8], usize)>, WireError> {
     match input.windows(2).position(|w| w == b"\r\n") {
         Some(end) if end <= MAX_LINE => Ok(Some((&input[..end], end + 2))),
-        Some(_) => Err(WireError::BadChunk("line too long")),
-        None if input.len() > MAX_LINE => Err(WireError::BadChunk("line too long")),
+        Some(_) => Err(WireError::BadChunk(BadChunk::LongLine)),
+        None if input.len() > MAX_LINE => Err(WireError::BadChunk(BadChunk::LongLine)),
         None => Ok(None),
     }
 }
@@ -436,7 +482,7 @@ mod tests {
         assert_eq!(read(chunks, 100).unwrap_err(), WireError::ClosedInChunks);
         assert_eq!(read(b"HTTP/1.1 200 OK\r\nConte", 100).unwrap_err(), WireError::ClosedInHead);
         let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-        assert_eq!(read(bad, 100).unwrap_err(), WireError::BadChunk("size"));
+        assert_eq!(read(bad, 100).unwrap_err(), WireError::BadChunk(BadChunk::Size));
     }
 
     #[test]

@@ -44,9 +44,9 @@ pub fn initial_report(config: &GetConfig) {
         Span(codes).to_string()
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} site: {}", server_name(config.label), config.base);
+    let _ = writeln!(out, "{} site: {}", server_name(config.label), config.job.base);
     let _ = writeln!(out, "Searching for {}: {which}", plural(codes.len(), "flag"));
-    let _ = writeln!(out, "{} will be used.", plural(config.concurrency, "concurrent connection"));
+    let _ = writeln!(out, "{} will be used.", plural(config.job.concurrency, "concurrent connection"));
     write_bytes(out.as_bytes());
 }
 

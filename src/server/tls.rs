@@ -32,9 +32,9 @@ pub enum TlsSetupError {
     },
     #[error("{} holds no {what} in PEM form", .path.display())]
     Missing { path: PathBuf, what: &'static str },
-    #[error("cannot make a certificate: {0}")]
+    #[error("cannot make a certificate")]
     Generate(#[from] rcgen::Error),
-    #[error("the certificate and key do not make a TLS configuration: {0}")]
+    #[error("the certificate and key do not make a TLS configuration")]
     Config(#[from] rustls::Error),
     #[error("cannot write the CA certificate")]
     WriteCa(#[source] io::Error),

@@ -217,3 +217,38 @@ fn an_example_without_a_server_says_how_to_start_one() {
         assert!(!err.contains("panicked"), "{example}: {err}");
     }
 }
+
+/// Errors read once, as a user sees them: each cause is printed one time,
+/// after what it is the cause of.
+#[test]
+fn errors_print_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A certificate and a key that do not belong together.
+    let one = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, one.cert.pem()).unwrap();
+    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+    let a = flags()
+        .args(["serve", "--port", "0", "--tls", "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let (what, cause) = err.trim().split_once(": ").unwrap().1.split_once(": ").expect("a cause after the error");
+    assert_eq!(what, "the certificate and key do not make a TLS configuration", "{err}");
+    assert_eq!(err.matches(cause).count(), 1, "the cause is printed once: {err}");
+    // A failed download's reason, in the report and its JSON.
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let a = flags()
+        .args(["get", "BR", "-v", "-s", &format!("http://127.0.0.1:{free_port}/flags"), "-d"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("*** Error for BR: connection failed: connection refused\n"), "{out}");
+    assert_eq!(out.matches("refused").count(), 1, "{out}");
+}
