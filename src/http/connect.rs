@@ -158,12 +158,9 @@ impl Host {
 /// request's deadline and by Ctrl-C. Nothing else reads it.
 pub const HANG_LOOKUP_ENV: &str = "FLAGS_TEST_HANG_LOOKUP";
 
-/// The addresses of `host:port`: an IP literal as it is, a name through
-/// the system's resolver (which blocks, for as long as it takes).
+/// The addresses of the name `host` at `port`, from the system's resolver
+/// (which blocks, for as long as it takes).
 fn lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
     if std::env::var_os(HANG_LOOKUP_ENV).is_some_and(|name| name == host) {
         loop {
             std::thread::park();
@@ -172,18 +169,23 @@ fn lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect)
 }
 
+/// `host:port` when the host is an IP address: nothing to look up.
+fn literal(host: &str, port: u16) -> Option<SocketAddr> {
+    host.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, port))
+}
+
 /// [`lookup`] within `deadline` for a blocking caller. A name is looked up
 /// on a thread of its own, so that the wait ends at the deadline
 /// (`TimedOut`) or when `stopped` says so (Ctrl-C), even when the resolver
 /// never answers; that thread is then left to finish alone.
-pub fn resolve_blocking(
+pub(crate) fn resolve_blocking(
     host: &str,
     port: u16,
     deadline: Instant,
     stopped: &dyn Fn() -> bool,
 ) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+    if let Some(addr) = literal(host, port) {
+        return Ok(vec![addr]);
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let name = host.to_string();
@@ -208,9 +210,9 @@ pub fn resolve_blocking(
 
 /// [`lookup`] for an async caller, on tokio's blocking threads; the caller
 /// bounds it with its deadline, and a cancel drops it.
-pub async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Some(addr) = literal(host, port) {
+        return Ok(vec![addr]);
     }
     let name = host.to_string();
     tokio::task::spawn_blocking(move || lookup(&name, port)).await.map_err(|_| io::Error::from(io::ErrorKind::Other))?
