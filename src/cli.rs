@@ -380,6 +380,9 @@ pub struct ServeArgs {
     /// `drip` fault: bytes per second.
     #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1..))]
     pub drip_rate: u64,
+    /// `slow-close` fault: how long the connection stays open after the body.
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_seconds)]
+    pub slow_close: Duration,
     /// `429` and `503` faults: the Retry-After they send, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub retry_after: u64,
@@ -454,6 +457,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
                     jitter: a.jitter,
                     drip_rate: a.drip_rate,
                     retry_after: a.retry_after,
+                    slow_close: a.slow_close,
                     ..FaultSettings::default()
                 },
                 seed,
@@ -502,5 +506,24 @@ mod tests {
         assert_eq!(parse_max_req("5000"), Ok(5000), "capped later, at 1000 and the codes");
         assert_eq!(parse_size("256K"), Ok(256 << 10));
         assert!(parse_size("0").is_err() && parse_size("12Q").is_err());
+    }
+
+    /// The concurrency `flags get ARGS` would use.
+    fn concurrency(args: &str) -> usize {
+        let cli = Cli::try_parse_from(format!("flags get {args}").split_whitespace()).unwrap();
+        let Some(Command::Get(get)) = cli.command else { unreachable!("a get command") };
+        GetConfig::try_from(get).unwrap().job.concurrency
+    }
+
+    #[test]
+    fn requests_in_flight_are_capped_and_remote_is_spared() {
+        // At most 676 codes, so the cap of 1000 leaves the codes' to bind.
+        assert_eq!(concurrency("-e -m 5000"), 676, "capped at 1000 and at the codes");
+        assert_eq!(concurrency("-e -m 5000 --mode sequential"), 1);
+        assert_eq!(concurrency("BR FR -m 50"), 2, "capped at the codes");
+        assert_eq!(concurrency("-e -s REMOTE"), 5, "the book's public site gets at most 5");
+        assert_eq!(concurrency("-e -s REMOTE --mode threadpool"), 5);
+        assert_eq!(concurrency("-e -s REMOTE -m 50"), 50, "unless the user says so");
+        assert_eq!(concurrency("-e -s LOCAL"), 100, "async's default elsewhere");
     }
 }

@@ -373,4 +373,12 @@ mod tests {
         let w = retry_wait(1, 5, &Failure::Fetch(FetchError::Timeout { answered: true })).unwrap();
         assert!(w >= Duration::from_millis(100) && w <= Duration::from_millis(300), "{w:?}");
     }
+
+    #[test]
+    fn a_retry_after_is_honoured_up_to_ten_seconds() {
+        let hour = Failure::Fetch(FetchError::Http { status: 503, retry_after: Some(3600) });
+        assert_eq!(retry_wait(0, 3, &hour), Some(Duration::from_secs(10)));
+        let two = Failure::Fetch(FetchError::Http { status: 429, retry_after: Some(2) });
+        assert_eq!(retry_wait(0, 3, &two), Some(Duration::from_secs(2)));
+    }
 }

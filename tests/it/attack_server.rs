@@ -169,32 +169,38 @@ fn slowloris_and_idle_floods_do_not_lock_out_a_normal_client() {
     srv.assert_serves();
 }
 
+/// Waits until `addr` refuses connections: the server stopped accepting.
+fn wait_refused(addr: std::net::SocketAddr) {
+    super::util::wait_until("connections refused", Duration::from_secs(30), || TcpStream::connect(addr).is_err());
+}
+
 #[test]
 fn sigterm_stops_accepting_and_lets_requests_in_flight_finish() {
-    let mut srv = ServeProcess::start(&["--delay", "1"]);
+    let mut srv = ServeProcess::start(&["--delay", "4"]);
     let addr = srv.addr;
     let in_flight = std::thread::spawn(move || http_get(addr, "/flags/br/br.gif"));
-    std::thread::sleep(Duration::from_millis(300));
+    super::util::wait_in_flight(addr, 1);
     srv.signal(libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(TcpStream::connect(addr).is_err(), "still accepting after SIGTERM");
+    wait_refused(addr);
+    assert!(srv.alive(), "the request in flight is still being answered");
     let answer = in_flight.join().unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{}", String::from_utf8_lossy(&answer));
-    assert_eq!(srv.wait_exit(Duration::from_secs(5)), Some(0));
+    assert_eq!(srv.wait_exit(Duration::from_secs(30)), Some(0));
     assert!(srv.output().iter().any(|l| l == "flag server stopped."), "{:?}", srv.output());
 }
 
 #[test]
 fn a_second_signal_quits_at_once() {
-    let mut srv = ServeProcess::start(&["--delay", "30"]);
+    let mut srv = ServeProcess::start(&["--delay", "120"]);
     let addr = srv.addr;
     let _stuck = std::thread::spawn(move || http_get(addr, "/flags/br/br.gif"));
-    std::thread::sleep(Duration::from_millis(300));
+    super::util::wait_in_flight(addr, 1);
     srv.signal(libc::SIGINT);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_refused(addr);
     assert!(srv.alive(), "the first signal waits for the request in flight");
     srv.signal(libc::SIGINT);
-    assert_eq!(srv.wait_exit(Duration::from_secs(3)), Some(130));
+    // Far sooner than the request in flight would end.
+    assert_eq!(srv.wait_exit(Duration::from_secs(60)), Some(130));
 }
 
 #[test]

@@ -9,7 +9,9 @@ fn flags() -> Command {
 #[test]
 fn demo_prints_a_seed_run_per_style_and_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = flags().current_dir(dir.path()).args(["demo", "--delay", "0.02"]).assert().success();
+    // A delay long beside the time it takes to start 20 requests, so that
+    // the overlap shows however loaded the machine is.
+    let out = flags().current_dir(dir.path()).args(["demo", "--delay", "0.3"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert_eq!(text.matches("20 flags downloaded in ").count(), 4, "{text}");
     assert!(text.contains("BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN \n"), "{text}");

@@ -277,3 +277,32 @@ fn on_a_terminal_the_bar_ends_its_line_before_the_report() {
         &before[before.len().saturating_sub(80)..]
     );
 }
+
+/// A reader of stdout that goes away (`flags get -v | head -1`) stops the
+/// run quietly: exit 141 as other Unix tools, long before the run would
+/// end, with nothing on stderr.
+#[test]
+fn a_closed_stdout_stops_the_run_quietly() {
+    use std::io::BufRead;
+    let srv = super::util::ServeProcess::start(&["--delay", "0.3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(super::util::flags_exe())
+        .args(["get", "-e", "-v", "-m", "4", "-s", &format!("http://{}/flags", srv.addr), "-d"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("site:"), "{first}");
+    // The reader is gone (dropped with its BufReader).
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    // The whole run takes 676 / 4 x 0.3 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "ran on for {:?}", started.elapsed());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "quietly");
+    let left = super::util::files_in(dir.path());
+    assert!(left.iter().all(|f| !f.starts_with('.')), "temporary files left: {left:?}");
+}

@@ -114,11 +114,22 @@ fn the_banner_counts_the_flags_of_a_dir_and_warns_at_none() {
     let empty = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(super::util::FLAGS_EXE);
     cmd.args(["serve", "--port", "0", "--dir"]).arg(empty.path());
-    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Its banner ends with a command to try: then it is serving.
+    let mut stdout = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stdout += &line;
+        stdout.push('\n');
+        if line.contains("try: flags get") {
+            break;
+        }
+    }
     super::util::send_signal(child.id(), libc::SIGTERM);
+    lines.for_each(|l| stdout += &l.unwrap_or_default());
     let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("serving the 0 flags in"), "{stdout}");
     assert!(stderr.contains("holds no flag to serve"), "{stderr}");
     let full = tempfile::tempdir().unwrap();
@@ -147,4 +158,27 @@ fn verbose_logs_a_stalled_request_when_its_client_leaves() {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("no log line for the stalled request: {:?}", srv.output());
+}
+
+/// With `--seed`, which request gets a 418 depends on the seed, the URL and
+/// how many times that URL was asked for, not on the order requests
+/// arrive in: two servers asked in opposite orders answer alike.
+#[test]
+fn seeded_draws_do_not_depend_on_arrival_order() {
+    let paths: Vec<String> = flags::POP20.iter().map(|cc| format!("/flags/{0}/{0}.gif", cc.lower())).collect();
+    let answers = |order: &mut dyn Iterator<Item = &String>| {
+        let srv = ServeProcess::start(&["--error-rate", "0.5", "--seed", "7"]);
+        let mut got = std::collections::BTreeMap::new();
+        for path in order {
+            for n in 0..3 {
+                got.insert((path.clone(), n), fetch(srv.addr, path).status);
+            }
+        }
+        got
+    };
+    let forward = answers(&mut paths.iter());
+    let backward = answers(&mut paths.iter().rev());
+    assert_eq!(forward, backward);
+    let teapots = forward.values().filter(|s| **s == 418).count();
+    assert!(teapots > 5 && teapots < 55, "a share of 0.5 drew {teapots} of 60");
 }

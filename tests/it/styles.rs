@@ -52,12 +52,22 @@ fn sequential_goes_in_sorted_order() {
 
 #[test]
 fn concurrent_styles_keep_all_requests_in_flight() {
-    // With a delay, 20 requests at once overlap; the server sees them together.
+    // Answers a minute away: the server sees all 20 requests at once, then
+    // the run is stopped.
     for mode in [Mode::ThreadPool, Mode::Async] {
-        let srv = server_with(Delay::fixed(0.2), 0.0);
+        let srv = server_with(Delay::fixed(60.0), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        let result = pop20(mode, &srv, dir.path(), 20);
-        assert_eq!(result.saved(), 20);
+        let cancel = Cancel::new(dir.path());
+        let (base, dest, stop) = (srv.base(), dir.path().to_path_buf(), Arc::clone(&cancel));
+        let run = std::thread::spawn(move || {
+            download::run(mode, job(base, &dest, 20), pop20_sorted(), Arc::new(Quiet), stop)
+        });
+        super::util::wait_until("20 requests in flight", std::time::Duration::from_secs(60), || {
+            srv.stats().snapshot().in_flight == 20
+        });
+        cancel.cancel();
+        let result = run.join().unwrap();
+        assert_eq!(result.done.len(), 20, "{mode}");
         assert_eq!(srv.stats().peak_in_flight(), 20, "{mode}");
     }
 }

@@ -234,3 +234,25 @@ pub fn fetch(addr: SocketAddr, path: &str) -> Answer {
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     Answer { status, head, body: raw[end + 4..].to_vec() }
 }
+
+/// The server's `/stats` at `addr`, as JSON.
+pub fn stats(addr: SocketAddr) -> serde_json::Value {
+    serde_json::from_slice(&fetch(addr, "/stats").body).expect("stats are JSON")
+}
+
+/// Waits until `ready` says so, looking every few milliseconds; panics
+/// naming `what` after `limit`, a bound only a broken build reaches.
+pub fn wait_until(what: &str, limit: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !ready() {
+        assert!(t0.elapsed() < limit, "never happened within {limit:?}: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Waits until the server at `addr` has `n` requests in flight.
+pub fn wait_in_flight(addr: SocketAddr, n: u64) {
+    wait_until(&format!("{n} requests in flight"), std::time::Duration::from_secs(60), || {
+        stats(addr)["in_flight"].as_u64() >= Some(n)
+    });
+}

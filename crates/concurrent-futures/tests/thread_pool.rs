@@ -138,17 +138,29 @@ fn callbacks_run_exactly_once_even_when_added_late() {
 #[test]
 fn wait_first_completed_returns_early() {
     let ex = ThreadPoolExecutor::new(2);
+    let (release, hold) = std::sync::mpsc::channel::<()>();
     let fast = ex.submit(|| 1);
-    let slow = ex.submit(|| {
-        sleep(Duration::from_millis(500));
+    let slow = ex.submit(move || {
+        let _ = hold.recv();
         2
     });
-    let (done, not_done) =
-        wait(&[fast.clone(), slow.clone()], Some(Duration::from_secs(5)), ReturnWhen::FirstCompleted);
+    // Should `wait` wait for every future, the slow one is let go at last,
+    // so that it returns with both done, and the asserts below fail.
+    let watchdog = {
+        let release = release.clone();
+        std::thread::spawn(move || {
+            sleep(Duration::from_secs(10));
+            let _ = release.send(());
+        })
+    };
+    let (done, not_done) = wait(&[fast.clone(), slow.clone()], None, ReturnWhen::FirstCompleted);
     assert!(done.iter().any(|f| f.ptr_eq(&fast)));
-    assert!(not_done.iter().all(|f| f.ptr_eq(&slow)));
+    assert_eq!(not_done.len(), 1, "it returned before the slow one was done");
+    assert!(not_done[0].ptr_eq(&slow) && !slow.done());
+    let _ = release.send(());
     let (done, not_done) = wait(&[fast, slow], None, ReturnWhen::AllCompleted);
     assert_eq!((done.len(), not_done.len()), (2, 0));
+    drop(watchdog);
 }
 
 #[test]
@@ -228,11 +240,10 @@ fn first_exception_does_not_stop_at_a_cancelled_future() {
         sleep(Duration::from_millis(200));
         gate.wait();
     });
-    let started = std::time::Instant::now();
-    let (done, not_done) =
-        wait(&[blocker.clone(), cancelled.clone()], Some(Duration::from_secs(10)), ReturnWhen::FirstException);
-    // No exception: it returns when all are done, as ALL_COMPLETED.
-    assert!(started.elapsed() >= Duration::from_millis(150), "returned at once on the cancelled future");
+    let (done, not_done) = wait(&[blocker.clone(), cancelled.clone()], None, ReturnWhen::FirstException);
+    // No exception: it returns when all are done, as ALL_COMPLETED (one
+    // that returned at once on the cancelled future would leave the
+    // blocker not done).
     assert_eq!((done.len(), not_done.len()), (2, 0));
     releaser.join().unwrap();
 }
