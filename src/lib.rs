@@ -28,6 +28,7 @@
 //! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
 //! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |
 //! | [`ident`] | how `flags` names itself on the wire |
+//! | [`os`] | every call that is not the same on every Unix (clocks, a peer's hang-up, a process's memory), gated in one place |
 
 pub mod bench;
 pub mod cli;
@@ -38,6 +39,7 @@ pub use concurrent_futures as executor;
 pub mod get;
 pub mod http;
 pub mod ident;
+pub mod os;
 pub mod report;
 pub mod save;
 pub mod server;

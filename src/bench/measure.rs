@@ -56,15 +56,12 @@ pub fn run(mut cmd: Command, started: &dyn Fn(u32)) -> std::io::Result<Sample> {
     })
 }
 
-/// Samples the peak resident set (`VmHWM`, KiB) of `pid` until it exits.
+/// Samples the peak resident set (KiB) of `pid` until it exits (0 where
+/// the system does not say, see [`crate::os::peak_rss_kib`]).
 fn hwm_sampler(pid: u32) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
-        let path = format!("/proc/{pid}/status");
         let mut peak = 0;
-        // A zombie's status has no VmHWM; the process is gone then.
-        while let Some(kib) = std::fs::read_to_string(&path).ok().and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        }) {
+        while let Some(kib) = crate::os::peak_rss_kib(pid) {
             peak = kib;
             std::thread::sleep(Duration::from_millis(2));
         }

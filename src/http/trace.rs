@@ -1,7 +1,7 @@
 //! When a request's steps happened, for the timelines (`download::timeline`).
 //!
 //! A [`Stamp`] is a reading of the machine's monotonic clock
-//! (`CLOCK_MONOTONIC`), in nanoseconds. Every process on the machine reads
+//! (`CLOCK_MONOTONIC`, through [`crate::os`]), in nanoseconds. Every process on the machine reads
 //! the same clock, so a process-pool worker's stamps line up with its
 //! parent's, and a stamp is a plain number that crosses as JSON. Taking one
 //! costs a few tens of nanoseconds (the vDSO, no system call).
@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::os::{self, Clock};
+
 /// A moment, in ns on the monotonic clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Stamp(pub u64);
@@ -17,23 +19,13 @@ pub struct Stamp(pub u64);
 impl Stamp {
     /// Now.
     pub fn now() -> Self {
-        Stamp(clock_ns(libc::CLOCK_MONOTONIC))
+        Stamp(os::clock_ns(Clock::Monotonic))
     }
 
     /// Milliseconds from `start` to this moment (negative if before).
     pub fn ms_since(self, start: Stamp) -> f64 {
         (self.0 as i128 - start.0 as i128) as f64 / 1e6
     }
-}
-
-/// A reading of `clock` in nanoseconds. The `_COARSE` clocks give the
-/// kernel's last tick (a few ms stale) for less than the precise ones; the
-/// server's hot path reads those.
-pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec it is given.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// One request's way through a client.

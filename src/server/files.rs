@@ -197,7 +197,7 @@ impl DirSource {
 
 /// The monotonic clock's coarse reading, in microseconds.
 fn coarse_us() -> u64 {
-    crate::http::trace::clock_ns(libc::CLOCK_MONOTONIC_COARSE) / 1_000
+    crate::os::clock_ns(crate::os::Clock::MonotonicCoarse) / 1_000
 }
 
 /// Reads all `len` bytes of `file` (a regular file opened non-blocking,

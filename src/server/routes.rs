@@ -313,14 +313,10 @@ async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
 
 /// True when the client's end of the connection `fd` is closed or reset.
 /// A client that only half-closes counts as gone, as hyper counts it by
-/// default (its `half_close` is off).
+/// default (its `half_close` is off). `fd` is the socket of the connection
+/// this request came on, open while it is answered.
 fn client_gone(fd: RawFd) -> bool {
-    let mut watched = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
-    // SAFETY: poll(2) on one pollfd we own, with no wait; `fd` is the
-    // socket of the connection this request came on, open while it is
-    // answered.
-    let ready = unsafe { libc::poll(&mut watched, 1, 0) };
-    ready > 0 && watched.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    crate::os::peer_closed(fd)
 }
 
 /// `Some(reason)` when the request's `Host` breaks RFC 9112 §3.2: missing

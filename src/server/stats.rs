@@ -87,7 +87,7 @@ pub struct Second {
 /// The Unix time in seconds, from the coarse clock: enough for a
 /// per-second count, and cheaper on every request.
 fn unix_now() -> u64 {
-    crate::http::trace::clock_ns(libc::CLOCK_REALTIME_COARSE) / 1_000_000_000
+    crate::os::clock_ns(crate::os::Clock::RealtimeCoarse) / 1_000_000_000
 }
 
 impl Stats {

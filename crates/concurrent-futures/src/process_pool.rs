@@ -249,12 +249,17 @@ pub fn terminate_all(grace: Duration) -> Vec<u32> {
     pids
 }
 
-/// True while `pid` runs (not yet exited, or exited but not reaped: a zombie).
+/// True while `pid` runs; an exited worker not yet reaped (a zombie)
+/// counts as gone where the system tells them apart (Linux's `/proc`).
 fn running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+    #[cfg(target_os = "linux")]
+    return match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
         Err(_) => false,
-    }
+    };
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: signal 0 only asks whether the process exists.
+    return unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
 }
 
 /// A worker's stdin, shared by its pool thread (jobs) and [`Interrupter`].

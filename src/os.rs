@@ -1,0 +1,161 @@
+//! What `flags` asks of the operating system beyond the standard library,
+//! in one place: a port to another Unix touches this file. Each call is
+//! gated by `cfg(target_os)`, with a portable fallback where Linux has
+//! something better.
+//!
+//! `flags` is built and tested on Linux. The fallbacks are what macOS and
+//! the BSDs offer; they are expected to build there, untested:
+//!
+//! | call | Linux | elsewhere |
+//! |---|---|---|
+//! | [`clock_ns`] | the clocks, `_COARSE` ones included | the precise clocks for the coarse ones |
+//! | [`peer_closed`] | `POLLRDHUP`: a FIN seen even with data waiting | `POLLHUP`, or a peek that reads the end |
+//! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
+//! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
+//!
+//! Worker processes die with their parent through `PR_SET_PDEATHSIG` on
+//! Linux; elsewhere the end of their stdin (the parent's pipe) ends them
+//! (`crates/concurrent-futures`).
+
+use std::os::fd::RawFd;
+
+/// Which clock [`clock_ns`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Monotonic, precise: the timelines' stamps.
+    Monotonic,
+    /// Monotonic, the kernel's last tick (a few ms stale, cheaper).
+    MonotonicCoarse,
+    /// Wall time, the kernel's last tick.
+    RealtimeCoarse,
+}
+
+impl Clock {
+    fn id(self) -> libc::clockid_t {
+        #[cfg(target_os = "linux")]
+        return match self {
+            Clock::Monotonic => libc::CLOCK_MONOTONIC,
+            Clock::MonotonicCoarse => libc::CLOCK_MONOTONIC_COARSE,
+            Clock::RealtimeCoarse => libc::CLOCK_REALTIME_COARSE,
+        };
+        #[cfg(not(target_os = "linux"))]
+        return match self {
+            Clock::Monotonic | Clock::MonotonicCoarse => libc::CLOCK_MONOTONIC,
+            Clock::RealtimeCoarse => libc::CLOCK_REALTIME,
+        };
+    }
+}
+
+/// A reading of `clock` in nanoseconds. Every process on the machine reads
+/// the same monotonic clock, so a worker's stamps line up with its
+/// parent's.
+pub fn clock_ns(clock: Clock) -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(clock.id(), &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// True when the peer of the connected socket `fd` has closed its end
+/// (even only for writing) or reset it; never waits.
+pub fn peer_closed(fd: RawFd) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut watched = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+        // SAFETY: poll(2) on one pollfd the caller owns, with no wait.
+        let ready = unsafe { libc::poll(&mut watched, 1, 0) };
+        ready > 0 && watched.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    portable::peer_closed(fd)
+}
+
+/// The peak resident set of process `pid` so far, in KiB, while it runs;
+/// `None` once it has exited, or where the system does not say.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    return std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| {
+        // A zombie's status has no VmHWM.
+        s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+    });
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// True while process `pid` runs (a zombie, exited but not reaped, counts
+/// as gone where the system tells them apart).
+pub fn is_running(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    return match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    };
+    #[cfg(not(target_os = "linux"))]
+    portable::is_running(pid)
+}
+
+/// The fallbacks, in POSIX only: compiled (and tested) on Linux too, so
+/// that what another Unix runs is checked here.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+mod portable {
+    use std::os::fd::RawFd;
+
+    /// [`super::peer_closed`] without `POLLRDHUP`: a hang-up, or a
+    /// readable socket whose peek reads the end of the stream. A FIN that
+    /// follows data not yet read is seen only once that data is read.
+    pub fn peer_closed(fd: RawFd) -> bool {
+        let mut watched = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll(2) on one pollfd the caller owns, with no wait.
+        if unsafe { libc::poll(&mut watched, 1, 0) } <= 0 {
+            return false;
+        }
+        if watched.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            return true;
+        }
+        let mut byte = 0u8;
+        // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the data.
+        unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) == 0 }
+    }
+
+    /// [`super::is_running`] by `kill(pid, 0)`: a zombie still counts.
+    pub fn is_running(pid: u32) -> bool {
+        // SAFETY: signal 0 only asks whether the process exists.
+        unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_go_forward_and_this_process_runs() {
+        let a = clock_ns(Clock::Monotonic);
+        assert!(clock_ns(Clock::Monotonic) >= a);
+        assert!(clock_ns(Clock::RealtimeCoarse) > 1_700_000_000 * 1_000_000_000, "wall time is after 2023");
+        assert!(clock_ns(Clock::MonotonicCoarse) > 0);
+        assert!(is_running(std::process::id()));
+        assert!(peak_rss_kib(std::process::id()).is_some_and(|k| k > 0));
+    }
+
+    #[test]
+    fn a_closed_peer_is_seen_without_waiting() {
+        use std::os::fd::AsRawFd;
+        for closed in [peer_closed as fn(RawFd) -> bool, portable::peer_closed] {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            assert!(!closed(server.as_raw_fd()));
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            let t0 = std::time::Instant::now();
+            while !closed(server.as_raw_fd()) {
+                assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the FIN never showed");
+                std::thread::yield_now();
+            }
+        }
+        assert!(portable::is_running(std::process::id()));
+    }
+}
