@@ -59,7 +59,7 @@ impl Job {
 
     /// The clients' limits.
     pub fn limits(&self) -> Limits {
-        Limits { timeout: self.timeout, stall: self.stall.min(self.timeout) }
+        Limits { timeout: self.timeout, stall: self.stall.min(self.timeout), max_size: self.max_size }
     }
 }
 

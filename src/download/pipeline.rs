@@ -204,7 +204,7 @@ fn fetch_blocking(
 /// One GET of the image into a new part.
 fn fetch_gif(client: &BlockingClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
     let job = &run.job;
-    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace)?;
+    let response = client.get(&job.base, &gif_path(cc), Want::Gif, trace)?;
     let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     let mut body = Incoming { check, part: run.cancel.gate().create().map_err(save_error)? };
     response.read_body(|piece| body.take(piece))?;
@@ -213,7 +213,7 @@ fn fetch_gif(client: &BlockingClient, run: &Run, cc: CountryCode, trace: &mut Tr
 
 /// One GET of the metadata, for the country's name.
 fn fetch_country(client: &BlockingClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
-    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size)?;
+    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, &mut Trace::default())?;
     let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
     response.read_body(|piece| check.take(piece))?;
     country_of(check)
@@ -289,7 +289,7 @@ async fn fetch_nonblocking(
 /// One GET of the image into a new part, async.
 async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
     let job = &run.job;
-    let response = client.get_traced(&job.base, &gif_path(cc), Want::Gif, job.max_size, trace).await?;
+    let response = client.get(&job.base, &gif_path(cc), Want::Gif, trace).await?;
     let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
     // Creating a file can block (the file system looking for a free
     // inode): off the event loop. Writes go to the page cache.
@@ -305,7 +305,7 @@ async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode, trace
 
 /// One GET of the metadata, async.
 async fn fetch_country_async(client: &AsyncClient, job: &Job, cc: CountryCode) -> Result<String, Failure> {
-    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, job.max_size).await?;
+    let response = client.get(&job.base, &metadata_path(cc), Want::Metadata, &mut Trace::default()).await?;
     let mut check = BodyCheck::new(Want::Metadata, response.head(), job.max_size);
     response.read_body(|piece| check.take(piece)).await?;
     country_of(check)

@@ -95,24 +95,12 @@ impl BlockingClient {
     }
 
     /// GETs `rest` under `base` (`br/br.gif`) for `want`: the answer when
-    /// the policy accepts its head (a 200 within `max_size`), else the
-    /// error it is. A failure on a reused connection before any answer is
-    /// sent once more on a new one ([`policy::resend`]).
-    pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
-        self.get_traced(base, rest, want, max_size, &mut Trace::default())
-    }
-
-    /// [`BlockingClient::get`], noting in `trace` when each step happened
-    /// (also when it fails).
-    pub fn get_traced(
-        &self,
-        base: &BaseUrl,
-        rest: &str,
-        want: Want,
-        max_size: u64,
-        trace: &mut Trace,
-    ) -> Result<Response<'_>, FetchError> {
-        let mut ex = Exchange::get(base, rest, want, max_size, self.inner.limits);
+    /// the policy accepts its head (a 200 within the size limit), else the
+    /// error it is; `trace` notes when each step happened (also when it
+    /// fails). A failure on a reused connection before any answer is sent
+    /// once more on a new one ([`policy::resend`]).
+    pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, trace: &mut Trace) -> Result<Response<'_>, FetchError> {
+        let mut ex = Exchange::get(base, rest, want, self.inner.limits);
         let pooled = self.inner.pool.checkout(&Key::of(base)).map(|conn| self.head(conn, &mut ex));
         let answer = match pooled {
             // The pooled connection failed before any answer: once more, on a new one.
@@ -197,8 +185,8 @@ impl BlockingClient {
     /// complete GIF for [`Want::Gif`]. For small programs such as the
     /// examples; the styles stream into files instead.
     pub fn get_bytes(&self, base: &BaseUrl, rest: &str, want: Want) -> Result<Vec<u8>, FetchError> {
-        let max = policy::DEFAULT_MAX_SIZE;
-        let response = self.get(base, rest, want, max)?;
+        let max = self.inner.limits.max_size;
+        let response = self.get(base, rest, want, &mut Trace::default())?;
         let mut check = policy::BodyCheck::new(want, response.head(), max);
         let mut body = Vec::new();
         response.read_body(|piece| {

@@ -172,19 +172,21 @@ impl<S: Transport> Pool<S> {
     }
 }
 
-/// How long requests may take.
+/// How long requests may take, and how much a body may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The whole request, connection included.
     pub timeout: Duration,
     /// The longest wait for the next byte.
     pub stall: Duration,
+    /// The largest body taken, in bytes (`--max-size`).
+    pub max_size: u64,
 }
 
 impl Limits {
-    /// `timeout` for both.
+    /// `timeout` for both times, and the default size.
     pub fn new(timeout: Duration) -> Self {
-        Limits { timeout, stall: timeout }
+        Limits { timeout, stall: timeout, max_size: policy::DEFAULT_MAX_SIZE }
     }
 }
 

@@ -75,7 +75,6 @@ enum Phase {
 pub(crate) struct Exchange {
     request: Vec<u8>,
     want: Want,
-    max_size: u64,
     limits: Limits,
     deadline: Instant,
     reader: Reader,
@@ -91,14 +90,12 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    /// `request` for `want`, taking at most `limits` from now, whose body
-    /// may be up to `max_size`.
-    pub(crate) fn new(request: Vec<u8>, want: Want, max_size: u64, limits: Limits) -> Self {
+    /// `request` for `want`, within `limits` from now.
+    pub(crate) fn new(request: Vec<u8>, want: Want, limits: Limits) -> Self {
         let deadline = Instant::now() + limits.timeout;
         Exchange {
             request,
             want,
-            max_size,
             limits,
             deadline,
             reader: Reader::new(MAX_HEAD),
@@ -111,16 +108,16 @@ impl Exchange {
     }
 
     /// A GET of `rest` under `base`.
-    pub(crate) fn get(base: &BaseUrl, rest: &str, want: Want, max_size: u64, limits: Limits) -> Self {
+    pub(crate) fn get(base: &BaseUrl, rest: &str, want: Want, limits: Limits) -> Self {
         let request = wire::get_request(&base.path_of(rest), &base.host_header(), base.authorization.as_deref());
-        Exchange::new(request, want, max_size, limits)
+        Exchange::new(request, want, limits)
     }
 
     /// The same request from the start, for another connection (a resend),
     /// within the same deadline.
     pub(crate) fn again(&mut self) {
         let (request, deadline) = (std::mem::take(&mut self.request), self.deadline);
-        *self = Exchange::new(request, self.want, self.max_size, self.limits);
+        *self = Exchange::new(request, self.want, self.limits);
         self.deadline = deadline;
     }
 
@@ -171,7 +168,7 @@ impl Exchange {
                 Event::Head(head) => {
                     buf.consume(used);
                     self.keep_alive = head.keep_alive();
-                    match policy::check_head(&head, self.reader.framing(), self.want, self.max_size) {
+                    match policy::check_head(&head, self.reader.framing(), self.want, self.limits.max_size) {
                         Ok(()) => {
                             self.phase = Phase::Body;
                             return Ok(Need::Head(head));
@@ -280,8 +277,7 @@ mod tests {
     /// Runs an exchange over `answer`, fed `step` bytes at a time: the
     /// head's status (if accepted), the body, and the outcome.
     fn run(answer: &[u8], step: usize) -> (Option<u16>, Vec<u8>, Result<bool, String>) {
-        let mut ex =
-            Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, 1 << 20, Limits::new(Duration::from_secs(5)));
+        let mut ex = Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, Limits::new(Duration::from_secs(5)));
         let (mut buf, mut fed, mut status, mut body) = (Buf::new(), 0, None, Vec::new());
         loop {
             match ex.step(&mut buf) {
@@ -329,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_close_before_any_answer_may_be_resent_and_one_after_may_not() {
-        let mut ex = Exchange::new(Vec::new(), Want::Gif, 100, Limits::new(Duration::from_secs(5)));
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
         let mut buf = Buf::new();
         assert!(matches!(ex.step(&mut buf), Ok(Need::Write(_))));
         ex.moved(&mut buf, Ok(0)).unwrap();

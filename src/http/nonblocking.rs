@@ -162,22 +162,17 @@ impl AsyncClient {
         }
     }
 
-    /// GETs `rest` under `base` for `want`, as [`super::BlockingClient::get`] does.
-    pub async fn get(&self, base: &BaseUrl, rest: &str, want: Want, max_size: u64) -> Result<Response<'_>, FetchError> {
-        self.get_traced(base, rest, want, max_size, &mut Trace::default()).await
-    }
-
-    /// [`AsyncClient::get`], noting in `trace` when each step happened
-    /// (also when it fails).
-    pub async fn get_traced(
+    /// GETs `rest` under `base` for `want`, noting its steps in `trace`, as
+    /// [`super::BlockingClient::get`] does.
+    pub async fn get(
         &self,
         base: &BaseUrl,
         rest: &str,
         want: Want,
-        max_size: u64,
         trace: &mut Trace,
     ) -> Result<Response<'_>, FetchError> {
-        let mut ex = Exchange::get(base, rest, want, max_size, self.inner.limits);
+        let limits = self.inner.limits;
+        let mut ex = Exchange::get(base, rest, want, limits);
         let deadline = ex.deadline();
         // The connection HTTP/2 was offered on, where the server chose HTTP/1.1.
         let mut offered = None;
@@ -204,7 +199,7 @@ impl AsyncClient {
                             Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
                             Err(e) => return Err(e),
                             Ok(answer) => {
-                                policy::check_head(&answer.head, answer.framing, want, max_size)?;
+                                policy::check_head(&answer.head, answer.framing, want, limits.max_size)?;
                                 let body = Body::Http2 { incoming: answer.body, framing: answer.framing };
                                 return Ok(Response { client: self, head: answer.head, deadline, body });
                             }
@@ -360,8 +355,8 @@ impl AsyncClient {
     /// GETs `rest` under `base` and returns the checked body in memory, as
     /// [`super::BlockingClient::get_bytes`] does.
     pub async fn get_bytes(&self, base: &BaseUrl, rest: &str, want: Want) -> Result<Vec<u8>, FetchError> {
-        let max = policy::DEFAULT_MAX_SIZE;
-        let response = self.get(base, rest, want, max).await?;
+        let max = self.inner.limits.max_size;
+        let response = self.get(base, rest, want, &mut Trace::default()).await?;
         let mut check = policy::BodyCheck::new(want, response.head(), max);
         let mut body = Vec::new();
         response
