@@ -390,9 +390,19 @@ pub struct ServeArgs {
     /// server thread may hold one accepted connection until a place frees).
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Time a client has to send its request headers (a slowloris guard).
+    /// Time a client has to send its request headers (a slowloris guard),
+    /// and, from the moment it connects, its first request (HTTP/1.1 or
+    /// HTTP/2, after TLS): a connection that sends nothing is closed then.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
     pub header_timeout: Duration,
+    /// A connection with no request being answered is let go after this
+    /// long: HTTP/1.1 keep-alive closes, HTTP/2 sends GOAWAY and closes.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+    /// A connection whose answers the client takes none of for this long
+    /// (it reads nothing, or keeps an HTTP/2 window at zero) is closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
+    pub send_timeout: Duration,
     /// Worker threads answering requests [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -465,6 +475,8 @@ impl TryFrom<ServeArgs> for ServeConfig {
                 max_connections: a.max_connections as usize,
                 threads: a.threads.map_or(0, usize::from),
                 header_timeout: a.header_timeout,
+                idle_timeout: a.idle_timeout,
+                send_timeout: a.send_timeout,
                 ..ServerConfig::default()
             },
             verbose: a.verbose,

@@ -205,8 +205,13 @@ pub struct ServerConfig {
     pub label: Option<Label>,
     /// Most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// Time a client has to send its request headers (slowloris guard).
+    /// Time a client has, from accept, to send its first request head, and
+    /// to send each request's headers once it starts (slowloris guard).
     pub header_timeout: Duration,
+    /// How long a connection with no request being answered is kept.
+    pub idle_timeout: Duration,
+    /// How long answers may wait for a client that takes none of them.
+    pub send_timeout: Duration,
     /// Called for every request, if set.
     pub log: Option<RequestLog>,
     /// Worker threads of the server's runtime; 0 means one per core.
@@ -215,6 +220,13 @@ pub struct ServerConfig {
     pub grace: Duration,
     /// HTTPS, when set (`--tls`).
     pub tls: Option<super::tls::ServerTls>,
+}
+
+impl ServerConfig {
+    /// What each connection is given to make progress.
+    pub fn timeouts(&self) -> super::lifetime::Timeouts {
+        super::lifetime::Timeouts { header: self.header_timeout, idle: self.idle_timeout, send: self.send_timeout }
+    }
 }
 
 impl Default for ServerConfig {
@@ -229,6 +241,8 @@ impl Default for ServerConfig {
             label: None,
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(10),
             log: None,
             threads: 0,
             grace: Duration::from_secs(5),

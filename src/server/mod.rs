@@ -16,6 +16,8 @@
 //!   flight finish for up to [`ServerConfig::grace`], and returns.
 //! - [`run`] is one such loop on the caller's runtime, given a bound
 //!   listener and a shutdown future.
+//! - [`lifetime`]: every connection makes progress or is closed (header,
+//!   idle and send timeouts, in every protocol).
 //! - Nothing a client does ends the server: a connection that fails, is
 //!   reset, or goes away is that connection's end only (SIGPIPE stays
 //!   ignored, as Rust sets it, so a write to a closed socket is an error).
@@ -32,6 +34,7 @@ pub mod config;
 pub mod faults;
 pub mod files;
 pub mod image;
+pub mod lifetime;
 pub mod pages;
 pub mod routes;
 pub mod stats;
@@ -46,12 +49,12 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 pub use config::{Delay, Label, LogEntry, RequestLog, ServerConfig, Source};
 pub use faults::{FaultKind, FaultPlan, FaultSettings};
+use lifetime::{Progress, Verdict};
 pub use stats::Stats;
 pub use tls::{CertSource, ServerTls};
 
@@ -172,7 +175,8 @@ async fn serve_loop(
     connections: Arc<Semaphore>,
     mut stop: watch::Receiver<Stop>,
 ) -> io::Result<()> {
-    let graceful = GracefulShutdown::new();
+    // Each connection holds a sender; when all are dropped, they are all done.
+    let (alive, mut all_done) = tokio::sync::mpsc::channel::<()>(1);
     let how = loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -196,66 +200,134 @@ async fn serve_loop(
             how = stopping(&mut stop) => break how,
         };
         let _ = stream.set_nodelay(true);
-        state.stats.count_connection();
-        let watcher = graceful.watcher();
-        let state = Arc::clone(&state);
+        let (state, stop, alive) = (Arc::clone(&state), stop.clone(), alive.clone());
         tokio::spawn(async move {
-            let _permit = permit;
-            serve_connection(stream, state, watcher).await;
+            let _held = (permit, alive);
+            serve_connection(stream, state, stop).await;
         });
     };
     // Stop accepting, then give the requests in flight their grace period.
     drop(listener);
+    drop(alive);
     if how == Stop::Graceful {
         let grace = state.config.grace;
         tokio::select! {
-            _ = tokio::time::timeout(grace, graceful.shutdown()) => {}
+            _ = tokio::time::timeout(grace, all_done.recv()) => {}
             _ = stop.wait_for(|s| *s == Stop::Now) => {}
         }
     }
     Ok(())
 }
 
+/// The largest request head taken over HTTP/1.1, and the largest header
+/// list over HTTP/2; [`routes`] then answers 414 for a long target and 431
+/// for too many or too large headers, past which hyper answers 431 itself.
+const MAX_HEAD: usize = 32 << 10;
+
+/// The most HTTP/2 streams a client may have open on one connection (as
+/// nginx's 128, near enough): what a connection can hold is bounded by it.
+const MAX_STREAMS: u32 = 100;
+
 /// Serves one accepted connection: TLS first when configured, then
 /// HTTP/1.1 or HTTP/2 (chosen by ALPN under TLS, by the client's first
-/// bytes in plain text, so h2c with prior knowledge works too).
-async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, watcher: Watcher) {
+/// bytes in plain text, so h2c with prior knowledge works too), for as long
+/// as it makes progress ([`lifetime`]).
+async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop: watch::Receiver<Stop>) {
     let fd = stream.as_raw_fd();
-    let header_timeout = state.config.header_timeout;
+    let timeouts = state.config.timeouts();
+    let progress = Progress::new();
     let tls = state.config.tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .keep_alive(true)
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_buf_size(16 * 1024);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(1000);
-    let h2_counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let service_state = Arc::clone(&state);
-    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        if req.version() == hyper::Version::HTTP_2 && !h2_counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            service_state.stats.count_h2();
-        }
-        routes::handle(Arc::clone(&service_state), fd, req)
-    });
+        .header_read_timeout(timeouts.header)
+        .max_buf_size(MAX_HEAD);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(MAX_HEAD as u32)
+        .max_send_buf_size(64 << 10);
+    let service = |handshake: Option<Duration>| {
+        let (state, progress) = (Arc::clone(&state), Arc::clone(&progress));
+        let counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let held = progress.request();
+            // A connection counts from its first request that is not
+            // `/stats`: watching the counters does not change them.
+            if req.uri().path() != "/stats" && !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                state.stats.count_connection(req.version() == hyper::Version::HTTP_2, handshake);
+            }
+            // Boxed: an HTTP/2 stream's task keeps its future's room while
+            // its answer waits to be sent, and the answer is all it needs.
+            let answer = Box::pin(routes::handle(Arc::clone(&state), fd, req));
+            async move { answer.await.map(|resp| resp.map(|body| held.answer(body))) }
+        })
+    };
     match tls {
         None => {
-            let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await;
+            let conn = builder.serve_connection(TokioIo::new(stream), service(None));
+            supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop).await;
         }
         Some(acceptor) => {
             let started = std::time::Instant::now();
-            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+            let stream = match tokio::time::timeout(timeouts.header, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => stream,
                 // A failed or slow handshake is that client's end only.
                 _ => return,
             };
-            state.stats.count_handshake(started.elapsed());
+            let handshake = Some(started.elapsed());
             let builder = match stream.get_ref().1.alpn_protocol() {
                 Some(b"h2") => builder.http2_only(),
                 _ => builder.http1_only(),
             };
-            let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await;
+            let conn = builder.serve_connection(TokioIo::new(stream), service(handshake));
+            supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop).await;
+        }
+    }
+}
+
+/// Drives `conn` for as long as its [`Progress`] allows: closed (dropped)
+/// when the verdict says so, let go politely (`shut`: GOAWAY, or close
+/// when idle) when idle or when the server stops, and then given until
+/// the send timeout to finish.
+async fn supervise<F: std::future::Future>(
+    conn: F,
+    shut: impl Fn(std::pin::Pin<&mut F>),
+    progress: &Progress,
+    timeouts: lifetime::Timeouts,
+    stop: &mut watch::Receiver<Stop>,
+) {
+    tokio::pin!(conn);
+    let mut shutting = false;
+    let mut let_go_by = None;
+    loop {
+        let wait = match progress.verdict(timeouts) {
+            Verdict::Close(_) => return,
+            Verdict::GoAway(_) if !shutting => {
+                shut(conn.as_mut());
+                shutting = true;
+                let_go_by = Some(tokio::time::Instant::now() + timeouts.send);
+                continue;
+            }
+            Verdict::GoAway(_) => timeouts.send,
+            Verdict::Wait(wait) => wait,
+        };
+        let wait = match let_go_by {
+            Some(by) if tokio::time::Instant::now() >= by => return,
+            Some(by) => wait.min(by - tokio::time::Instant::now()),
+            None => wait,
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = tokio::time::sleep(wait) => {}
+            _ = progress.wake.notified() => {}
+            _ = stopping(stop), if !shutting => {
+                shut(conn.as_mut());
+                shutting = true;
+            }
         }
     }
 }

@@ -319,6 +319,28 @@ fn client_gone(fd: RawFd) -> bool {
     crate::os::peer_closed(fd)
 }
 
+/// The longest request target taken (RFC 9112 §3: a longer one is 414).
+const MAX_TARGET: usize = 8 << 10;
+
+/// The most header bytes a request may carry (431 past that), and the
+/// most fields.
+const MAX_HEADERS: usize = 16 << 10;
+const MAX_FIELDS: usize = 100;
+
+/// The answer to a request whose target or headers are over the limits:
+/// 414 for the target (RFC 9112 §3), 431 for the headers (RFC 6585 §5).
+/// Past twice these, hyper refuses the head itself, with 431.
+fn too_large(req: &Request<Incoming>) -> Option<Resp> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_TARGET {
+        return Some(text(StatusCode::URI_TOO_LONG, "414 URI Too Long"));
+    }
+    let headers = req.headers();
+    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    (bytes > MAX_HEADERS || headers.len() > MAX_FIELDS)
+        .then(|| text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "431 Request Header Fields Too Large"))
+}
+
 /// `Some(reason)` when the request's `Host` breaks RFC 9112 §3.2: missing
 /// from an HTTP/1.1 request, given twice, or not a valid host.
 fn bad_host(req: &Request<Incoming>) -> Option<&'static str> {
@@ -364,6 +386,9 @@ async fn answer_request(
     req: &Request<Incoming>,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
+    if let Some(refused) = too_large(req) {
+        return Ok(refused);
+    }
     if let Some(why) = bad_host(req) {
         return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}")));
     }
@@ -374,7 +399,13 @@ async fn answer_request(
     }
     let (cc, file) = match route(req.uri().path()) {
         Route::Page(page) => {
-            let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            // HTTP/2 names the server in `:authority` (the URI's), not `Host`.
+            let host = req
+                .uri()
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
+                .unwrap_or("localhost");
             return Ok(match pages::render(&page, &state.config, &state.codes(), host) {
                 Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::full(html)),
                 None => text(StatusCode::NOT_FOUND, "404 Not Found"),

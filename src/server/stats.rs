@@ -129,20 +129,17 @@ impl Stats {
         }
     }
 
-    /// Counts an accepted connection.
-    pub(crate) fn count_connection(&self) {
+    /// Counts a connection, once its first request that is not `/stats`
+    /// arrives: whether it speaks HTTP/2, and its TLS handshake's time.
+    pub(crate) fn count_connection(&self, h2: bool, handshake: Option<Duration>) {
         self.connections.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a connection that speaks HTTP/2.
-    pub(crate) fn count_h2(&self) {
-        self.h2_connections.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a TLS handshake that took `took`.
-    pub(crate) fn count_handshake(&self, took: Duration) {
-        self.handshakes.fetch_add(1, Ordering::Relaxed);
-        self.handshake_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        if h2 {
+            self.h2_connections.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(took) = handshake {
+            self.handshakes.fetch_add(1, Ordering::Relaxed);
+            self.handshake_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        }
     }
 
     /// The most requests that were being answered at the same time.

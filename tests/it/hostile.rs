@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::util::ServeProcess;
+use super::util::{peak_rss_kib, ServeProcess};
 
 /// Sends `request` as is and returns the whole answer's bytes (until the
 /// server closes or 3 s pass).
@@ -107,6 +107,17 @@ fn huge_headers_are_431() {
     let srv = ServeProcess::start(&[]);
     let answer = get(srv.addr, "/flags/br/br.gif", &format!("X-Big: {}\r\n", "a".repeat(64 * 1024)));
     assert_eq!(status(&answer), 431, "{answer}");
+}
+
+#[test]
+fn a_long_target_is_414_and_long_headers_431() {
+    let srv = ServeProcess::start(&[]);
+    let long = format!("/flags/br/br.gif?{}", "a".repeat(17 * 1024));
+    assert_eq!(status(&get(srv.addr, &long, "")), 414, "RFC 9112 §3");
+    let answer = get(srv.addr, "/flags/br/br.gif", &format!("X-Big: {}\r\n", "a".repeat(20 * 1024)));
+    assert_eq!(status(&answer), 431, "{answer}");
+    let ok = format!("/flags/br/br.gif?{}", "a".repeat(4 * 1024));
+    assert_eq!(status(&get(srv.addr, &ok, "")), 200);
 }
 
 #[test]
@@ -252,16 +263,6 @@ fn too_many_header_fields_are_431() {
     assert_eq!(status(&get(srv.addr, "/flags/br/br.gif", &fields)), 431);
     let fields: String = (0..90).map(|i| format!("X-{i}: v\r\n")).collect();
     assert_eq!(status(&get(srv.addr, "/flags/br/br.gif", &fields)), 200);
-}
-
-/// The peak resident set of process `pid`, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap()
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod hostile;
 mod hostile_h2;
 mod hostile_server;
 mod layout;
+mod lifetime;
 mod promises;
 mod script_server;
 mod server;

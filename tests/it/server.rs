@@ -182,3 +182,59 @@ fn seeded_draws_do_not_depend_on_arrival_order() {
     let teapots = forward.values().filter(|s| **s == 418).count();
     assert!(teapots > 5 && teapots < 55, "a share of 0.5 drew {teapots} of 60");
 }
+
+/// An HTTP/2 GET over h2c with prior knowledge, by the h2 crate: the
+/// status and body of `path`, with `:authority` naming `authority`.
+fn h2c_get(addr: std::net::SocketAddr, authority: &str, path: &str) -> (u16, Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut client, conn) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(conn);
+        let req = hyper::Request::get(format!("http://{authority}{path}")).body(()).unwrap();
+        let (answer, _) = client.send_request(req, true).unwrap();
+        let answer = answer.await.unwrap();
+        let status = answer.status().as_u16();
+        let mut body = answer.into_body();
+        let mut bytes = Vec::new();
+        while let Some(piece) = body.data().await {
+            let piece = piece.unwrap();
+            let _ = body.flow_control().release_capacity(piece.len());
+            bytes.extend_from_slice(&piece);
+        }
+        (status, bytes)
+    })
+}
+
+#[test]
+fn the_gallery_names_the_server_as_an_http2_client_reached_it() {
+    let srv = ServeProcess::start(&[]);
+    let authority = format!("localhost:{}", srv.addr.port());
+    let (status, page) = h2c_get(srv.addr, &authority, "/");
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains(&format!("flags get -s http://{authority}/flags")), "no download command with its port");
+}
+
+#[test]
+fn watching_stats_counts_nothing_in_any_protocol() {
+    let srv = ServeProcess::start(&[]);
+    let tls = ServeProcess::start(&["--tls"]);
+    for _ in 0..3 {
+        assert_eq!(fetch(srv.addr, "/stats").status, 200);
+        assert_eq!(h2c_get(srv.addr, "x", "/stats").0, 200);
+        let _ = super::util::https_get(tls.addr, "/stats", tls.ca.as_ref().unwrap());
+    }
+    let plain: serde_json::Value = serde_json::from_slice(&fetch(srv.addr, "/stats").body).unwrap();
+    let answer = super::util::https_get(tls.addr, "/stats", tls.ca.as_ref().unwrap());
+    let body = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| &answer[at + 4..]).unwrap();
+    let secure: serde_json::Value = serde_json::from_slice(body).unwrap();
+    for key in ["requests", "connections", "h2_connections", "tls_handshakes"] {
+        assert_eq!(plain[key], 0, "{key}: {plain}");
+        assert_eq!(secure[key], 0, "{key}: {secure}");
+    }
+    // A flag's request counts its connection, once.
+    assert_eq!(fetch(srv.addr, "/flags/br/br.gif").status, 200);
+    let after: serde_json::Value = serde_json::from_slice(&fetch(srv.addr, "/stats").body).unwrap();
+    assert_eq!((after["requests"].as_u64(), after["connections"].as_u64()), (Some(1), Some(1)), "{after}");
+}

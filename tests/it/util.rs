@@ -256,3 +256,8 @@ pub fn wait_in_flight(addr: SocketAddr, n: u64) {
         stats(addr)["in_flight"].as_u64() >= Some(n)
     });
 }
+
+/// The peak resident set of process `pid` so far, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    flags::os::peak_rss_kib(pid).expect("the process runs")
+}

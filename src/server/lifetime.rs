@@ -1,0 +1,270 @@
+//! Every connection either makes progress or is closed, in every protocol:
+//! what a connection has done is noted as it happens ([`Progress`]), and
+//! one rule, without I/O ([`Progress::verdict`]), says what is due:
+//!
+//! - **No request yet.** From accept (the TLS handshake included) a client
+//!   has `--header-timeout` to send its first complete request head, over
+//!   HTTP/1.1 or HTTP/2: a connection that sends nothing, half a preface, or
+//!   a preface and SETTINGS and no HEADERS is closed then.
+//! - **Idle.** A connection with no request being answered, for
+//!   `--idle-timeout`, is let go: HTTP/2 sends GOAWAY, HTTP/1.1 closes.
+//! - **An answer nobody takes.** While answers are being sent, a
+//!   connection where none of them moves for `--send-timeout` (the client
+//!   reads nothing, or an HTTP/2 flow-control window stays at zero) is
+//!   closed, with whatever it holds. A request the server holds on purpose
+//!   (a delay, a stall, a drip, a slow close) is not such an answer.
+//!
+//! [`Tracked`] is the body every response goes out in: it tells the
+//! progress when hyper asks it for more (the answer moves), when it hands
+//! over bytes and waits to be asked again, and when it ends.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use tokio::sync::Notify;
+
+use super::body::Body;
+use crate::os::{self, Clock};
+
+/// How long a connection may go without progress of each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From accept to the first complete request head.
+    pub header: Duration,
+    /// With no request being answered.
+    pub idle: Duration,
+    /// With answers to send and none of them moving.
+    pub send: Duration,
+}
+
+/// What is due on a connection now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing: look again within this long, or when woken.
+    Wait(Duration),
+    /// Let it go politely (HTTP/2 GOAWAY; HTTP/1.1 closes when idle).
+    GoAway(Why),
+    /// Close it now.
+    Close(Why),
+}
+
+/// Why a connection is let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    NoRequest,
+    Idle,
+    NotReading,
+}
+
+/// What one connection has done, noted by its requests and answers.
+#[derive(Debug)]
+pub struct Progress {
+    /// When it was accepted, ms on the coarse monotonic clock.
+    accepted: u64,
+    /// Request heads received.
+    heads: AtomicU64,
+    /// Requests being answered (the head is in, the answer not made yet).
+    held: AtomicUsize,
+    /// Answers handed over whose body has not ended.
+    sending: AtomicUsize,
+    /// Of those, answers waiting for hyper to ask them for more.
+    waiting: AtomicUsize,
+    /// The last time anything moved.
+    last: AtomicU64,
+    /// Told when the verdict may have changed sooner than it said.
+    pub(crate) wake: Notify,
+}
+
+fn now_ms() -> u64 {
+    os::clock_ns(Clock::MonotonicCoarse) / 1_000_000
+}
+
+impl Progress {
+    /// A connection accepted now.
+    pub fn new() -> Arc<Self> {
+        let now = now_ms();
+        Arc::new(Progress {
+            accepted: now,
+            heads: AtomicU64::new(0),
+            held: AtomicUsize::new(0),
+            sending: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            last: AtomicU64::new(now),
+            wake: Notify::new(),
+        })
+    }
+
+    fn touch(&self) {
+        self.last.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// A request's head arrived; it is answered until the guard is dropped.
+    pub fn request(self: &Arc<Self>) -> Held {
+        self.heads.fetch_add(1, Ordering::Relaxed);
+        self.held.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+        self.wake.notify_one();
+        Held(Arc::clone(self))
+    }
+
+    /// What is due at `now` (ms on the coarse monotonic clock).
+    pub fn verdict_at(&self, now: u64, t: Timeouts) -> Verdict {
+        let due = |from: u64, limit: Duration, late: Verdict| {
+            let at = from + limit.as_millis() as u64;
+            if now >= at {
+                late
+            } else {
+                Verdict::Wait(Duration::from_millis(at - now))
+            }
+        };
+        let last = self.last.load(Ordering::Relaxed);
+        if self.heads.load(Ordering::Relaxed) == 0 {
+            return due(self.accepted, t.header, Verdict::Close(Why::NoRequest));
+        }
+        let (held, sending) = (self.held.load(Ordering::Relaxed), self.sending.load(Ordering::Relaxed));
+        if held == 0 && sending == 0 {
+            return due(last, t.idle, Verdict::GoAway(Why::Idle));
+        }
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            return due(last, t.send, Verdict::Close(Why::NotReading));
+        }
+        // Answers are moving, or held on purpose: look again later.
+        Verdict::Wait(t.send)
+    }
+
+    /// What is due now.
+    pub fn verdict(&self, t: Timeouts) -> Verdict {
+        self.verdict_at(now_ms(), t)
+    }
+}
+
+/// A request being answered, until dropped.
+#[derive(Debug)]
+pub struct Held(Arc<Progress>);
+
+impl Held {
+    /// The answer's body, handed over to hyper now.
+    pub fn answer(self, body: Body) -> Tracked {
+        let p = &self.0;
+        p.sending.fetch_add(1, Ordering::Relaxed);
+        p.waiting.fetch_add(1, Ordering::Relaxed);
+        Tracked { body, progress: Arc::clone(p), waiting: true, ended: false }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+        self.0.wake.notify_one();
+    }
+}
+
+/// A response body that tells its connection's [`Progress`] how it goes.
+#[derive(Debug)]
+pub struct Tracked {
+    body: Body,
+    progress: Arc<Progress>,
+    /// Counted among the answers waiting to be asked for more.
+    waiting: bool,
+    ended: bool,
+}
+
+impl Tracked {
+    fn set_waiting(&mut self, waiting: bool) {
+        if self.waiting != waiting {
+            self.waiting = waiting;
+            match waiting {
+                true => self.progress.waiting.fetch_add(1, Ordering::Relaxed),
+                false => self.progress.waiting.fetch_sub(1, Ordering::Relaxed),
+            };
+        }
+    }
+
+    fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.set_waiting(false);
+            self.progress.sending.fetch_sub(1, Ordering::Relaxed);
+            self.progress.touch();
+            self.progress.wake.notify_one();
+        }
+    }
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        self.progress.touch();
+        match &polled {
+            // The body itself waits (a drip, a slow close): not the client.
+            Poll::Pending => self.set_waiting(false),
+            // Handed over: now it is the client's turn to take it.
+            Poll::Ready(Some(Ok(_))) => self.set_waiting(true),
+            Poll::Ready(_) => self.end(),
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Timeouts =
+        Timeouts { header: Duration::from_secs(2), idle: Duration::from_secs(5), send: Duration::from_secs(3) };
+
+    #[test]
+    fn a_connection_without_a_request_is_closed_at_the_header_timeout() {
+        let p = Progress::new();
+        let at = p.accepted;
+        assert_eq!(p.verdict_at(at + 1_500, T), Verdict::Wait(Duration::from_millis(500)));
+        assert_eq!(p.verdict_at(at + 2_000, T), Verdict::Close(Why::NoRequest));
+    }
+
+    #[test]
+    fn an_idle_connection_goes_away_and_a_held_one_does_not() {
+        let p = Progress::new();
+        let held = p.request();
+        let last = p.last.load(Ordering::Relaxed);
+        assert!(matches!(p.verdict_at(last + 60_000, T), Verdict::Wait(_)), "a delay held on purpose");
+        drop(held);
+        let last = p.last.load(Ordering::Relaxed);
+        assert_eq!(p.verdict_at(last + 5_000, T), Verdict::GoAway(Why::Idle));
+    }
+
+    #[test]
+    fn an_answer_nobody_takes_closes_its_connection() {
+        let p = Progress::new();
+        let mut body = p.request().answer(super::super::body::full("GIF89a;"));
+        let last = p.last.load(Ordering::Relaxed);
+        assert_eq!(p.verdict_at(last + 3_000, T), Verdict::Close(Why::NotReading), "never asked for its bytes");
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(Pin::new(&mut body).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(matches!(Pin::new(&mut body).poll_frame(&mut cx), Poll::Ready(None)));
+        let last = p.last.load(Ordering::Relaxed);
+        assert_eq!(p.verdict_at(last + 1_000, T), Verdict::Wait(Duration::from_secs(4)), "sent: idle now");
+    }
+}
