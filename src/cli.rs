@@ -228,13 +228,7 @@ impl TryFrom<GetArgs> for GetConfig {
             _ => Protocol::Auto,
         };
         if let Some(path) = &a.timeline {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            if path.is_dir() {
-                return Err(invalid("--timeline <FILE>", path.display(), "it is a directory"));
-            }
-            tempfile::tempfile_in(dir).map_err(|e| {
-                invalid("--timeline <FILE>", path.display(), format!("cannot write in {}: {e}", dir.display()))
-            })?;
+            save::check_output(path).map_err(|why| invalid("--timeline <FILE>", path.display(), why))?;
         }
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
         let job = Job {

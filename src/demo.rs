@@ -156,5 +156,5 @@ pub fn write_timeline(rows: &[StyleTimes], path: &std::path::Path) -> std::io::R
          Sequential requests make a staircase; the pools and async overlap them. Hover a row for its times.",
         &panels,
     );
-    save::write_whole(path, page.as_bytes())
+    save::write_output(path, page.as_bytes())
 }

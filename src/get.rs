@@ -208,5 +208,5 @@ pub fn write_timeline(report: &GetReport, path: &std::path::Path) -> std::io::Re
             &[(format!("{} from {}", report.mode, report.base_url), svg)],
         ),
     };
-    crate::save::write_whole(path, text.as_bytes())
+    crate::save::write_output(path, text.as_bytes())
 }

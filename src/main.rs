@@ -226,7 +226,8 @@ fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitC
     let svg = flags::bench::write_results(&results, &out.path)?;
     if let Some(md) = &config.markdown {
         let text = report::bench::markdown(&results, &svg.display().to_string());
-        std::fs::write(md, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
+        flags::save::write_output(md, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
     }
     report::bench::footer(&results, &out.path);
     Ok(ExitCode::SUCCESS)

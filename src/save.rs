@@ -105,6 +105,55 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes an output file (a timeline, a report, a chart) as a user expects
+/// of `> path`: a regular file, or a missing one, is replaced whole and at
+/// once ([`write_whole`]); a FIFO, a device, or a symbolic link (such as
+/// `/dev/stdout`) is written through, never replaced; a directory is an
+/// error.
+pub fn write_output(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => write_whole(path, bytes),
+        Err(e) => Err(e),
+        Ok(meta) if meta.is_file() => write_whole(path, bytes),
+        Ok(_) if path.is_dir() => Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory")),
+        Ok(_) => fs::OpenOptions::new().write(true).truncate(true).open(path)?.write_all(bytes),
+    }
+}
+
+/// Checks, without writing anything, that [`write_output`] can write
+/// `path`: not a directory, and writable, or creatable in a folder that
+/// is. The error says why not.
+pub fn check_output(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("it is a directory".into());
+    }
+    let replaced = match fs::symlink_metadata(path) {
+        Err(_) => true,
+        Ok(meta) => meta.is_file(),
+    };
+    if !replaced {
+        return writable(path).map_err(|e| format!("cannot write it: {e}"));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    writable(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))
+}
+
+/// Whether this process may write `path` (a folder: make files in it),
+/// asked of the system (access(2)), writing nothing.
+pub fn writable(path: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let mode = if path.is_dir() { libc::W_OK | libc::X_OK } else { libc::W_OK };
+    // SAFETY: a NUL-terminated path we own.
+    match unsafe { libc::access(c.as_ptr(), mode) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
 /// Creates `dir` if needed and checks that a file can be created in it,
 /// so a bad destination fails before any request is made.
 pub fn prepare_dest(dir: &Path) -> io::Result<()> {

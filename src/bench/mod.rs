@@ -36,6 +36,7 @@ use std::time::Duration;
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
+use crate::save;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use crate::signals::Stop;
 use peers::Peer;
@@ -162,15 +163,7 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
         writable_dir(out).map_err(|e| format!("invalid value '{}' for '--out <DIR>': {e}", out.display()))?;
     }
     if let Some(md) = &cfg.markdown {
-        let parent = md.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let fail = |e: String| format!("invalid value '{}' for '--markdown <FILE>': {e}", md.display());
-        if md.is_dir() {
-            return Err(fail("it is a directory".into()));
-        }
-        if !parent.is_dir() {
-            return Err(fail(format!("{} is not a directory", parent.display())));
-        }
-        writable(parent).map_err(|e| fail(format!("cannot write in {}: {e}", parent.display())))?;
+        save::check_output(md).map_err(|e| format!("invalid value '{}' for '--markdown <FILE>': {e}", md.display()))?;
     }
     if let Some(exe) = &cfg.baseline {
         let runs = Command::new(exe).arg("--version").output().is_ok_and(|o| o.status.success());
@@ -204,7 +197,7 @@ fn writable_dir(dir: &Path) -> Result<(), String> {
         if !dir.is_dir() {
             return Err("it is not a directory".into());
         }
-        return writable(dir).map_err(|e| format!("cannot write there: {e}"));
+        return save::writable(dir).map_err(|e| format!("cannot write there: {e}"));
     }
     let mut above = dir.parent();
     while let Some(p) = above.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
@@ -212,19 +205,8 @@ fn writable_dir(dir: &Path) -> Result<(), String> {
     }
     let above = above.filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     match above.is_dir() {
-        true => writable(above).map_err(|e| format!("cannot make it in {}: {e}", above.display())),
+        true => save::writable(above).map_err(|e| format!("cannot make it in {}: {e}", above.display())),
         false => Err(format!("{} is not a directory", above.display())),
-    }
-}
-
-/// Whether this process may write in `dir` (access(2)).
-fn writable(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY: a NUL-terminated path we own.
-    match unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } {
-        0 => Ok(()),
-        _ => Err(std::io::Error::last_os_error()),
     }
 }
 
@@ -381,7 +363,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
 pub fn write_results(report: &BenchReport, out: &Path) -> Result<PathBuf, BenchError> {
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
-        std::fs::write(&path, bytes).map_err(|source| BenchError::Write { path: path.clone(), source })?;
+        save::write_output(&path, bytes).map_err(|source| BenchError::Write { path: path.clone(), source })?;
         Ok::<_, BenchError>(path)
     };
     let json = serde_json::to_vec_pretty(report).expect("a report always serializes");

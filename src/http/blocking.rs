@@ -101,12 +101,15 @@ impl BlockingClient {
     /// once more on a new one ([`policy::resend`]).
     pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, trace: &mut Trace) -> Result<Response<'_>, FetchError> {
         let mut ex = Exchange::get(base, rest, want, self.inner.limits);
-        let pooled = self.inner.pool.checkout(&Key::of(base)).map(|conn| self.head(conn, &mut ex));
-        let answer = match pooled {
-            // The pooled connection failed before any answer: once more, on a new one.
-            Some(Err(f)) if f.resend() => self.fresh(base, &mut ex),
-            Some(answer) => answer,
+        let first = match self.inner.pool.checkout(&Key::of(base)) {
+            Some(conn) => self.head(conn, &mut ex),
             None => self.fresh(base, &mut ex),
+        };
+        let answer = match first {
+            // Once more, on a new connection (see `exchange`): a pooled one
+            // gone stale, or bytes nobody asked for waiting on it.
+            Err(f) if f.resend() => self.fresh(base, &mut ex),
+            answer => answer,
         };
         *trace = ex.trace;
         let (conn, head) = answer.map_err(|f| f.error)?;
@@ -132,7 +135,7 @@ impl BlockingClient {
     /// something else: a head, body bytes, or its end.
     fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let moved = match ex.step(&mut conn.buf)? {
+            let moved = match ex.step(conn)? {
                 Need::Write(wait) => write_all(&mut conn.stream, ex.request(), wait).map(|()| 0),
                 Need::Read(wait) => read_some(&mut conn.stream, conn.buf.spare(), wait),
                 need => return Ok(need),
@@ -222,13 +225,10 @@ impl Response<'_> {
 /// the peer closed).
 fn read_some(stream: &mut Stream, spare: &mut [u8], wait: Duration) -> io::Result<usize> {
     stream.tcp().set_read_timeout(Some(wait))?;
+    // A TLS close without close_notify is `UnexpectedEof`, for the exchange to judge.
     match &mut stream.io {
         Io::Plain(s) => s.read(spare),
-        // A server that closes without TLS's close_notify ends the body too.
-        Io::Tls(s) => match s.read(spare) {
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-            other => other,
-        },
+        Io::Tls(s) => s.read(spare),
     }
 }
 

@@ -38,31 +38,34 @@ impl Key {
     }
 }
 
-/// A request that failed: why, and whether any of an answer had arrived
-/// (which decides whether a reused connection is tried again).
+/// A request that failed: why, and whether it may go once more on a new
+/// connection (the exchange decides, see `exchange`).
 #[derive(Debug)]
 pub(crate) struct Failed {
     pub(crate) error: FetchError,
-    io: Option<io::ErrorKind>,
-    answered: bool,
+    resend: bool,
 }
 
 impl Failed {
     /// A socket failure, after (`answered`) or before any byte of an answer.
     pub(crate) fn io(e: io::Error, answered: bool) -> Self {
-        Failed { io: Some(e.kind()), error: from_io(e, answered), answered }
+        Failed { error: from_io(e, answered), resend: false }
     }
 
-    /// Whether the request, sent on a pooled connection, goes once more on
-    /// a new one ([`policy::resend`]).
+    /// This failure, to be sent once more on a new connection.
+    pub(crate) fn resent(self) -> Self {
+        Failed { resend: true, ..self }
+    }
+
+    /// Whether the request goes once more on a new connection.
     pub(crate) fn resend(&self) -> bool {
-        self.io.is_some_and(|kind| policy::resend(true, self.answered, kind))
+        self.resend
     }
 }
 
 impl From<FetchError> for Failed {
     fn from(error: FetchError) -> Self {
-        Failed { error, io: None, answered: true }
+        Failed { error, resend: false }
     }
 }
 
@@ -95,6 +98,22 @@ pub(crate) struct Conn<S> {
     pub(crate) opened: Stamp,
     /// Requests it has carried.
     pub(crate) requests: u32,
+}
+
+impl<S: Transport> Conn<S> {
+    /// What waits on the connection before a request is written: bytes in
+    /// its buffer or its socket are nobody's answer. Over TLS only what TLS
+    /// decrypted counts (records such as a session ticket may arrive at
+    /// any time), so bytes still encrypted in the socket are not seen.
+    pub(crate) fn unasked(&self) -> Idle {
+        if !self.buf.is_empty() {
+            return Idle::Bytes;
+        }
+        match idle_state(self.stream.raw_fd()) {
+            Idle::Bytes if self.stream.is_tls() => Idle::Quiet,
+            idle => idle,
+        }
+    }
 }
 
 impl<S> Conn<S> {
@@ -131,12 +150,14 @@ impl<S: Transport> Pool<S> {
         Pool { idle: Mutex::default(), max: max.max(1) }
     }
 
-    /// A pooled connection to `key` that the peer has not closed.
+    /// A pooled connection to `key` that is still quiet: one the peer has
+    /// closed, or on which bytes arrived that nobody asked for (they would
+    /// be read as the next request's answer), is closed instead.
     pub(crate) fn checkout(&self, key: &Key) -> Option<Conn<S>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(i) = idle.iter().rposition(|c| c.key == *key) {
             let conn = idle.swap_remove(i);
-            if idle_state(conn.stream.raw_fd()) != Idle::Closed {
+            if conn.unasked() == Idle::Quiet {
                 return Some(conn);
             }
         }

@@ -13,9 +13,14 @@
 //!   ([`Need::Head`]); a refused one (a 404, a 503, a redirect) has its small
 //!   body drained so its connection can serve the next request, and the
 //!   policy's error is the outcome ([`Need::Done`]).
-//! - **Resending.** A failure before any byte of an answer is marked so
-//!   that a request sent on a pooled connection can go once more on a new
-//!   one ([`Failed::resend`], decided by [`policy::resend`]).
+//! - **Resending.** A failure before any byte of an answer, on a pooled
+//!   connection, is marked so that the request goes once more on a new one
+//!   ([`Failed::resend`], decided by [`policy::resend`]); so is a request
+//!   that finds bytes waiting on its connection before it is written
+//!   (nobody's answer: [`WireError::Unasked`]).
+//! - **TLS truncation.** A body that runs to the connection's close is
+//!   complete only if TLS closed with close_notify (RFC 9112 §9.8); the
+//!   drivers report a close without it as `UnexpectedEof`.
 //! - **Reuse.** The answer's framing and `Connection` header decide whether
 //!   its connection may go back to the pool ([`Exchange::reusable`]); the
 //!   pool then looks at the socket itself ([`super::conn::Pool::checkin`]).
@@ -26,12 +31,12 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::conn::{remaining, Buf, Conn, Ended, Failed, Limits, DRAIN_MAX, MAX_HEAD};
+use super::conn::{remaining, Buf, Conn, Ended, Failed, Idle, Limits, Transport, DRAIN_MAX, MAX_HEAD};
 use super::error::{FetchError, StreamFailure};
 use super::policy::{self, Want};
 use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
-use super::wire::{self, Event, Head, Reader};
+use super::wire::{self, Event, Framing, Head, Reader, WireError};
 
 /// What an [`Exchange`] needs next from its driver.
 #[derive(Debug)]
@@ -142,13 +147,26 @@ impl Exchange {
         conn.requests += 1;
     }
 
-    /// What is needed next; the bytes of `buf` handed out by the last step
-    /// are consumed first.
-    pub(crate) fn step(&mut self, buf: &mut Buf) -> Result<Need, Failed> {
-        buf.consume(std::mem::take(&mut self.handed));
+    /// What is needed next on `conn`; the bytes of its buffer handed out by
+    /// the last step are consumed first.
+    pub(crate) fn step<S: Transport>(&mut self, conn: &mut Conn<S>) -> Result<Need, Failed> {
+        conn.buf.consume(std::mem::take(&mut self.handed));
+        if let Phase::Send = self.phase {
+            // Bytes before the request are no answer to it: say so, and let
+            // it go once more, on a new connection.
+            if conn.unasked() != Idle::Quiet {
+                self.phase = Phase::Broken;
+                return Err(Failed::from(FetchError::Wire(WireError::Unasked)).resent());
+            }
+            return Ok(Need::Write(self.wait()?));
+        }
+        self.advance(&mut conn.buf)
+    }
+
+    fn advance(&mut self, buf: &mut Buf) -> Result<Need, Failed> {
         loop {
             let (used, event) = match self.phase {
-                Phase::Send => return Ok(Need::Write(self.wait()?)),
+                Phase::Send => unreachable!("a request is written before its answer is read"),
                 Phase::Done => return Ok(Need::Done(Ok(()))),
                 Phase::Broken => return Err(FetchError::Timeout { answered: self.answered }.into()),
                 _ => match self.reader.advance(buf.filled()) {
@@ -203,9 +221,15 @@ impl Exchange {
     pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>) -> Result<(), Failed> {
         let n = match moved {
             Ok(n) => n,
+            // A TLS connection that closed without close_notify (RFC 9112
+            // §9.8): a body that runs to the close may have been cut.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.reader.framing() == Framing::Close => {
+                return Err(self.fail(FetchError::Wire(WireError::NoCloseNotify).into()));
+            }
             Err(e) => {
+                let stale = policy::resend(self.trace.reused, self.answered, e.kind());
                 let failed = Failed::io(e, self.answered);
-                return Err(self.fail(failed));
+                return Err(self.fail(if stale { failed.resent() } else { failed }));
             }
         };
         if let Phase::Send = self.phase {
@@ -224,7 +248,10 @@ impl Exchange {
         match self.reader.at_eof() {
             Ok(()) => Ok(()),
             // Closed before any answer: on a pooled connection, worth sending again.
-            Err(_) if !self.answered => Err(Failed::io(io::ErrorKind::UnexpectedEof.into(), false)),
+            Err(_) if !self.answered => {
+                let closed = Failed::io(io::ErrorKind::UnexpectedEof.into(), false);
+                Err(if self.trace.reused { closed.resent() } else { closed })
+            }
             Err(e) => Err(self.fail(FetchError::from(e).into())),
         }
     }
@@ -274,25 +301,71 @@ pub(crate) fn refused(outcome: Result<(), FetchError>) -> Failed {
 mod tests {
     use super::*;
 
+    #[test]
+    fn bytes_waiting_before_the_request_are_nobodys_answer() {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = conn();
+        std::io::Write::write_all(&mut conn.stream.1, b"HTTP/1.1 200 OK\r\n").unwrap();
+        ex.start(&mut conn);
+        let failed = ex.step(&mut conn).unwrap_err();
+        assert!(failed.resend(), "it may go once more, on a new connection");
+        assert_eq!(failed.error.to_string(), WireError::Unasked.to_string());
+    }
+
+    #[test]
+    fn a_tls_close_without_close_notify_cuts_a_close_delimited_body() {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = conn();
+        ex.start(&mut conn);
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Write(_))));
+        ex.moved(&mut conn.buf, Ok(0)).unwrap();
+        let head = b"HTTP/1.1 200 OK\r\n\r\nGIF89a";
+        conn.buf.spare()[..head.len()].copy_from_slice(head);
+        ex.moved(&mut conn.buf, Ok(head.len())).unwrap();
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(6))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
+        let cut = ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err();
+        assert_eq!(cut.error, FetchError::Wire(WireError::NoCloseNotify));
+    }
+
     /// Runs an exchange over `answer`, fed `step` bytes at a time: the
     /// head's status (if accepted), the body, and the outcome.
+    /// One end of a quiet socket pair, as a connection's transport.
+    struct Quiet(std::os::unix::net::UnixStream, #[allow(dead_code)] std::os::unix::net::UnixStream);
+
+    impl Transport for Quiet {
+        fn raw_fd(&self) -> std::os::fd::RawFd {
+            std::os::fd::AsRawFd::as_raw_fd(&self.0)
+        }
+        fn is_tls(&self) -> bool {
+            false
+        }
+    }
+
+    fn conn() -> Conn<Quiet> {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        Conn::new(&"http://x/flags".parse().unwrap(), Quiet(a, b))
+    }
+
     fn run(answer: &[u8], step: usize) -> (Option<u16>, Vec<u8>, Result<bool, String>) {
         let mut ex = Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, Limits::new(Duration::from_secs(5)));
-        let (mut buf, mut fed, mut status, mut body) = (Buf::new(), 0, None, Vec::new());
+        let (mut conn, mut fed, mut status, mut body) = (conn(), 0, None, Vec::new());
+        ex.start(&mut conn);
         loop {
-            match ex.step(&mut buf) {
+            match ex.step(&mut conn) {
                 Err(f) => return (status, body, Err(format!("closed: {}", f.error))),
-                Ok(Need::Write(_)) => ex.moved(&mut buf, Ok(0)).unwrap(),
+                Ok(Need::Write(_)) => ex.moved(&mut conn.buf, Ok(0)).unwrap(),
                 Ok(Need::Read(_)) => {
                     let n = step.min(answer.len() - fed);
-                    buf.spare()[..n].copy_from_slice(&answer[fed..fed + n]);
+                    conn.buf.spare()[..n].copy_from_slice(&answer[fed..fed + n]);
                     fed += n;
-                    if let Err(f) = ex.moved(&mut buf, Ok(n)) {
+                    if let Err(f) = ex.moved(&mut conn.buf, Ok(n)) {
                         return (status, body, Err(format!("closed: {}", f.error)));
                     }
                 }
                 Ok(Need::Head(h)) => status = Some(h.status),
-                Ok(Need::Data(n)) => body.extend_from_slice(&buf.filled()[..n]),
+                Ok(Need::Data(n)) => body.extend_from_slice(&conn.buf.filled()[..n]),
                 Ok(need @ Need::Done(_)) => {
                     let ended = ex.end(need);
                     return (
@@ -323,14 +396,24 @@ mod tests {
         assert_eq!(cut, Err("closed: not found".into()), "a drain that breaks off keeps the policy's word");
     }
 
+    /// An exchange on a connection that carried `before` requests, sent.
+    fn sent_on(before: u32) -> (Exchange, Conn<Quiet>) {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = conn();
+        conn.requests = before;
+        ex.start(&mut conn);
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Write(_))));
+        ex.moved(&mut conn.buf, Ok(0)).unwrap();
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
+        (ex, conn)
+    }
+
     #[test]
     fn a_close_before_any_answer_may_be_resent_and_one_after_may_not() {
-        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
-        let mut buf = Buf::new();
-        assert!(matches!(ex.step(&mut buf), Ok(Need::Write(_))));
-        ex.moved(&mut buf, Ok(0)).unwrap();
-        assert!(matches!(ex.step(&mut buf), Ok(Need::Read(_))));
-        assert!(ex.moved(&mut buf, Ok(0)).unwrap_err().resend());
+        let (mut ex, mut conn) = sent_on(1);
+        assert!(ex.moved(&mut conn.buf, Ok(0)).unwrap_err().resend(), "a pooled connection gone stale");
+        let (mut ex, mut conn) = sent_on(0);
+        assert!(!ex.moved(&mut conn.buf, Ok(0)).unwrap_err().resend(), "a new connection's close is its answer");
         let (_, _, end) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF", 100);
         assert_eq!(end, Err("closed: body is 3 bytes, Content-Length said 9".into()));
     }

@@ -212,14 +212,12 @@ impl AsyncClient {
                 }
             }
         }
-        let answer = match offered.or_else(|| self.inner.pool.checkout(&Key::of(base))) {
-            Some(conn) => match self.head(conn, &mut ex).await {
-                // A pooled connection failed before any answer: once more, on a new one.
-                Err(f) if f.resend() => self.fresh(base, &mut ex).await,
-                answer => answer,
-            },
+        let first = match offered.or_else(|| self.inner.pool.checkout(&Key::of(base))) {
+            Some(conn) => self.head(conn, &mut ex).await,
             None => self.fresh(base, &mut ex).await,
         };
+        // Once more, on a new connection, as the blocking client does.
+        let answer = if first.as_ref().is_err_and(Failed::resend) { self.fresh(base, &mut ex).await } else { first };
         *trace = ex.trace;
         let (conn, head) = answer.map_err(|f| f.error)?;
         Ok(Response { client: self, head, deadline, body: Body::Http1(Box::new((conn, ex))) })
@@ -246,7 +244,7 @@ impl AsyncClient {
     /// something else: a head, body bytes, or its end.
     async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let (wait, io) = match ex.step(&mut conn.buf)? {
+            let (wait, io) = match ex.step(conn)? {
                 Need::Write(wait) => (wait, Io::Write(ex.request())),
                 Need::Read(wait) => (wait, Io::Read(conn.buf.spare())),
                 need => return Ok(need),
@@ -342,11 +340,8 @@ impl Io<'_> {
                 stream.write_all(bytes).await?;
                 stream.flush().await.map(|()| 0)
             }
-            Io::Read(spare) => match stream.read(spare).await {
-                // A server that closes without TLS's close_notify ends the body too.
-                Err(e) if stream.is_tls() && e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-                other => other,
-            },
+            // A TLS close without close_notify is `UnexpectedEof`, for the exchange to judge.
+            Io::Read(spare) => stream.read(spare).await,
         }
     }
 }

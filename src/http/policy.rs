@@ -27,7 +27,7 @@
 use std::io;
 
 use super::error::{ContentError, FetchError};
-use super::wire::{Framing, Head};
+use super::wire::{peer_text, Framing, Head};
 
 /// `--max-size`'s default: the largest flag is 36 KB.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 10;
@@ -51,7 +51,7 @@ pub fn check_head(head: &Head, framing: Framing, want: Want, max_size: u64) -> R
     match status {
         200 => {}
         404 => return Err(FetchError::NotFound),
-        300..=399 => return Err(FetchError::Redirect { status, location: head.get("location").map(str::to_string) }),
+        300..=399 => return Err(FetchError::Redirect { status, location: head.all("location").next().map(peer_text) }),
         201..=299 => return Err(FetchError::Unexpected { status }),
         _ => return Err(FetchError::Http { status, retry_after: head.get("retry-after").and_then(parse_retry_after) }),
     }
@@ -127,7 +127,10 @@ const TRAILER: u8 = 0x3B;
 impl BodyCheck {
     /// A check for the body of `head`, which asked for `want`.
     pub fn new(want: Want, head: &Head, max_size: u64) -> Self {
-        let content_type = head.get("content-type").map(|t| t.split(';').next().unwrap_or(t).trim().to_string());
+        let content_type = head.all("content-type").next().map(|t| {
+            let kind = t.split(|&b| b == b';').next().unwrap_or(t);
+            peer_text(kind.trim_ascii())
+        });
         BodyCheck {
             want,
             limit: limit(want, max_size),
@@ -166,7 +169,7 @@ impl BodyCheck {
     fn not_a_gif(&self) -> FetchError {
         let what = match &self.content_type {
             Some(t) => t.clone(),
-            None => format!("it starts with {:?}", String::from_utf8_lossy(&self.start)),
+            None => format!("it starts with \"{}\"", peer_text(&self.start)),
         };
         ContentError::NotGif(what).into()
     }

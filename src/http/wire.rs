@@ -50,6 +50,14 @@ pub enum WireError {
         _ => "body longer than its Content-Length",
     })]
     Overrun(Framing),
+    /// Bytes were waiting on the connection before the request was written:
+    /// they answer nothing that was asked.
+    #[error("the server sent bytes before the request was written (not an answer to it)")]
+    Unasked,
+    /// Over TLS, a body that runs to the close ended in a close without
+    /// close_notify: it may have been cut short (RFC 9112 §9.8).
+    #[error("the TLS connection closed without close_notify, so the body may be cut short")]
+    NoCloseNotify,
     /// HTTP/2 only: the body's frames did not add up to its
     /// `Content-Length`, and the HTTP/2 layer refused the frame that showed
     /// it without saying whether it went past the length or ended short.
@@ -109,7 +117,10 @@ impl From<httparse::Error> for BadHead {
 impl WireError {
     /// True when the connection broke off in the middle: worth another try.
     pub fn cut_short(&self) -> bool {
-        matches!(self, WireError::Short { .. } | WireError::ClosedInHead | WireError::ClosedInChunks)
+        matches!(
+            self,
+            WireError::Short { .. } | WireError::ClosedInHead | WireError::ClosedInChunks | WireError::NoCloseNotify
+        )
     }
 }
 
@@ -172,7 +183,8 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
     let lengths: Vec<&[u8]> = head.all("content-length").collect();
     let codings: Vec<String> = head
         .all("transfer-encoding")
-        .flat_map(|v| String::from_utf8_lossy(v).split(',').map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(|t| peer_text(t.trim_ascii()).to_ascii_lowercase())
         .filter(|t| !t.is_empty())
         .collect();
     if head.all("transfer-encoding").next().is_some() {
@@ -195,10 +207,10 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
     // Repeated or listed values must all agree (RFC 9110 §8.6).
     let mut agreed = None;
     for value in lengths.iter().flat_map(|v| v.split(|&b| b == b',')) {
-        let text = std::str::from_utf8(value).unwrap_or("").trim();
-        let n = match text.parse::<u64>() {
-            Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) => n,
-            _ => return Err(WireError::BadFraming(format!("invalid Content-Length {text:?}"))),
+        let digits = value.trim_ascii();
+        let n = match std::str::from_utf8(digits).ok().and_then(|t| t.parse::<u64>().ok()) {
+            Some(n) if digits.iter().all(u8::is_ascii_digit) => n,
+            _ => return Err(WireError::BadFraming(format!("invalid Content-Length \"{}\"", peer_text(digits)))),
         };
         if agreed.is_some_and(|a| a != n) {
             return Err(WireError::BadFraming("Content-Length values that disagree".into()));
@@ -206,6 +218,44 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
         agreed = Some(n);
     }
     Ok(Framing::Length(agreed.unwrap_or(0)))
+}
+
+/// The most characters of a peer's text shown.
+const SHOWN_MAX: usize = 200;
+
+/// Text a peer sent (a header's value), made safe to show anywhere: a
+/// terminal, JSON, a log. Control characters (C0, DEL, and C1 such as
+/// U+009B, the 8-bit CSI that starts a terminal escape) and the invisible
+/// characters that format or reorder text (bidi overrides and isolates,
+/// zero-width marks) are written as `\u{..}`, bytes that are not UTF-8 as
+/// `\x..`, and it is cut at 200 characters with `…`. Every reason that
+/// quotes a server goes through here, so every output shows it alike;
+/// HTML and SVG escape markup on top.
+pub fn peer_text(bytes: &[u8]) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    let mut shown = String::new();
+    let mut count = 0;
+    for piece in bytes.utf8_chunks() {
+        for c in piece.valid().chars() {
+            if count == SHOWN_MAX {
+                shown.push('…');
+                return shown;
+            }
+            count += 1;
+            match hidden(c) {
+                true => shown.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                false => shown.push(c),
+            }
+        }
+        for b in piece.invalid() {
+            count += 1;
+            shown.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    shown
 }
 
 /// The request a GET sends.
@@ -305,12 +355,7 @@ impl Reader {
             },
             State::ChunkSize => {
                 let Some((line, used)) = line(input)? else { return Ok((0, Event::NeedMore)) };
-                let size = line.split(|&b| b == b';').next().unwrap_or(b"");
-                let size = std::str::from_utf8(size).map_err(|_| WireError::BadChunk(BadChunk::Size))?.trim_end();
-                if size.is_empty() || size.len() > 16 || !size.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(WireError::BadChunk(BadChunk::Size));
-                }
-                let size = u64::from_str_radix(size, 16).map_err(|_| WireError::BadChunk(BadChunk::Size))?;
+                let size = chunk_size(line)?;
                 self.state = if size == 0 { State::Trailers } else { State::ChunkData(size) };
                 Ok((used, Event::NeedMore))
             }
@@ -322,10 +367,15 @@ impl Reader {
                 self.state = if n as u64 == left { State::ChunkEnd } else { State::ChunkData(left - n as u64) };
                 Ok((n, Event::Data(&input[..n])))
             }
+            // CRLF, or a bare LF (RFC 9112 §2.2), as for every line.
             State::ChunkEnd => match input {
                 [b'\r', b'\n', ..] => {
                     self.state = State::ChunkSize;
                     Ok((2, Event::NeedMore))
+                }
+                [b'\n', ..] => {
+                    self.state = State::ChunkSize;
+                    Ok((1, Event::NeedMore))
                 }
                 [] | [b'\r'] => Ok((0, Event::NeedMore)),
                 _ => Err(WireError::BadChunk(BadChunk::NoCrlf)),
@@ -345,7 +395,11 @@ impl Reader {
     fn head<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Event<'a>), WireError> {
         let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
         let mut response = httparse::Response::new(&mut fields);
-        let used = match response.parse(input) {
+        // obs-fold is taken, and each fold read as a space below (RFC 9112 §5.2).
+        let parsed = httparse::ParserConfig::default()
+            .allow_obsolete_multiline_headers_in_responses(true)
+            .parse_response(&mut response, input);
+        let used = match parsed {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) if input.len() >= self.max_head => {
                 return Err(WireError::HeadTooLarge(self.max_head))
@@ -359,7 +413,7 @@ impl Reader {
         let head = Head {
             status: response.code.unwrap_or(0),
             minor: response.version.unwrap_or(1),
-            fields: response.headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec())).collect(),
+            fields: response.headers.iter().map(|h| (h.name.to_ascii_lowercase(), unfold(h.value))).collect(),
         };
         match head.status {
             101 => return Err(WireError::BadHead(BadHead::Switching)),
@@ -392,14 +446,47 @@ impl Reader {
     }
 }
 
-/// One CRLF-terminated line at the start of `input`: the line without its
-/// CRLF and the bytes it took, or `None` if it is not all there yet.
+/// A field value with each obs-fold (a line break before spaces or tabs)
+/// replaced by a space, as a recipient must before reading it (RFC 9112
+/// §5.2).
+fn unfold(value: &[u8]) -> Vec<u8> {
+    if !value.contains(&b'\n') {
+        return value.to_vec();
+    }
+    value.iter().filter(|&&b| b != b'\r').map(|&b| if b == b'\n' { b' ' } else { b }).collect()
+}
+
+/// One line at the start of `input`, ended by CRLF or by a bare LF (RFC
+/// 9112 §2.2 lets a recipient take LF alone, as heads are read): the line
+/// without its end and the bytes it took, or `None` if it is not all there
+/// yet.
 fn line(input: &[u8]) -> Result<Option<(&[u8], usize)>, WireError> {
-    match input.windows(2).position(|w| w == b"\r\n") {
-        Some(end) if end <= MAX_LINE => Ok(Some((&input[..end], end + 2))),
+    match input.iter().position(|&b| b == b'\n') {
+        Some(end) if end <= MAX_LINE => {
+            let text = &input[..end];
+            Ok(Some((text.strip_suffix(b"\r").unwrap_or(text), end + 1)))
+        }
         Some(_) => Err(WireError::BadChunk(BadChunk::LongLine)),
         None if input.len() > MAX_LINE => Err(WireError::BadChunk(BadChunk::LongLine)),
         None => Ok(None),
+    }
+}
+
+/// The size on a chunk-size line (extensions after `;` ignored): hex
+/// digits, as many leading zeros as the sender likes, a value that fits
+/// 64 bits (RFC 9112 §7.1 bounds the value, not the digits).
+fn chunk_size(line: &[u8]) -> Result<u64, WireError> {
+    let bad = WireError::BadChunk(BadChunk::Size);
+    let size = line.split(|&b| b == b';').next().unwrap_or(b"");
+    let size = std::str::from_utf8(size).map_err(|_| bad.clone())?.trim_end_matches([' ', '\t']);
+    if size.is_empty() || !size.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad);
+    }
+    let digits = size.trim_start_matches('0');
+    match digits.len() {
+        0 => Ok(0),
+        1..=16 => u64::from_str_radix(digits, 16).map_err(|_| bad),
+        _ => Err(bad),
     }
 }
 
@@ -483,6 +570,38 @@ mod tests {
         assert_eq!(read(b"HTTP/1.1 200 OK\r\nConte", 100).unwrap_err(), WireError::ClosedInHead);
         let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
         assert_eq!(read(bad, 100).unwrap_err(), WireError::BadChunk(BadChunk::Size));
+    }
+
+    #[test]
+    fn chunk_lines_may_end_in_a_bare_lf_and_sizes_may_have_leading_zeros() {
+        let lf = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nhel\n2;x=y\r\nlo\n0\n\n";
+        assert_eq!(read(lf, 1).unwrap().1, b"hello");
+        let zeros =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n000000000000000000000005\r\nhello\r\n0\r\n\r\n";
+        assert_eq!(read(zeros, 7).unwrap().1, b"hello");
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n";
+        assert_eq!(read(huge, 100).unwrap_err(), WireError::BadChunk(BadChunk::Size), "over 64 bits");
+    }
+
+    #[test]
+    fn a_folded_field_is_read_as_one_line() {
+        let folded = b"HTTP/1.1 200 OK\r\nContent-Length:\r\n 5\r\nX-Note: a\r\n\tb\r\n\r\nhello";
+        let (head, body) = read(folded, 3).unwrap();
+        assert_eq!(body, b"hello");
+        assert_eq!(head.get("x-note"), Some("a \tb"));
+    }
+
+    #[test]
+    fn a_peers_text_is_shown_escaped_and_bounded() {
+        assert_eq!(peer_text(b"image/gif"), "image/gif");
+        assert_eq!(peer_text("a\u{9b}31mb".as_bytes()), "a\\u{9b}31mb", "the 8-bit CSI");
+        assert_eq!(peer_text("\u{202e}fig.exe".as_bytes()), "\\u{202e}fig.exe", "right-to-left override");
+        assert_eq!(peer_text(b"\x1b[2J\r\n"), "\\u{1b}[2J\\u{d}\\u{a}");
+        assert_eq!(peer_text(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(peer_text("<script>".as_bytes()), "<script>", "markup is for HTML to escape");
+        let long = peer_text(&[b'a'; 1000]);
+        assert_eq!(long.chars().count(), 201);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

@@ -186,7 +186,10 @@ fn sigterm_stops_accepting_and_lets_requests_in_flight_finish() {
     let answer = in_flight.join().unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{}", String::from_utf8_lossy(&answer));
     assert_eq!(srv.wait_exit(Duration::from_secs(30)), Some(0));
-    assert!(srv.output().iter().any(|l| l == "flag server stopped."), "{:?}", srv.output());
+    // Its last line, once the thread that collects them has read it.
+    super::util::wait_until("the last line", Duration::from_secs(10), || {
+        srv.output().iter().any(|l| l == "flag server stopped.")
+    });
 }
 
 #[test]

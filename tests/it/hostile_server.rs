@@ -17,20 +17,20 @@ use serde_json::Value;
 use super::script_server::{answer, gif_fields, tiny_gif, After, ScriptServer};
 use super::util::{files_in, flags_exe};
 
-const STYLES: [&str; 4] = ["sequential", "threadpool", "async", "processpool"];
+pub(super) const STYLES: [&str; 4] = ["sequential", "threadpool", "async", "processpool"];
 
 /// One style's run: its exit status, its JSON report, and its destination.
-struct StyleRun {
-    mode: &'static str,
-    code: Option<i32>,
-    report: Value,
-    dir: tempfile::TempDir,
+pub(super) struct StyleRun {
+    pub(super) mode: &'static str,
+    pub(super) code: Option<i32>,
+    pub(super) report: Value,
+    pub(super) dir: tempfile::TempDir,
     took: Duration,
 }
 
 impl StyleRun {
     /// Code -> (outcome, reason).
-    fn outcomes(&self) -> BTreeMap<String, (String, String)> {
+    pub(super) fn outcomes(&self) -> BTreeMap<String, (String, String)> {
         self.report["flags"]
             .as_array()
             .unwrap_or_else(|| panic!("{}: no report: {}", self.mode, self.report))
@@ -45,7 +45,7 @@ impl StyleRun {
     /// Asserts the report accounts for `codes` once each, and the
     /// destination holds exactly the files reported saved, each a complete
     /// GIF equal to `served(cc)`, and nothing else.
-    fn assert_consistent(&self, codes: usize, served: impl Fn(&str) -> Vec<u8>) {
+    pub(super) fn assert_consistent(&self, codes: usize, served: impl Fn(&str) -> Vec<u8>) {
         let r = &self.report;
         let sum: u64 = ["ok", "not_found", "errors", "cancelled"].iter().map(|k| r[k].as_u64().unwrap()).sum();
         assert_eq!(sum as usize, codes, "{}: accounting {r}", self.mode);
@@ -68,11 +68,11 @@ impl StyleRun {
 }
 
 /// Runs `flags get CODES --json -s BASE` with `args` in every style.
-fn every_style(base: &str, codes: &[&str], args: &[&str]) -> Vec<StyleRun> {
+pub(super) fn every_style(base: &str, codes: &[&str], args: &[&str]) -> Vec<StyleRun> {
     STYLES.iter().map(|mode| one_style(mode, base, codes, args)).collect()
 }
 
-fn one_style(mode: &'static str, base: &str, codes: &[&str], args: &[&str]) -> StyleRun {
+pub(super) fn one_style(mode: &'static str, base: &str, codes: &[&str], args: &[&str]) -> StyleRun {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
     let out = std::process::Command::new(flags_exe())
@@ -90,7 +90,7 @@ fn one_style(mode: &'static str, base: &str, codes: &[&str], args: &[&str]) -> S
 }
 
 /// Asserts every style ended each code the same way, and returns that.
-fn same_outcomes(runs: &[StyleRun]) -> BTreeMap<String, (String, String)> {
+pub(super) fn same_outcomes(runs: &[StyleRun]) -> BTreeMap<String, (String, String)> {
     let first = runs[0].outcomes();
     for run in &runs[1..] {
         assert_eq!(run.outcomes(), first, "{} and {} disagree", runs[0].mode, run.mode);
@@ -100,7 +100,7 @@ fn same_outcomes(runs: &[StyleRun]) -> BTreeMap<String, (String, String)> {
 
 /// A server that answers every image request with `write`, and metadata
 /// with a good document.
-fn server(write: impl Fn(&str, &mut TcpStream) -> After + Send + Sync + 'static) -> ScriptServer {
+pub(super) fn server(write: impl Fn(&str, &mut TcpStream) -> After + Send + Sync + 'static) -> ScriptServer {
     ScriptServer::start(move |seen, s| {
         if seen.is_gif() {
             write(&seen.cc(), s)
@@ -114,7 +114,12 @@ fn server(write: impl Fn(&str, &mut TcpStream) -> After + Send + Sync + 'static)
 
 /// Runs the codes in every style against `srv`, demands one outcome for
 /// all, and that it is an error whose reason `expect` accepts; no file.
-fn every_style_fails(srv: &ScriptServer, codes: &[&str], args: &[&str], expect: impl Fn(&str) -> bool) -> String {
+pub(super) fn every_style_fails(
+    srv: &ScriptServer,
+    codes: &[&str],
+    args: &[&str],
+    expect: impl Fn(&str) -> bool,
+) -> String {
     let runs = every_style(&srv.base(), codes, args);
     let outcomes = same_outcomes(&runs);
     for run in &runs {

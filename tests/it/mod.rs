@@ -6,6 +6,7 @@ mod get;
 mod hostile;
 mod hostile_h2;
 mod hostile_server;
+mod hostile_wire;
 mod layout;
 mod lifetime;
 mod promises;

@@ -156,3 +156,53 @@ fn saved_files_get_the_usual_mode() {
         assert_eq!(mode, 0o644, "{}", file.display());
     }
 }
+
+/// `--timeline FILE` writes as `> FILE` would: through a FIFO, a device
+/// or `/dev/stdout`, never replacing them; a regular file is replaced
+/// whole; a directory is refused (exit 2) before any request is made.
+#[test]
+fn the_timeline_goes_where_a_shell_redirect_would() {
+    use std::os::unix::fs::FileTypeExt;
+    let srv = ServeProcess::start(&[]);
+    let base = format!("http://{}/flags", srv.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let get = |timeline: &std::path::Path| {
+        std::process::Command::new(FLAGS_EXE)
+            .args(["get", "BR", "-s", &base, "--timeline"])
+            .arg(timeline)
+            .arg("-d")
+            .arg(dir.path().join("flags"))
+            .output()
+            .unwrap()
+    };
+    // A FIFO, read by another thread.
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert!(get(&fifo).status.success());
+    assert!(reader.join().unwrap().contains("<svg"), "the SVG came through the FIFO");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    // A device.
+    assert!(get(std::path::Path::new("/dev/null")).status.success());
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device(), "/dev/null is still a device");
+    // A symbolic link to our stdout.
+    let out = get(std::path::Path::new("/dev/stdout"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"), "written to stdout");
+    // A regular file is replaced.
+    let file = dir.path().join("t.svg");
+    std::fs::write(&file, b"old").unwrap();
+    assert!(get(&file).status.success());
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("<svg"));
+    // A directory: exit 2, and no request made.
+    let before = super::util::stats(srv.addr)["requests"].as_u64().unwrap();
+    let refused = get(dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("it is a directory"));
+    assert_eq!(super::util::stats(srv.addr)["requests"].as_u64().unwrap(), before, "no request before the refusal");
+}
