@@ -54,7 +54,7 @@ pub fn assert_exactly_saved(dir: &Path, codes: &[&str]) {
     }
 }
 
-/// `flags serve` run as users run it: the real binary in a process of its
+/// `flags serve` run as users run it: the real binary (or `FLAGS_TEST_EXE`) in a process of its
 /// own, on a free port. Dropping it kills the process.
 pub struct ServeProcess {
     child: std::process::Child,
@@ -70,7 +70,7 @@ impl ServeProcess {
     /// Starts `flags serve --port 0` with `args` and waits for its banner.
     pub fn start(args: &[&str]) -> ServeProcess {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(FLAGS_EXE)
+        let mut child = std::process::Command::new(flags_exe())
             .args(["serve", "--port", "0"])
             .args(args)
             .stdout(std::process::Stdio::piped())
