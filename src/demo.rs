@@ -100,6 +100,8 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
             job.stall = job.timeout;
             let cancel = Cancel::new(&config.dest);
             let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
+            // The process exits right after an abort: the gate stays held
+            // (forgotten) so that nothing is committed meanwhile.
             let abort = move || std::mem::forget(now.abort());
             let result =
                 stop.step(move || gentle.cancel(), abort, || download::run(mode, job, codes.clone(), sink, cancel));

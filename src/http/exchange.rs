@@ -168,7 +168,9 @@ impl Exchange {
             let (used, event) = match self.phase {
                 Phase::Send => unreachable!("a request is written before its answer is read"),
                 Phase::Done => return Ok(Need::Done(Ok(()))),
-                Phase::Broken => return Err(FetchError::Timeout { answered: self.answered }.into()),
+                Phase::Broken => {
+                    return Err(FetchError::Stream(StreamFailure::Broken("a step after a failure".into())).into())
+                }
                 _ => match self.reader.advance(buf.filled()) {
                     Ok(advanced) => advanced,
                     Err(e) => return Err(self.fail(FetchError::from(e).into())),
