@@ -66,6 +66,11 @@ pub enum StreamFailure {
     /// process it (RFC 9113 §6.8), so it may go again on a new connection.
     #[error("the server closed the HTTP/2 connection")]
     GoneAway,
+    /// The server refused the stream before processing it
+    /// (REFUSED_STREAM, RFC 9113 §8.7: more streams than it takes at once),
+    /// so it may go again.
+    #[error("the server refused the stream")]
+    Refused,
     /// The client's own exchange ended where it cannot (a bug, said so).
     #[error("the exchange broke off ({0})")]
     Broken(String),

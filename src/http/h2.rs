@@ -213,6 +213,9 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
                 None => WireError::BadHead(BadHead::Http2).into(),
             };
         }
+        if h2.is_reset() && h2.is_remote() && h2.reason() == Some(::h2::Reason::REFUSED_STREAM) && body.is_none() {
+            return FetchError::Stream(StreamFailure::Refused);
+        }
         if h2.is_reset() && h2.is_remote() {
             // Cut off inside a body of announced length: it is truncated,
             // as a closed HTTP/1.1 connection would make it.

@@ -196,6 +196,10 @@ impl AsyncClient {
                                 self.inner.h2.slot(&Key::of(base)).lock().await.forget(conn);
                                 resent = true;
                             }
+                            // Refused before it was processed (the server takes
+                            // fewer streams at once than were sent before its
+                            // SETTINGS said so): once more, on the same connection.
+                            Err(e) if !resent && e == FetchError::Stream(StreamFailure::Refused) => resent = true,
                             Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
                             Err(e) => return Err(e),
                             Ok(answer) => {

@@ -53,6 +53,10 @@ enum Life {
     /// After this many streams, `GOAWAY` naming the last of them, and the
     /// connection closes, whatever is still queued to be sent.
     DropAfter(usize),
+    /// It takes this many streams at once, and refuses (REFUSED_STREAM)
+    /// those a client opens past them before it has read the SETTINGS
+    /// saying so.
+    FewStreams(u32),
 }
 
 struct H2Server {
@@ -92,7 +96,11 @@ impl H2Server {
 }
 
 async fn connection(stream: tokio::net::TcpStream, act: Act, life: Life) {
-    let Ok(mut conn) = h2::server::handshake(stream).await else { return };
+    let mut builder = h2::server::Builder::new();
+    if let Life::FewStreams(n) = life {
+        builder.max_concurrent_streams(n);
+    }
+    let Ok(mut conn) = builder.handshake(stream).await else { return };
     let mut answered = 0;
     let mut closing = false;
     while let Some(Ok((request, respond))) = conn.accept().await {
@@ -268,5 +276,16 @@ fn a_server_that_goes_away_mid_run_loses_no_flag() {
             // be lost as the connection closes, and is asked again.
             _ => assert!(opened >= codes.len() / 3, "{life:?}: {opened} connections"),
         }
+    }
+}
+
+#[test]
+fn a_stream_the_server_refuses_is_sent_again() {
+    let codes = ["br", "cn", "de", "eg", "fr", "in", "jp", "mx", "ng", "ru", "tr", "us"];
+    for _ in 0..5 {
+        let srv = H2Server::start(Act::Flag, Life::FewStreams(2));
+        let (code, report, dir, _) = get(&srv, &codes, &["-m", "12"]);
+        assert_eq!(code, Some(0), "{report}");
+        assert_eq!(files_in(dir.path()).len(), codes.len(), "{report}");
     }
 }
