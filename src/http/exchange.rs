@@ -224,10 +224,12 @@ impl Exchange {
         let n = match moved {
             Ok(n) => n,
             // A TLS connection that closed without close_notify (RFC 9112
-            // §9.8): a body that runs to the close may have been cut.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.reader.framing() == Framing::Close => {
+            // §9.8): a body that runs to the close may have been cut; any
+            // other answer is judged by its framing, as at a plain close.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.phase_is_body(Framing::Close) => {
                 return Err(self.fail(FetchError::Wire(WireError::NoCloseNotify).into()));
             }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
             Err(e) => {
                 let stale = policy::resend(self.trace.reused, self.answered, e.kind());
                 let failed = Failed::io(e, self.answered);
@@ -256,6 +258,11 @@ impl Exchange {
             }
             Err(e) => Err(self.fail(FetchError::from(e).into())),
         }
+    }
+
+    /// True while reading the body of an accepted answer framed so.
+    fn phase_is_body(&self, framing: Framing) -> bool {
+        matches!(self.phase, Phase::Body) && self.reader.framing() == framing
     }
 
     /// How the exchange ended, given its last step (`need`): its outcome,
@@ -329,6 +336,20 @@ mod tests {
         assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
         let cut = ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err();
         assert_eq!(cut.error, FetchError::Wire(WireError::NoCloseNotify));
+        // With a Content-Length, the length judges, as at a plain close.
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = super::tests::conn();
+        ex.start(&mut conn);
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Write(_))));
+        ex.moved(&mut conn.buf, Ok(0)).unwrap();
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF";
+        conn.buf.spare()[..head.len()].copy_from_slice(head);
+        ex.moved(&mut conn.buf, Ok(head.len())).unwrap();
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(3))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
+        let cut = ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err();
+        assert_eq!(cut.error.to_string(), "body is 3 bytes, Content-Length said 9");
     }
 
     /// Runs an exchange over `answer`, fed `step` bytes at a time: the
