@@ -333,7 +333,13 @@ impl TryFrom<DemoArgs> for DemoConfig {
     fn try_from(a: DemoArgs) -> Result<Self, clap::Error> {
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DEST>", a.dest.display(), e))?;
         let delay = a.delay.unwrap_or(Delay::fixed(0.35));
-        Ok(DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest })
+        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest };
+        // Its page goes beside the destination: a place it cannot go is
+        // known now, before any request.
+        let page = crate::demo::timeline_path(&config);
+        save::check_output(&page)
+            .map_err(|why| invalid("--dest <DEST>", config.dest.display(), format!("{}: {why}", page.display())))?;
+        Ok(config)
     }
 }
 

@@ -147,3 +147,13 @@ fn serve_refuses_a_port_another_server_holds() {
         assert!(err.contains(&format!("port {port} is in use")), "{err}");
     }
 }
+
+#[test]
+fn the_demo_refuses_a_page_it_cannot_write_before_any_request() {
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cwd.path().join("demo-timeline.html")).unwrap();
+    let out = Command::new(flags_exe()).current_dir(cwd.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("demo-timeline.html: it is a directory"));
+    assert!(entries(&cwd.path().join("downloads")).is_empty(), "nothing was downloaded");
+}
