@@ -321,39 +321,32 @@ mod tests {
         assert_eq!(failed.error.to_string(), WireError::Unasked.to_string());
     }
 
-    #[test]
-    fn a_tls_close_without_close_notify_cuts_a_close_delimited_body() {
+    /// An exchange that sent its request and received `answer` (a head and
+    /// some body), then had its TLS connection closed without close_notify:
+    /// the failure.
+    fn cut_by_an_unclean_close(answer: &[u8], body: usize) -> Failed {
         let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
         let mut conn = conn();
         ex.start(&mut conn);
         assert!(matches!(ex.step(&mut conn), Ok(Need::Write(_))));
         ex.moved(&mut conn.buf, Ok(0)).unwrap();
-        let head = b"HTTP/1.1 200 OK\r\n\r\nGIF89a";
-        conn.buf.spare()[..head.len()].copy_from_slice(head);
-        ex.moved(&mut conn.buf, Ok(head.len())).unwrap();
+        conn.buf.spare()[..answer.len()].copy_from_slice(answer);
+        ex.moved(&mut conn.buf, Ok(answer.len())).unwrap();
         assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
-        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(6))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(n)) if n == body));
         assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
-        let cut = ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err();
+        ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err()
+    }
+
+    #[test]
+    fn a_tls_close_without_close_notify_cuts_a_close_delimited_body() {
+        let cut = cut_by_an_unclean_close(b"HTTP/1.1 200 OK\r\n\r\nGIF89a", 6);
         assert_eq!(cut.error, FetchError::Wire(WireError::NoCloseNotify));
         // With a Content-Length, the length judges, as at a plain close.
-        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
-        let mut conn = super::tests::conn();
-        ex.start(&mut conn);
-        assert!(matches!(ex.step(&mut conn), Ok(Need::Write(_))));
-        ex.moved(&mut conn.buf, Ok(0)).unwrap();
-        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF";
-        conn.buf.spare()[..head.len()].copy_from_slice(head);
-        ex.moved(&mut conn.buf, Ok(head.len())).unwrap();
-        assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
-        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(3))));
-        assert!(matches!(ex.step(&mut conn), Ok(Need::Read(_))));
-        let cut = ex.moved(&mut conn.buf, Err(io::ErrorKind::UnexpectedEof.into())).unwrap_err();
+        let cut = cut_by_an_unclean_close(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF", 3);
         assert_eq!(cut.error.to_string(), "body is 3 bytes, Content-Length said 9");
     }
 
-    /// Runs an exchange over `answer`, fed `step` bytes at a time: the
-    /// head's status (if accepted), the body, and the outcome.
     /// One end of a quiet socket pair, as a connection's transport.
     struct Quiet(std::os::unix::net::UnixStream, #[allow(dead_code)] std::os::unix::net::UnixStream);
 
@@ -371,6 +364,8 @@ mod tests {
         Conn::new(&"http://x/flags".parse().unwrap(), Quiet(a, b))
     }
 
+    /// Runs an exchange over `answer`, fed `step` bytes at a time: the
+    /// head's status (if accepted), the body, and the outcome.
     fn run(answer: &[u8], step: usize) -> (Option<u16>, Vec<u8>, Result<bool, String>) {
         let mut ex = Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, Limits::new(Duration::from_secs(5)));
         let (mut conn, mut fed, mut status, mut body) = (conn(), 0, None, Vec::new());
