@@ -17,30 +17,32 @@
 //! sequential, peak RSS and CPU time, and from the embedded server's own
 //! counters the connections each run opened and, over HTTPS, the TLS
 //! handshakes and their time. Submodules: [`measure`] (one process
-//! run), [`peers`] (curl, aria2c, wget2), [`result`] (the JSON document),
-//! [`chart`] (the SVG).
+//! run), `run` (a tool's command, run as a step Ctrl-C can end, and
+//! whether the run failed), [`peers`] (curl, aria2c, wget2), [`result`]
+//! (the JSON document), [`chart`] (the SVG).
 
 pub mod chart;
+mod error;
 pub mod measure;
 pub mod peers;
 pub mod result;
+mod run;
 pub mod workload;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
 use crate::save;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use crate::signals::Stop;
+pub use error::BenchError;
 use peers::Peer;
 use result::{BenchReport, Point};
+use run::{command, concurrency, failure, measure_stoppable, Tool};
 use workload::{specs, Spec, Workload};
 
 /// A validated `flags bench`.
@@ -69,26 +71,6 @@ pub struct BenchConfig {
     /// Another `flags` build run beside this one (`--baseline`), as
     /// `baseline <style>` points.
     pub baseline: Option<PathBuf>,
-}
-
-/// A tool to measure on a spec.
-enum Tool {
-    Flags(Mode, Protocol),
-    /// The same style, run by the `--baseline` build.
-    Baseline(Mode),
-    Peer(Peer),
-}
-
-impl Tool {
-    fn name(&self) -> String {
-        match self {
-            Tool::Flags(m, Protocol::Auto) => format!("flags {m}"),
-            Tool::Flags(m, Protocol::Http1) => format!("flags {m} h1"),
-            Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
-            Tool::Baseline(m) => format!("baseline {m}"),
-            Tool::Peer(p) => p.name().to_string(),
-        }
-    }
 }
 
 /// The tools that run `spec`: the styles asked for (over HTTPS, the async
@@ -247,37 +229,6 @@ fn plan(cfg: &BenchConfig) -> Vec<Spec> {
     specs(cfg.quick, cfg.server.is_some(), &cfg.only)
 }
 
-/// Why a benchmark could not be run or its results written.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("cannot start the embedded server")]
-    Server(#[source] std::io::Error),
-    #[error("cannot find the flags executable")]
-    Exe(#[source] std::io::Error),
-    #[error("cannot run {tool}")]
-    Run {
-        tool: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write {}", .path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot draw the chart")]
-    Chart(#[source] chart::ChartError),
-    /// A run failed, and `--ignore-failure` was not given.
-    #[error("{tool} failed on {workload} (run {run}): {why}. The command was: {command}. With --ignore-failure, failed runs are measured too")]
-    FailedRun { tool: String, workload: String, run: usize, why: String, command: String },
-    /// Ctrl-C or SIGTERM stopped the benchmark.
-    #[error("interrupted")]
-    Interrupted,
-    #[error("cannot set up the server's TLS")]
-    Tls(#[source] server::tls::TlsSetupError),
-}
-
 /// What the benchmark tells as it goes.
 pub trait BenchObserver {
     /// It starts: with these settings and the peers found installed.
@@ -412,140 +363,6 @@ impl Scratch {
         std::fs::create_dir(&dir).map_err(|source| BenchError::Write { path: dir.clone(), source })?;
         Ok(dir)
     }
-}
-
-/// How many requests at once `tool` gets for `spec`.
-fn concurrency(spec: &Spec, tool: &Tool) -> usize {
-    let codes = spec.codes.count();
-    match tool {
-        Tool::Flags(Mode::Sequential, _) | Tool::Baseline(Mode::Sequential) => 1,
-        _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
-    }
-}
-
-/// The command that runs `tool` once over `spec`'s codes into `dir`.
-/// `ca`: the CA file of an HTTPS server.
-fn command(
-    exe: &Path,
-    spec: &Spec,
-    base: &BaseUrl,
-    ca: Option<&Path>,
-    tool: &Tool,
-    dir: &Path,
-) -> Result<Command, BenchError> {
-    let m = concurrency(spec, tool);
-    Ok(match tool {
-        Tool::Flags(mode, protocol) => flags_command(exe, spec, base, ca, (*mode, *protocol), m, dir),
-        Tool::Baseline(mode) => flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir),
-        Tool::Peer(peer) => {
-            let urls: Vec<(String, String)> = spec
-                .codes
-                .list()
-                .iter()
-                .map(|cc| (base.url_of(&gif_path(*cc)), format!("{}.gif", cc.lower())))
-                .collect();
-            peer.command(&urls, dir, m, ca).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
-        }
-    })
-}
-
-/// Runs `cmd` of `tool` once as a step of `stop`: what it cost, and how
-/// many flags it saved (from its report, or counted in its folder).
-fn measure_stoppable(
-    cmd: Command,
-    tool: &Tool,
-    dir: &Path,
-    stop: &Stop,
-) -> Result<(measure::Sample, usize), BenchError> {
-    let pid = Arc::new(AtomicU32::new(0));
-    let signal = |pid: Arc<AtomicU32>, signal| {
-        move || match pid.load(Ordering::SeqCst) {
-            0 => {}
-            // SAFETY: kill(2) on the child being measured (not yet reaped).
-            pid => unsafe {
-                libc::kill(pid as libc::pid_t, signal);
-            },
-        }
-    };
-    let (on_stop, on_abort) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
-    let started = |child: u32| {
-        pid.store(child, Ordering::SeqCst);
-        if stop.is_stopped() {
-            signal(Arc::clone(&pid), libc::SIGINT)();
-        }
-    };
-    let sample = stop.step(on_stop, on_abort, || measure::run(cmd, &started));
-    if stop.is_stopped() {
-        return Err(BenchError::Interrupted);
-    }
-    let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;
-    let saved = match tool {
-        Tool::Flags(..) | Tool::Baseline(_) => {
-            serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
-                as usize
-        }
-        Tool::Peer(_) => std::fs::read_dir(dir)
-            .map_err(|source| BenchError::Run { tool: tool.name(), source })?
-            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
-            .count(),
-    };
-    Ok((sample, saved))
-}
-
-/// Why a run of `tool` on `spec` that saved `saved` flags failed, if it
-/// did. Without injected errors every flag must be saved, and `flags`
-/// must exit 0; with them (W3) `flags` may exit 1, the errors being the
-/// point. The peers exit non-zero for the 404s of codes without a flag, so
-/// only what they saved counts.
-fn failure(spec: &Spec, tool: &Tool, sample: &measure::Sample, saved: usize) -> Option<String> {
-    let expected = spec.codes.flags();
-    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_));
-    let exit = match sample.status {
-        Some(code) => format!("exit status {code}"),
-        None => "killed by a signal".to_string(),
-    };
-    let status_ok = match (ours, spec.error_rate > 0.0) {
-        (false, _) => sample.status.is_some(),
-        (true, false) => sample.status == Some(0),
-        (true, true) => matches!(sample.status, Some(0 | 1)),
-    };
-    if !status_ok {
-        return Some(format!("it ended with {exit}, having saved {saved} of {expected} flags"));
-    }
-    let enough = match spec.error_rate > 0.0 {
-        false => saved == expected,
-        true => saved > 0 && saved <= expected,
-    };
-    (!enough).then(|| format!("it saved {saved} of the {expected} flags ({exit})"))
-}
-
-/// `exe get` over `spec`'s codes in a style, as the bench runs it.
-fn flags_command(
-    exe: &Path,
-    spec: &Spec,
-    base: &BaseUrl,
-    ca: Option<&Path>,
-    (mode, protocol): (Mode, Protocol),
-    m: usize,
-    dir: &Path,
-) -> Command {
-    let mut cmd = Command::new(exe);
-    cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
-    cmd.args(["-m", &m.to_string(), "--timeout"]);
-    cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
-    if let Some(ca) = ca {
-        cmd.arg("--cacert").arg(ca);
-    }
-    match protocol {
-        Protocol::Auto => {}
-        Protocol::Http1 => {
-            cmd.arg("--http1.1");
-        }
-        Protocol::Http2 => {
-            cmd.arg("--http2");
-        }
-    }
-    cmd
 }
 
 /// One row of the table from a tool's runs.

@@ -1,0 +1,172 @@
+//! One run of one tool in a benchmark: the command that runs it (a
+//! `flags get` style, or a peer), run as a step that Ctrl-C ends, and
+//! whether the run failed, which stops the benchmark unless
+//! `--ignore-failure`.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use super::error::BenchError;
+use super::measure;
+use super::peers::Peer;
+use super::workload::Spec;
+use crate::download::pipeline::gif_path;
+use crate::download::Mode;
+use crate::http::{BaseUrl, Protocol};
+use crate::signals::Stop;
+
+/// A tool to measure on a spec.
+pub(super) enum Tool {
+    Flags(Mode, Protocol),
+    /// The same style, run by the `--baseline` build.
+    Baseline(Mode),
+    Peer(Peer),
+}
+
+impl Tool {
+    pub(super) fn name(&self) -> String {
+        match self {
+            Tool::Flags(m, Protocol::Auto) => format!("flags {m}"),
+            Tool::Flags(m, Protocol::Http1) => format!("flags {m} h1"),
+            Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
+            Tool::Baseline(m) => format!("baseline {m}"),
+            Tool::Peer(p) => p.name().to_string(),
+        }
+    }
+}
+
+/// How many requests at once `tool` gets for `spec`.
+pub(super) fn concurrency(spec: &Spec, tool: &Tool) -> usize {
+    let codes = spec.codes.count();
+    match tool {
+        Tool::Flags(Mode::Sequential, _) | Tool::Baseline(Mode::Sequential) => 1,
+        _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
+    }
+}
+
+/// The command that runs `tool` once over `spec`'s codes into `dir`.
+/// `ca`: the CA file of an HTTPS server.
+pub(super) fn command(
+    exe: &Path,
+    spec: &Spec,
+    base: &BaseUrl,
+    ca: Option<&Path>,
+    tool: &Tool,
+    dir: &Path,
+) -> Result<Command, BenchError> {
+    let m = concurrency(spec, tool);
+    Ok(match tool {
+        Tool::Flags(mode, protocol) => flags_command(exe, spec, base, ca, (*mode, *protocol), m, dir),
+        Tool::Baseline(mode) => flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir),
+        Tool::Peer(peer) => {
+            let urls: Vec<(String, String)> = spec
+                .codes
+                .list()
+                .iter()
+                .map(|cc| (base.url_of(&gif_path(*cc)), format!("{}.gif", cc.lower())))
+                .collect();
+            peer.command(&urls, dir, m, ca).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
+        }
+    })
+}
+
+/// Runs `cmd` of `tool` once as a step of `stop`: what it cost, and how
+/// many flags it saved (from its report, or counted in its folder).
+pub(super) fn measure_stoppable(
+    cmd: Command,
+    tool: &Tool,
+    dir: &Path,
+    stop: &Stop,
+) -> Result<(measure::Sample, usize), BenchError> {
+    let pid = Arc::new(AtomicU32::new(0));
+    let signal = |pid: Arc<AtomicU32>, signal| {
+        move || match pid.load(Ordering::SeqCst) {
+            0 => {}
+            // SAFETY: kill(2) on the child being measured (not yet reaped).
+            pid => unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            },
+        }
+    };
+    let (on_stop, on_abort) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
+    let started = |child: u32| {
+        pid.store(child, Ordering::SeqCst);
+        if stop.is_stopped() {
+            signal(Arc::clone(&pid), libc::SIGINT)();
+        }
+    };
+    let sample = stop.step(on_stop, on_abort, || measure::run(cmd, &started));
+    if stop.is_stopped() {
+        return Err(BenchError::Interrupted);
+    }
+    let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;
+    let saved = match tool {
+        Tool::Flags(..) | Tool::Baseline(_) => {
+            serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
+                as usize
+        }
+        Tool::Peer(_) => std::fs::read_dir(dir)
+            .map_err(|source| BenchError::Run { tool: tool.name(), source })?
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
+            .count(),
+    };
+    Ok((sample, saved))
+}
+
+/// Why a run of `tool` on `spec` that saved `saved` flags failed, if it
+/// did. Without injected errors every flag must be saved, and `flags`
+/// must exit 0; with them (W3) `flags` may exit 1, the errors being the
+/// point. The peers exit non-zero for the 404s of codes without a flag, so
+/// only what they saved counts.
+pub(super) fn failure(spec: &Spec, tool: &Tool, sample: &measure::Sample, saved: usize) -> Option<String> {
+    let expected = spec.codes.flags();
+    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_));
+    let exit = match sample.status {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_string(),
+    };
+    let status_ok = match (ours, spec.error_rate > 0.0) {
+        (false, _) => sample.status.is_some(),
+        (true, false) => sample.status == Some(0),
+        (true, true) => matches!(sample.status, Some(0 | 1)),
+    };
+    if !status_ok {
+        return Some(format!("it ended with {exit}, having saved {saved} of {expected} flags"));
+    }
+    let enough = match spec.error_rate > 0.0 {
+        false => saved == expected,
+        true => saved > 0 && saved <= expected,
+    };
+    (!enough).then(|| format!("it saved {saved} of the {expected} flags ({exit})"))
+}
+
+/// `exe get` over `spec`'s codes in a style, as the bench runs it.
+fn flags_command(
+    exe: &Path,
+    spec: &Spec,
+    base: &BaseUrl,
+    ca: Option<&Path>,
+    (mode, protocol): (Mode, Protocol),
+    m: usize,
+    dir: &Path,
+) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
+    cmd.args(["-m", &m.to_string(), "--timeout"]);
+    cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
+    if let Some(ca) = ca {
+        cmd.arg("--cacert").arg(ca);
+    }
+    match protocol {
+        Protocol::Auto => {}
+        Protocol::Http1 => {
+            cmd.arg("--http1.1");
+        }
+        Protocol::Http2 => {
+            cmd.arg("--http2");
+        }
+    }
+    cmd
+}
