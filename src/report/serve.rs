@@ -2,6 +2,7 @@
 //! and the last line.
 
 use super::out::say;
+use crate::http::wire::peer_text;
 use crate::server::{LogEntry, RequestLog, ServerConfig, Source};
 
 /// Tells what `flags serve` is serving (`flags` of them) and where; warns
@@ -50,7 +51,9 @@ pub fn server_log() -> RequestLog {
             Some(0) => "dropped".to_string(),
             Some(s) => s.to_string(),
         };
-        say!("{} {} {status}{fault}", e.method, e.path);
+        // The method and path are the client's text: shown escaped.
+        let (method, path) = (peer_text(e.method.as_bytes()), peer_text(e.path.as_bytes()));
+        say!("{method} {path} {status}{fault}");
     }))
 }
 
