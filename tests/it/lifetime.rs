@@ -198,3 +198,23 @@ fn answers_a_client_never_takes_close_their_connection_and_memory_stays_bounded(
     // At most 200 KB a connection (1 000 such hold under 100 MB).
     assert!(held - before < 200 * 200, "{before} -> {held} KiB");
 }
+
+#[test]
+fn requests_held_on_purpose_are_not_cut_by_the_timeouts() {
+    // A delay, a drip and a slow close, each longer than every timeout.
+    for args in [
+        &["--delay", "2.5"][..],
+        &["--fault", "drip", "--drip-rate", "4000"],
+        &["--fault", "slow-close", "--slow-close", "2.5"],
+    ] {
+        let timeouts = ["--header-timeout", "1", "--idle-timeout", "1", "--send-timeout", "1"];
+        let srv = ServeProcess::start(&[args, &timeouts[..]].concat());
+        let mut s = TcpStream::connect(srv.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let body = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| &answer[at + 4..]).unwrap_or(&[]);
+        assert_eq!(body, super::util::served_image("BR"), "{args:?}: the whole flag");
+    }
+}
