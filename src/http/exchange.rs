@@ -154,7 +154,7 @@ impl Exchange {
         if let Phase::Send = self.phase {
             // Bytes before the request are no answer to it: say so, and let
             // it go once more, on a new connection.
-            if conn.unasked() != Idle::Quiet {
+            if conn.unasked() == Idle::Bytes {
                 self.phase = Phase::Broken;
                 return Err(Failed::from(FetchError::Wire(WireError::Unasked)).resent());
             }
