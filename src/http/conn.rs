@@ -101,10 +101,10 @@ pub(crate) struct Conn<S> {
 }
 
 impl<S: Transport> Conn<S> {
-    /// What waits on the connection before a request is written: bytes in
-    /// its buffer or its socket are nobody's answer. Over TLS only what TLS
-    /// decrypted counts (records such as a session ticket may arrive at
-    /// any time), so bytes still encrypted in the socket are not seen.
+    /// What waits on the connection between answers: bytes in its buffer
+    /// or its socket are nobody's answer. Over TLS only what TLS decrypted
+    /// counts (records such as a session ticket or close_notify may arrive
+    /// at any time), so bytes still encrypted in the socket are not seen.
     pub(crate) fn unasked(&self) -> Idle {
         if !self.buf.is_empty() {
             return Idle::Bytes;
@@ -176,14 +176,8 @@ impl<S: Transport> Pool<S> {
     }
 
     fn checkin(&self, conn: Conn<S>, framing: Framing, keep_alive: bool) -> Result<(), FetchError> {
-        let leftover = !conn.buf.is_empty();
-        let idle = match idle_state(conn.stream.raw_fd()) {
-            // TLS records (a session ticket, close_notify) may follow an
-            // answer; only what TLS decrypted for us counts.
-            Idle::Bytes if conn.stream.is_tls() => Idle::Quiet,
-            idle => idle,
-        };
-        if after_answer(leftover, idle, framing, keep_alive)? {
+        // What waits after the answer, as before a request ([`Conn::unasked`]).
+        if after_answer(!conn.buf.is_empty(), conn.unasked(), framing, keep_alive)? {
             let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             if pool.len() < self.max {
                 pool.push(conn);

@@ -103,12 +103,22 @@ impl Progress {
         self.last.store(now_ms(), Ordering::Relaxed);
     }
 
+    /// Something ended: if nothing is being answered now, the idle timeout
+    /// starts, sooner than the guard's next look, so it is woken. (Every
+    /// other change can only put a verdict off, which the guard finds when
+    /// it looks again; so the hot path wakes it once per answered request.)
+    fn ended(&self) {
+        self.touch();
+        if self.held.load(Ordering::Relaxed) == 0 && self.sending.load(Ordering::Relaxed) == 0 {
+            self.wake.notify_one();
+        }
+    }
+
     /// A request's head arrived; it is answered until the guard is dropped.
     pub fn request(self: &Arc<Self>) -> Held {
         self.heads.fetch_add(1, Ordering::Relaxed);
         self.held.fetch_add(1, Ordering::Relaxed);
         self.touch();
-        self.wake.notify_one();
         Held(Arc::clone(self))
     }
 
@@ -160,8 +170,7 @@ impl Held {
 impl Drop for Held {
     fn drop(&mut self) {
         self.0.held.fetch_sub(1, Ordering::Relaxed);
-        self.0.touch();
-        self.0.wake.notify_one();
+        self.0.ended();
     }
 }
 
@@ -191,8 +200,7 @@ impl Tracked {
             self.ended = true;
             self.set_waiting(false);
             self.progress.sending.fetch_sub(1, Ordering::Relaxed);
-            self.progress.touch();
-            self.progress.wake.notify_one();
+            self.progress.ended();
         }
     }
 }
