@@ -156,8 +156,11 @@ pub enum ContentError {
     /// It does not start with a GIF signature; what it looked like.
     #[error("not a GIF ({0})")]
     NotGif(String),
-    #[error("not a complete GIF (it does not end with the trailer byte 0x3B)")]
+    #[error("not a complete GIF (it ends before its trailer byte 0x3B)")]
     NoTrailer,
+    /// Its blocks are not a GIF's: what was wrong.
+    #[error("not a valid GIF ({0})")]
+    BadGif(String),
     /// Its announced length is over the limit (named).
     #[error("body of {size} bytes is over {limit}")]
     Announced { size: u64, limit: String },

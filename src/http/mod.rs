@@ -35,6 +35,7 @@ pub mod conn;
 pub mod connect;
 pub mod error;
 pub(crate) mod exchange;
+pub mod gif;
 pub mod h2;
 pub mod nonblocking;
 pub mod policy;

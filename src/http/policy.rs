@@ -7,8 +7,9 @@
 //!   `Location`. Any other success (`204`, an unasked-for `206`) is an
 //!   error, and so is every other status.
 //! - **What a flag is.** A `200` whose body is a complete GIF: it starts
-//!   with `GIF87a` or `GIF89a`, ends with the trailer byte `0x3B`, and has
-//!   exactly the announced length; anything else is an error that says
+//!   with `GIF87a` or `GIF89a`, its blocks end with the trailer byte `0x3B`
+//!   at its last byte ([`super::gif`] walks them), and it has exactly the
+//!   announced length; anything else is an error that says
 //!   what was wrong (`not a GIF (text/html)`). A `metadata.json` must be a
 //!   JSON object with a string `country`.
 //! - **Size.** A body may not pass `--max-size` (default [`DEFAULT_MAX_SIZE`],
@@ -27,6 +28,7 @@
 use std::io;
 
 use super::error::{ContentError, FetchError};
+use super::gif::{GifFault, GifWalk};
 use super::wire::{peer_text, Framing, Head};
 
 /// `--max-size`'s default: the largest flag is 36 KB.
@@ -113,16 +115,13 @@ pub struct BodyCheck {
     /// The first bytes, until the GIF signature can be checked.
     start: Vec<u8>,
     seen: u64,
-    last: Option<u8>,
+    walk: GifWalk,
     /// A `metadata.json`, kept whole.
     json: Vec<u8>,
 }
 
 /// The GIF signatures (GIF87a and GIF89a).
 const SIGNATURES: [&[u8; 6]; 2] = [b"GIF87a", b"GIF89a"];
-
-/// The byte every GIF ends with.
-const TRAILER: u8 = 0x3B;
 
 impl BodyCheck {
     /// A check for the body of `head`, which asked for `want`.
@@ -137,7 +136,7 @@ impl BodyCheck {
             content_type,
             start: Vec::new(),
             seen: 0,
-            last: None,
+            walk: GifWalk::default(),
             json: Vec::new(),
         }
     }
@@ -151,19 +150,24 @@ impl BodyCheck {
         if self.seen > self.limit {
             return Err(ContentError::TooLong(size_limit_name(self.want, self.limit)).into());
         }
-        self.last = piece.last().copied();
-        match self.want {
-            Want::Metadata => self.json.extend_from_slice(piece),
-            Want::Gif if self.start.len() < 6 => {
-                let need = 6 - self.start.len();
-                self.start.extend_from_slice(&piece[..need.min(piece.len())]);
-                if self.start.len() == 6 && !SIGNATURES.iter().any(|s| s[..] == self.start[..]) {
-                    return Err(self.not_a_gif());
-                }
-            }
-            Want::Gif => {}
+        if self.want == Want::Metadata {
+            self.json.extend_from_slice(piece);
+            return Ok(());
         }
-        Ok(())
+        if self.start.len() < 6 {
+            let need = 6 - self.start.len();
+            self.start.extend_from_slice(&piece[..need.min(piece.len())]);
+            if self.start.len() == 6 && !SIGNATURES.iter().any(|s| s[..] == self.start[..]) {
+                return Err(self.not_a_gif());
+            }
+        }
+        self.walk.take(piece).map_err(|fault| {
+            let why = match fault {
+                GifFault::UnknownBlock(b) => format!("a block starts with byte 0x{b:02X}"),
+                GifFault::AfterTrailer => "bytes follow its trailer".into(),
+            };
+            ContentError::BadGif(why).into()
+        })
     }
 
     fn not_a_gif(&self) -> FetchError {
@@ -179,7 +183,7 @@ impl BodyCheck {
     pub fn finish(self) -> Result<Checked, FetchError> {
         match self.want {
             Want::Gif if self.seen < 6 => Err(self.not_a_gif()),
-            Want::Gif if self.last != Some(TRAILER) => Err(ContentError::NoTrailer.into()),
+            Want::Gif if !self.walk.complete() => Err(ContentError::NoTrailer.into()),
             Want::Gif => Ok(Checked::Gif(self.seen)),
             Want::Metadata => country(&self.json).map(Checked::Country),
         }
@@ -273,8 +277,18 @@ mod tests {
 
     #[test]
     fn a_flag_is_a_complete_gif() {
-        assert_eq!(body(Want::Gif, &[], &[b"GI", b"F89a..", b";"]).unwrap(), Checked::Gif(9));
-        assert_eq!(body(Want::Gif, &[], &[b"GIF87a;"]).unwrap(), Checked::Gif(7));
+        // A 1x1 image: the head, one image block, the trailer.
+        const MINI: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x2C\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0\x3B";
+        assert_eq!(body(Want::Gif, &[], &[&MINI[..2], &MINI[2..20], &MINI[20..]]).unwrap(), Checked::Gif(29));
+        let old = [b"GIF87a", &MINI[6..]].concat();
+        assert_eq!(body(Want::Gif, &[], &[&old]).unwrap(), Checked::Gif(29));
+        // A trailer byte at the end of a body cut inside its blocks is not the trailer.
+        assert!(body(Want::Gif, &[], &[b"GIF89a..;"]).unwrap_err().to_string().contains("trailer"));
+        let after = [MINI, b"x"].concat();
+        assert_eq!(
+            body(Want::Gif, &[], &[&after]).unwrap_err().to_string(),
+            "not a valid GIF (bytes follow its trailer)"
+        );
         let html = body(Want::Gif, &[("content-type", "text/html; charset=utf-8")], &[b"<html>"]);
         assert_eq!(html.unwrap_err().to_string(), "not a GIF (text/html)");
         assert!(body(Want::Gif, &[], &[b"GIF89a.."]).unwrap_err().to_string().contains("trailer"));

@@ -172,8 +172,8 @@ async fn answer(act: Act, cc: String, mut respond: SendResponse<Bytes>) {
             let Ok(mut send) = respond.send_response(head(200, &[("content-type", "image/gif".into())]), false) else {
                 return;
             };
-            let _ = send.send_data(Bytes::from_static(b"GIF89a"), false);
-            let block = Bytes::from(vec![0u8; 16 << 10]);
+            let _ = send.send_data(Bytes::from_static(super::hostile_server::ENDLESS_GIF_HEAD), false);
+            let block = Bytes::from(super::hostile_server::endless_gif_blocks(16 << 10));
             // Within the window the client grants, until it resets the
             // stream.
             for _ in 0..200 {

@@ -67,6 +67,17 @@ impl StyleRun {
     }
 }
 
+/// The start of a GIF that never ends: a 1x1 screen, then a comment
+/// extension whose sub-blocks ([`endless_gif_blocks`]) go on for ever, so
+/// that only a size limit or a deadline can stop a client.
+pub(super) const ENDLESS_GIF_HEAD: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x21\xFE";
+
+/// About `len` bytes of full comment sub-blocks (255 bytes each).
+pub(super) fn endless_gif_blocks(len: usize) -> Vec<u8> {
+    let one = [&[255u8][..], &[b'a'; 255][..]].concat();
+    one.repeat(len / 256)
+}
+
 /// Runs `flags get CODES --json -s BASE` with `args` in every style.
 pub(super) fn every_style(base: &str, codes: &[&str], args: &[&str]) -> Vec<StyleRun> {
     STYLES.iter().map(|mode| one_style(mode, base, codes, args)).collect()
@@ -255,8 +266,9 @@ fn chunked_bodies_are_fine() {
 #[test]
 fn an_endless_body_stops_at_max_size_and_a_huge_one_is_refused_unread() {
     let endless = server(|_, s| {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n\r\nGIF89a");
-        let block = [0u8; 16 << 10];
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n\r\n");
+        let _ = s.write_all(ENDLESS_GIF_HEAD);
+        let block = endless_gif_blocks(16 << 10);
         while s.write_all(&block).is_ok() {}
         After::Close
     });
@@ -436,8 +448,9 @@ fn endless_bodies_do_not_grow_memory() {
     // --max-size as it streams to its temporary file, so memory stays flat
     // however many are in flight.
     let srv = server(|_, s| {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n\r\nGIF89a");
-        let block = [0u8; 64 << 10];
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n\r\n");
+        let _ = s.write_all(ENDLESS_GIF_HEAD);
+        let block = endless_gif_blocks(64 << 10);
         while s.write_all(&block).is_ok() {}
         After::Close
     });
