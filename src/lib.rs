@@ -19,6 +19,7 @@
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the seed's experiment against the embedded server (`flags` alone) |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
+//! | [`exam`] | `flags exam`: the catalog of misbehaving servers, their stages, running any client, the grader |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod countries;
 pub mod demo;
 pub mod download;
+pub mod exam;
 pub use concurrent_futures as executor;
 pub mod get;
 pub mod http;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 
 use flags::bench::BenchConfig;
-use flags::cli::{Cli, Command, DemoArgs, ServeConfig};
+use flags::cli::{Cli, Command, DemoArgs, ExamRun, ServeConfig};
 use flags::demo::DemoConfig;
 use flags::download::Sink;
 use flags::get::GetConfig;
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
         Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
         Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
+        Some(Command::Exam(args)) => exam_command(valid("exam", ExamRun::try_from(args)), signals),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "flags", &mut script);
@@ -156,6 +157,9 @@ fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode
 }
 
 fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+    if let Some(case) = config.scenario {
+        return scenario_command(case, config.addr, signals);
+    }
     if config.verbose {
         config.server.log = Some(report::serve::server_log());
     }
@@ -240,4 +244,67 @@ fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
         _ => "",
     };
     anyhow::anyhow!("cannot listen on {addr}: {e}{hint}")
+}
+
+/// `flags exam`: the listing, or every run, then the grid or the JSON, and
+/// the report card. Exit 1 when a client failed a case.
+fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
+    use flags::exam::{self, grade::Grade, ExamError};
+    if run.list {
+        report::exam::list(&run.exam.cases, &run.exam.clients, run.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // First Ctrl-C: every client's group is killed, no run starts, the
+    // scratch folder goes. Second: quit now.
+    let cancel = Arc::clone(&run.exam.cancel);
+    let first = signals.watch(
+        move |_| cancel.store(true, std::sync::atomic::Ordering::SeqCst),
+        |signal| std::process::exit(exit_status(signal).into()),
+    )?;
+    let progress = report::exam::ExamProgress::new(run.exam.cases.len() * run.exam.clients.len());
+    let result = exam::run(&run.exam, &|r, done, _| progress.ran(r, done));
+    progress.finish();
+    let report = match result {
+        Ok(report) => report,
+        Err(ExamError::Interrupted) => {
+            report::exam::interrupted();
+            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match run.json {
+        true => report::exam::json(&report),
+        false => report::exam::grid(&report),
+    }
+    if let Some(path) = &run.html {
+        flags::save::write_output(path, report::exam_html::page(&report).as_bytes())?;
+        report::exam::html_written(path);
+    }
+    let failed = report.runs.iter().any(|r| r.verdict.grade == Grade::Fail);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `flags serve --scenario ID`: one exam case on the given address, until
+/// Ctrl-C; then what the server saw.
+fn scenario_command(
+    case: &'static flags::exam::Case,
+    addr: std::net::SocketAddr,
+    signals: Signals,
+) -> anyhow::Result<ExitCode> {
+    use flags::exam::{certs::Certs, stage::Stage};
+    let certs = Certs::make().map_err(anyhow::Error::msg)?;
+    let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
+    std::fs::write(ca.path(), &certs.ca_pem)?;
+    let stage = Stage::start_on(case, &certs, addr).map_err(|e| bind_error(e, addr))?;
+    report::serve::scenario(case, &stage, ca.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let first = signals.watch(
+        move |_| {
+            let _ = tx.send(());
+        },
+        |signal| std::process::exit(exit_status(signal).into()),
+    )?;
+    let _ = rx.recv();
+    report::serve::scenario_log(&stage.stop());
+    Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))))
 }

@@ -12,6 +12,9 @@
 //! | [`peer_closed`] | `POLLRDHUP`: a FIN seen even with data waiting | `POLLHUP`, or a peek that reads the end |
 //! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
 //! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
+//! | [`wait_with_usage`] | `wait4`, `ru_maxrss` in KiB | `wait4`, `ru_maxrss` in bytes on macOS |
+//! | [`group_rss_kib`] | the `VmRSS` of every process of the group, from `/proc` | none |
+//! | [`kill_group`] | `killpg(SIGKILL)` | the same |
 //!
 //! Worker processes die with their parent through `PR_SET_PDEATHSIG` on
 //! Linux; elsewhere the end of their stdin (the parent's pipe) ends them
@@ -95,6 +98,69 @@ pub fn is_running(pid: u32) -> bool {
     };
     #[cfg(not(target_os = "linux"))]
     portable::is_running(pid)
+}
+
+/// Waits for child `pid` to end: its raw wait status and the peak RSS, in
+/// KiB, of the largest process among it and the children it waited for.
+pub fn wait_with_usage(pid: u32) -> std::io::Result<(i32, u64)> {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 on our own child, writing into locals we own.
+        let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        if got == pid as libc::pid_t {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let max = usage.ru_maxrss.max(0) as u64;
+    #[cfg(target_os = "macos")]
+    let max = max / 1024;
+    Ok((status, max))
+}
+
+/// The exit code, or the signal that ended it, of a raw wait status.
+pub fn exit_of(status: i32) -> (Option<i32>, Option<i32>) {
+    match libc::WIFEXITED(status) {
+        true => (Some(libc::WEXITSTATUS(status)), None),
+        false => (None, libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))),
+    }
+}
+
+/// The resident memory, in KiB, of every process in group `pgid` now;
+/// `None` where the system does not say.
+pub fn group_rss_kib(pgid: u32) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // Fields after the command's ")": state, ppid, pgrp, ...
+            let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
+            if rest.split(' ').nth(2).and_then(|g| g.parse::<u32>().ok()) != Some(pgid) {
+                continue;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+            let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:"));
+            total += rss.and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok()).unwrap_or(0);
+        }
+        Some(total)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pgid;
+        None
+    }
+}
+
+/// Kills every process of group `pgid` (SIGKILL); a group already gone is fine.
+pub fn kill_group(pgid: u32) {
+    // SAFETY: killpg only sends a signal; a missing group is ESRCH.
+    unsafe { libc::killpg(pgid as libc::pid_t, libc::SIGKILL) };
 }
 
 /// The fallbacks, in POSIX only: compiled (and tested) on Linux too, so

@@ -91,7 +91,8 @@ pub fn format_ms(ms: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+/// `text` made safe inside HTML, SVG or an attribute value.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -20,6 +20,11 @@ use crate::http::{BaseUrl, Protocol, Trust};
 use crate::save;
 use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source};
 
+mod exam;
+mod parse;
+pub use exam::{ExamArgs, ExamRun};
+use parse::{invalid, parse_timeout};
+
 /// Download country flags in several concurrency styles and measure what each costs.
 ///
 /// `flags` alone runs the demo: the seed's experiment against the embedded
@@ -44,6 +49,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Measure every style (and curl, aria2c, wget2) on the seed's workloads and sweeps.
     Bench(BenchArgs),
+    /// Grade HTTP download clients (curl, wget2, your own) against a catalog of misbehaving servers.
+    Exam(ExamArgs),
     /// Print a shell completion script: flags completions bash > /etc/bash_completion.d/flags
     Completions {
         /// The shell.
@@ -51,11 +58,6 @@ pub enum Command {
     },
     /// Print the manual page (roff): flags man > flags.1
     Man,
-}
-
-/// A clap error for `value` of `arg`, saying why it is not valid.
-fn invalid(arg: &str, value: impl std::fmt::Display, why: impl std::fmt::Display) -> clap::Error {
-    clap::Error::raw(ErrorKind::ValueValidation, format!("invalid value '{value}' for '{arg}': {why}"))
 }
 
 #[derive(Debug, Args)]
@@ -298,13 +300,6 @@ fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(t) if t.is_finite() && t > 0.0 && t <= 86_400.0 => Ok(Duration::from_secs_f64(t)),
-        _ => Err("expected a number of seconds greater than 0 (e.g. 10 or 0.5)".into()),
-    }
-}
-
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
     /// Latency of each response, in seconds: `0.35` or a range `0.2..0.5`.
@@ -370,8 +365,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Faults to inject into image requests: `KIND[:RATE],...` with KIND one of
-    /// latency, drip, 418, 429, 500, 503, truncate, reset, stall, slow-close
-    /// (RATE: share of requests, default 1).
+    /// latency, drip, 418, 429, 500, 503, truncate, reset, stall, slow-close,
+    /// html, 204, redirect, gzip, length-lie, endless (RATE: share of
+    /// requests, default 1).
     #[arg(long, value_name = "KIND[:RATE],...", value_parser = parse_faults)]
     pub fault: Option<FaultPlan>,
     /// `latency` fault: extra delay uniform in 0..SECS.
@@ -420,6 +416,11 @@ pub struct ServeArgs {
     /// With --tls: the certificate's private key, PEM.
     #[arg(long, value_name = "FILE", requires = "cert", requires = "tls")]
     pub key: Option<PathBuf>,
+    /// Serve one case of `flags exam` instead (its id, as `flags exam --list`
+    /// shows), to poke at with your own tools; the other options but --bind
+    /// and --port do not apply.
+    #[arg(long, value_name = "ID")]
+    pub scenario: Option<String>,
 }
 
 /// A validated `flags serve`.
@@ -431,6 +432,8 @@ pub struct ServeConfig {
     pub verbose: bool,
     /// Serve HTTPS with this certificate (the binary sets it up).
     pub tls: Option<crate::server::CertSource>,
+    /// Serve this exam case instead.
+    pub scenario: Option<&'static crate::exam::Case>,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
@@ -441,6 +444,13 @@ impl TryFrom<ServeArgs> for ServeConfig {
             Some(dir) if !dir.is_dir() => return Err(invalid("--dir <DIR>", dir.display(), "not a directory")),
             Some(dir) => Source::Dir(dir),
             None => Source::Catalog,
+        };
+        let scenario = match &a.scenario {
+            Some(id) => match crate::exam::catalog().iter().find(|c| c.id == id.as_str()) {
+                Some(case) => Some(case),
+                None => return Err(invalid("--scenario <ID>", id, "no such case (flags exam --list shows them)")),
+            },
+            None => None,
         };
         let port = a.port.or(a.label.and_then(Label::port)).unwrap_or(8000);
         for (arg, file) in [("--cert <FILE>", &a.cert), ("--key <FILE>", &a.key)] {
@@ -481,6 +491,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             },
             verbose: a.verbose,
             tls,
+            scenario,
         })
     }
 }

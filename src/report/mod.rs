@@ -8,9 +8,13 @@
 //!   bar or one line per code, final counts, or the same as JSON.
 //! - [`serve`]: `flags serve`'s banner and request log.
 //! - [`bench`](mod@bench): `flags bench`'s table and BENCHMARKS.md.
+//! - [`exam`]: `flags exam`'s listing, progress, grid and JSON;
+//!   [`exam_html`] its report card.
 //! - [`out`]: stdout that may be closed under us.
 
 pub mod bench;
+pub mod exam;
+pub mod exam_html;
 pub mod get;
 pub mod out;
 pub mod seed;

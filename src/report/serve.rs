@@ -61,3 +61,33 @@ pub fn server_log() -> RequestLog {
 pub fn stopped() {
     say!("flag server stopped.");
 }
+
+/// Tells which exam case `flags serve --scenario` serves, where, and what
+/// its server does.
+pub fn scenario(case: &crate::exam::Case, stage: &crate::exam::stage::Stage, ca: &std::path::Path) {
+    let info = case.info();
+    say!("flags serve --scenario {}: {}", info.id, info.about);
+    say!("serving at {}://{}/flags/{cc}/{cc}.gif", case.scheme(), stage.addr, cc = case.codes[0]);
+    say!("the other host of the redirect cases: 127.0.0.1:{}", stage.other.port());
+    for line in &info.server {
+        say!("  server: {line}");
+    }
+    say!("  correct: {}", info.why);
+    if case.needs.tls {
+        say!("CA certificate: {} (trust it with --cacert)", ca.display());
+    }
+    let base = format!("{}://{}/flags", case.scheme(), stage.addr);
+    say!(
+        "try: flags get {} -s {base} -d /tmp/try, or curl -v {base}/{cc}/{cc}.gif; Ctrl-C stops it",
+        case.codes.join(" "),
+        cc = case.codes[0]
+    );
+}
+
+/// What the scenario's server saw, when it stops.
+pub fn scenario_log(saw: &crate::exam::stage::Saw) {
+    say!("{} connection(s), {} request(s):", saw.connections, saw.requests.len());
+    for line in &saw.log {
+        say!("  {line}");
+    }
+}

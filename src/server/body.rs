@@ -78,6 +78,11 @@ pub enum Shape {
     ResetStream,
     /// All of it, then the connection stays open this long.
     SlowClose(Duration),
+    /// All of it, then the connection is dropped (sent under a
+    /// `Content-Length` larger than the body).
+    Lie,
+    /// All of it over and over, without end, at this many bytes per second.
+    Endless(u64),
 }
 
 /// How a planned body ends once its bytes are sent.
@@ -117,6 +122,11 @@ pub fn body(source: Source, shape: Shape) -> Body {
         }
         Shape::ResetStream => Plan { limit: 0, end: End::Fail("reset on purpose"), ..plan },
         Shape::SlowClose(hold) => Plan { end: End::Hold(hold), ..plan },
+        Shape::Lie => Plan { end: End::Fail("a Content-Length lie on purpose"), ..plan },
+        Shape::Endless(rate) if len > 0 => {
+            Plan { limit: u64::MAX, piece: (rate / 10).max(1), gap: Duration::from_millis(100), ..plan }
+        }
+        Shape::Endless(_) => plan,
     };
     planned(source, plan)
 }
@@ -153,8 +163,10 @@ fn planned(source: Source, plan: Plan) -> Body {
         if p.sent > 0 && !p.plan.gap.is_zero() {
             tokio::time::sleep(p.plan.gap).await;
         }
-        let want = p.plan.piece.min(p.plan.limit - p.sent);
-        match next_piece(&mut p.source, p.sent, want).await {
+        // An endless body goes round its source again.
+        let (len, at) = (p.source.len(), p.sent % p.source.len().max(1));
+        let want = p.plan.piece.min(p.plan.limit - p.sent).min(len - at);
+        match next_piece(&mut p.source, at, want).await {
             Ok(piece) if !piece.is_empty() => {
                 p.sent += piece.len() as u64;
                 Some((Ok(Frame::data(piece)), p))

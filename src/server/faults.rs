@@ -13,6 +13,16 @@
 //! | `reset` | some body bytes, then a TCP reset (SO_LINGER 0) |
 //! | `stall` | the request is read and never answered (the connection is held 60 s) |
 //! | `slow-close` | a full answer, then the connection stays open 2 s before closing |
+//! | `html` | `200 OK` with an HTML page instead of the flag |
+//! | `204` | `204 No Content` |
+//! | `redirect` | `302 Found` to the code's folder page (HTML) |
+//! | `gzip` | the flag gzipped, with `Content-Encoding: gzip` (unasked) |
+//! | `length-lie` | `Content-Length` 1000 more than the flag, the whole flag, then the connection drops |
+//! | `endless` | no `Content-Length`, and the flag over and over without end, at `--drip-rate` |
+//!
+//! The last six are `flags exam` cases (`content/html-page`,
+//! `status/no-content`, `redirect/to-html`, `content/gzip`,
+//! `framing/length-longer-close`, `size/endless-body`) as rates for a load test.
 //!
 //! `RATE` defaults to 1 (every image request). Rates add up: with
 //! `--fault 500:0.1,reset:0.1`, 10% of requests get a 500 and another 10% a
@@ -39,6 +49,13 @@ pub enum FaultKind {
     Reset,
     Stall,
     SlowClose,
+    Html,
+    #[value(name = "204")]
+    NoContent,
+    Redirect,
+    Gzip,
+    LengthLie,
+    Endless,
 }
 
 impl FaultKind {
@@ -55,6 +72,12 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Stall => "stall",
             FaultKind::SlowClose => "slow-close",
+            FaultKind::Html => "html",
+            FaultKind::NoContent => "204",
+            FaultKind::Redirect => "redirect",
+            FaultKind::Gzip => "gzip",
+            FaultKind::LengthLie => "length-lie",
+            FaultKind::Endless => "endless",
         }
     }
 

@@ -445,6 +445,17 @@ async fn answer_request(
             hold(fd, cfg.fault_settings.stall).await?;
             return Err(io::Error::other("stalled on purpose"));
         }
+        Some(FaultKind::Html) => {
+            let page = "<!doctype html><title>Not a flag</title><p>A page where a flag should be.</p>";
+            return Ok(respond(StatusCode::OK, "text/html; charset=utf-8", body::full(page)));
+        }
+        Some(FaultKind::NoContent) => return Ok(respond(StatusCode::NO_CONTENT, "image/gif", body::empty())),
+        Some(FaultKind::Redirect) => {
+            let mut resp = text(StatusCode::FOUND, "302 Found");
+            let to = format!("/flags/{}/", cc.lower());
+            resp.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_str(&to).expect("ascii"));
+            return Ok(resp);
+        }
         _ => {}
     }
     let Some(served) = state.flag_file(cc, file) else {
@@ -462,6 +473,9 @@ async fn answer_request(
             return Ok(resp);
         }
     };
+    if fault == Some(FaultKind::Gzip) {
+        return Ok(gzipped(content).await);
+    }
     let full_len = content.len();
     let h2 = req.version() == Version::HTTP_2;
     let shape = match fault {
@@ -472,14 +486,25 @@ async fn answer_request(
         Some(FaultKind::Reset) if h2 => Shape::ResetStream,
         Some(FaultKind::Reset) => Shape::Reset(fd),
         Some(FaultKind::SlowClose) => Shape::SlowClose(cfg.fault_settings.slow_close),
+        Some(FaultKind::LengthLie) => Shape::Lie,
+        Some(FaultKind::Endless) => Shape::Endless(cfg.fault_settings.drip_rate),
         _ => Shape::Whole,
     };
     let mut resp = respond(status, served.mime, body::body(content, shape));
     let h = resp.headers_mut();
-    if status == StatusCode::NOT_MODIFIED {
-        h.remove(CONTENT_LENGTH);
-    } else {
-        h.insert(CONTENT_LENGTH, HeaderValue::from(full_len));
+    let announced = match fault {
+        _ if status == StatusCode::NOT_MODIFIED => None,
+        Some(FaultKind::Endless) => None,
+        Some(FaultKind::LengthLie) => Some(full_len + 1000),
+        _ => Some(full_len),
+    };
+    match announced {
+        Some(n) => {
+            h.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        None => {
+            h.remove(CONTENT_LENGTH);
+        }
     }
     h.insert(ETAG, served.validators.etag_value.clone());
     h.insert(LAST_MODIFIED, served.validators.last_modified_value.clone());
@@ -492,6 +517,27 @@ async fn answer_request(
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(resp)
+}
+
+/// The `gzip` fault's answer: the flag gzipped, with `Content-Encoding:
+/// gzip` though the client did not ask for it.
+async fn gzipped(content: BodySource) -> Resp {
+    let bytes = match content {
+        BodySource::Bytes(b) => Ok(b.to_vec()),
+        BodySource::File { file, start, len } => tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0u8; len as usize];
+            file.read_exact_at(&mut buf, start).map(|()| buf)
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e))),
+    };
+    let Ok(bytes) = bytes else { return text(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error") };
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let zipped = io::Write::write_all(&mut enc, &bytes).and_then(|()| enc.finish()).unwrap_or_default();
+    let mut resp = respond(StatusCode::OK, "image/gif", body::full(zipped));
+    resp.headers_mut().insert(hyper::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    resp
 }
 
 /// Bytes `start..=end` of `content`.

@@ -1,6 +1,7 @@
 mod attack_server;
 mod browser;
 mod cli;
+mod exam;
 mod faults;
 mod get;
 mod hostile;

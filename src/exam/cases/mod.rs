@@ -1,0 +1,178 @@
+//! The catalog: every case the exam holds, in family order. Each family's
+//! cases are in a file of their own; this module has the helpers their
+//! scripts share, so that a script reads as the bytes it sends.
+
+mod answers;
+mod framing;
+mod kit;
+mod transport;
+
+use std::sync::OnceLock;
+
+use super::case::{Case, CaseInfo, Serve};
+use super::script::{Ask, Part, Reply, Step};
+
+/// Every case, in family order.
+pub fn catalog() -> &'static [Case] {
+    static CATALOG: OnceLock<Vec<Case>> = OnceLock::new();
+    CATALOG.get_or_init(|| [framing::cases(), answers::cases(), transport::cases()].concat())
+}
+
+/// Describes what the server does for a case, step by step, with text
+/// escaped and the flag's bytes named: the listing's "server" lines.
+pub fn describe(case: &Case) -> Vec<String> {
+    match case.serve {
+        Serve::Plain(s) | Serve::Tls(_, s) | Serve::Backlog(s) => {
+            let mut lines = Vec::new();
+            if let Serve::Backlog(_) = case.serve {
+                lines.push("the listen queue is full when the client connects; accepting starts 0.5 s later".into());
+            }
+            if let Serve::Tls(cert, _) = case.serve {
+                lines.push(format!("TLS with the {} certificate", cert.name()));
+            }
+            let mut ask = Ask::example(case.codes[0]);
+            let mut last: Option<Reply> = None;
+            for nth in 0..3 {
+                ask.nth = nth;
+                ask.on_conn = nth;
+                ask.since_first = std::time::Duration::from_secs(nth as u64 * 10);
+                let reply = s(&ask);
+                if last.as_ref() == Some(&reply) {
+                    break;
+                }
+                let label = if nth == 0 { "request 1".to_string() } else { format!("request {}", nth + 1) };
+                lines.push(format!("{label}: {}", steps_text(&reply.0, ask.flag.len())));
+                last = Some(reply);
+            }
+            if case.id.starts_with("redirect/other") {
+                ask.other = true;
+                lines.push(format!("on the other port: {}", steps_text(&s(&ask).0, ask.flag.len())));
+            }
+            lines
+        }
+        Serve::H2(flaw) => super::h2::frames(flaw),
+        Serve::Refused => vec!["nothing listens on the port".into()],
+    }
+}
+
+/// Steps in words, their text escaped (`\r\n` shown as written).
+fn steps_text(steps: &[Step], flag_len: usize) -> String {
+    let parts_text = |parts: &[Part]| -> String {
+        parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.escape_debug().to_string(),
+                Part::Flag(r) => {
+                    let (a, b) = (r.start.min(flag_len), r.end.min(flag_len));
+                    if a == 0 && b == flag_len {
+                        format!("<the flag, {flag_len} bytes>")
+                    } else {
+                        format!("<bytes {a}..{b} of the flag's {flag_len}>")
+                    }
+                }
+                Part::Bytes(b, name) => format!("<{name}, {} bytes>", b.len()),
+            })
+            .collect()
+    };
+    let words: Vec<String> = steps
+        .iter()
+        .map(|s| match s {
+            Step::Send(parts) => format!("\"{}\"", parts_text(parts)),
+            Step::Drip { parts, pieces, every } => {
+                format!("in {pieces} pieces {:.0} s apart: \"{}\"", every.as_secs_f64(), parts_text(parts))
+            }
+            Step::Endless { chunked: false } => "filler bytes without end (8 MB/s)".into(),
+            Step::Endless { chunked: true } => "64 KiB chunks without end (8 MB/s)".into(),
+            Step::EndlessHeaders => "1000-byte header lines without end (1 MB/s)".into(),
+            Step::Pause(d) => format!("pause {:.1} s", d.as_secs_f64()),
+            Step::Close => "close".into(),
+            Step::CloseNoNotify => "close without close_notify".into(),
+            Step::Reset => "reset (RST)".into(),
+            Step::Hold => "hold the connection open, silent".into(),
+        })
+        .collect();
+    words.join(", then ")
+}
+
+impl Case {
+    /// The case as the listing shows it.
+    pub fn info(&self) -> CaseInfo {
+        CaseInfo {
+            id: self.id,
+            family: self.family,
+            kind: self.kind,
+            expect: self.expect,
+            needs: self.needs,
+            about: self.about,
+            why: self.why,
+            server: describe(self),
+        }
+    }
+}
+
+/// The cases whose id matches one of the comma-separated patterns, where
+/// `*` matches any run of characters (`framing/*,tls/*`).
+pub fn select(patterns: &str) -> Result<Vec<&'static Case>, String> {
+    let patterns: Vec<&str> = patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if patterns.is_empty() {
+        return Err("no case named: give ids or patterns such as framing/*".into());
+    }
+    let mut chosen = Vec::new();
+    for p in &patterns {
+        let before = chosen.len();
+        for case in catalog() {
+            if glob(p, case.id) && !chosen.iter().any(|c: &&Case| c.id == case.id) {
+                chosen.push(case);
+            }
+        }
+        if chosen.len() == before && !catalog().iter().any(|c| glob(p, c.id)) {
+            return Err(format!("no case matches {p:?} (flags exam --list shows them)"));
+        }
+    }
+    Ok(chosen)
+}
+
+/// `*`-only glob matching.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else { return false };
+            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exam::case::Family;
+
+    #[test]
+    fn patterns_select_cases_once_each() {
+        let framing = select("framing/*").unwrap();
+        assert!(framing.len() >= 10 && framing.iter().all(|c| c.family == Family::Framing));
+        let two = select("tls/*, tls/expired").unwrap();
+        assert_eq!(two.len(), select("tls/*").unwrap().len());
+        assert!(select("nope/*").unwrap_err().contains("nope/*"));
+        assert!(select(" , ").is_err());
+        assert!(glob("*", "a/b") && glob("a*b", "ab") && glob("a*b*c", "aXbYc") && !glob("a*b", "ba"));
+    }
+
+    #[test]
+    fn the_catalog_is_well_formed() {
+        let all = catalog();
+        assert!(all.len() >= 40, "{} cases", all.len());
+        let families: std::collections::BTreeSet<&str> = all.iter().map(|c| c.family.name()).collect();
+        assert!(families.len() >= 8);
+        for (i, case) in all.iter().enumerate() {
+            let (family, name) = case.id.split_once('/').expect("family/name");
+            assert_eq!(family, case.family.name(), "{}", case.id);
+            assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert!(all[..i].iter().all(|c| c.id != case.id), "{} twice", case.id);
+            assert!(!case.about.is_empty() && !case.why.is_empty(), "{}", case.id);
+            assert!(!case.codes.is_empty());
+            assert_eq!(case.needs.several, case.codes.len() > 1, "{}", case.id);
+        }
+    }
+}

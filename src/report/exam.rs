@@ -1,0 +1,170 @@
+//! `flags exam`'s output: the listing, the progress bar, the grid of cases
+//! by clients with the scores and the reasons, and the JSON report. The
+//! HTML report card is in [`super::exam_html`].
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::out::say;
+use crate::exam::grade::Grade;
+use crate::exam::{Case, Client, ExamReport, Run};
+use crate::http::wire::peer_text;
+
+/// Prints the cases (and the clients found): what each server does and
+/// what a correct client ends with.
+pub fn list(cases: &[&Case], clients: &[Client], json: bool) {
+    if json {
+        let infos: Vec<_> = cases.iter().map(|c| c.info()).collect();
+        let doc = serde_json::json!({ "cases": infos, "clients": clients });
+        say!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return;
+    }
+    for case in cases {
+        let info = case.info();
+        let kind = format!("{:?}", info.kind).to_lowercase();
+        say!("{}  [{kind}, expects {}]", info.id, expect_words(case));
+        say!("  {}", info.about);
+        for line in &info.server {
+            say!("  server: {line}");
+        }
+        say!("  correct: {}", info.why);
+        let needs = case.needs.missing(&crate::exam::Needs::default());
+        if !needs.is_empty() {
+            say!("  needs: {}", needs.join(", "));
+        }
+        say!();
+    }
+    say!("{} cases. Clients found here:", cases.len());
+    for c in clients {
+        say!("  {:<18} {}", c.name, c.template);
+    }
+}
+
+fn expect_words(case: &Case) -> &'static str {
+    use crate::exam::Expect;
+    match case.expect {
+        Expect::Saved => "the flag saved",
+        Expect::NotSaved => "a reported failure, no file",
+        Expect::NoFile => "no file (any exit status)",
+        Expect::Either => "the flag saved, or a reported failure with no file",
+        Expect::Choice { as_sent: false } => "a choice (INFO): saved, or refused",
+        Expect::Choice { as_sent: true } => "a choice (INFO): decoded, kept as sent, or refused",
+    }
+}
+
+/// The progress bar on stderr while the exam runs.
+pub struct ExamProgress(ProgressBar);
+
+impl ExamProgress {
+    pub fn new(total: usize) -> ExamProgress {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        ExamProgress(bar)
+    }
+
+    /// One run ended.
+    pub fn ran(&self, run: &Run, done: usize) {
+        self.0.set_position(done as u64);
+        self.0.set_message(format!("{} {}", run.client, run.case));
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// Colours, when stdout is a terminal and NO_COLOR is not set.
+fn paint(grade: Grade, text: &str) -> String {
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if !tty {
+        return text.into();
+    }
+    let code = match grade {
+        Grade::Pass => "32",
+        Grade::Fail => "31;1",
+        Grade::Info => "36",
+        Grade::NotApplicable => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// A cell's word: the grade, or `hung` for a run killed at the deadline.
+fn cell(run: &Run) -> &'static str {
+    match &run.observed {
+        Some(o) if o.hung => "hung",
+        _ => run.verdict.grade.word(),
+    }
+}
+
+/// Prints the grid (cases by clients), the scores and every FAIL and INFO
+/// with its reason.
+pub fn grid(report: &ExamReport) {
+    let letters: Vec<char> = ('A'..='Z').collect();
+    for (i, c) in report.clients.iter().enumerate() {
+        say!("  {}  {}", letters[i % 26], c.name);
+    }
+    say!();
+    let width = report.cases.iter().map(|c| c.id.len()).max().unwrap_or(10) + 2;
+    let mut header = format!("{:<width$}", "case");
+    for i in 0..report.clients.len() {
+        header.push_str(&format!(" {:<5}", letters[i % 26]));
+    }
+    say!("{}", header.trim_end());
+    for case in &report.cases {
+        let mut line = format!("{:<width$}", case.id);
+        for c in &report.clients {
+            let text = report.run(case.id, &c.name).map_or("?", cell);
+            let grade = report.run(case.id, &c.name).map_or(Grade::NotApplicable, |r| r.verdict.grade);
+            line.push(' ');
+            line.push_str(&paint(grade, &format!("{text:<5}")));
+        }
+        say!("{}", line.trim_end());
+    }
+    say!();
+    say!("{:<18} {:>24}   {:>24}", "client", "protocol: pass/fail/info/na", "task: pass/fail/info/na");
+    for s in &report.scores {
+        let t = |t: &crate::exam::runner::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
+        say!("{:<18} {:>24}   {:>24}", s.client, t(&s.protocol), t(&s.task));
+    }
+    for c in &report.clients {
+        let notes: Vec<&Run> = report
+            .runs
+            .iter()
+            .filter(|r| r.client == c.name && matches!(r.verdict.grade, Grade::Fail | Grade::Info))
+            .collect();
+        if notes.is_empty() {
+            continue;
+        }
+        say!();
+        say!("{}:", c.name);
+        for r in notes {
+            let reason = peer_text(r.verdict.reason.as_bytes());
+            say!("  {} {:<width$} {reason}", paint(r.verdict.grade, r.verdict.grade.word()), r.case);
+        }
+    }
+    say!();
+    say!(
+        "{} runs in {:.1} s (deadline {:.0} s a run)",
+        report.runs.len(),
+        report.wall_ms as f64 / 1000.0,
+        report.deadline_s
+    );
+}
+
+/// Prints the report as JSON.
+pub fn json(report: &ExamReport) {
+    say!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+}
+
+/// Tells where the report card went.
+pub fn html_written(path: &std::path::Path) {
+    eprintln!("report card: {}", path.display());
+}
+
+/// Says the exam was interrupted.
+pub fn interrupted() {
+    eprintln!("flags exam: interrupted; the scratch folder is removed");
+}
