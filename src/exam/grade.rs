@@ -218,7 +218,7 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
     let refused = || format!("reported it ({status}), saved nothing");
     match case.expect {
         Expect::Saved => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names(&saved)),
+            _ if all_saved && clean_exit => Verdict::new(Pass, names(&o.files)),
             _ if all_saved => Verdict::new(Fail, format!("saved the flag, but {status}")),
             _ if worst.is_some() => Verdict::new(Fail, worst.unwrap_or_default()),
             _ if nothing && clean_exit => Verdict::new(Fail, "exit 0, but no file"),
@@ -230,18 +230,18 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
             _ if nothing => Verdict::new(Fail, "exit 0, but no file: the failure is not reported"),
             _ => Verdict::new(
                 Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&saved))),
+                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&o.files))),
             ),
         },
         Expect::NoFile => match () {
             _ if nothing => Verdict::new(Pass, format!("saved nothing ({status})")),
             _ => Verdict::new(
                 Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&saved))),
+                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&o.files))),
             ),
         },
         Expect::Either => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names(&saved)),
+            _ if all_saved && clean_exit => Verdict::new(Pass, names(&o.files)),
             _ if nothing && !clean_exit => Verdict::new(
                 Pass,
                 format!("gave up after {:.1} s ({status}), saved nothing", o.wall_ms as f64 / 1000.0),
@@ -250,7 +250,7 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
             _ => Verdict::new(Fail, worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
         },
         Expect::Choice { as_sent: allowed } => match () {
-            _ if all_saved && clean_exit => Verdict::new(Info, format!("accepted: {}", names(&saved))),
+            _ if all_saved && clean_exit => Verdict::new(Info, format!("accepted: {}", names(&o.files))),
             _ if nothing && !clean_exit => Verdict::new(Info, format!("refused: {}", refused())),
             _ if allowed && as_sent && clean_exit => {
                 Verdict::new(Info, format!("kept the bytes as sent: {}", describe(&o.files[0])))
@@ -261,9 +261,14 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
     }
 }
 
-fn names(saved: &[&str]) -> String {
-    let files: Vec<String> = saved.iter().map(|cc| format!("{cc}.gif")).collect();
-    format!("saved {}", files.join(", "))
+/// "saved br.gif, fr.gif": the files that hold the case's flags.
+fn names(files: &[FileSeen]) -> String {
+    let names: Vec<&str> = files
+        .iter()
+        .filter(|f| !f.leftover && matches!(f.judged, Judged::Flag { .. }))
+        .map(|f| f.name.as_str())
+        .collect();
+    format!("saved {}", names.join(", "))
 }
 
 #[cfg(test)]
