@@ -255,11 +255,14 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // First Ctrl-C: every client's group is killed, no run starts, the
-    // scratch folder goes. Second: quit now.
-    let cancel = Arc::clone(&run.exam.cancel);
+    // scratch folder goes. Second: the same, at once, and quit.
+    let (cancel, live) = (Arc::clone(&run.exam.cancel), Arc::clone(&run.exam.live));
     let first = signals.watch(
         move |_| cancel.store(true, std::sync::atomic::Ordering::SeqCst),
-        |signal| std::process::exit(exit_status(signal).into()),
+        move |signal| {
+            live.abort();
+            std::process::exit(exit_status(signal).into())
+        },
     )?;
     let progress = report::exam::ExamProgress::new(run.exam.cases.len() * run.exam.clients.len());
     let result = exam::run(&run.exam, &|r, done, _| progress.ran(r, done));

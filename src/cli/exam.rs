@@ -100,6 +100,7 @@ impl TryFrom<ExamArgs> for ExamRun {
             deadline: a.deadline,
             jobs: a.jobs as usize,
             cancel: Arc::new(AtomicBool::new(false)),
+            live: Arc::default(),
         };
         Ok(ExamRun { list: a.list, exam, json: a.json, html: a.html })
     }

@@ -35,5 +35,5 @@ pub use cases::{catalog, select};
 pub use client::{Client, ClientError};
 pub use grade::Observed;
 pub use grade::{Grade, Verdict};
-pub use runner::{run, ExamConfig, ExamError, ExamReport, Run};
+pub use runner::{run, ExamConfig, ExamError, ExamReport, Live, Run};
 pub use script::{Ask, Part, Reply, Script, Step};

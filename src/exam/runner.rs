@@ -36,6 +36,36 @@ pub struct ExamConfig {
     pub jobs: usize,
     /// Set to stop: running clients are killed, no new run starts.
     pub cancel: Arc<AtomicBool>,
+    /// What a second Ctrl-C cleans up at once.
+    pub live: Arc<Live>,
+}
+
+/// The clients running and the scratch folder, for [`Live::abort`].
+#[derive(Debug, Default)]
+pub struct Live {
+    groups: Mutex<std::collections::BTreeSet<u32>>,
+    scratch: Mutex<Option<PathBuf>>,
+}
+
+impl Live {
+    /// Kills every running client's group and removes the scratch folder,
+    /// for a process about to exit without unwinding.
+    pub fn abort(&self) {
+        for pgid in self.groups.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            os::kill_group(*pgid);
+        }
+        if let Some(dir) = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    fn group(&self, pgid: u32, running: bool) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        match running {
+            true => groups.insert(pgid),
+            false => groups.remove(&pgid),
+        };
+    }
 }
 
 /// Why an exam could not run.
@@ -113,6 +143,7 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     let dir = tempfile::Builder::new().prefix("flags-exam-").tempdir().map_err(ExamError::Scratch)?;
     let cacert = dir.path().join("exam-ca.pem");
     std::fs::write(&cacert, &certs.ca_pem).map_err(ExamError::Scratch)?;
+    *config.live.scratch.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.path().to_path_buf());
     let scratch = Scratch { dir, certs, cacert };
     // Slow cases first, so that the long waits overlap.
     let mut pairs: Vec<(usize, &Case, &Client)> = Vec::new();
@@ -255,6 +286,7 @@ fn spawn_and_wait(command: &str, dir: &Path, root: &Path, config: &ExamConfig) -
         .process_group(0)
         .spawn()?;
     let pid = child.id();
+    config.live.group(pid, true);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(os::wait_with_usage(pid));
@@ -279,6 +311,7 @@ fn spawn_and_wait(command: &str, dir: &Path, root: &Path, config: &ExamConfig) -
     let wall = t0.elapsed();
     // Whatever the client left running in its group goes too.
     os::kill_group(pid);
+    config.live.group(pid, false);
     let (status, max_rss) = waited?;
     let (exit, signal) = os::exit_of(status);
     let rss_kib = Some(max_rss.max(killed_rss.unwrap_or(0))).filter(|k| *k > 0);

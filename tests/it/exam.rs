@@ -187,26 +187,31 @@ fn the_report_card_escapes_what_clients_print() {
 
 #[test]
 fn ctrl_c_ends_the_exam_kills_its_clients_and_removes_its_scratch_folder() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mark = tempfile::tempdir().unwrap();
-    let pid_file = mark.path().join("pid");
-    let client = format!("sleeper=echo $$ > {}; exec sleep 60 # {{url}}", pid_file.display());
-    let mut child = Command::new(flags_exe())
-        .args(["exam", "--cases", "time/stall-before-head", "--client", &client])
-        .env("TMPDIR", tmp.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("the client starts", Duration::from_secs(20), || {
-        std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
-    });
-    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    send_signal(child.id(), libc::SIGINT);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert!(!flags::os::is_running(pid), "the client was killed");
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the scratch folder is gone");
+    // Once (the clean stop) and twice at once (the quick one): either way.
+    for signals in [1, 2] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mark = tempfile::tempdir().unwrap();
+        let pid_file = mark.path().join("pid");
+        let client = format!("sleeper=echo $$ > {}; exec sleep 60 # {{url}}", pid_file.display());
+        let mut child = Command::new(flags_exe())
+            .args(["exam", "--cases", "time/stall-before-head", "--client", &client])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("the client starts", Duration::from_secs(20), || {
+            std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
+        });
+        let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        for _ in 0..signals {
+            send_signal(child.id(), libc::SIGINT);
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signals} Ctrl-C");
+        wait_until("the client is gone", Duration::from_secs(5), || !flags::os::is_running(pid));
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "{signals} Ctrl-C: the scratch folder is gone");
+    }
 }
 
 #[test]
