@@ -14,7 +14,7 @@ use crate::http::BaseUrl;
 use crate::save;
 use crate::server::{self, Delay, ServerConfig};
 use crate::signals::Stop;
-use crate::waterfall::Row;
+use crate::waterfall::{Ending, Row};
 
 /// Settings of the demo.
 #[derive(Debug, Clone)]
@@ -126,7 +126,11 @@ pub fn waterfall_rows(result: &RunResult) -> Vec<Row> {
         .map(|(d, timeline)| Row {
             label: d.cc.to_string(),
             timeline,
-            failed: matches!(d.outcome, download::Outcome::Failed(_)),
+            ending: match d.outcome {
+                download::Outcome::Failed(_) => Ending::Failed,
+                download::Outcome::NotFound => Ending::NotFound,
+                _ => Ending::Ok,
+            },
         })
         .collect();
     rows.sort_by(|a, b| {

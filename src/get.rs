@@ -184,7 +184,11 @@ pub fn waterfall_rows(report: &GetReport) -> Vec<crate::waterfall::Row> {
         .map(|f| crate::waterfall::Row {
             label: f.cc.to_string(),
             timeline: f.timeline,
-            failed: f.outcome == OutcomeKind::Error,
+            ending: match f.outcome {
+                OutcomeKind::Error => crate::waterfall::Ending::Failed,
+                OutcomeKind::NotFound => crate::waterfall::Ending::NotFound,
+                _ => crate::waterfall::Ending::Ok,
+            },
         })
         .collect()
 }

@@ -19,13 +19,23 @@ use std::fmt::Write as _;
 use crate::download::timeline::{in_flight_curve, peak_in_flight};
 use crate::download::TimelineMs;
 
-/// One row: what it is called, its timeline, and whether it failed.
+/// How a row's request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Ok,
+    /// A 404: no such flag, which is not an error.
+    NotFound,
+    Failed,
+}
+
+/// One row: what it is called, its timeline, and how it ended.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub label: String,
     pub timeline: TimelineMs,
-    /// The code ended in an error (drawn red at its end).
-    pub failed: bool,
+    /// A failed row is drawn red whole, a 404 brown, each on a band as
+    /// wide as the chart, so that even a row a pixel high shows.
+    pub ending: Ending,
 }
 
 /// The phases a bar is made of, in order: name, colour, and the events
@@ -39,6 +49,9 @@ const PHASES: [(&str, &str); 5] = [
 ];
 
 const FAILED: &str = "#d62728";
+const FAILED_BAND: &str = "#fbd5d2";
+const NOT_FOUND: &str = "#8c6d31";
+const NOT_FOUND_BAND: &str = "#efe6d2";
 
 /// The phases of `t` as (phase index, from ms, to ms), those that happened.
 fn phases(t: &TimelineMs) -> Vec<(usize, f64, f64)> {
@@ -109,8 +122,10 @@ fn tooltip(row: &Row) -> String {
     if t.attempts > 1 {
         let _ = write!(text, "\n{} tries", t.attempts);
     }
-    if row.failed {
-        text.push_str("\nfailed");
+    match row.ending {
+        Ending::Ok => {}
+        Ending::NotFound => text.push_str("\nnot found (404)"),
+        Ending::Failed => text.push_str("\nfailed"),
     }
     text
 }
@@ -137,9 +152,14 @@ pub fn svg(title: &str, rows: &[Row]) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(s, r#"<text x="{LEFT}" y="18" font-size="15" font-weight="bold">{}</text>"#, escape(title));
-    // The legend.
+    // The legend, with the failures counted.
+    let count = |e: Ending| rows.iter().filter(|r| r.ending == e).count();
+    let failed = format!("failed ({})", count(Ending::Failed));
+    let not_found = format!("not found ({})", count(Ending::NotFound));
     let mut lx = LEFT;
-    for (name, colour) in PHASES.iter().chain([("failed", FAILED)].iter()) {
+    let key: Vec<(&str, &str)> =
+        PHASES.iter().copied().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
+    for (name, colour) in key {
         let _ = writeln!(s, r#"<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>"#);
         let _ = writeln!(s, r#"<text x="{}" y="39">{name}</text>"#, lx + 14.0);
         lx += 22.0 + name.len() as f64 * 6.2;
@@ -202,11 +222,23 @@ pub fn svg(title: &str, rows: &[Row]) -> String {
             );
         }
         let bar_h = if row_h >= 4.0 { row_h - 2.0 } else { row_h };
+        let (band, whole) = match row.ending {
+            Ending::Ok => (None, None),
+            Ending::NotFound => (Some(NOT_FOUND_BAND), Some(NOT_FOUND)),
+            Ending::Failed => (Some(FAILED_BAND), Some(FAILED)),
+        };
+        if let Some(band) = band {
+            let _ = write!(
+                s,
+                r#"<rect class="band" x="{LEFT}" y="{top:.2}" width="{plot:.2}" height="{row_h:.2}" fill="{band}"/>"#
+            );
+        }
         for (phase, from, to) in phases(&row.timeline) {
-            let colour = if row.failed && phase > 0 && phase == phases(&row.timeline).last().map_or(0, |p| p.0) {
-                FAILED
-            } else {
-                PHASES[phase].1
+            // A row that waited for a place keeps its grey; the rest of it
+            // takes the colour of how it ended.
+            let colour = match whole {
+                Some(c) if phase > 0 => c,
+                _ => PHASES[phase].1,
             };
             let _ = write!(
                 s,
@@ -275,7 +307,12 @@ pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
         paint(t.queued, t.started, '░');
         let busy_end = t.released.or(t.body_done).or(t.done);
         paint(busy_end, t.done, '▒');
-        paint(t.started, busy_end, if row.failed { '×' } else { '█' });
+        let busy = match row.ending {
+            Ending::Ok => '█',
+            Ending::NotFound => '-',
+            Ending::Failed => '×',
+        };
+        paint(t.started, busy_end, busy);
         let bar: String = bar.into_iter().collect();
         lines.push(format!("{:>label_w$} │{bar}│", row.label));
     }
@@ -297,7 +334,10 @@ pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
     let end = format_ms(span);
     let axis_gap = cells.saturating_sub(3 + end.len());
     lines.push(format!("{:>label_w$}  0 s{}{end}", "", " ".repeat(axis_gap)));
-    lines.push(format!("{:>label_w$}  ░ waiting  █ in flight  ▒ saving; last row: in flight (peak {peak})", ""));
+    lines.push(format!(
+        "{:>label_w$}  ░ waiting  █ in flight  ▒ saving  - not found  × failed; last row: in flight (peak {peak})",
+        ""
+    ));
     lines
 }
 
@@ -316,7 +356,7 @@ mod tests {
             done: Some(done),
             ..TimelineMs::default()
         };
-        Row { label: label.into(), timeline, failed: false }
+        Row { label: label.into(), timeline, ending: Ending::Ok }
     }
 
     #[test]
@@ -356,5 +396,24 @@ mod tests {
         let few = svg("20 codes", &rows[..20]);
         assert!(few.contains(">C5</text>"));
         assert!(few.starts_with("<svg") && few.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn failures_are_coloured_whole_counted_and_404s_kept_apart() {
+        let mut rows: Vec<Row> = (0..676).map(|i| row(&format!("C{i}"), 0.0, 500.0)).collect();
+        for r in rows.iter_mut().take(157) {
+            r.ending = Ending::Failed;
+        }
+        for r in rows.iter_mut().skip(157).take(300) {
+            r.ending = Ending::NotFound;
+        }
+        let svg = svg("676 codes", &rows);
+        assert!(svg.contains(">failed (157)</text>") && svg.contains(">not found (300)</text>"));
+        assert_eq!(svg.matches(&format!("fill=\"{FAILED_BAND}\"")).count(), 157, "a band per failed row");
+        assert_eq!(svg.matches(&format!("fill=\"{NOT_FOUND_BAND}\"")).count(), 300);
+        // Every phase after the wait is red: connecting, waiting, receiving, saving.
+        assert!(svg.matches(&format!("fill=\"{FAILED}\"")).count() >= 157 * 4);
+        let lines = terminal(&rows[150..160], 60);
+        assert!(lines[0].contains('×') && lines[9].contains('-'), "{lines:#?}");
     }
 }
