@@ -201,8 +201,16 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
         }
     };
     signals.watch(move |_| stop.graceful(), quit)?;
+    let record = Arc::clone(running.stats().timeline());
     let waited = running.wait();
     remove_ca();
+    if let Some(path) = &config.timeline {
+        let doc = record.since(f64::NEG_INFINITY);
+        match flags::save::write_output(path, &flags::waterfall::served_file(&doc, path)) {
+            Ok(()) => report::serve::timeline_written(path, doc.requests.len()),
+            Err(e) => report::get::timeline_failed(path, &e),
+        }
+    }
     waited?;
     report::serve::stopped();
     Ok(ExitCode::SUCCESS)

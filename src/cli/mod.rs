@@ -416,6 +416,10 @@ pub struct ServeArgs {
     /// With --tls: the certificate's private key, PEM.
     #[arg(long, value_name = "FILE", requires = "cert", requires = "tls")]
     pub key: Option<PathBuf>,
+    /// When the server stops, write its waterfall of the last requests
+    /// (whatever client sent them) here: .svg, .html or .json.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
     /// Serve one case of `flags exam` instead (its id, as `flags exam --list`
     /// shows), to poke at with your own tools; the other options but --bind
     /// and --port do not apply.
@@ -434,6 +438,8 @@ pub struct ServeConfig {
     pub tls: Option<crate::server::CertSource>,
     /// Serve this exam case instead.
     pub scenario: Option<&'static crate::exam::Case>,
+    /// Write the server's waterfall here when it stops.
+    pub timeline: Option<PathBuf>,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
@@ -452,6 +458,9 @@ impl TryFrom<ServeArgs> for ServeConfig {
             },
             None => None,
         };
+        if let Some(path) = &a.timeline {
+            save::check_output(path).map_err(|why| invalid("--timeline <FILE>", path.display(), why))?;
+        }
         let port = a.port.or(a.label.and_then(Label::port)).unwrap_or(8000);
         for (arg, file) in [("--cert <FILE>", &a.cert), ("--key <FILE>", &a.key)] {
             if let Some(file) = file.as_ref().filter(|f| !f.is_file()) {
@@ -492,6 +501,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             verbose: a.verbose,
             tls,
             scenario,
+            timeline: a.timeline,
         })
     }
 }

@@ -91,3 +91,8 @@ pub fn scenario_log(saw: &crate::exam::stage::Saw) {
         say!("  {line}");
     }
 }
+
+/// Tells where the server's waterfall went.
+pub fn timeline_written(path: &std::path::Path, requests: usize) {
+    eprintln!("server timeline ({requests} requests): {}", path.display());
+}

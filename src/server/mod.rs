@@ -38,6 +38,7 @@ pub mod lifetime;
 pub mod pages;
 pub mod routes;
 pub mod stats;
+pub mod timeline;
 pub mod tls;
 
 use std::io;
@@ -254,6 +255,10 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop
         .max_concurrent_streams(MAX_STREAMS)
         .max_header_list_size(MAX_HEAD as u32)
         .max_send_buf_size(64 << 10);
+    // The connection as the server's timeline names it.
+    let record = state.stats.timeline();
+    let conn =
+        routes::ConnSeen { id: record.next_conn(), at_ms: record.ms(std::time::Instant::now()), tls: tls.is_some() };
     let service = |handshake: Option<Duration>| {
         let (state, progress) = (Arc::clone(&state), Arc::clone(&progress));
         let counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -266,7 +271,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop
             }
             // Boxed: an HTTP/2 stream's task keeps its future's room while
             // its answer waits to be sent, and the answer is all it needs.
-            let answer = Box::pin(routes::handle(Arc::clone(&state), fd, req));
+            let answer = Box::pin(routes::handle(Arc::clone(&state), fd, conn, req));
             async move { answer.await.map(|resp| resp.map(|body| held.answer(body))) }
         })
     };

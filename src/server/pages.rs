@@ -92,6 +92,65 @@ async function poll() {\n\
 }\n\
 poll(); setInterval(poll, 500);\n";
 
+/// The live waterfall: polls `/timeline?after=SEQ` twice a second and
+/// draws the last 150 requests the server answered, whatever client sent
+/// them, a row each, grouped by connection, in the colour key of the
+/// client's waterfalls ([`crate::waterfall::key_js`]), under the curve of
+/// requests in flight. The body's `data-waterfall-*` attributes keep what
+/// it drew.
+const WATERFALL: &str = r##"
+const wf = {seen: 0, rows: []};
+function drawWaterfall() {
+  const rows = wf.rows.slice(-150).sort((a, b) => a.conn - b.conn || a.head_ms - b.head_ms);
+  if (!rows.length) return;
+  const t0 = Math.min(...rows.map(r => r.conn_ms)), t1 = Math.max(...rows.map(r => r.done_ms || r.head_ms));
+  const W = 960, L = 40, top = 50, h = Math.max(2, Math.min(8, 300 / rows.length));
+  const x = ms => L + (ms - t0) / Math.max(1, t1 - t0) * (W - L - 10);
+  const edges = rows.flatMap(r => [[r.head_ms, 1], [r.done_ms || r.head_ms, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0, peak = 1;
+  const steps = edges.map(([t, d]) => { now += d; peak = Math.max(peak, now); return [t, now]; });
+  let path = 'M' + x(t0) + ',' + (top - 4);
+  for (const [t, n] of steps) path += ' H' + x(t) + ' V' + (top - 4 - n / peak * 36);
+  let svg = '<path d="' + path + ' H' + x(t1) + ' V' + (top - 4) + ' Z" fill="#c6dbef" stroke="#3173b5"/>' +
+    '<text x="' + L + '" y="10" font-size="11">in flight (peak ' + peak + '), ' + rows.length +
+    ' requests over ' + ((t1 - t0) / 1000).toFixed(2) + ' s</text>';
+  let failed = 0, missing = 0, last = 0;
+  rows.forEach((r, i) => {
+    const y = top + i * h;
+    const bad = r.status === null || r.status === 0 || (r.status >= 400 && r.status !== 404) || r.left_early;
+    const lost = r.status === 404;
+    failed += bad; missing += lost;
+    const bar = (from, to, c) => {
+      if (from == null || to == null) return;
+      svg += '<rect x="' + x(from) + '" y="' + y + '" width="' + Math.max(0.5, x(to) - x(from)) +
+        '" height="' + Math.max(1, h - 1) + '" fill="' + c + '"/>';
+    };
+    const band = bad ? KEY.failedBand : lost ? KEY.notFoundBand : null;
+    if (band) svg += '<rect x="' + L + '" y="' + y + '" width="' + (W - L - 10) + '" height="' + h + '" fill="' + band + '"/>';
+    if (r.conn !== last) bar(r.conn_ms, r.head_ms, KEY.wait);
+    last = r.conn;
+    const end = r.done_ms || r.head_ms;
+    bar(r.head_ms, r.first_byte_ms ?? end, bad ? KEY.failed : lost ? KEY.notFound : KEY.server);
+    bar(r.first_byte_ms, r.last_byte_ms ?? (r.first_byte_ms != null ? end : null), bad ? KEY.failed : lost ? KEY.notFound : KEY.receive);
+  });
+  const el = $('wf');
+  el.setAttribute('viewBox', '0 0 ' + W + ' ' + (top + rows.length * h + 4));
+  el.innerHTML = svg;
+  $('wfkey').textContent = 'grey: from the accept to the first request; blue: the server holds the answer; green: it leaves; ' +
+    failed + ' failed (red), ' + missing + ' not found (brown)';
+  Object.assign(document.body.dataset, {waterfallRows: rows.length, waterfallFailed: failed, waterfallNotFound: missing, waterfallPeak: peak});
+}
+async function pollTimeline() {
+  try {
+    const d = await (await fetch('/timeline?after=' + wf.seen, {cache: 'no-store'})).json();
+    for (const r of d.requests) { wf.rows.push(r); wf.seen = Math.max(wf.seen, r.seq); }
+    wf.rows = wf.rows.slice(-150);
+    drawWaterfall();
+  } catch (e) { $('wfkey').textContent = 'server unreachable'; }
+}
+pollTimeline(); setInterval(pollTimeline, 500);
+"##;
+
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -120,6 +179,9 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
          <span><small>peak</small><br><b id=peak>0</b></span><span><small>requests/s</small><br><b id=rate>0</b></span>\
          <span><small>last minute</small><br><span id=spark></span></span>\
          <span><small>requests</small><br><b id=total>0</b> <small id=statuses></small></span></div>\n\
+         <details open><summary>Requests as the server sees them (the last 150, from <code>/timeline</code>)</summary>\
+         <svg id=wf xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 960 60\" width=\"100%\" style=\"background:#fff;border-radius:6px;max-width:960px\"></svg>\
+         <p id=wfkey>waiting for requests</p></details>\n\
          </header>\n<main>\n",
         n = codes.len(),
         delay = config.delay,
@@ -147,6 +209,8 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
          document.body.dataset.shown = shown;\n});\n",
     );
     page.push_str(LIVE);
+    let _ = writeln!(page, "const KEY = {};", crate::waterfall::key_js());
+    page.push_str(WATERFALL);
     page.push_str("</script>\n</html>\n");
     page
 }

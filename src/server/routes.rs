@@ -27,8 +27,9 @@ use super::config::{LogEntry, ServerConfig, Source};
 use super::faults::FaultKind;
 use super::files::{Content, DirSource};
 use super::stats::Stats;
-use super::{image, pages};
+use super::{image, pages, timeline};
 use crate::countries::{self, catalog, CountryCode};
+use crate::http::wire::peer_text;
 
 type Resp = Response<Body>;
 
@@ -175,6 +176,8 @@ enum Route {
     Page(pages::Page),
     /// `/stats`: the counters, as JSON.
     Stats,
+    /// `/timeline?since=MS`: the last requests, as JSON.
+    Timeline,
     Flag(CountryCode, File),
     Missing,
 }
@@ -188,6 +191,9 @@ fn route(path: &str) -> Route {
     }
     if path == "/stats" {
         return Route::Stats;
+    }
+    if path == "/timeline" {
+        return Route::Timeline;
     }
     let Some(rest) = path.strip_prefix("/flags/") else { return Route::Missing };
     let mut parts = rest.split('/');
@@ -254,10 +260,26 @@ impl Drop for LogOnDrop<'_> {
     }
 }
 
+/// A connection, as the server's timeline names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnSeen {
+    pub(crate) id: u64,
+    /// When it was accepted, in the timeline's milliseconds.
+    pub(crate) at_ms: f64,
+    pub(crate) tls: bool,
+}
+
 /// Answers one request on the connection whose socket is `fd`.
-pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>) -> Result<Resp, io::Error> {
-    // Watching does not change what is watched: `/stats` counts nothing.
-    let counted = req.uri().path() != "/stats";
+pub(crate) async fn handle(
+    state: Arc<State>,
+    fd: RawFd,
+    conn: ConnSeen,
+    req: Request<Incoming>,
+) -> Result<Resp, io::Error> {
+    let head_at = std::time::Instant::now();
+    // Watching does not change what is watched: `/stats` and `/timeline`
+    // count nothing.
+    let counted = !matches!(req.uri().path(), "/stats" | "/timeline");
     let _in_flight = counted.then(|| state.stats.enter());
     // The entry is only built when someone reads it: this is the hot path.
     let mut log = LogOnDrop {
@@ -278,14 +300,41 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, req: Request<Incoming>)
     if let (Ok(resp), true) = (&result, counted) {
         state.stats.count_status(resp.status().as_u16());
     }
+    let status = match &result {
+        Ok(resp) => Some(resp.status().as_u16()),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => None,
+        Err(_) => Some(0),
+    };
     if let Some(entry) = &mut log.entry {
-        entry.status = match &result {
-            Ok(resp) => Some(resp.status().as_u16()),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => None,
-            Err(_) => Some(0),
-        };
+        entry.status = status;
     }
-    result
+    if !counted {
+        return result;
+    }
+    let record = state.stats.timeline();
+    let served = timeline::Served {
+        seq: 0,
+        conn: conn.id,
+        conn_ms: conn.at_ms,
+        protocol: if req.version() == Version::HTTP_2 { "HTTP/2" } else { "HTTP/1.1" },
+        tls: conn.tls,
+        request: peer_text(format!("{} {}", req.method(), req.uri().path()).as_bytes()),
+        head_ms: record.ms(head_at),
+        first_byte_ms: None,
+        last_byte_ms: None,
+        status,
+        bytes: 0,
+        fault: log.fault.map(FaultKind::name),
+        left_early: status.is_none(),
+        done_ms: None,
+    };
+    match result {
+        Ok(resp) => Ok(resp.map(|body| record.record(body, served))),
+        Err(e) => {
+            record.record_now(served);
+            Err(e)
+        }
+    }
 }
 
 /// How often a request held on purpose looks whether its client is there.
@@ -413,6 +462,21 @@ async fn answer_request(
         }
         Route::Stats => {
             let json = serde_json::to_vec(&state.stats.snapshot()).expect("counters always serialize");
+            let mut resp = respond(StatusCode::OK, "application/json", body::full(json));
+            resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(resp);
+        }
+        Route::Timeline => {
+            let param = |name: &str| {
+                req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')))
+            };
+            let record = state.stats.timeline();
+            let doc = match (param("after").and_then(|v| v.parse().ok()), param("since").and_then(|v| v.parse().ok())) {
+                (Some(seq), _) => record.after(seq),
+                (None, Some(ms)) => record.since(ms),
+                (None, None) => record.since(f64::NEG_INFINITY),
+            };
+            let json = serde_json::to_vec(&doc).expect("the timeline always serializes");
             let mut resp = respond(StatusCode::OK, "application/json", body::full(json));
             resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return Ok(resp);

@@ -1,7 +1,8 @@
 //! Counters a running server keeps, shared by its threads: requests (by
 //! status, per flag URL, per second over the last minute), injected 418s,
 //! requests in flight and their peak, connections, TLS handshakes and their
-//! cost, HTTP/2 connections. Tests read them, and `GET /stats` serves them
+//! cost, HTTP/2 connections; and the record of the last requests
+//! ([`super::timeline`]). Tests read them, and `GET /stats` serves them
 //! as JSON ([`Stats::snapshot`]) for the gallery's live strip and for
 //! scripts.
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::timeline::Timeline;
 use crate::countries::CountryCode;
 
 /// How many seconds of history [`Stats::snapshot`] keeps.
@@ -33,6 +35,8 @@ pub struct Stats {
     handshake_us: AtomicU64,
     /// Per second: (the second, requests started in it), a ring of `HISTORY`.
     seconds: Vec<(AtomicU64, AtomicU64)>,
+    /// The last requests, one by one ([`super::timeline`]).
+    timeline: Arc<Timeline>,
 }
 
 impl Default for Stats {
@@ -49,6 +53,7 @@ impl Default for Stats {
             handshakes: AtomicU64::new(0),
             handshake_us: AtomicU64::new(0),
             seconds: (0..HISTORY).map(|_| (AtomicU64::new(0), AtomicU64::new(0))).collect(),
+            timeline: Arc::default(),
         }
     }
 }
@@ -164,6 +169,11 @@ impl Stats {
         }
         n.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
+    }
+
+    /// The record of the last requests.
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        &self.timeline
     }
 
     /// The counters now.

@@ -238,3 +238,69 @@ fn watching_stats_counts_nothing_in_any_protocol() {
     let after: serde_json::Value = serde_json::from_slice(&fetch(srv.addr, "/stats").body).unwrap();
     assert_eq!((after["requests"].as_u64(), after["connections"].as_u64()), (Some(1), Some(1)), "{after}");
 }
+
+/// The most intervals open at once, and the number of waves: runs of
+/// starts with no gap longer than `gap` seconds between them.
+fn peak_and_waves(mut spans: Vec<(f64, f64)>, gap: f64) -> (usize, usize) {
+    let mut edges: Vec<(f64, i32)> = spans.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
+    edges.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    let (mut now, mut peak) = (0, 0);
+    for (_, d) in edges {
+        now += d;
+        peak = peak.max(now);
+    }
+    spans.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let waves = 1 + spans.windows(2).filter(|w| w[1].0 - w[0].0 > gap).count();
+    (peak as usize, waves)
+}
+
+#[test]
+fn the_server_draws_a_python_thread_pool_of_six_as_four_waves() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.json");
+    let mut server = ServeProcess::start(&["--delay", "0.5", "--timeline", out.to_str().unwrap()]);
+    let codes: Vec<String> = flags::POP20.iter().map(|c| c.lower()).collect();
+    // Every image drawn first (a debug build draws slowly), and the pool's
+    // requests told apart from these by time.
+    for cc in &codes {
+        assert_eq!(super::util::fetch(server.addr, &format!("/flags/{cc}/{cc}.gif")).status, 200);
+    }
+    let warm: serde_json::Value = serde_json::from_slice(&super::util::fetch(server.addr, "/timeline").body).unwrap();
+    let since = warm["now_ms"].as_f64().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pool6.py");
+    let run = Command::new("python3")
+        .arg(&script)
+        .arg(format!("http://{}/flags", server.addr))
+        .args(&codes)
+        .current_dir(dir.path())
+        .output()
+        .expect("python3 runs (.ci/run installs it)");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let client: Vec<(f64, f64)> = serde_json::from_slice(&run.stdout).unwrap();
+    // The live record first: GET /timeline.
+    let live = super::util::fetch(server.addr, &format!("/timeline?since={since}"));
+    let live: serde_json::Value = serde_json::from_slice(&live.body).unwrap();
+    assert_eq!(live["requests"].as_array().unwrap().len(), 20, "{live}");
+    server.signal(libc::SIGINT);
+    assert!(server.wait_exit(std::time::Duration::from_secs(10)).is_some());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let served: Vec<(f64, f64)> = doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["head_ms"].as_f64().unwrap() > since)
+        .map(|r| (r["head_ms"].as_f64().unwrap() / 1000.0, r["done_ms"].as_f64().unwrap() / 1000.0))
+        .collect();
+    assert_eq!(served.len(), 20);
+    assert_eq!(peak_and_waves(served.clone(), 0.25), (6, 4), "the server view: {served:?}");
+    assert_eq!(peak_and_waves(client, 0.25), (6, 4), "the client's own view");
+    let conns: std::collections::BTreeSet<u64> = doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["head_ms"].as_f64().unwrap() > since)
+        .map(|r| r["conn"].as_u64().unwrap())
+        .collect();
+    assert_eq!(conns.len(), 20, "urllib opens a connection per request");
+}
