@@ -72,8 +72,9 @@ impl StyleTimes {
 pub trait DemoObserver {
     /// The server is up at `base`, answering after `delay`; `codes` flags per run.
     fn started(&self, base: &BaseUrl, delay: Delay, codes: usize);
-    /// Run `run` of `runs` of `mode` begins; its outcomes go to the sink returned.
-    fn run_started(&self, mode: Mode, run: usize, runs: usize) -> Arc<dyn Sink>;
+    /// Run `run` of `runs` of `mode`, with `concurrency` requests at once,
+    /// begins; its outcomes go to the sink returned.
+    fn run_started(&self, mode: Mode, concurrency: usize, run: usize, runs: usize) -> Arc<dyn Sink>;
     /// That run is over.
     fn run_ended(&self, result: &RunResult);
 }
@@ -94,8 +95,9 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
             if stop.is_stopped() {
                 return Ok(rows);
             }
-            let sink = observer.run_started(mode, i, config.runs);
-            let mut job = Job::new(server.base(), config.dest.clone(), codes.len());
+            let concurrency = if mode == Mode::Sequential { 1 } else { codes.len() };
+            let sink = observer.run_started(mode, concurrency, i, config.runs);
+            let mut job = Job::new(server.base(), config.dest.clone(), concurrency);
             job.timeout = Duration::from_secs(10) + config.delay.max;
             job.stall = job.timeout;
             let cancel = Cancel::new(&config.dest);
@@ -146,21 +148,62 @@ pub fn timeline_path(config: &DemoConfig) -> PathBuf {
     dir.join("demo-timeline.html")
 }
 
-/// Writes the styles' waterfalls side by side into an HTML page at `path`.
-pub fn write_timeline(rows: &[StyleTimes], path: &std::path::Path) -> std::io::Result<()> {
+/// Where each style's time goes, in one sentence, for the demo's page.
+pub fn where_the_time_goes(mode: Mode, delay: Delay) -> String {
+    match mode {
+        Mode::Sequential => format!(
+            "One request at a time: the one thread waits out each {delay} delay in turn, so the run is twenty \
+             delays end to end, and nearly all of it is waiting."
+        ),
+        Mode::ThreadPool => "Twenty threads each block in recv on a request of their own, and the waits overlap. \
+            In Python a thread blocked in recv releases the GIL, so the GIL does not slow this down."
+            .into(),
+        Mode::Async => "One thread and its event loop send all twenty requests at once, then sit idle while all \
+            twenty wait, and wake for each answer as it comes."
+            .into(),
+        Mode::ProcessPool => "Twenty worker processes each wait on one request, so the waits overlap as the \
+            threads' do, plus the time to start the processes."
+            .into(),
+    }
+}
+
+/// Writes the styles' waterfalls side by side into an HTML page at `path`:
+/// on one shared time axis (a checkbox gives each its own), with the
+/// speedups and where each style's time goes.
+pub fn write_timeline(rows: &[StyleTimes], delay: Delay, path: &std::path::Path) -> std::io::Result<()> {
+    use crate::waterfall::{escape, svg, svg_on};
+    let last = |r: &StyleTimes| r.times.last().copied().unwrap_or_default().as_secs_f64();
+    let sequential = rows.iter().find(|r| r.mode == Mode::Sequential).map(last);
+    let speedup = |r: &StyleTimes| match sequential {
+        Some(s) if last(r) > 0.0 => format!(", {:.1}x sequential's speed", s / last(r)),
+        _ => String::new(),
+    };
+    let shared =
+        rows.iter().map(|r| r.times.last().copied().unwrap_or_default().as_secs_f64() * 1000.0).fold(0.0, f64::max);
     let panels: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
-            let last = r.times.last().copied().unwrap_or_default();
-            let title = format!("{}: {:.2} s", r.mode, last.as_secs_f64());
-            (r.mode.to_string(), crate::waterfall::svg(&title, &r.waterfall))
+            let title = format!("{}: {:.2} s{}", r.mode, last(r), speedup(r));
+            let content = format!(
+                "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
+                escape(&where_the_time_goes(r.mode, delay)),
+                svg_on(&title, &r.waterfall, Some(shared)),
+                svg(&title, &r.waterfall)
+            );
+            (title, content)
         })
         .collect();
-    let page = crate::waterfall::html(
+    let times: Vec<String> = rows.iter().map(|r| format!("{} {:.2} s{}", r.mode, last(r), speedup(r))).collect();
+    let intro = format!(
+        "The same 20 flags, each answered after {delay}, four ways, on one time axis: {}. One row per flag, in \
+         the order they started; grey while a flag waits for its turn, then its request. Hover a row for its times.",
+        times.join("; ")
+    );
+    let page = crate::waterfall::html_with(
         "flags demo: the same 20 flags, four ways",
-        "One row per flag, in the order they started; grey while a flag waits for its turn, then its request. \
-         Sequential requests make a staircase; the pools and async overlap them. Hover a row for its times.",
+        &intro,
         &panels,
+        Some("each style on its own time scale"),
     );
     save::write_output(path, page.as_bytes())
 }

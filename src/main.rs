@@ -151,7 +151,7 @@ fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode
         return Ok(ExitCode::from(exit_status(signal)));
     }
     let path = demo::timeline_path(&config);
-    let written = demo::write_timeline(&rows, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
+    let written = demo::write_timeline(&rows, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
     report::seed::demo_end(&rows, &config.dest, written);
     Ok(ExitCode::SUCCESS)
 }

@@ -200,8 +200,15 @@ fn tooltip(row: &Row) -> String {
     text
 }
 
-/// The waterfall of `rows` as an SVG document, `title` above it.
+/// The waterfall of `rows` as an SVG document, `title` above it, on a time
+/// axis as long as its own run.
 pub fn svg(title: &str, rows: &[Row]) -> String {
+    svg_on(title, rows, None)
+}
+
+/// [`svg`] on a time axis of `span_ms` (at least its own run's), so that
+/// several runs drawn side by side share one scale.
+pub fn svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String {
     const WIDTH: f64 = 960.0;
     const LEFT: f64 = 56.0;
     const RIGHT: f64 = 24.0;
@@ -209,7 +216,7 @@ pub fn svg(title: &str, rows: &[Row]) -> String {
     let plot = WIDTH - LEFT - RIGHT;
     let row_h = (640.0 / rows.len().max(1) as f64).clamp(1.0, 16.0);
     let labelled = row_h >= 9.0;
-    let span = span_ms(rows);
+    let span = span_ms.map_or(self::span_ms(rows), |s| s.max(self::span_ms(rows)));
     let x = |ms: f64| LEFT + ms / span * plot;
     let curve_top = 58.0;
     let rows_top = curve_top + CURVE + 28.0;
@@ -327,6 +334,12 @@ pub fn svg(title: &str, rows: &[Row]) -> String {
 /// An HTML page showing `panels` (title and SVG each) side by side,
 /// wrapping onto new lines on narrow screens.
 pub fn html(title: &str, intro: &str, panels: &[(String, String)]) -> String {
+    html_with(title, intro, panels, None)
+}
+
+/// [`html`], and with `toggle` a checkbox of that label that shows each
+/// panel's `.own` drawing in place of its `.shared` one.
+pub fn html_with(title: &str, intro: &str, panels: &[(String, String)], toggle: Option<&str>) -> String {
     let mut page = String::new();
     let _ = write!(
         page,
@@ -335,17 +348,26 @@ pub fn html(title: &str, intro: &str, panels: &[(String, String)]) -> String {
          .panels{{display:flex;flex-wrap:wrap;gap:1.5em}}\
          .panel{{flex:1 1 560px;min-width:0;max-width:960px}}\
          .panel svg{{width:100%;height:auto;border:1px solid #ddd}}\
-         .panel h2{{font-size:1.05em;margin:.3em 0}}</style></head><body>\n<h1>{}</h1>\n<p>{}</p>\n<div class=\"panels\">\n",
+         .panel h2{{font-size:1.05em;margin:.3em 0}}.own{{display:none}}body.own .own{{display:block}}\
+         body.own .shared{{display:none}}</style></head><body>\n<h1>{}</h1>\n<p>{}</p>\n",
         escape(title),
         escape(title),
         escape(intro)
     );
+    if let Some(label) = toggle {
+        let _ = writeln!(
+            page,
+            "<p><label><input type=checkbox id=own onchange=\"document.body.classList.toggle('own', this.checked)\"> {}</label></p>",
+            escape(label)
+        );
+    }
+    page.push_str("<div class=\"panels\">\n");
     for (name, svg) in panels {
         let _ = write!(page, "<section class=\"panel\"><h2>{}</h2>\n{svg}</section>\n", escape(name));
     }
     // The rows the browser drew, for a reader or a test to check.
     page.push_str(
-        "</div>\n<p id=\"drawn\"></p>\n<script>\nconst rows = [...document.querySelectorAll('g.row')];\n\
+        "</div>\n<p id=\"drawn\"></p>\n<script>\nconst rows = [...document.querySelectorAll('g.row')].filter(r => r.getClientRects().length > 0);\n\
          const drawn = rows.filter(r => r.getBBox().width > 0).length;\n\
          document.body.dataset.drawn = drawn;\n\
          document.getElementById('drawn').textContent = drawn + ' of ' + rows.length + ' rows drawn';\n\

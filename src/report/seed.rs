@@ -55,11 +55,14 @@ impl DemoObserver for DemoPrinter {
     fn started(&self, base: &BaseUrl, delay: Delay, codes: usize) {
         say!("flags demo: {codes} flags from the embedded flag server at {base}");
         say!("(each response delayed {delay}, like the CDN in the book; change it with --delay)");
+        say!("(each $ line is the flags get that does the same against `flags serve --delay {}`)", delay.as_arg());
     }
 
-    fn run_started(&self, mode: Mode, run: usize, runs: usize) -> Arc<dyn Sink> {
+    fn run_started(&self, mode: Mode, concurrency: usize, run: usize, runs: usize) -> Arc<dyn Sink> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
-        say!("\n$ flags get --mode {mode}    # {}{of}", book_script(mode));
+        // The command that does the same against `flags serve --delay D`.
+        let m = if mode == Mode::Sequential { String::new() } else { format!(" -m {concurrency}") };
+        say!("\n$ flags get --mode {mode}{m}    # {}{of}", book_script(mode));
         Arc::new(SeedSink)
     }
 

@@ -115,6 +115,14 @@ impl Delay {
     pub fn at(&self, u: f64) -> Duration {
         self.min + (self.max - self.min).mul_f64(u)
     }
+
+    /// How `--delay` spells it: `0.35`, `0.5..5`.
+    pub fn as_arg(&self) -> String {
+        match self.min == self.max {
+            true => format!("{}", self.min.as_secs_f64()),
+            false => format!("{}..{}", self.min.as_secs_f64(), self.max.as_secs_f64()),
+        }
+    }
 }
 
 impl fmt::Display for Delay {

@@ -17,7 +17,8 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     assert!(text.contains("BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN \n"), "{text}");
     // Our commands, with the book's script each stands for; no Python runs.
     assert!(text.contains("\n$ flags get --mode sequential    # the book's flags.py\n"), "{text}");
-    assert!(text.contains("\n$ flags get --mode async    # the book's flags_asyncio.py\n"), "{text}");
+    assert!(text.contains("\n$ flags get --mode async -m 20    # the book's flags_asyncio.py\n"), "{text}");
+    assert!(text.contains("\n$ flags get --mode processpool -m 20    # concurrent.futures.ProcessPoolExecutor\n"));
     assert!(!text.contains("python3"), "{text}");
     for style in ["sequential", "threadpool", "async", "processpool"] {
         assert!(text.lines().any(|l| l.starts_with(style) && l.ends_with('x')), "{style}: {text}");
@@ -36,8 +37,43 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     assert!(starts.iter().all(|s| *s < 10), "async did not overlap: {:#?}", &lines[at + 1..at + 21]);
     assert!(text.contains("with every time on hover: ./demo-timeline.html"), "{text}");
     let page = std::fs::read_to_string(dir.path().join("demo-timeline.html")).unwrap();
-    assert_eq!(page.matches("<svg").count(), 4);
-    assert_eq!(page.matches("<g class=\"row\"").count(), 80);
+    // Each style twice: on the shared time axis, and on its own (the toggle).
+    assert_eq!(page.matches("<svg").count(), 8);
+    assert_eq!(page.matches("<g class=\"row\"").count(), 160);
+    assert!(page.contains("each style on its own time scale") && page.contains("x sequential's speed"));
+    assert!(page.contains("releases the GIL") && page.contains("sit idle while all"));
+    // On the shared axis every style's last tick is sequential's.
+    let shared: Vec<&str> =
+        page.split("<div class=\"shared\">").skip(1).map(|p| p.split("</div>").next().unwrap()).collect();
+    let last_tick =
+        |svg: &str| svg.rsplit("text-anchor=\"middle\">").next().unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(shared.len(), 4);
+    assert!(shared.iter().all(|svg| last_tick(svg) == last_tick(shared[0])), "one axis");
+}
+
+#[test]
+fn each_demo_header_is_a_command_that_does_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flags().current_dir(dir.path()).args(["demo", "--delay", "0.05"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("against `flags serve --delay 0.05`"), "{text}");
+    let server = super::util::ServeProcess::start(&["--delay", "0.05"]);
+    let headers: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("$ flags ")).collect();
+    assert_eq!(headers.len(), 4, "{text}");
+    for header in headers {
+        let args: Vec<&str> = header.split('#').next().unwrap().split_whitespace().collect();
+        let got = flags()
+            .args(&args)
+            .args(["-s", &format!("http://{}/flags", server.addr), "-d"])
+            .arg(dir.path().join("again"))
+            .assert()
+            .success();
+        let got = String::from_utf8(got.get_output().stdout.clone()).unwrap();
+        // The same 20 flags, as many at once as the demo's run had.
+        let at_once =
+            if header.contains("sequential") { "1 concurrent connection will" } else { "20 concurrent connections" };
+        assert!(got.contains("20 flags downloaded") && got.contains(at_once), "{header}: {got}");
+    }
 }
 
 #[test]
