@@ -302,7 +302,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
-    /// Latency of each response, in seconds: `0.35` or a range `0.2..0.5`.
+    /// Latency of each response, in seconds: `0.35`, a range `0.2..0.5`, or
+    /// `lognormal:MEDIAN,SIGMA` (a long tail, as on the internet).
     #[arg(long, default_value = "0.35", value_parser = parse_delay)]
     pub delay: Option<Delay>,
     /// Seed for the server's random delays.
@@ -355,7 +356,8 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one. Default: the label's port, else 8000.
     #[arg(long, value_parser = clap::value_parser!(u16))]
     pub port: Option<u16>,
-    /// Delay before each flag response, seconds: `0.35` or `0.5..5` (uniform).
+    /// Delay before each flag response, seconds: `0.35`, `0.5..5` (uniform),
+    /// or `lognormal:MEDIAN,SIGMA` (a long tail, as on the internet).
     #[arg(long, value_parser = parse_delay, allow_hyphen_values = true)]
     pub delay: Option<Delay>,
     /// Share of flag requests answered `418 I'm a Teapot`, 0 to 1.
