@@ -15,6 +15,7 @@
 //! | [`wait_with_usage`] | `wait4`, `ru_maxrss` in KiB | `wait4`, `ru_maxrss` in bytes on macOS |
 //! | [`group_rss_kib`] | the `VmRSS` of every process of the group, from `/proc` | none |
 //! | [`kill_group`] | `killpg(SIGKILL)` | the same |
+//! | [`children`] | `/proc/PID/task/*/children` | none |
 //!
 //! Worker processes die with their parent through `PR_SET_PDEATHSIG` on
 //! Linux; elsewhere the end of their stdin (the parent's pipe) ends them
@@ -154,6 +155,25 @@ pub fn group_rss_kib(pgid: u32) -> Option<u64> {
     {
         let _ = pgid;
         None
+    }
+}
+
+/// The processes `pid` started that still run (its children, not their
+/// children); none where the system does not say.
+pub fn children(pid: u32) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|list| list.split_whitespace().filter_map(|c| c.parse().ok()).collect::<Vec<u32>>())
+            .collect()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        Vec::new()
     }
 }
 

@@ -304,6 +304,8 @@ mod tests {
             connections: None,
             tls_handshakes: None,
             tls_handshake_ms: None,
+            requests: None,
+            peak_in_flight: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Running one command and measuring it: wall time from spawn to exit, CPU
-//! time from the kernel (`wait4`), and peak resident set from `VmHWM` in
-//! `/proc/PID/status`, sampled every 2 ms while it runs. (`ru_maxrss` would
+//! time from the kernel (`wait4`, the children it waited for included), and
+//! peak resident set from `VmHWM` in `/proc/PID/status` of the process and
+//! of those it starts, sampled every 2 ms while it runs. (`ru_maxrss` would
 //! be wrong: Linux carries the parent's high-water mark across `exec`, so
 //! every child of a large benchmark process would look large.) Our styles
 //! and the peers (curl, aria2c, wget2) are measured the same way, as whole
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub wall: Duration,
-    /// Peak resident set of the process, KiB (its children not included).
+    /// Peak resident set of the largest process of its tree, KiB: the
+    /// process, or a child it started (a shell's command, a worker).
     pub rss_kib: u64,
     /// User + system CPU time.
     pub cpu: Duration,
@@ -56,17 +58,31 @@ pub fn run(mut cmd: Command, started: &dyn Fn(u32)) -> std::io::Result<Sample> {
     })
 }
 
-/// Samples the peak resident set (KiB) of `pid` until it exits (0 where
-/// the system does not say, see [`crate::os::peak_rss_kib`]).
+/// Samples the peak resident set (KiB) of `pid`, and of the processes it
+/// starts and theirs, until it exits: the largest of them (0 where the
+/// system does not say, see [`crate::os::peak_rss_kib`]).
 fn hwm_sampler(pid: u32) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut peak = 0;
         while let Some(kib) = crate::os::peak_rss_kib(pid) {
-            peak = kib;
+            peak = peak.max(kib).max(tree_peak(pid, 3));
             std::thread::sleep(Duration::from_millis(2));
         }
         peak
     })
+}
+
+/// The largest peak resident set among `pid`'s descendants, `depth`
+/// generations down.
+fn tree_peak(pid: u32, depth: usize) -> u64 {
+    if depth == 0 {
+        return 0;
+    }
+    crate::os::children(pid)
+        .into_iter()
+        .map(|c| crate::os::peak_rss_kib(c).unwrap_or(0).max(tree_peak(c, depth - 1)))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Median, min and max of some durations, in seconds.

@@ -40,7 +40,7 @@ use crate::save;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
 use crate::signals::Stop;
 pub use error::BenchError;
-use peers::Peer;
+use peers::{CommandPeer, Peer};
 use result::{BenchReport, Point};
 use run::{command, concurrency, failure, measure_stoppable, Tool};
 use workload::{specs, Spec, Workload};
@@ -64,6 +64,8 @@ pub struct BenchConfig {
     pub server: Option<BaseUrl>,
     /// Also run curl, aria2c and wget2 where installed.
     pub peers: bool,
+    /// Commands to measure beside the styles (`--peer NAME='COMMAND'`).
+    pub commands: Vec<CommandPeer>,
     /// Only these workloads (empty: all).
     pub only: Vec<Workload>,
     /// Also write this Markdown report (BENCHMARKS.md).
@@ -97,6 +99,13 @@ fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
     if spec.peers {
         tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
     }
+    // A command runs where it fits: any workload when it takes the codes
+    // ({cc}), else the workloads of the 20 flags; plain HTTP only.
+    for c in &cfg.commands {
+        if !spec.tls && (c.takes_codes() || matches!(spec.codes, workload::Codes::Pop20)) {
+            tools.push(Tool::Command(c.clone()));
+        }
+    }
     tools
 }
 
@@ -106,19 +115,44 @@ struct Counted {
     connections: u64,
     handshakes: u64,
     handshake_ms: f64,
+    requests: u64,
+    /// The server's record: its count, and the run's peak in flight.
+    recorded: u64,
+    peak: u64,
 }
 
 impl Counted {
     fn of(server: &RunningServer) -> Self {
         let s = server.stats().snapshot();
-        Counted { connections: s.connections, handshakes: s.tls_handshakes, handshake_ms: s.tls_handshake_ms }
+        Counted {
+            connections: s.connections,
+            handshakes: s.tls_handshakes,
+            handshake_ms: s.tls_handshake_ms,
+            requests: s.requests,
+            recorded: server.stats().timeline().since(f64::INFINITY).total,
+            peak: 0,
+        }
     }
 
-    fn since(self, before: Counted) -> Counted {
+    /// What `server` counted since `before`, with the peak in flight from
+    /// its record of the requests.
+    fn since(server: &RunningServer, before: Counted) -> Counted {
+        let now = Counted::of(server);
+        let spans: Vec<(f64, f64)> = server
+            .stats()
+            .timeline()
+            .after(before.recorded)
+            .requests
+            .iter()
+            .map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms)))
+            .collect();
         Counted {
-            connections: self.connections - before.connections,
-            handshakes: self.handshakes - before.handshakes,
-            handshake_ms: self.handshake_ms - before.handshake_ms,
+            connections: now.connections - before.connections,
+            handshakes: now.handshakes - before.handshakes,
+            handshake_ms: now.handshake_ms - before.handshake_ms,
+            requests: now.requests - before.requests,
+            recorded: now.recorded,
+            peak: result::peak_of(&spans) as u64,
         }
     }
 }
@@ -285,7 +319,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
                     }
                 }
                 if let (Some(server), Some(before)) = (&embedded, before) {
-                    counted[i].push(Counted::of(server).since(before));
+                    counted[i].push(Counted::since(server, before));
                 }
                 samples[i].push(sample);
                 saved[i] = saved[i].min(n);
@@ -368,7 +402,13 @@ impl Scratch {
 /// One row of the table from a tool's runs.
 fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Counted], saved: usize) -> Point {
     let codes = spec.codes.count();
-    let concurrency = concurrency(spec, tool);
+    // A command decides for itself how many requests it has in flight: the
+    // server's count says what it did.
+    let peak = counted.iter().map(|c| c.peak as usize).max();
+    let concurrency = match (tool, peak) {
+        (Tool::Command(_), Some(peak)) if peak > 0 => peak,
+        _ => concurrency(spec, tool),
+    };
     let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
     let ideal_s = result::ideal(codes, concurrency, spec.latency);
@@ -396,5 +436,7 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
         connections: typical.map(|c| c.connections),
         tls_handshakes: typical.filter(|_| spec.tls).map(|c| c.handshakes),
         tls_handshake_ms: typical.filter(|_| spec.tls).map(|c| c.handshake_ms),
+        requests: typical.map(|c| c.requests),
+        peak_in_flight: typical.map(|c| c.peak),
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::error::BenchError;
 use super::measure;
-use super::peers::Peer;
+use super::peers::{CommandPeer, Peer};
 use super::workload::Spec;
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
@@ -23,6 +23,8 @@ pub(super) enum Tool {
     /// The same style, run by the `--baseline` build.
     Baseline(Mode),
     Peer(Peer),
+    /// A `--peer NAME='COMMAND'`.
+    Command(CommandPeer),
 }
 
 impl Tool {
@@ -33,6 +35,7 @@ impl Tool {
             Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
             Tool::Baseline(m) => format!("baseline {m}"),
             Tool::Peer(p) => p.name().to_string(),
+            Tool::Command(c) => c.name.clone(),
         }
     }
 }
@@ -68,6 +71,10 @@ pub(super) fn command(
                 .map(|cc| (base.url_of(&gif_path(*cc)), format!("{}.gif", cc.lower())))
                 .collect();
             peer.command(&urls, dir, m, ca).map_err(|source| BenchError::Write { path: dir.to_path_buf(), source })?
+        }
+        Tool::Command(peer) => {
+            let codes: Vec<String> = spec.codes.list().iter().map(|cc| cc.lower()).collect();
+            peer.command(&base.to_string(), dir, &codes, m)
         }
     })
 }
@@ -111,8 +118,23 @@ pub(super) fn measure_stoppable(
             .map_err(|source| BenchError::Run { tool: tool.name(), source })?
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
             .count(),
+        // A script may save into a folder of its own (the book's: downloaded/).
+        Tool::Command(_) => gifs_under(dir, 3),
     };
     Ok((sample, saved))
+}
+
+/// The `.gif` files under `dir`, `depth` folders deep at most.
+fn gifs_under(dir: &Path, depth: usize) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() && depth > 0 => gifs_under(&e.path(), depth - 1),
+            Ok(t) if t.is_file() && e.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".gif") => 1,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Why a run of `tool` on `spec` that saved `saved` flags failed, if it
@@ -122,7 +144,7 @@ pub(super) fn measure_stoppable(
 /// only what they saved counts.
 pub(super) fn failure(spec: &Spec, tool: &Tool, sample: &measure::Sample, saved: usize) -> Option<String> {
     let expected = spec.codes.flags();
-    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_));
+    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_) | Tool::Command(_));
     let exit = match sample.status {
         Some(code) => format!("exit status {code}"),
         None => "killed by a signal".to_string(),

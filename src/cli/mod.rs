@@ -82,6 +82,12 @@ pub struct BenchArgs {
     /// Also run curl, aria2c and wget2 where installed.
     #[arg(long)]
     pub peers: bool,
+    /// Also measure a command: NAME='COMMAND', with {base} (the server's base
+    /// URL), {dir} (a fresh folder, its working directory), {cc} (the codes)
+    /// and {m} (requests at once). Without {cc} it runs the workloads of the
+    /// 20 flags only. Repeatable.
+    #[arg(long, value_name = "NAME=COMMAND")]
+    pub peer: Vec<String>,
     /// Only these workloads, comma-separated [default: all].
     #[arg(long, value_delimiter = ',', value_enum, ignore_case = true, value_name = "ID")]
     pub workloads: Vec<Workload>,
@@ -110,6 +116,13 @@ impl TryFrom<BenchArgs> for BenchConfig {
             styles: if a.styles.is_empty() { Mode::ALL.to_vec() } else { a.styles },
             server: a.server,
             peers: a.peers,
+            commands: a
+                .peer
+                .iter()
+                .map(|p| {
+                    crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why))
+                })
+                .collect::<Result<_, _>>()?,
             only: a.workloads,
             markdown: a.markdown,
             baseline: a.baseline,

@@ -9,7 +9,7 @@ use crate::bench::peers::Peer;
 use crate::bench::result::{BenchReport, Point};
 use crate::bench::{BenchConfig, BenchObserver};
 
-const HEAD: &str = "workload           tool                  codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved  conns";
+const HEAD: &str = "workload           tool                  codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved  conns   reqs  peak";
 
 fn opt(v: Option<f64>, suffix: &str) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.2}{suffix}"))
@@ -18,7 +18,7 @@ fn opt(v: Option<f64>, suffix: &str) -> String {
 /// One point as a table row.
 pub fn row(p: &Point) -> String {
     format!(
-        "{:<18} {:<20} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6}",
+        "{:<18} {:<20} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6} {:>6} {:>5}",
         p.workload,
         p.tool,
         p.codes,
@@ -34,6 +34,8 @@ pub fn row(p: &Point) -> String {
         p.cpu_s,
         p.saved,
         p.connections.map_or("-".to_string(), |c| c.to_string()),
+        p.requests.map_or("-".to_string(), |c| c.to_string()),
+        p.peak_in_flight.map_or("-".to_string(), |c| c.to_string()),
     )
 }
 

@@ -157,3 +157,30 @@ fn the_demo_refuses_a_page_it_cannot_write_before_any_request() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo-timeline.html: it is a directory"));
     assert!(entries(&cwd.path().join("downloads")).is_empty(), "nothing was downloaded");
 }
+
+#[test]
+fn a_command_peer_has_its_row_and_a_failing_one_stops_the_bench_by_name() {
+    let out = tempfile::tempdir().unwrap();
+    let bench = |peer: &str| {
+        Command::new(flags_exe())
+            .args(["bench", "--quick", "--workloads", "W2", "--styles", "async", "--peer", peer, "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    // A small shell command: one curl per flag, two at a time.
+    let loop_ = "loop=printf '%s\\n' {cc} | xargs -P 2 -I@ curl -sf -o @.gif {base}/@/@.gif";
+    let ran = bench(loop_);
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("bench.json")).unwrap()).unwrap();
+    let row = report["points"].as_array().unwrap().iter().find(|p| p["tool"] == "loop").expect("the peer's row");
+    assert_eq!(row["saved"], 194, "{row}");
+    assert_eq!(row["requests"], 194, "the server counted its requests: {row}");
+    assert_eq!(row["peak_in_flight"], 2, "and saw two at a time: {row}");
+    assert!(row["cpu_s"].as_f64().unwrap() > 0.0 && row["peak_rss_kib"].as_u64().unwrap() > 0, "{row}");
+    let failed = bench("broken=exit 1 # {base} {cc}");
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{err}");
+    assert!(err.contains("broken failed on W2") && err.contains("exit status 1"), "{err}");
+}
