@@ -328,12 +328,18 @@ pub struct DemoArgs {
     /// Where to save the flags.
     #[arg(short, long, default_value = "downloads")]
     pub dest: PathBuf,
+    /// Also run a command after the styles, against the same server:
+    /// NAME='COMMAND' with {base} (the server's base URL), {dir} (a fresh
+    /// folder, its working directory), {cc} (the 20 codes) and {m} (20).
+    /// Repeatable.
+    #[arg(long, value_name = "NAME=COMMAND")]
+    pub peer: Vec<String>,
 }
 
 impl DemoArgs {
     /// What `flags` alone runs: the demo with its defaults.
     pub fn default_run() -> Self {
-        DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into() }
+        DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into(), peer: Vec::new() }
     }
 }
 
@@ -342,7 +348,12 @@ impl TryFrom<DemoArgs> for DemoConfig {
     fn try_from(a: DemoArgs) -> Result<Self, clap::Error> {
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DEST>", a.dest.display(), e))?;
         let delay = a.delay.unwrap_or(Delay::fixed(0.35));
-        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest };
+        let peers = a
+            .peer
+            .iter()
+            .map(|p| crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
+            .collect::<Result<_, _>>()?;
+        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers };
         // Its page goes beside the destination: a place it cannot go is
         // known now, before any request.
         let page = crate::demo::timeline_path(&config);

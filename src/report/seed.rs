@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::out::{say, say_part};
 use crate::countries::CountryCode;
-use crate::demo::{DemoObserver, StyleTimes};
+use crate::demo::{DemoObserver, PeerRun, Runner, StyleTimes};
 use crate::download::{Mode, Outcome, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
@@ -69,14 +69,36 @@ impl DemoObserver for DemoPrinter {
     fn run_ended(&self, result: &RunResult) {
         say!("\n{}", seed_line(result.saved(), result.elapsed));
     }
+
+    fn peer_started(&self, name: &str, line: &str) {
+        say!("\n$ {}    # --peer {name}", crate::http::wire::peer_text(line.as_bytes()));
+    }
+
+    fn peer_ended(&self, run: &PeerRun) {
+        // What the command printed, as text from another program: escaped.
+        // A line redrawn with carriage returns (a progress bar) shows as a
+        // terminal would leave it: its last state.
+        let text = String::from_utf8_lossy(&run.output);
+        for line in text.lines().map(|l| l.trim_end_matches('\r').rsplit('\r').next().unwrap_or("")) {
+            if !line.trim().is_empty() {
+                say!("{}", crate::http::wire::peer_text(line.as_bytes()));
+            }
+        }
+        match run.failure() {
+            None => say!("{} ({}; {})", seed_line(run.saved, run.elapsed), run.name, run.seen()),
+            Some(why) => say!("{} failed: {why} ({})", run.name, run.seen()),
+        }
+    }
 }
 
 /// The comparison table: style, runs, mean, best, speedup over sequential.
 pub fn demo_table(rows: &[StyleTimes]) -> String {
-    let base = rows.iter().find(|r| r.mode == Mode::Sequential).map(|r| r.mean());
+    let base = rows.iter().find(|r| r.mode == Runner::Style(Mode::Sequential)).map(|r| r.mean());
     let mut s = format!("{:<12} {:>5} {:>9} {:>9} {:>9}\n", "style", "runs", "mean", "best", "speedup");
     for r in rows {
+        let failed = r.note.as_deref().is_some_and(|n| n.starts_with("failed"));
         let speedup = match base {
+            _ if failed => "failed".to_string(),
             Some(b) if !r.mean().is_zero() => {
                 format!("{:.1}x", b.as_secs_f64() / r.mean().as_secs_f64())
             }
@@ -84,7 +106,7 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
         };
         s += &format!(
             "{:<12} {:>5} {:>8.2}s {:>8.2}s {:>9}\n",
-            r.mode.as_str(),
+            r.mode.to_string(),
             r.times.len(),
             r.mean().as_secs_f64(),
             r.best().as_secs_f64(),
@@ -97,7 +119,7 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
 /// Each style's last run drawn in the terminal, 80 columns wide.
 pub fn demo_waterfalls(rows: &[StyleTimes]) -> String {
     let mut s = String::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| !r.waterfall.is_empty()) {
         let last = r.times.last().copied().unwrap_or_default();
         s += &format!("\n{} ({:.2}s)\n", r.mode, last.as_secs_f64());
         for line in crate::waterfall::terminal(&r.waterfall, 80) {
@@ -148,11 +170,17 @@ mod tests {
     fn table_shows_speedup_over_sequential() {
         let rows = [
             StyleTimes {
-                mode: Mode::Sequential,
+                mode: Runner::Style(Mode::Sequential),
                 times: vec![Duration::from_secs(7), Duration::from_secs(8)],
                 waterfall: vec![],
+                note: None,
             },
-            StyleTimes { mode: Mode::Async, times: vec![Duration::from_millis(750)], waterfall: vec![] },
+            StyleTimes {
+                mode: Runner::Style(Mode::Async),
+                times: vec![Duration::from_millis(750)],
+                waterfall: vec![],
+                note: None,
+            },
         ];
         let t = demo_table(&rows);
         assert!(t.contains("sequential       2     7.50s     7.00s      1.0x"), "{t}");

@@ -290,3 +290,26 @@ fn errors_print_each_cause_once() {
     assert!(out.contains("*** Error for BR: connection failed: connection refused\n"), "{out}");
     assert_eq!(out.matches("refused").count(), 1, "{out}");
 }
+
+#[test]
+fn the_demo_runs_a_peer_beside_the_styles_and_says_when_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flags()
+        .current_dir(dir.path())
+        .args(["demo", "--delay", "0.05", "--peer"])
+        .arg("pair=printf '%s\\n' {cc} | xargs -P 2 -I@ curl -sf -o @.gif {base}/@/@.gif; echo fetched")
+        .args(["--peer", "broken=exit 3"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("# --peer pair\nfetched\n20 flags downloaded in "), "{text}");
+    assert!(text.contains("(pair; the server saw 20 requests, at most 2 at once, on 20 connections)"), "{text}");
+    assert!(text.contains("broken failed: it exited 3, having saved 0 of 20 flags"), "{text}");
+    let row = text.lines().rfind(|l| l.starts_with("broken ")).unwrap();
+    assert!(row.ends_with("failed"), "{row}");
+    // The peer's waterfall comes from the server's record: a row per request.
+    let at = text.lines().position(|l| l.starts_with("pair (")).expect("the peer's waterfall");
+    assert_eq!(text.lines().skip(at + 1).take_while(|l| l.contains('│')).count(), 21, "{text}");
+    let page = std::fs::read_to_string(dir.path().join("demo-timeline.html")).unwrap();
+    assert!(page.contains("pair: the server saw 20 requests"), "the page says what the server saw");
+}
