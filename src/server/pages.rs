@@ -94,12 +94,12 @@ poll(); setInterval(poll, 500);\n";
 
 /// The live waterfall: polls `/timeline?after=SEQ` twice a second and
 /// draws the last 150 requests the server answered, whatever client sent
-/// them, a row each, grouped by connection, in the colour key of the
+/// them (but this page's own images), a row each, grouped by connection, in the colour key of the
 /// client's waterfalls ([`crate::waterfall::key_js`]), under the curve of
 /// requests in flight. The body's `data-waterfall-*` attributes keep what
 /// it drew.
 const WATERFALL: &str = r##"
-const wf = {seen: 0, rows: []};
+const wf = {seen: 0, rows: [], own: 0};
 function drawWaterfall() {
   const rows = wf.rows.slice(-150).sort((a, b) => a.conn - b.conn || a.head_ms - b.head_ms);
   if (!rows.length) return;
@@ -137,15 +137,19 @@ function drawWaterfall() {
   el.setAttribute('viewBox', '0 0 ' + W + ' ' + (top + rows.length * h + 4));
   el.innerHTML = svg;
   $('wfkey').textContent = 'grey: from the accept to the first request; blue: the server holds the answer; green: it leaves; ' +
-    failed + ' failed (red), ' + missing + ' not found (brown)';
-  Object.assign(document.body.dataset, {waterfallRows: rows.length, waterfallFailed: failed, waterfallNotFound: missing, waterfallPeak: peak});
+    failed + ' failed (red), ' + missing + ' not found (brown); this page\'s own ' + wf.own + ' requests not shown';
+  Object.assign(document.body.dataset, {waterfallRows: rows.length, waterfallFailed: failed, waterfallNotFound: missing, waterfallPeak: peak, waterfallOwn: wf.own});
 }
 async function pollTimeline() {
   try {
     const d = await (await fetch('/timeline?after=' + wf.seen, {cache: 'no-store'})).json();
-    for (const r of d.requests) { wf.rows.push(r); wf.seen = Math.max(wf.seen, r.seq); }
+    for (const r of d.requests) {
+      wf.seen = Math.max(wf.seen, r.seq);
+      if (r.page) wf.own += 1; else wf.rows.push(r);
+    }
     wf.rows = wf.rows.slice(-150);
     drawWaterfall();
+    document.body.dataset.waterfallOwn = wf.own;
   } catch (e) { $('wfkey').textContent = 'server unreachable'; }
 }
 pollTimeline(); setInterval(pollTimeline, 500);

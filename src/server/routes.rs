@@ -260,6 +260,14 @@ impl Drop for LogOnDrop<'_> {
     }
 }
 
+/// True for a request the gallery page made: its `Referer` is the root of
+/// the server it came to (`http://host:port/`).
+fn from_gallery(req: &Request<Incoming>) -> bool {
+    let Some(referer) = req.headers().get(hyper::header::REFERER).and_then(|r| r.to_str().ok()) else { return false };
+    let Some((_, rest)) = referer.split_once("://") else { return false };
+    rest.find('/').is_some_and(|i| &rest[i..] == "/")
+}
+
 /// A connection, as the server's timeline names it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnSeen {
@@ -327,6 +335,7 @@ pub(crate) async fn handle(
         fault: log.fault.map(FaultKind::name),
         left_early: status.is_none(),
         done_ms: None,
+        page: from_gallery(&req),
     };
     match result {
         Ok(resp) => Ok(resp.map(|body| record.record(body, served))),

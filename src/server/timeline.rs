@@ -70,6 +70,9 @@ pub struct Served {
     pub left_early: bool,
     /// When the server was done with it: its last byte left, or it let go.
     pub done_ms: Option<f64>,
+    /// Asked by the gallery page itself (its `Referer` is the server's
+    /// root): the page's own images, which its live waterfall leaves out.
+    pub page: bool,
 }
 
 /// What `GET /timeline` answers.
@@ -237,6 +240,7 @@ mod tests {
             fault: None,
             left_early: false,
             done_ms: None,
+            page: false,
         }
     }
 
