@@ -218,7 +218,7 @@ fn run_peer(
     use std::sync::atomic::{AtomicU32, Ordering};
     let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
-    let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len());
+    let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
     let record = server.stats().timeline();
     let (before, conns) = (record.since(f64::INFINITY).total, server.stats().snapshot().connections);
@@ -234,7 +234,7 @@ fn run_peer(
     };
     let (gentle, now) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
     let t0 = std::time::Instant::now();
-    let mut cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len());
+    let mut cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let output = stop.step(gentle, now, || {
         let child = cmd.spawn()?;

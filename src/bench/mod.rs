@@ -100,9 +100,10 @@ fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
         tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
     }
     // A command runs where it fits: any workload when it takes the codes
-    // ({cc}), else the workloads of the 20 flags; plain HTTP only.
+    // ({cc}), else the workloads of the 20 flags; HTTPS when it takes the
+    // CA file ({cacert}).
     for c in &cfg.commands {
-        if !spec.tls && (c.takes_codes() || matches!(spec.codes, workload::Codes::Pop20)) {
+        if (!spec.tls || c.takes_cacert()) && (c.takes_codes() || matches!(spec.codes, workload::Codes::Pop20)) {
             tools.push(Tool::Command(c.clone()));
         }
     }

@@ -97,7 +97,8 @@ impl Peer {
 /// `sh -c` with its placeholders replaced, each value shell-quoted, as
 /// hyperfine runs its commands: `{base}` the server's base URL, `{dir}` a
 /// fresh folder to download into (also its working directory), `{cc}` the
-/// workload's codes as separate words, `{m}` the requests at once.
+/// workload's codes as separate words, `{m}` the requests at once, and
+/// `{cacert}` the CA file of an HTTPS server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandPeer {
     pub name: String,
@@ -121,11 +122,9 @@ impl CommandPeer {
         while let Some(i) = rest.find('{') {
             let after = &rest[i + 1..];
             let end = after.find('}').unwrap_or(after.len());
-            if !["base", "dir", "cc", "m"].contains(&&after[..end]) {
-                return Err(format!(
-                    "peer {name}: unknown {{{}}} (known: {{base}} {{dir}} {{cc}} {{m}})",
-                    &after[..end]
-                ));
+            if !["base", "dir", "cc", "m", "cacert"].contains(&&after[..end]) {
+                let known = "{base} {dir} {cc} {m} {cacert}";
+                return Err(format!("peer {name}: unknown {{{}}} (known: {known})", &after[..end]));
             }
             rest = after.get(end + 1..).unwrap_or("");
         }
@@ -139,8 +138,14 @@ impl CommandPeer {
         self.template.contains("{cc}")
     }
 
+    /// True when it can trust a CA file (`{cacert}`): it then also runs the
+    /// HTTPS workload.
+    pub fn takes_cacert(&self) -> bool {
+        self.template.contains("{cacert}")
+    }
+
     /// The command line, its placeholders replaced.
-    pub fn line(&self, base: &str, dir: &Path, codes: &[String], m: usize) -> String {
+    pub fn line(&self, base: &str, dir: &Path, codes: &[String], m: usize, ca: Option<&Path>) -> String {
         let quote = crate::exam::client::quote;
         let words: Vec<String> = codes.iter().map(|c| quote(c)).collect();
         self.template
@@ -148,12 +153,13 @@ impl CommandPeer {
             .replace("{dir}", &quote(&dir.to_string_lossy()))
             .replace("{cc}", &words.join(" "))
             .replace("{m}", &m.to_string())
+            .replace("{cacert}", &ca.map_or(String::new(), |c| quote(&c.to_string_lossy())))
     }
 
     /// The command that runs it once into `dir`.
-    pub fn command(&self, base: &str, dir: &Path, codes: &[String], m: usize) -> Command {
+    pub fn command(&self, base: &str, dir: &Path, codes: &[String], m: usize, ca: Option<&Path>) -> Command {
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(self.line(base, dir, codes, m)).current_dir(dir);
+        cmd.arg("-c").arg(self.line(base, dir, codes, m, ca)).current_dir(dir);
         cmd
     }
 }
@@ -165,9 +171,14 @@ mod tests {
     #[test]
     fn a_command_peer_takes_its_placeholders_quoted() {
         let p = CommandPeer::parse("mine=get {base} -d {dir} -m {m} {cc}").unwrap();
-        let line = p.line("http://127.0.0.1:9/flags", Path::new("/tmp/a b"), &["br".into(), "fr".into()], 4);
+        let line = p.line("http://127.0.0.1:9/flags", Path::new("/tmp/a b"), &["br".into(), "fr".into()], 4, None);
         assert_eq!(line, "get http://127.0.0.1:9/flags -d '/tmp/a b' -m 4 br fr");
-        assert!(p.takes_codes());
+        assert!(p.takes_codes() && !p.takes_cacert());
+        let tls = CommandPeer::parse("t=curl --cacert {cacert} {base}").unwrap();
+        assert_eq!(
+            tls.line("https://h/flags", Path::new("/d"), &[], 1, Some(Path::new("/ca.pem"))),
+            "curl --cacert /ca.pem https://h/flags"
+        );
         assert!(CommandPeer::parse("x").unwrap_err().contains("NAME='COMMAND'"));
         assert!(CommandPeer::parse("x=get {url}").unwrap_err().contains("unknown {url}"));
         assert!(CommandPeer::parse("a b=true").is_err() && CommandPeer::parse("a=").is_err());

@@ -74,7 +74,7 @@ pub(super) fn command(
         }
         Tool::Command(peer) => {
             let codes: Vec<String> = spec.codes.list().iter().map(|cc| cc.lower()).collect();
-            peer.command(&base.to_string(), dir, &codes, m)
+            peer.command(&base.to_string(), dir, &codes, m, ca)
         }
     })
 }

@@ -83,9 +83,10 @@ pub struct BenchArgs {
     #[arg(long)]
     pub peers: bool,
     /// Also measure a command: NAME='COMMAND', with {base} (the server's base
-    /// URL), {dir} (a fresh folder, its working directory), {cc} (the codes)
-    /// and {m} (requests at once). Without {cc} it runs the workloads of the
-    /// 20 flags only. Repeatable.
+    /// URL), {dir} (a fresh folder, its working directory), {cc} (the codes),
+    /// {m} (requests at once) and {cacert} (an HTTPS server's CA file).
+    /// Without {cc} it runs the workloads of the 20 flags only; without
+    /// {cacert}, the plain-HTTP ones only. Repeatable.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub peer: Vec<String>,
     /// Only these workloads, comma-separated [default: all].

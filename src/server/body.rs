@@ -203,3 +203,20 @@ async fn next_piece(source: &mut Source, at: u64, want: u64) -> io::Result<Bytes
         }
     }
 }
+
+/// The bytes of `source`, gzipped (the `gzip` fault).
+pub async fn gzipped(source: Source) -> io::Result<Vec<u8>> {
+    let bytes = match source {
+        Source::Bytes(b) => b.to_vec(),
+        Source::File { file, start, len } => tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0u8; len as usize];
+            file.read_exact_at(&mut buf, start).map(|()| buf)
+        })
+        .await
+        .map_err(io::Error::other)??,
+    };
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &bytes)?;
+    enc.finish()
+}

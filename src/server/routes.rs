@@ -260,14 +260,6 @@ impl Drop for LogOnDrop<'_> {
     }
 }
 
-/// True for a request the gallery page made: its `Referer` is the root of
-/// the server it came to (`http://host:port/`).
-fn from_gallery(req: &Request<Incoming>) -> bool {
-    let Some(referer) = req.headers().get(hyper::header::REFERER).and_then(|r| r.to_str().ok()) else { return false };
-    let Some((_, rest)) = referer.split_once("://") else { return false };
-    rest.find('/').is_some_and(|i| &rest[i..] == "/")
-}
-
 /// A connection, as the server's timeline names it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnSeen {
@@ -335,7 +327,7 @@ pub(crate) async fn handle(
         fault: log.fault.map(FaultKind::name),
         left_early: status.is_none(),
         done_ms: None,
-        page: from_gallery(&req),
+        page: timeline::from_gallery(req.headers()),
     };
     match result {
         Ok(resp) => Ok(resp.map(|body| record.record(body, served))),
@@ -547,7 +539,14 @@ async fn answer_request(
         }
     };
     if fault == Some(FaultKind::Gzip) {
-        return Ok(gzipped(content).await);
+        // The flag gzipped, with `Content-Encoding: gzip` though the client
+        // did not ask for it.
+        let Ok(zipped) = body::gzipped(content).await else {
+            return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error"));
+        };
+        let mut resp = respond(StatusCode::OK, "image/gif", body::full(zipped));
+        resp.headers_mut().insert(hyper::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return Ok(resp);
     }
     let full_len = content.len();
     let h2 = req.version() == Version::HTTP_2;
@@ -590,27 +589,6 @@ async fn answer_request(
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(resp)
-}
-
-/// The `gzip` fault's answer: the flag gzipped, with `Content-Encoding:
-/// gzip` though the client did not ask for it.
-async fn gzipped(content: BodySource) -> Resp {
-    let bytes = match content {
-        BodySource::Bytes(b) => Ok(b.to_vec()),
-        BodySource::File { file, start, len } => tokio::task::spawn_blocking(move || {
-            use std::os::unix::fs::FileExt;
-            let mut buf = vec![0u8; len as usize];
-            file.read_exact_at(&mut buf, start).map(|()| buf)
-        })
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e))),
-    };
-    let Ok(bytes) = bytes else { return text(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error") };
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let zipped = io::Write::write_all(&mut enc, &bytes).and_then(|()| enc.finish()).unwrap_or_default();
-    let mut resp = respond(StatusCode::OK, "image/gif", body::full(zipped));
-    resp.headers_mut().insert(hyper::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    resp
 }
 
 /// Bytes `start..=end` of `content`.

@@ -87,6 +87,14 @@ pub struct Document {
     pub requests: Vec<Served>,
 }
 
+/// True for a request the gallery page made: its `Referer` is the root of
+/// the server it came to (`http://host:port/`).
+pub fn from_gallery(headers: &hyper::HeaderMap) -> bool {
+    let Some(referer) = headers.get(hyper::header::REFERER).and_then(|r| r.to_str().ok()) else { return false };
+    let Some((_, rest)) = referer.split_once("://") else { return false };
+    rest.find('/').is_some_and(|i| &rest[i..] == "/")
+}
+
 /// The record.
 #[derive(Debug)]
 pub struct Timeline {
