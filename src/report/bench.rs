@@ -102,9 +102,12 @@ regenerates this page (W2) against an nginx it starts.\n\n"
     md += "`flags bench` starts the embedded flag server on 127.0.0.1 with the latency and error rate of each \
 workload, then runs every style as a separate `flags get --json` process, and each peer (curl \
 `--parallel --parallel-immediate --fail`, aria2c, wget2, when installed) against the same server. \
-Times are wall clock from spawn to exit, start-up included; CPU time comes from `wait4` and peak \
-RSS from the process's `VmHWM`, sampled every 2 ms (the process itself; the process pool's \
-workers are not counted). *ideal* is the latency bound `ceil(codes / m) x latency`. Each point \
+Times are wall clock from spawn to exit, start-up included; CPU time comes from `wait4` (the \
+children it waited for included) and peak RSS from `VmHWM`, sampled every 2 ms: that of the \
+largest process of the tree (the process, a worker of the process pool, a shell's command). \
+*reqs*, *peak* and *conns* are what the embedded server saw of the run: the requests it \
+answered, the most in flight at once (from its own record), the connections. *ideal* is the \
+latency bound `ceil(codes / m) x latency`. Each point \
 is the median of the runs. The runs go round-robin (run 1 of every tool, then run 2, ...), so a \
 slow phase of a shared machine lands on every tool alike, and every run downloads into a fresh \
 directory that is kept until the bench ends: on ext4 without a journal, a new file skips the \
