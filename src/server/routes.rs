@@ -281,6 +281,27 @@ pub(crate) async fn handle(
     // count nothing.
     let counted = !matches!(req.uri().path(), "/stats" | "/timeline");
     let _in_flight = counted.then(|| state.stats.enter());
+    let record = state.stats.timeline();
+    // Recorded even when the answer is dropped unfinished (the client left).
+    let pending = counted.then(|| {
+        record.pending(timeline::Served {
+            seq: 0,
+            conn: conn.id,
+            conn_ms: conn.at_ms,
+            protocol: if req.version() == Version::HTTP_2 { "HTTP/2" } else { "HTTP/1.1" },
+            tls: conn.tls,
+            request: peer_text(format!("{} {}", req.method(), req.uri().path()).as_bytes()),
+            head_ms: record.ms(head_at),
+            first_byte_ms: None,
+            last_byte_ms: None,
+            status: None,
+            bytes: 0,
+            fault: None,
+            left_early: false,
+            done_ms: None,
+            page: timeline::from_gallery(req.headers()),
+        })
+    });
     // The entry is only built when someone reads it: this is the hot path.
     let mut log = LogOnDrop {
         state: &state,
@@ -308,27 +329,11 @@ pub(crate) async fn handle(
     if let Some(entry) = &mut log.entry {
         entry.status = status;
     }
-    if !counted {
-        return result;
-    }
-    let record = state.stats.timeline();
-    let served = timeline::Served {
-        seq: 0,
-        conn: conn.id,
-        conn_ms: conn.at_ms,
-        protocol: if req.version() == Version::HTTP_2 { "HTTP/2" } else { "HTTP/1.1" },
-        tls: conn.tls,
-        request: peer_text(format!("{} {}", req.method(), req.uri().path()).as_bytes()),
-        head_ms: record.ms(head_at),
-        first_byte_ms: None,
-        last_byte_ms: None,
-        status,
-        bytes: 0,
-        fault: log.fault.map(FaultKind::name),
-        left_early: status.is_none(),
-        done_ms: None,
-        page: timeline::from_gallery(req.headers()),
-    };
+    let Some(pending) = pending else { return result };
+    let mut served = pending.take();
+    served.status = status;
+    served.fault = log.fault.map(FaultKind::name);
+    served.left_early = status.is_none();
     match result {
         Ok(resp) => Ok(resp.map(|body| record.record(body, served))),
         Err(e) => {

@@ -116,6 +116,11 @@ impl Timeline {
         at.saturating_duration_since(self.start).as_secs_f64() * 1000.0
     }
 
+    /// Requests recorded since the server started.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
     /// A number for a new connection.
     pub fn next_conn(&self) -> u64 {
         self.conns.fetch_add(1, Ordering::Relaxed) + 1
@@ -158,11 +163,39 @@ impl Timeline {
         self.push(served);
     }
 
+    /// A request being answered: recorded as left early if its answer is
+    /// dropped before it is ready (hyper drops it when the client goes).
+    pub fn pending(self: &Arc<Self>, served: Served) -> Pending {
+        Pending { timeline: Arc::clone(self), served: Some(served) }
+    }
+
     /// `body` as it is sent: `served` is completed with the times of its
     /// first and last frames and its size, and recorded when the body ends
     /// or is dropped (the client left: `left_early`).
     pub fn record(self: &Arc<Self>, body: Body, served: Served) -> Body {
         Recorded { inner: body, served: Some(served), timeline: Arc::clone(self), ended: false }.boxed()
+    }
+}
+
+/// A request whose answer is not ready yet ([`Timeline::pending`]).
+pub struct Pending {
+    timeline: Arc<Timeline>,
+    served: Option<Served>,
+}
+
+impl Pending {
+    /// The record, to complete: the answer is ready.
+    pub fn take(mut self) -> Served {
+        self.served.take().expect("taken once")
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.served.take() {
+            s.left_early = true;
+            self.timeline.record_now(s);
+        }
     }
 }
 

@@ -304,3 +304,27 @@ fn the_server_draws_a_python_thread_pool_of_six_as_four_waves() {
         .collect();
     assert_eq!(conns.len(), 20, "urllib opens a connection per request");
 }
+
+#[test]
+fn the_server_records_a_client_that_vanishes_mid_request_as_left_early() {
+    use std::io::Write;
+    let server = ServeProcess::start(&["--delay", "5"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    super::util::wait_in_flight(server.addr, 1);
+    drop(s);
+    // The held request notices the client gone, and the record says so.
+    let mut doc = serde_json::Value::Null;
+    super::util::wait_until("the request is recorded", Duration::from_secs(10), || {
+        doc = serde_json::from_slice(&fetch(server.addr, "/timeline").body).unwrap();
+        !doc["requests"].as_array().unwrap().is_empty()
+    });
+    let r = &doc["requests"][0];
+    assert_eq!(r["request"], "GET /flags/br/br.gif", "{r}");
+    assert_eq!(
+        (r["left_early"].as_bool(), r["status"].is_null(), r["bytes"].as_u64()),
+        (Some(true), true, Some(0)),
+        "{r}"
+    );
+    assert!(r["done_ms"].as_f64().unwrap() - r["head_ms"].as_f64().unwrap() < 4000.0, "let go before its delay: {r}");
+}
