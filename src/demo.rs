@@ -221,7 +221,7 @@ fn run_peer(
     let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
     let record = server.stats().timeline();
-    let (before, conns) = (record.since(f64::INFINITY).total, server.stats().snapshot().connections);
+    let (before, conns) = (record.total(), server.stats().snapshot().connections);
     let pid = Arc::new(AtomicU32::new(0));
     let signal = |pid: Arc<AtomicU32>, sig| {
         move || {
@@ -260,27 +260,13 @@ fn run_peer(
         elapsed,
         status: output.status.code(),
         output: [output.stdout, output.stderr].concat(),
-        saved: gifs_under(dir.path(), 3),
+        saved: save::gifs_under(dir.path(), 3),
         wanted: codes.len(),
         requests: served.len(),
-        peak: crate::bench::result::peak_of(&spans),
+        peak: crate::download::timeline::peak_of(&spans),
         connections: (server.stats().snapshot().connections - conns) as usize,
     };
     Ok((run, crate::waterfall::served_rows(&served)))
-}
-
-/// The `.gif` files under `dir`, `depth` folders deep at most (the book's
-/// scripts save into `downloaded/`).
-fn gifs_under(dir: &std::path::Path, depth: usize) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() && depth > 0 => gifs_under(&e.path(), depth - 1),
-            Ok(t) if t.is_file() && e.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".gif") => 1,
-            _ => 0,
-        })
-        .sum()
 }
 
 /// A run's waterfall: a row per code, in the order they started.

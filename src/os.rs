@@ -12,7 +12,7 @@
 //! | [`peer_closed`] | `POLLRDHUP`: a FIN seen even with data waiting | `POLLHUP`, or a peek that reads the end |
 //! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
 //! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
-//! | [`wait_with_usage`] | `wait4`, `ru_maxrss` in KiB | `wait4`, `ru_maxrss` in bytes on macOS |
+//! | [`wait_with_usage`] | `wait4`: status, CPU time, `ru_maxrss` in KiB | the same, `ru_maxrss` in bytes on macOS |
 //! | [`group_rss_kib`] | the `VmRSS` of every process of the group, from `/proc` | none |
 //! | [`kill_group`] | `killpg(SIGKILL)` | the same |
 //! | [`children`] | `/proc/PID/task/*/children` | none |
@@ -101,9 +101,21 @@ pub fn is_running(pid: u32) -> bool {
     portable::is_running(pid)
 }
 
-/// Waits for child `pid` to end: its raw wait status and the peak RSS, in
-/// KiB, of the largest process among it and the children it waited for.
-pub fn wait_with_usage(pid: u32) -> std::io::Result<(i32, u64)> {
+/// What [`wait_with_usage`] tells of a child that ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Waited {
+    /// The raw wait status ([`exit_of`] reads it).
+    pub status: i32,
+    /// The peak RSS, in KiB, of the largest process among the child and
+    /// the children it waited for (Linux carries a parent's mark across
+    /// `exec`, so a child of a large process starts that large).
+    pub max_rss_kib: u64,
+    /// User and system CPU time of the child and the children it waited for.
+    pub cpu: std::time::Duration,
+}
+
+/// Waits for child `pid` to end: how, and what it used.
+pub fn wait_with_usage(pid: u32) -> std::io::Result<Waited> {
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -121,7 +133,10 @@ pub fn wait_with_usage(pid: u32) -> std::io::Result<(i32, u64)> {
     let max = usage.ru_maxrss.max(0) as u64;
     #[cfg(target_os = "macos")]
     let max = max / 1024;
-    Ok((status, max))
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64) + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    Ok(Waited { status, max_rss_kib: max, cpu: tv(usage.ru_utime) + tv(usage.ru_stime) })
 }
 
 /// The exit code, or the signal that ended it, of a raw wait status.

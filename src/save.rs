@@ -95,6 +95,21 @@ fn file_mode() -> fs::Permissions {
     fs::Permissions::from_mode(0o666)
 }
 
+/// The `.gif` files under `dir`, `depth` folders deep at most: what a
+/// client we did not write left (the book's scripts save into
+/// `downloaded/`).
+pub fn gifs_under(dir: &Path, depth: usize) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() && depth > 0 => gifs_under(&e.path(), depth - 1),
+            Ok(t) if t.is_file() && e.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".gif") => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Writes `bytes` to `path` whole or not at all: into a new file beside
 /// it, renamed over it when complete (reports and pictures, not flags).
 pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {

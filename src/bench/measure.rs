@@ -38,24 +38,11 @@ pub fn run(mut cmd: Command, started: &dyn Fn(u32)) -> std::io::Result<Sample> {
     if let Some(mut out) = child.stdout.take() {
         out.read_to_end(&mut stdout)?;
     }
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is valid, and wait4 is given a pid we own
-    // and valid pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let waited = crate::os::wait_with_usage(child.id());
     let wall = start.elapsed();
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let waited = waited?;
     let rss_kib = sampler.join().unwrap_or(0);
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Ok(Sample {
-        wall,
-        rss_kib,
-        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout,
-    })
+    Ok(Sample { wall, rss_kib, cpu: waited.cpu, status: crate::os::exit_of(waited.status).0, stdout })
 }
 
 /// Samples the peak resident set (KiB) of `pid`, and of the processes it

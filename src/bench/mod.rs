@@ -130,7 +130,7 @@ impl Counted {
             handshakes: s.tls_handshakes,
             handshake_ms: s.tls_handshake_ms,
             requests: s.requests,
-            recorded: server.stats().timeline().since(f64::INFINITY).total,
+            recorded: server.stats().timeline().total(),
             peak: 0,
         }
     }
@@ -153,7 +153,7 @@ impl Counted {
             handshake_ms: now.handshake_ms - before.handshake_ms,
             requests: now.requests - before.requests,
             recorded: now.recorded,
-            peak: result::peak_of(&spans) as u64,
+            peak: crate::download::timeline::peak_of(&spans) as u64,
         }
     }
 }

@@ -78,19 +78,6 @@ pub struct Point {
     pub peak_in_flight: Option<u64>,
 }
 
-/// The most of `spans` (from, to) open at once; an end before a start at
-/// the same moment.
-pub fn peak_of(spans: &[(f64, f64)]) -> usize {
-    let mut edges: Vec<(f64, i32)> = spans.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
-    edges.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-    let (mut now, mut peak) = (0i32, 0i32);
-    for (_, d) in edges {
-        now += d;
-        peak = peak.max(now);
-    }
-    peak.max(0) as usize
-}
-
 /// The latency bound for `codes` requests, `concurrency` at a time.
 pub fn ideal(codes: usize, concurrency: usize, latency_s: f64) -> f64 {
     codes.div_ceil(concurrency.max(1)) as f64 * latency_s

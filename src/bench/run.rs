@@ -119,22 +119,9 @@ pub(super) fn measure_stoppable(
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
             .count(),
         // A script may save into a folder of its own (the book's: downloaded/).
-        Tool::Command(_) => gifs_under(dir, 3),
+        Tool::Command(_) => crate::save::gifs_under(dir, 3),
     };
     Ok((sample, saved))
-}
-
-/// The `.gif` files under `dir`, `depth` folders deep at most.
-fn gifs_under(dir: &Path, depth: usize) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() && depth > 0 => gifs_under(&e.path(), depth - 1),
-            Ok(t) if t.is_file() && e.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".gif") => 1,
-            _ => 0,
-        })
-        .sum()
 }
 
 /// Why a run of `tool` on `spec` that saved `saved` flags failed, if it

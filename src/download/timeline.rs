@@ -112,10 +112,17 @@ pub fn in_ms(start: Stamp, timelines: &[Timeline]) -> Vec<TimelineMs> {
 /// The requests in flight over time: `(ms, count)` at each change, from
 /// the timelines' [`TimelineMs::in_flight`] intervals.
 pub fn in_flight_curve(timelines: &[TimelineMs]) -> Vec<(f64, usize)> {
+    let spans: Vec<(f64, f64)> = timelines.iter().filter_map(TimelineMs::in_flight).collect();
+    spans_curve(&spans)
+}
+
+/// How many of `spans` (from, to) are open over time: `(ms, count)` at
+/// each change.
+pub fn spans_curve(spans: &[(f64, f64)]) -> Vec<(f64, usize)> {
     // Ends sort before starts at the same moment: a place given back and
     // taken again is never counted twice.
     let mut edges: Vec<(f64, i32)> = Vec::new();
-    for (from, to) in timelines.iter().filter_map(TimelineMs::in_flight) {
+    for &(from, to) in spans {
         edges.push((from, 1));
         edges.push((to, -1));
     }
@@ -132,6 +139,11 @@ pub fn in_flight_curve(timelines: &[TimelineMs]) -> Vec<(f64, usize)> {
 /// The most requests in flight at once.
 pub fn peak_in_flight(timelines: &[TimelineMs]) -> usize {
     in_flight_curve(timelines).iter().map(|(_, n)| *n).max().unwrap_or(0)
+}
+
+/// The most of `spans` open at once.
+pub fn peak_of(spans: &[(f64, f64)]) -> usize {
+    spans_curve(spans).iter().map(|(_, n)| *n).max().unwrap_or(0)
 }
 
 #[cfg(test)]

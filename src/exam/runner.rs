@@ -312,8 +312,9 @@ fn spawn_and_wait(command: &str, dir: &Path, root: &Path, config: &ExamConfig) -
     // Whatever the client left running in its group goes too.
     os::kill_group(pid);
     config.live.group(pid, false);
-    let (status, max_rss) = waited?;
-    let (exit, signal) = os::exit_of(status);
+    let waited = waited?;
+    let (exit, signal) = os::exit_of(waited.status);
+    let max_rss = waited.max_rss_kib;
     let rss_kib = Some(max_rss.max(killed_rss.unwrap_or(0))).filter(|k| *k > 0);
     Ok(Ended { exit, signal, hung, wall, rss_kib })
 }
