@@ -18,6 +18,10 @@ const HEADERS_RATE: usize = 1 << 20;
 const ENDLESS_MAX: usize = 1 << 30;
 /// The longest request head read.
 const MAX_HEAD: usize = 64 << 10;
+/// The longest a `Hold` step holds, when the stage does not stop first
+/// (`flags serve --scenario` runs until Ctrl-C): longer than any client
+/// deadline worth grading.
+const HOLD_MAX: Duration = Duration::from_secs(300);
 
 /// A connection, plain or TLS.
 pub(super) enum Wire {
@@ -161,7 +165,7 @@ fn play(wire: &mut Wire, step: &Step, ask: &Ask, conn: usize, shared: &Shared) -
         }
         Step::Hold => {
             shared.log(conn, "holding the connection, silent");
-            while shared.sleep(Duration::from_secs(3600)) {}
+            let _ = shared.sleep(HOLD_MAX);
             return Ok(false);
         }
     }

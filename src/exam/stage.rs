@@ -21,6 +21,9 @@ use super::play::{http1, Wire};
 use super::record::Shared;
 pub use super::record::{Request, Saw};
 use crate::http::wire::peer_text;
+/// How long a connection may send or take nothing.
+const IDLE: Duration = Duration::from_secs(30);
+
 /// A case being served. [`Stage::stop`] ends it and gives what it saw.
 pub struct Stage {
     /// Where the case is served.
@@ -150,6 +153,11 @@ fn accept_loop(
         if stream.peer_addr().is_ok_and(|p| fillers.contains(&p)) {
             continue;
         }
+        // Every connection has a deadline, whatever the client does: one
+        // that sends or takes nothing for IDLE is closed (a step that holds
+        // on purpose only sleeps).
+        let _ = stream.set_read_timeout(Some(IDLE));
+        let _ = stream.set_write_timeout(Some(IDLE));
         let conn = shared.accepted(&stream, other);
         let (sh, tls) = (Arc::clone(shared), tls.clone());
         let handle = std::thread::spawn(move || {
