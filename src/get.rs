@@ -127,6 +127,9 @@ pub struct GetReport {
     pub unreachable: bool,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
+    /// The CPU work per flag (`--work`): what it cost, and what one unit cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<crate::work::Summary>,
     /// One entry per requested code, sorted by code.
     pub flags: Vec<FlagReport>,
 }
@@ -166,10 +169,20 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         unanswered_timeouts: failures().filter(|f| f.is_unanswered_timeout()).count(),
         unreachable: failures().any(|f| f.is_connect()),
         elapsed_s: result.elapsed.as_secs_f64(),
+        work: config.job.work.map(|work| work_summary(&work, &result, &flags)),
         flags,
     };
     debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);
     report
+}
+
+/// What the run's work came to: its CPU, the cost of a unit, and the most
+/// flags that computed at once.
+fn work_summary(work: &crate::work::Work, result: &download::RunResult, flags: &[FlagReport]) -> crate::work::Summary {
+    let computing: Vec<(f64, f64)> =
+        flags.iter().filter_map(|f| f.timeline.work.as_ref()).flat_map(|w| w.computing()).collect();
+    let done = result.done.iter().filter_map(|d| d.timeline.work.as_ref());
+    crate::work::Summary::of(work, done, download::timeline::peak_of(&computing))
 }
 
 /// The waterfall of a run: one row per code, in the order they started.
@@ -183,7 +196,7 @@ pub fn waterfall_rows(report: &GetReport) -> Vec<crate::waterfall::Row> {
         .into_iter()
         .map(|f| crate::waterfall::Row {
             label: f.cc.to_string(),
-            timeline: f.timeline,
+            timeline: f.timeline.clone(),
             ending: match f.outcome {
                 OutcomeKind::Error => crate::waterfall::Ending::Failed,
                 OutcomeKind::NotFound => crate::waterfall::Ending::NotFound,

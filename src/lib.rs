@@ -28,6 +28,7 @@
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
 //! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |
+//! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
 //! | [`ident`] | how `flags` names itself on the wire |
 //! | [`os`] | every call that is not the same on every Unix (clocks, a peer's hang-up, a process's memory), gated in one place |
 
@@ -47,6 +48,7 @@ pub mod save;
 pub mod server;
 pub mod signals;
 pub mod waterfall;
+pub mod work;
 
 pub use countries::POP20;
 

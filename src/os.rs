@@ -8,7 +8,7 @@
 //!
 //! | call | Linux | elsewhere |
 //! |---|---|---|
-//! | [`clock_ns`] | the clocks, `_COARSE` ones included | the precise clocks for the coarse ones |
+//! | [`clock_ns`] | the clocks, `_COARSE` ones and the thread's CPU clock included | the precise clocks for the coarse ones |
 //! | [`peer_closed`] | `POLLRDHUP`: a FIN seen even with data waiting | `POLLHUP`, or a peek that reads the end |
 //! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
 //! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
@@ -32,6 +32,8 @@ pub enum Clock {
     MonotonicCoarse,
     /// Wall time, the kernel's last tick.
     RealtimeCoarse,
+    /// The CPU time the calling thread has used: `--work`'s budget.
+    ThreadCpu,
 }
 
 impl Clock {
@@ -41,11 +43,13 @@ impl Clock {
             Clock::Monotonic => libc::CLOCK_MONOTONIC,
             Clock::MonotonicCoarse => libc::CLOCK_MONOTONIC_COARSE,
             Clock::RealtimeCoarse => libc::CLOCK_REALTIME_COARSE,
+            Clock::ThreadCpu => libc::CLOCK_THREAD_CPUTIME_ID,
         };
         #[cfg(not(target_os = "linux"))]
         return match self {
             Clock::Monotonic | Clock::MonotonicCoarse => libc::CLOCK_MONOTONIC,
             Clock::RealtimeCoarse => libc::CLOCK_REALTIME,
+            Clock::ThreadCpu => libc::CLOCK_THREAD_CPUTIME_ID,
         };
     }
 }
@@ -238,6 +242,12 @@ mod tests {
         assert!(clock_ns(Clock::Monotonic) >= a);
         assert!(clock_ns(Clock::RealtimeCoarse) > 1_700_000_000 * 1_000_000_000, "wall time is after 2023");
         assert!(clock_ns(Clock::MonotonicCoarse) > 0);
+        let cpu = clock_ns(Clock::ThreadCpu);
+        // A millisecond of this thread's CPU passes (the loop ends).
+        let mut x = 1u64;
+        while clock_ns(Clock::ThreadCpu) < cpu + 1_000_000 {
+            x = std::hint::black_box(x.wrapping_mul(31));
+        }
         assert!(is_running(std::process::id()));
         assert!(peak_rss_kib(std::process::id()).is_some_and(|k| k > 0));
     }

@@ -22,8 +22,10 @@ use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source
 
 mod exam;
 mod parse;
+mod work;
 pub use exam::{ExamArgs, ExamRun};
 use parse::{invalid, parse_timeout};
+pub use work::WorkArgs;
 
 /// Download country flags in several concurrency styles and measure what each costs.
 ///
@@ -208,6 +210,8 @@ pub struct GetArgs {
     /// https when the server offers it, else HTTP/1.1]
     #[arg(long)]
     pub http2: bool,
+    #[command(flatten)]
+    pub work: WorkArgs,
 }
 
 /// A server named on the command line.
@@ -246,6 +250,7 @@ impl TryFrom<GetArgs> for GetConfig {
         if let Some(path) = &a.timeline {
             save::check_output(path).map_err(|why| invalid("--timeline <FILE>", path.display(), why))?;
         }
+        let work = a.work.work(a.mode)?;
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DIR>", a.dest.display(), e))?;
         let job = Job {
             base,
@@ -258,6 +263,7 @@ impl TryFrom<GetArgs> for GetConfig {
             max_size: a.max_size,
             trust: Trust { cacert: a.cacert, insecure: a.insecure },
             protocol,
+            work,
         };
         Ok(GetConfig {
             codes,

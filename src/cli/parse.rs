@@ -16,3 +16,40 @@ pub(super) fn parse_timeout(s: &str) -> Result<Duration, String> {
         _ => Err("expected a number of seconds greater than 0 (e.g. 10 or 0.5)".into()),
     }
 }
+
+/// A duration with its unit, `50ms`, `0.2s`, `500us`, or a bare number of
+/// seconds; from 1 us to `max_s` seconds.
+pub(super) fn parse_duration(s: &str, max_s: f64) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        _ => return Err(format!("unknown unit '{unit}': use s, ms or us (e.g. 50ms)")),
+    };
+    match number.parse::<f64>().map(|n| n * scale) {
+        Ok(secs) if secs.is_finite() && secs >= 1e-6 && secs <= max_s => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err(format!("expected from 1us to {max_s} s (e.g. 50ms)")),
+        Err(_) => Err("expected a duration such as 50ms, 0.2s or 500us".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("50ms", 60.0), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_duration("0.2s", 60.0), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("500us", 60.0), Ok(Duration::from_micros(500)));
+        assert_eq!(parse_duration("2", 60.0), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0ms", 60.0).is_err());
+        assert!(parse_duration("-5ms", 60.0).is_err());
+        assert!(parse_duration("2min", 60.0).unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("61s", 60.0).is_err());
+        assert!(parse_duration("ms", 60.0).is_err());
+    }
+}

@@ -16,6 +16,11 @@
 //! requests at once showed a quarter of the time in ext4's inode
 //! allocation), and more threads only spin on the directory's lock.
 //!
+//! With `--work` the style runs on one event loop, as asyncio does: a flag's
+//! work, done in its task, blocks every other task until it ends, unless
+//! `--offload` hands it to the blocking pool, whose threads are as many as
+//! `run_in_executor`'s default pool has (cores + 4, at most 32).
+//!
 //! Ctrl-C drops every task's request at once: waiting for a permit,
 //! connecting, or reading.
 
@@ -24,26 +29,41 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::job::{Done, Outcome, Run, Style};
+use super::job::{Done, Job, Outcome, Run, Style};
 use super::pipeline::fetch_async;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
 use crate::http::trace::Stamp;
 use crate::http::AsyncClient;
 
+/// The runtime for `job`: with `--work`, one event loop on this thread
+/// as asyncio has, so that work done on it blocks every request as it
+/// does in Python; with `--offload` its blocking pool has as many threads
+/// as `run_in_executor`'s default pool (cores + 4, at most 32). Without
+/// work, a worker per core (see the module's doc).
+fn runtime(job: &Job) -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = match job.work {
+        Some(_) => tokio::runtime::Builder::new_current_thread(),
+        None => {
+            let mut many = tokio::runtime::Builder::new_multi_thread();
+            many.worker_threads(cores.min(job.concurrency.max(1))).thread_name("flags-async");
+            many
+        }
+    };
+    let blocking = match job.work {
+        Some(work) if work.offload => (cores + 4).min(32),
+        _ => 2,
+    };
+    builder.max_blocking_threads(blocking).enable_all().build()
+}
+
 /// Downloads with async I/O on tokio's multi-thread runtime.
 pub struct Asyncio;
 
 impl Style for Asyncio {
     fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores.min(run.job.concurrency.max(1)))
-            .thread_name("flags-async")
-            .max_blocking_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime starts");
+        let runtime = runtime(&run.job).expect("a tokio runtime starts");
         let outcomes = runtime.block_on(async {
             let limit = run.job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
             let client = AsyncClient::new(run.job.limits(), run.job.trust.clone(), run.job.protocol, limit);

@@ -13,6 +13,7 @@ use crate::countries::CountryCode;
 use crate::http::error::IoFailure;
 use crate::http::policy::DEFAULT_MAX_SIZE;
 use crate::http::{BaseUrl, FetchError, Limits, Protocol, Trust};
+use crate::work::Work;
 
 /// What to download and how: the same for every style, and what crosses
 /// to a worker process.
@@ -38,6 +39,9 @@ pub struct Job {
     /// Which HTTP version the async style speaks (`--http1.1`, `--http2`);
     /// the blocking styles speak HTTP/1.1.
     pub protocol: Protocol,
+    /// CPU work per flag once it has arrived (`--work`), if any.
+    #[serde(default)]
+    pub work: Option<Work>,
 }
 
 impl Job {
@@ -54,6 +58,7 @@ impl Job {
             max_size: DEFAULT_MAX_SIZE,
             trust: Trust::default(),
             protocol: Protocol::Auto,
+            work: None,
         }
     }
 

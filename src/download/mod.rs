@@ -64,7 +64,7 @@ impl RunResult {
     /// The timelines in ms since the run started, in the order of
     /// [`RunResult::done`].
     pub fn timelines(&self) -> Vec<TimelineMs> {
-        let raw: Vec<Timeline> = self.done.iter().map(|d| d.timeline).collect();
+        let raw: Vec<Timeline> = self.done.iter().map(|d| d.timeline.clone()).collect();
         timeline::in_ms(self.start, &raw)
     }
 }

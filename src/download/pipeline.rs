@@ -5,7 +5,10 @@
 //! 1. GET `{cc}/{cc}.gif`; when the policy accepts the head, stream the body
 //!    into a new [`Part`] in the destination, checking it as it comes.
 //! 2. With `names`, GET `{cc}/metadata.json` for the country's name.
-//! 3. Commit the part under the flag's name, unless the run was cancelled.
+//! 3. With `--work`, do the flag's CPU work ([`crate::work`]): on this
+//!    thread, or for the async style on the event loop or (`--offload`)
+//!    on the blocking pool.
+//! 4. Commit the part under the flag's name, unless the run was cancelled.
 //!
 //! A step that fails in a way that may pass is tried again, `retries`
 //! times at most, after [`retry_wait`]; each retry is told to the sink.
@@ -23,6 +26,7 @@ use crate::http::policy::{self, BodyCheck, Checked, Want};
 use crate::http::trace::{Stamp, Trace};
 use crate::http::{AsyncClient, BlockingClient, FetchError};
 use crate::save::{self, CommitError, Part};
+use crate::work::{self, Gil};
 
 /// The path of a flag's image under the base: `br/br.gif`.
 pub fn gif_path(cc: CountryCode) -> String {
@@ -125,25 +129,50 @@ fn failed(run: &Run, error: Failure) -> Outcome {
     }
 }
 
+/// A flag that has arrived: its part, its bytes when there is work to do
+/// on them, and with `names` its country's name.
+struct Arrived {
+    part: Part,
+    flag: Vec<u8>,
+    country: Option<String>,
+}
+
 /// A body on its way into a new part, checked piece by piece before each
-/// piece is written.
+/// piece is written, and kept in memory too when `--work` needs it.
 struct Incoming {
     check: BodyCheck,
     part: Part,
+    kept: Option<Vec<u8>>,
 }
 
 impl Incoming {
+    fn new(job: &Job, check: BodyCheck, part: Part) -> Self {
+        Incoming { check, part, kept: job.work.map(|_| Vec::new()) }
+    }
+
     fn take(&mut self, piece: &[u8]) -> Result<(), Failure> {
         self.check.take(piece)?;
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(piece);
+        }
         self.part.write(piece).map_err(save_error)
     }
 
-    /// The body ended: the part, if the body is a flag.
-    fn finish(self, trace: &mut Trace) -> Result<Part, Failure> {
+    /// The body ended: the flag, if the body is one.
+    fn finish(self, trace: &mut Trace) -> Result<Arrived, Failure> {
         trace.body_done = Some(Stamp::now());
         self.check.finish()?;
-        Ok(self.part)
+        Ok(Arrived { part: self.part, flag: self.kept.unwrap_or_default(), country: None })
     }
+}
+
+/// The flag's work, when the job asks for some, done on this thread and
+/// noted in `timeline`; `false` if the run was stopped during it.
+fn work_here(run: &Run, flag: &[u8], timeline: &mut Timeline) -> bool {
+    let Some(asked) = run.job.work else { return true };
+    let cancel = &run.cancel;
+    timeline.work = work::compute(&asked, flag, Gil::process(), &|| cancel.is_cancelled());
+    timeline.work.is_some()
 }
 
 /// The name a finished metadata check found.
@@ -161,7 +190,8 @@ pub fn fetch_one(client: &BlockingClient, run: &Run, cc: CountryCode, timeline: 
     let outcome = match run.cancel.is_cancelled() {
         true => Outcome::Cancelled,
         false => match fetch_blocking(client, run, cc, timeline) {
-            Ok((part, country)) => commit(part, cc, country.as_deref()),
+            Ok(flag) if work_here(run, &flag.flag, timeline) => commit(flag.part, cc, flag.country.as_deref()),
+            Ok(_) => Outcome::Cancelled,
             Err(e) => failed(run, e),
         },
     };
@@ -180,33 +210,33 @@ fn fetch_blocking(
     run: &Run,
     cc: CountryCode,
     timeline: &mut Timeline,
-) -> Result<(Part, Option<String>), Failure> {
+) -> Result<Arrived, Failure> {
     let mut tries = Tries::new(run, cc);
-    let part = loop {
+    let flag = loop {
         timeline.attempts += 1;
         match fetch_gif(client, run, cc, &mut timeline.trace) {
-            Ok(part) => break part,
+            Ok(flag) => break flag,
             Err(e) => tries.wait_blocking(e)?,
         }
     };
     if !run.job.names {
-        return Ok((part, None));
+        return Ok(flag);
     }
     let mut tries = Tries::new(run, cc);
     loop {
         match fetch_country(client, &run.job, cc) {
-            Ok(name) => return Ok((part, Some(name))),
+            Ok(name) => return Ok(Arrived { country: Some(name), ..flag }),
             Err(e) => tries.wait_blocking(e)?,
         }
     }
 }
 
 /// One GET of the image into a new part.
-fn fetch_gif(client: &BlockingClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
+fn fetch_gif(client: &BlockingClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Arrived, Failure> {
     let job = &run.job;
     let response = client.get(&job.base, &gif_path(cc), Want::Gif, trace)?;
     let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
-    let mut body = Incoming { check, part: run.cancel.gate().create().map_err(save_error)? };
+    let mut body = Incoming::new(job, check, run.cancel.gate().create().map_err(save_error)?);
     response.read_body(|piece| body.take(piece))?;
     body.finish(trace)
 }
@@ -244,10 +274,13 @@ pub async fn fetch_async<P>(
             timeline.released = Some(Stamp::now());
             drop(permit);
             match fetched {
-                // Renaming can block on the file system: off the event loop.
-                Ok((part, country)) => tokio::task::spawn_blocking(move || commit(part, cc, country.as_deref()))
-                    .await
-                    .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}")))),
+                Ok(flag) if work_async(run, &flag.flag, timeline).await => {
+                    // Renaming can block on the file system: off the event loop.
+                    tokio::task::spawn_blocking(move || commit(flag.part, cc, flag.country.as_deref()))
+                        .await
+                        .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}"))))
+                }
+                Ok(_) => Outcome::Cancelled,
                 Err(e) => failed(run, e),
             }
         }
@@ -259,35 +292,57 @@ pub async fn fetch_async<P>(
     outcome
 }
 
+/// [`work_here`] for the async pipeline: on the event loop itself,
+/// blocking it as a coroutine that computes does, or with `--offload` on
+/// the blocking pool while the loop goes on.
+async fn work_async(run: &Run, flag: &[u8], timeline: &mut Timeline) -> bool {
+    match run.job.work {
+        Some(asked) if asked.offload => {
+            let (cancel, flag) = (Arc::clone(&run.cancel), flag.to_vec());
+            let offloaded = tokio::task::spawn_blocking(move || {
+                work::compute(&asked, &flag, Gil::process(), &|| cancel.is_cancelled())
+            });
+            timeline.work = offloaded.await.ok().flatten();
+            timeline.work.is_some()
+        }
+        _ => work_here(run, flag, timeline),
+    }
+}
+
 /// [`fetch_blocking`]'s fetches, async.
 async fn fetch_nonblocking(
     client: &AsyncClient,
     run: &Run,
     cc: CountryCode,
     timeline: &mut Timeline,
-) -> Result<(Part, Option<String>), Failure> {
+) -> Result<Arrived, Failure> {
     let mut tries = Tries::new(run, cc);
-    let part = loop {
+    let flag = loop {
         timeline.attempts += 1;
         match fetch_gif_async(client, run, cc, &mut timeline.trace).await {
-            Ok(part) => break part,
+            Ok(flag) => break flag,
             Err(e) => tries.wait(e).await?,
         }
     };
     if !run.job.names {
-        return Ok((part, None));
+        return Ok(flag);
     }
     let mut tries = Tries::new(run, cc);
     loop {
         match fetch_country_async(client, &run.job, cc).await {
-            Ok(name) => return Ok((part, Some(name))),
+            Ok(name) => return Ok(Arrived { country: Some(name), ..flag }),
             Err(e) => tries.wait(e).await?,
         }
     }
 }
 
 /// One GET of the image into a new part, async.
-async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode, trace: &mut Trace) -> Result<Part, Failure> {
+async fn fetch_gif_async(
+    client: &AsyncClient,
+    run: &Run,
+    cc: CountryCode,
+    trace: &mut Trace,
+) -> Result<Arrived, Failure> {
     let job = &run.job;
     let response = client.get(&job.base, &gif_path(cc), Want::Gif, trace).await?;
     let check = BodyCheck::new(Want::Gif, response.head(), job.max_size);
@@ -298,7 +353,7 @@ async fn fetch_gif_async(client: &AsyncClient, run: &Run, cc: CountryCode, trace
         .await
         .map_err(|e| Failure::Worker(format!("the save task failed: {e}")))?
         .map_err(save_error)?;
-    let mut body = Incoming { check, part };
+    let mut body = Incoming::new(job, check, part);
     response.read_body(|piece| body.take(piece)).await?;
     body.finish(trace)
 }

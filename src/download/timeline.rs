@@ -11,9 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::http::trace::{Stamp, Trace};
+use crate::work::{PhaseKind, Worked};
 
 /// What happened to one code, when.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// Handed to the style (submitted to the pool, its task spawned).
     pub queued: Option<Stamp>,
@@ -29,12 +30,14 @@ pub struct Timeline {
     pub done: Option<Stamp>,
     /// Tries of the image request (more than 1 with `--retries`).
     pub attempts: u32,
+    /// The CPU work done for it (`--work`), between the body and the save.
+    pub work: Option<Worked>,
 }
 
 /// A [`Timeline`] in milliseconds since the run started: what reports and
 /// pictures use. The connection ids are renumbered 1, 2, ... in the order
 /// connections were first used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TimelineMs {
     pub queued: Option<f64>,
     pub started: Option<f64>,
@@ -51,6 +54,42 @@ pub struct TimelineMs {
     /// HTTP/2 connection's next stream).
     pub reused: bool,
     pub attempts: u32,
+    /// The CPU work done for it (`--work`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<WorkMs>,
+}
+
+/// [`Worked`] for reports: times in ms since the run started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkMs {
+    /// Units of the chain done, and its digest as 8 hex digits: anyone can
+    /// check it with `flags::work::chain::digest`.
+    pub units: u64,
+    pub digest: String,
+    /// The CPU time the units took.
+    pub cpu_ms: f64,
+    /// Computing (`computing`) and waiting for the GIL (`gil_wait`), in order.
+    pub phases: Vec<PhaseMs>,
+}
+
+/// One stretch of a flag's work, in ms since the run started.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PhaseMs {
+    pub phase: PhaseKind,
+    pub from: f64,
+    pub to: f64,
+}
+
+impl WorkMs {
+    /// When the work began and ended.
+    pub fn span(&self) -> Option<(f64, f64)> {
+        Some((self.phases.first()?.from, self.phases.last()?.to))
+    }
+
+    /// The computing phases, (from, to).
+    pub fn computing(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.phases.iter().filter(|p| p.phase == PhaseKind::Computing).map(|p| (p.from, p.to))
+    }
 }
 
 impl TimelineMs {
@@ -105,6 +144,20 @@ pub fn in_ms(start: Stamp, timelines: &[Timeline]) -> Vec<TimelineMs> {
             conn: t.trace.conn.and_then(|id| numbers.get(&id).copied()),
             reused: t.trace.reused,
             attempts: t.attempts,
+            work: t.work.as_ref().map(|w| WorkMs {
+                units: w.units,
+                digest: format!("{:08x}", w.digest),
+                cpu_ms: w.cpu.as_secs_f64() * 1000.0,
+                phases: w
+                    .phases
+                    .iter()
+                    .map(|p| PhaseMs {
+                        phase: p.kind,
+                        from: ms(Some(p.from)).unwrap_or(0.0),
+                        to: ms(Some(p.to)).unwrap_or(0.0),
+                    })
+                    .collect(),
+            }),
         })
         .collect()
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::download::timeline::{in_flight_curve, peak_in_flight};
 use crate::download::TimelineMs;
+use crate::work::PhaseKind;
 
 /// How a row's request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +29,18 @@ pub struct Row {
 
 /// The phases a bar is made of, in order: name, colour, and the events
 /// that start and end it.
-const PHASES: [(&str, &str); 5] = [
+const PHASES: [(&str, &str); 7] = [
     ("waiting for a place", "#d9d9d9"),
     ("connecting", "#f2a541"),
     ("waiting for the server", "#7aa6d8"),
     ("receiving", "#2e9e44"),
     ("saving", "#9467bd"),
+    ("waiting for the GIL", "#fbb4d9"),
+    ("computing", "#e7298a"),
 ];
+
+/// The phases of `--work`, drawn only by runs that have some.
+const WORK_PHASES: usize = 5;
 
 const FAILED: &str = "#d62728";
 const FAILED_BAND: &str = "#fbd5d2";
@@ -44,7 +50,7 @@ const NOT_FOUND_BAND: &str = "#efe6d2";
 /// The colour key every waterfall uses (the gallery's live one too), as a
 /// JavaScript object: the phases by name, then `failed` and `notFound`.
 pub fn key_js() -> String {
-    let names = ["wait", "connect", "server", "receive", "save"];
+    let names = ["wait", "connect", "server", "receive", "save", "gil", "compute"];
     let mut js: Vec<String> = names.iter().zip(PHASES).map(|(n, (_, c))| format!("{n}:'{c}'")).collect();
     js.push(format!(
         "failed:'{FAILED}',failedBand:'{FAILED_BAND}',notFound:'{NOT_FOUND}',notFoundBand:'{NOT_FOUND_BAND}'"
@@ -63,11 +69,20 @@ fn phases(t: &TimelineMs) -> Vec<(usize, f64, f64)> {
         }
     };
     let end = t.done;
+    let work = t.work.as_ref();
     push(0, t.queued, t.started);
     push(1, t.started, t.sent.or(end));
     push(2, t.sent, t.first_byte.or(if t.sent.is_some() { end } else { None }));
     push(3, t.first_byte, t.body_done.or(if t.first_byte.is_some() { end } else { None }));
-    push(4, t.body_done, end);
+    // The work comes between the body and the save.
+    push(4, work.and_then(|w| w.span()).map(|(_, to)| to).or(t.body_done), end);
+    for p in work.map_or(&[][..], |w| &w.phases[..]) {
+        let phase = match p.phase {
+            PhaseKind::GilWait => WORK_PHASES,
+            PhaseKind::Computing => WORK_PHASES + 1,
+        };
+        push(phase, Some(p.from), Some(p.to));
+    }
     out
 }
 
@@ -121,6 +136,18 @@ fn tooltip(row: &Row) -> String {
     if t.attempts > 1 {
         let _ = write!(text, "\n{} tries", t.attempts);
     }
+    if let Some(w) = &t.work {
+        let total = |kind| w.phases.iter().filter(|p| p.phase == kind).map(|p| p.to - p.from).sum::<f64>();
+        let _ = write!(
+            text,
+            "\nwork: {:.1} ms of CPU, {} units, digest {}\ncomputing {:.1} ms, waiting for the GIL {:.1} ms",
+            w.cpu_ms,
+            w.units,
+            w.digest,
+            total(PhaseKind::Computing),
+            total(PhaseKind::GilWait)
+        );
+    }
     match row.ending {
         Ending::Ok => {}
         Ending::NotFound => text.push_str("\nnot found (404)"),
@@ -163,15 +190,17 @@ pub fn svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String {
     let failed = format!("failed ({})", count(Ending::Failed));
     let not_found = format!("not found ({})", count(Ending::NotFound));
     let mut lx = LEFT;
+    let worked = rows.iter().any(|r| r.timeline.work.is_some());
+    let shown = if worked { PHASES.len() } else { WORK_PHASES };
     let key: Vec<(&str, &str)> =
-        PHASES.iter().copied().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
+        PHASES[..shown].iter().copied().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
     for (name, colour) in key {
         let _ = writeln!(s, r#"<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>"#);
         let _ = writeln!(s, r#"<text x="{}" y="39">{name}</text>"#, lx + 14.0);
-        lx += 22.0 + name.len() as f64 * 6.2;
+        lx += 20.0 + name.len() as f64 * 5.6;
     }
     // The requests in flight, as a step line over the same time axis.
-    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline).collect();
+    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline.clone()).collect();
     let curve = in_flight_curve(&timelines);
     let peak = peak_in_flight(&timelines).max(1);
     let y = |n: usize| curve_top + CURVE - n as f64 / peak as f64 * CURVE;
@@ -334,11 +363,18 @@ pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
             Ending::Failed => '×',
         };
         paint(t.started, busy_end, busy);
+        for p in t.work.as_ref().map_or(&[][..], |w| &w.phases[..]) {
+            let c = match p.phase {
+                PhaseKind::GilWait => '·',
+                PhaseKind::Computing => '▓',
+            };
+            paint(Some(p.from), Some(p.to), c);
+        }
         let bar: String = bar.into_iter().collect();
         lines.push(format!("{:>label_w$} │{bar}│", row.label));
     }
     // The requests in flight, one cell per slice of time, in eighths.
-    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline).collect();
+    let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline.clone()).collect();
     let curve = in_flight_curve(&timelines);
     let peak = peak_in_flight(&timelines).max(1);
     let levels = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -355,8 +391,12 @@ pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
     let end = format_ms(span);
     let axis_gap = cells.saturating_sub(3 + end.len());
     lines.push(format!("{:>label_w$}  0 s{}{end}", "", " ".repeat(axis_gap)));
+    let work = match rows.iter().any(|r| r.timeline.work.is_some()) {
+        true => "  · waiting for the GIL  ▓ computing",
+        false => "",
+    };
     lines.push(format!(
-        "{:>label_w$}  ░ waiting  █ in flight  ▒ saving  - not found  × failed; last row: in flight (peak {peak})",
+        "{:>label_w$}  ░ waiting  █ in flight  ▒ saving{work}  - not found  × failed; last row: in flight (peak {peak})",
         ""
     ));
     lines

@@ -19,3 +19,4 @@ mod styles;
 mod timeline;
 mod tls;
 pub mod util;
+mod work;

@@ -42,6 +42,7 @@ fn timelines(out: &[u8]) -> Vec<(String, TimelineMs)> {
                 conn: t["conn"].as_u64(),
                 reused: t["reused"].as_bool().unwrap(),
                 attempts: t["attempts"].as_u64().unwrap() as u32,
+                work: None,
             };
             (f["cc"].as_str().unwrap().to_string(), timeline)
         })
@@ -105,7 +106,7 @@ fn async_with_m_10_reaches_10_in_flight() {
     let all = timelines(&out.get_output().stdout);
     let spans: Vec<(f64, f64)> = all.iter().filter_map(|(_, t)| t.in_flight()).collect();
     assert_eq!(most_at_once(&spans), 10);
-    let tl: Vec<TimelineMs> = all.iter().map(|(_, t)| *t).collect();
+    let tl: Vec<TimelineMs> = all.iter().map(|(_, t)| t.clone()).collect();
     assert_eq!(flags::download::timeline::peak_in_flight(&tl), 10);
 }
 
