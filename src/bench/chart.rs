@@ -1,7 +1,7 @@
 //! `bench.svg`, drawn with plotters' SVG backend. Top left: the
 //! concurrency sweep, wall time against `-m` per style, both axes
 //! logarithmic, with the ideal (latency) bound dashed. Top right: peak RSS
-//! per style over the same sweep, also logarithmic. Below: W1 to W5, each
+//! per style over the same sweep, also logarithmic. Below: W1 to W6, each
 //! tool's median as a bar with a whisker from its fastest to its slowest
 //! run, peers included, on a logarithmic time axis.
 //!
@@ -191,7 +191,7 @@ fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String])
     Ok(())
 }
 
-/// W1 to W5: a group of bars per workload, one per tool that ran it.
+/// W1 to W6: a group of bars per workload, one per tool that ran it.
 fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();
     workloads.sort();
@@ -212,7 +212,7 @@ fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(),
     let width = x.max(1.0);
     let (lo, hi) = log_bounds(bars.iter().flat_map(|p| [p.min_s, p.max_s]), (0.01, 10.0));
     let mut chart = ChartBuilder::on(area)
-        .caption("W1-W5: median wall time, whiskers from fastest to slowest run", ("sans-serif", 18))
+        .caption("W1-W6: median wall time, whiskers from fastest to slowest run", ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(60)
@@ -292,6 +292,8 @@ mod tests {
             latency_s: 0.02,
             error_rate: 0.0,
             ideal_s: 0.02,
+            work_ms: None,
+            self_timed_s: None,
             median_s,
             min_s: median_s * 0.9,
             max_s: median_s * 1.2,

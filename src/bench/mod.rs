@@ -9,6 +9,7 @@
 //! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
 //! | W4 | all 676 codes | 1 s latency | all at once |
 //! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams on one |
+//! | W6 | POP20, each with 50 ms of CPU work (`--work`) | no latency | 20, with and without `--gil`, beside Python |
 //! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
 //! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
 //!
@@ -42,7 +43,7 @@ use crate::signals::Stop;
 pub use error::BenchError;
 use peers::{CommandPeer, Peer};
 use result::{BenchReport, Point};
-use run::{command, concurrency, failure, measure_stoppable, Tool};
+use run::{command, concurrency, failure, measure_stoppable, PyExecutor, Tool, PYTHON_REFERENCE};
 use workload::{specs, Spec, Workload};
 
 /// A validated `flags bench`.
@@ -77,12 +78,23 @@ pub struct BenchConfig {
 
 /// The tools that run `spec`: the styles asked for (over HTTPS, the async
 /// style once on HTTP/1.1 connections and once on HTTP/2 streams; the
-/// other styles speak only HTTP/1.1), then the peers.
-fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
+/// other styles speak only HTTP/1.1), then the peers. With CPU work (W6),
+/// the thread and process pools once more under `--gil`, the async style
+/// once more with `--offload`, and `python` (the reference script's path,
+/// when python3 is installed) with each of its executors.
+fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer], python: Option<&Path>) -> Vec<Tool> {
     let mut tools = Vec::new();
     for &mode in &cfg.styles {
         match (mode, spec.tls) {
             (Mode::Sequential, _) if !spec.sequential => {}
+            (_, false) if spec.work.is_some() => {
+                tools.push(Tool::Flags(mode, Protocol::Auto));
+                match mode {
+                    Mode::ThreadPool | Mode::ProcessPool => tools.push(Tool::Gil(mode)),
+                    Mode::Async => tools.push(Tool::Offload),
+                    Mode::Sequential => {}
+                }
+            }
             (Mode::Async, true) => {
                 tools.push(Tool::Flags(mode, Protocol::Http1));
                 tools.push(Tool::Flags(mode, Protocol::Http2));
@@ -98,6 +110,9 @@ fn tools(cfg: &BenchConfig, spec: &Spec, peers: &[Peer]) -> Vec<Tool> {
     }
     if spec.peers {
         tools.extend(peers.iter().map(|p| Tool::Peer(*p)));
+    }
+    if let (Some(_), Some(script)) = (spec.work, python) {
+        tools.extend(PyExecutor::ALL.iter().map(|e| Tool::Python(script.to_path_buf(), *e)));
     }
     // A command runs where it fits: any workload when it takes the codes
     // ({cc}), else the workloads of the 20 flags; HTTPS when it takes the
@@ -286,15 +301,20 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
     // the next run would slow the next tool's file creation on some
     // filesystems (see `Scratch`), so runs would not be measured alike.
     let mut scratch = Scratch::new()?;
+    let plan = plan(cfg);
+    let python = match plan.iter().any(|s| s.work.is_some()) && python_installed() {
+        true => Some(scratch.python_reference()?),
+        false => None,
+    };
     let mut points = Vec::new();
-    for spec in plan(cfg) {
+    for spec in plan {
         let embedded = match cfg.server {
             Some(_) => None,
             None => Some(start_server(&spec)?),
         };
         let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base());
         let ca = embedded.as_ref().and_then(|s| s.ca_file());
-        let tools = tools(cfg, &spec, &peers);
+        let tools = tools(cfg, &spec, &peers, python.as_deref());
         // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
         // phase of a shared machine lands on every tool alike.
         let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
@@ -357,6 +377,11 @@ pub fn write_results(report: &BenchReport, out: &Path) -> Result<PathBuf, BenchE
     write("bench.svg", chart::svg(report).map_err(BenchError::Chart)?.as_bytes())
 }
 
+/// True when `python3` runs: W6's reference can be measured.
+fn python_installed() -> bool {
+    Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
 fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {
     let tls = match spec.tls {
         true => Some(server::tls::setup(&server::CertSource::Generate { extra: vec![] }).map_err(BenchError::Tls)?),
@@ -391,6 +416,13 @@ impl Scratch {
         Ok(Scratch { root, runs: 0 })
     }
 
+    /// The Python reference of W6, written into the scratch root.
+    fn python_reference(&self) -> Result<PathBuf, BenchError> {
+        let path = self.root.path().join("flags_work.py");
+        std::fs::write(&path, PYTHON_REFERENCE).map_err(|source| BenchError::Write { path: path.clone(), source })?;
+        Ok(path)
+    }
+
     /// A new, empty directory for one run.
     fn next_dir(&mut self) -> Result<PathBuf, BenchError> {
         let dir = self.root.path().join(format!("run-{:04}", self.runs));
@@ -398,6 +430,20 @@ impl Scratch {
         std::fs::create_dir(&dir).map_err(|source| BenchError::Write { path: dir.clone(), source })?;
         Ok(dir)
     }
+}
+
+/// The median of the times the Python reference printed for itself
+/// (`"elapsed_s"` in its `--json` line).
+fn self_timed(tool: &Tool, samples: &[measure::Sample]) -> Option<f64> {
+    if !matches!(tool, Tool::Python(..)) {
+        return None;
+    }
+    let own: Vec<Duration> = samples
+        .iter()
+        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(&s.stdout).ok()?["elapsed_s"].as_f64())
+        .map(Duration::from_secs_f64)
+        .collect();
+    (own.len() == samples.len()).then(|| measure::spread(&own).0)
 }
 
 /// One row of the table from a tool's runs.
@@ -412,7 +458,11 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
     };
     let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
-    let ideal_s = result::ideal(codes, concurrency, spec.latency);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ideal_s = match spec.work {
+        Some(work) => result::ideal_with_work(codes, concurrency, spec.latency, work, cores),
+        None => result::ideal(codes, concurrency, spec.latency),
+    };
     // The median run by connections opened, and its handshakes.
     let mut by_connections = counted.to_vec();
     by_connections.sort_by_key(|c| c.connections);
@@ -425,6 +475,8 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
         latency_s: spec.latency,
         error_rate: spec.error_rate,
         ideal_s,
+        work_ms: spec.work.map(|w| w * 1000.0),
+        self_timed_s: self_timed(tool, samples),
         median_s,
         min_s,
         max_s,

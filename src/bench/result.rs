@@ -37,10 +37,19 @@ pub struct Point {
     pub latency_s: f64,
     /// Share of requests the server answered 418.
     pub error_rate: f64,
-    /// The latency bound: ceil(codes / concurrency) x latency, seconds.
+    /// The latency bound, ceil(codes / concurrency) x latency, plus with
+    /// work the CPU over the cores that can compute at once; seconds.
     pub ideal_s: f64,
+    /// CPU work per flag, ms (W6), included in the ideal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_ms: Option<f64>,
     /// Median wall time of the runs, seconds (whole process, start-up included).
     pub median_s: f64,
+    /// What the tool timed itself, start-up excluded (the median of its
+    /// runs): W6's Python reference, whose interpreter and imports take a
+    /// tenth of a second or more before its first download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_timed_s: Option<f64>,
     /// Fastest run, seconds.
     pub min_s: f64,
     /// Slowest run, seconds.
@@ -83,6 +92,13 @@ pub fn ideal(codes: usize, concurrency: usize, latency_s: f64) -> f64 {
     codes.div_ceil(concurrency.max(1)) as f64 * latency_s
 }
 
+/// The bound for `codes` flags of `work_s` CPU each, `concurrency` at a
+/// time on `cores` cores, after the latency bound: all the CPU spread over
+/// as many cores as can compute at once.
+pub fn ideal_with_work(codes: usize, concurrency: usize, latency_s: f64, work_s: f64, cores: usize) -> f64 {
+    ideal(codes, concurrency, latency_s) + codes as f64 * work_s / concurrency.min(cores).max(1) as f64
+}
+
 /// `median / ideal`, if the ideal is not zero.
 pub fn ratio(median_s: f64, ideal_s: f64) -> Option<f64> {
     (ideal_s > 0.0).then(|| median_s / ideal_s)
@@ -116,5 +132,8 @@ mod tests {
         assert_eq!(ideal(20, 20, 0.35), 0.35);
         assert_eq!(ratio(0.7, 0.35), Some(2.0));
         assert_eq!(ratio(0.1, 0.0), None);
+        assert_eq!(ideal_with_work(20, 20, 0.0, 0.05, 2), 0.5);
+        assert_eq!(ideal_with_work(20, 1, 0.0, 0.05, 2), 1.0);
+        assert_eq!(ideal_with_work(20, 20, 0.35, 0.05, 4), 0.35 + 0.25);
     }
 }

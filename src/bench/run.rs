@@ -20,6 +20,12 @@ use crate::signals::Stop;
 /// A tool to measure on a spec.
 pub(super) enum Tool {
     Flags(Mode, Protocol),
+    /// A style with its work under the model GIL (W6).
+    Gil(Mode),
+    /// The async style with its work on the blocking pool (W6).
+    Offload,
+    /// The bench's Python reference (W6): the script, and its executor.
+    Python(std::path::PathBuf, PyExecutor),
     /// The same style, run by the `--baseline` build.
     Baseline(Mode),
     Peer(Peer),
@@ -33,6 +39,9 @@ impl Tool {
             Tool::Flags(m, Protocol::Auto) => format!("flags {m}"),
             Tool::Flags(m, Protocol::Http1) => format!("flags {m} h1"),
             Tool::Flags(m, Protocol::Http2) => format!("flags {m} h2"),
+            Tool::Gil(m) => format!("flags {m} --gil"),
+            Tool::Offload => "flags async --offload".to_string(),
+            Tool::Python(_, e) => format!("python3 {}", e.name()),
             Tool::Baseline(m) => format!("baseline {m}"),
             Tool::Peer(p) => p.name().to_string(),
             Tool::Command(c) => c.name.clone(),
@@ -40,11 +49,52 @@ impl Tool {
     }
 }
 
-/// How many requests at once `tool` gets for `spec`.
+/// How the Python reference schedules its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PyExecutor {
+    Sequential,
+    Threads,
+    Processes,
+}
+
+impl PyExecutor {
+    pub(super) const ALL: [PyExecutor; 3] = [PyExecutor::Sequential, PyExecutor::Threads, PyExecutor::Processes];
+
+    fn name(self) -> &'static str {
+        match self {
+            PyExecutor::Sequential => "sequential",
+            PyExecutor::Threads => "threads",
+            PyExecutor::Processes => "processes",
+        }
+    }
+
+    /// The script's `--executor`.
+    fn arg(self) -> &'static str {
+        match self {
+            PyExecutor::Sequential => "sequential",
+            PyExecutor::Threads => "thread",
+            PyExecutor::Processes => "process",
+        }
+    }
+}
+
+/// The Python reference of W6, `bench/flags_work.py`, carried in the binary.
+pub(super) const PYTHON_REFERENCE: &str = include_str!("../../bench/flags_work.py");
+
+/// How many requests at once `tool` gets for `spec`. With CPU work (W6)
+/// the process pools get a worker per core, as `ProcessPoolExecutor`
+/// does by default: more processes than cores only take turns on them.
 pub(super) fn concurrency(spec: &Spec, tool: &Tool) -> usize {
     let codes = spec.codes.count();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     match tool {
-        Tool::Flags(Mode::Sequential, _) | Tool::Baseline(Mode::Sequential) => 1,
+        Tool::Flags(Mode::ProcessPool, _) | Tool::Gil(Mode::ProcessPool) | Tool::Python(_, PyExecutor::Processes)
+            if spec.work.is_some() =>
+        {
+            cores.min(codes)
+        }
+        Tool::Flags(Mode::Sequential, _) | Tool::Baseline(Mode::Sequential) | Tool::Gil(Mode::Sequential) => 1,
+        Tool::Python(_, PyExecutor::Sequential) => 1,
         _ => spec.concurrency.unwrap_or(codes).min(codes).min(crate::get::MAX_CONCURRENCY),
     }
 }
@@ -62,6 +112,24 @@ pub(super) fn command(
     let m = concurrency(spec, tool);
     Ok(match tool {
         Tool::Flags(mode, protocol) => flags_command(exe, spec, base, ca, (*mode, *protocol), m, dir),
+        Tool::Gil(mode) => {
+            let mut cmd = flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir);
+            cmd.arg("--gil");
+            cmd
+        }
+        Tool::Offload => {
+            let mut cmd = flags_command(exe, spec, base, ca, (Mode::Async, Protocol::Auto), m, dir);
+            cmd.arg("--offload");
+            cmd
+        }
+        Tool::Python(script, executor) => {
+            let mut cmd = Command::new("python3");
+            cmd.arg(script).arg(base.to_string()).arg(dir);
+            cmd.args(["--json", "--executor", executor.arg(), "-m", &m.to_string()]);
+            cmd.arg("--work").arg(spec.work.unwrap_or(0.0).to_string());
+            cmd.args(spec.codes.list().iter().map(|cc| cc.lower()));
+            cmd
+        }
         Tool::Baseline(mode) => flags_command(exe, spec, base, ca, (*mode, Protocol::Auto), m, dir),
         Tool::Peer(peer) => {
             let urls: Vec<(String, String)> = spec
@@ -110,7 +178,7 @@ pub(super) fn measure_stoppable(
     }
     let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;
     let saved = match tool {
-        Tool::Flags(..) | Tool::Baseline(_) => {
+        Tool::Flags(..) | Tool::Gil(_) | Tool::Offload | Tool::Baseline(_) => {
             serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
                 as usize
         }
@@ -119,7 +187,7 @@ pub(super) fn measure_stoppable(
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))
             .count(),
         // A script may save into a folder of its own (the book's: downloaded/).
-        Tool::Command(_) => crate::save::gifs_under(dir, 3),
+        Tool::Command(_) | Tool::Python(..) => crate::save::gifs_under(dir, 3),
     };
     Ok((sample, saved))
 }
@@ -131,7 +199,7 @@ pub(super) fn measure_stoppable(
 /// only what they saved counts.
 pub(super) fn failure(spec: &Spec, tool: &Tool, sample: &measure::Sample, saved: usize) -> Option<String> {
     let expected = spec.codes.flags();
-    let ours = matches!(tool, Tool::Flags(..) | Tool::Baseline(_) | Tool::Command(_));
+    let ours = !matches!(tool, Tool::Peer(_));
     let exit = match sample.status {
         Some(code) => format!("exit status {code}"),
         None => "killed by a signal".to_string(),
@@ -167,6 +235,9 @@ fn flags_command(
     cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
     if let Some(ca) = ca {
         cmd.arg("--cacert").arg(ca);
+    }
+    if let Some(work) = spec.work {
+        cmd.arg("--work").arg(format!("{work}s"));
     }
     match protocol {
         Protocol::Auto => {}

@@ -7,6 +7,7 @@
 //! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
 //! | W4 | all 676 codes | 1 s latency | all at once |
 //! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams on one |
+//! | W6 | POP20, each with 50 ms of CPU work (`--work`) | no latency | 20, with and without `--gil`, beside Python |
 //! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
 //! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |
 
@@ -38,6 +39,11 @@ pub enum Workload {
     #[value(name = "W5")]
     #[serde(rename = "W5")]
     W5,
+    /// POP20 at no latency, 20 at once, each flag given 50 ms of CPU work:
+    /// the GIL model beside Python's own threads and processes.
+    #[value(name = "W6")]
+    #[serde(rename = "W6")]
+    W6,
     /// The 194 flags at 20 ms, concurrency from 1 to 500.
     #[value(name = "sweep-concurrency")]
     #[serde(rename = "sweep-concurrency")]
@@ -50,12 +56,13 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in order.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::W1,
         Workload::W2,
         Workload::W3,
         Workload::W4,
         Workload::W5,
+        Workload::W6,
         Workload::SweepConcurrency,
         Workload::SweepLatency,
     ];
@@ -68,6 +75,7 @@ impl Workload {
             Workload::W3 => "W3",
             Workload::W4 => "W4",
             Workload::W5 => "W5",
+            Workload::W6 => "W6",
             Workload::SweepConcurrency => "sweep-concurrency",
             Workload::SweepLatency => "sweep-latency",
         }
@@ -129,6 +137,9 @@ impl Codes {
     }
 }
 
+/// W6's CPU work per flag, seconds.
+pub const W6_WORK_S: f64 = 0.05;
+
 /// One point to measure, before its tools are chosen.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -146,6 +157,8 @@ pub struct Spec {
     pub peers: bool,
     /// Served over HTTPS (the async style then runs once per protocol).
     pub tls: bool,
+    /// CPU work per flag, seconds (`--work`): W6.
+    pub work: Option<f64>,
 }
 
 /// The points to measure: every workload, fewer sweep levels when `quick`,
@@ -161,6 +174,7 @@ pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
         sequential,
         peers,
         tls: false,
+        work: None,
     };
     let mut v = vec![
         spec(Workload::W1, Codes::Pop20, 0.35, 0.0, None, true, true),
@@ -168,6 +182,7 @@ pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
         spec(Workload::W3, Codes::Every, 0.5, 0.25, Some(200), false, false),
         spec(Workload::W4, Codes::Every, 1.0, 0.0, None, false, true),
         Spec { tls: true, ..spec(Workload::W5, Codes::All, 0.02, 0.0, Some(100), false, true) },
+        Spec { work: Some(W6_WORK_S), ..spec(Workload::W6, Codes::Pop20, 0.0, 0.0, Some(20), true, false) },
     ];
     let levels: &[usize] = if quick { &[1, 10, 100] } else { &[1, 2, 5, 10, 20, 50, 100, 200, 500] };
     // Levels past the number of codes all cap at it: measure that once.

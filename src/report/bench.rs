@@ -9,7 +9,7 @@ use crate::bench::peers::Peer;
 use crate::bench::result::{BenchReport, Point};
 use crate::bench::{BenchConfig, BenchObserver};
 
-const HEAD: &str = "workload           tool                  codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved  conns   reqs  peak";
+const HEAD: &str = "workload           tool                      codes     m  latency   ideal   median     min     max  x ideal  speedup   rss MiB   cpu s  saved  conns   reqs  peak";
 
 fn opt(v: Option<f64>, suffix: &str) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.2}{suffix}"))
@@ -18,7 +18,7 @@ fn opt(v: Option<f64>, suffix: &str) -> String {
 /// One point as a table row.
 pub fn row(p: &Point) -> String {
     format!(
-        "{:<18} {:<20} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6} {:>6} {:>5}",
+        "{:<18} {:<24} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6} {:>6} {:>5}",
         p.workload,
         p.tool,
         p.codes,
@@ -55,9 +55,10 @@ impl BenchObserver for Printer {
     }
 
     fn measured(&self, point: &Point) {
-        match handshake_cost(point) {
-            Some(cost) => say!("{}  TLS handshakes {cost}", row(point)),
-            None => say!("{}", row(point)),
+        match (handshake_cost(point), point.self_timed_s) {
+            (Some(cost), _) => say!("{}  TLS handshakes {cost}", row(point)),
+            (None, Some(own)) => say!("{}  self-timed {own:.3}s", row(point)),
+            (None, None) => say!("{}", row(point)),
         }
     }
 }
@@ -84,6 +85,46 @@ pub fn footer(report: &BenchReport, out: &Path) {
 /// The bench's end after Ctrl-C: the points above are all it measured.
 pub fn interrupted() {
     eprintln!("flags bench: interrupted; nothing was written, and its scratch files are removed");
+}
+
+/// W6 in BENCHMARKS.md: each of `flags`'s ways of computing beside the
+/// Python that it models, with the ratios the GIL model is held to.
+fn w6_section(report: &BenchReport) -> String {
+    let w6: Vec<&Point> = report.points.iter().filter(|p| p.workload == crate::bench::workload::Workload::W6).collect();
+    if w6.is_empty() {
+        return String::new();
+    }
+    let time = |tool: &str| w6.iter().find(|p| p.tool == tool).map(|p| p.self_timed_s.unwrap_or(p.median_s));
+    let mut md = String::from(
+        "### CPU-bound work and the GIL (W6)\n\nThe median time of each, and the Python reference it is held to. \
+Python's times are what the script timed itself, from its first download to its last save: its interpreter and \
+imports start first, which the whole-process times in the table above include.\n\n\
+| flags | time | x ideal | Python | time | flags / Python |\n|---|---|---|---|---|---|\n",
+    );
+    let pairs = [
+        ("flags sequential", "python3 sequential"),
+        ("flags threadpool --gil", "python3 threads"),
+        ("flags threadpool", "python3 threads"),
+        ("flags processpool", "python3 processes"),
+        ("flags async", ""),
+        ("flags async --offload", ""),
+    ];
+    for (ours, theirs) in pairs {
+        let Some(p) = w6.iter().find(|p| p.tool == ours) else { continue };
+        let (py, ratio) = match (time(theirs), theirs.is_empty()) {
+            (Some(t), false) => (format!("{t:.3} s"), format!("{:.2}x", p.median_s / t)),
+            _ => ("-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            md,
+            "| {ours} | {:.3} s | {} | {} | {py} | {ratio} |",
+            p.median_s,
+            opt(p.ratio_to_ideal, "x"),
+            if theirs.is_empty() { "-" } else { theirs }
+        );
+    }
+    md.push('\n');
+    md
 }
 
 /// BENCHMARKS.md: the method, the table, the chart.
@@ -121,6 +162,10 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
     md += "| W4 | all 676 codes at once against a 1 s latency |\n";
     md += "| W5 | the 194 flags over HTTPS at 20 ms latency, `-m 100`: the async style on HTTP/1.1 connections \
 (`h1`) and as HTTP/2 streams on one connection (`h2`); curl `--http2` and wget2 multiplex too |\n";
+    md += "| W6 | POP20 at no latency, each flag given 50 ms of CPU work (`--work 50ms`), `-m 20` (the process \
+pools: a worker per core), with and without `--gil`, beside the Python reference `bench/flags_work.py` \
+(sequential, `ThreadPoolExecutor`, `ProcessPoolExecutor`) when python3 is installed; the ideal is the CPU over \
+the cores that can compute at once |\n";
     md += "| sweep-concurrency | the 194 flags at 20 ms latency, `-m` from 1 to 500 |\n";
     md += "| sweep-latency | POP20 at `-m 20`, latency 0 to 1 s |\n\n";
     let _ = writeln!(
@@ -151,6 +196,7 @@ accept to the handshake's end, in the median run:\n\n| tool | handshakes | media
         }
         md += "\n";
     }
+    md += &w6_section(report);
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
     if report.external_server.is_none() {
         md += "\n## Against nginx\n\n`scripts/bench-nginx.sh` runs W2 with every style and peer against an \

@@ -164,8 +164,47 @@ fn bench_writes_json_and_svg() {
     assert!(slow["median_s"].as_f64().unwrap() >= 0.1);
     assert!((slow["ideal_s"].as_f64().unwrap() - 0.1).abs() < 1e-9);
     let svg = std::fs::read_to_string(dir.path().join("bench.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("peak RSS") && svg.contains("W1-W5: median wall time"));
+    assert!(svg.starts_with("<svg") && svg.contains("peak RSS") && svg.contains("W1-W6: median wall time"));
     assert!(std::fs::read_to_string(&md).unwrap().contains("## Method"));
+}
+
+#[test]
+fn bench_w6_measures_the_gil_model_beside_python() {
+    let (dir, text, report) = quick_bench("W6", "threadpool,processpool");
+    let points = report["points"].as_array().unwrap();
+    let tools: Vec<&str> = points.iter().map(|p| p["tool"].as_str().unwrap()).collect();
+    assert_eq!(
+        tools,
+        [
+            "flags threadpool",
+            "flags threadpool --gil",
+            "flags processpool",
+            "flags processpool --gil",
+            "python3 sequential",
+            "python3 threads",
+            "python3 processes"
+        ]
+    );
+    let cores = std::thread::available_parallelism().unwrap().get();
+    for p in points {
+        assert_eq!(p["saved"], 20, "{p}");
+        assert_eq!(p["work_ms"], 50.0, "{p}");
+        let m = p["concurrency"].as_u64().unwrap() as usize;
+        // Twenty flags of 50 ms of CPU over the cores that can compute at once.
+        let ideal = 20.0 * 0.05 / m.min(cores) as f64;
+        assert!((p["ideal_s"].as_f64().unwrap() - ideal).abs() < 1e-9, "{p}");
+        assert!(p["median_s"].as_f64().unwrap() >= 20.0 * 0.05 / cores as f64, "faster than the CPU allows: {p}");
+    }
+    let processes = points.iter().filter(|p| p["tool"].as_str().unwrap().contains("process"));
+    assert!(processes.clone().all(|p| p["concurrency"].as_u64() == Some(cores.min(20) as u64)));
+    // Python timed itself, after its interpreter started.
+    for p in points.iter().filter(|p| p["tool"].as_str().unwrap().starts_with("python3")) {
+        let own = p["self_timed_s"].as_f64().unwrap_or_else(|| panic!("{p}"));
+        assert!(own <= p["median_s"].as_f64().unwrap() && own >= 0.5, "{p}");
+    }
+    assert!(text.contains("self-timed"), "{text}");
+    let md = std::fs::read_to_string(dir.path().join("BENCHMARKS.md")).unwrap();
+    assert!(md.contains("### CPU-bound work and the GIL (W6)") && md.contains("| flags threadpool --gil | "), "{md}");
 }
 
 #[test]
