@@ -145,14 +145,14 @@ fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode
     // done so far are tabled, exit 130 or 143. Second: quit now.
     let stop = Arc::new(Stop::default());
     let first = signals.stop_steps(&stop)?;
-    let rows = demo::run(&config, &report::DemoPrinter, &stop)?;
+    let demo = demo::run(&config, &report::DemoPrinter, &stop)?;
     if let Some(signal) = first.get() {
-        report::seed::demo_interrupted(&rows);
+        report::seed::demo_interrupted(&demo);
         return Ok(ExitCode::from(exit_status(signal)));
     }
     let path = demo::timeline_path(&config);
-    let written = demo::write_timeline(&rows, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
-    report::seed::demo_end(&rows, &config.dest, written);
+    let written = demo::write_timeline(&demo, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
+    report::seed::demo_end(&demo, config.delay, &config.dest, written);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -341,12 +341,26 @@ pub struct DemoArgs {
     /// Repeatable.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub peer: Vec<String>,
+    /// The CPU work per flag of part two, under the model GIL (50ms, 0.1s).
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = work::parse_work)]
+    pub work: Duration,
+    /// Leave out part two, the CPU-bound run.
+    #[arg(long)]
+    pub no_work: bool,
 }
 
 impl DemoArgs {
     /// What `flags` alone runs: the demo with its defaults.
     pub fn default_run() -> Self {
-        DemoArgs { delay: None, seed: 0, runs: 1, dest: "downloads".into(), peer: Vec::new() }
+        DemoArgs {
+            delay: None,
+            seed: 0,
+            runs: 1,
+            dest: "downloads".into(),
+            peer: Vec::new(),
+            work: crate::demo::default_work().cpu,
+            no_work: false,
+        }
     }
 }
 
@@ -360,7 +374,8 @@ impl TryFrom<DemoArgs> for DemoConfig {
             .iter()
             .map(|p| crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
             .collect::<Result<_, _>>()?;
-        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers };
+        let work = (!a.no_work).then(|| crate::work::Work { cpu: a.work, ..crate::demo::default_work() });
+        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers, work };
         // Its page goes beside the destination: a place it cannot go is
         // known now, before any request.
         let page = crate::demo::timeline_path(&config);

@@ -53,7 +53,7 @@ impl WorkArgs {
     }
 }
 
-fn parse_work(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_work(s: &str) -> Result<Duration, String> {
     parse_duration(s, 60.0)
 }
 

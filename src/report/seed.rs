@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use super::out::{say, say_part};
 use crate::countries::CountryCode;
-use crate::demo::{DemoObserver, PeerRun, Runner, StyleTimes};
+use crate::demo::{Demo, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
 use crate::download::{Mode, Outcome, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
+use crate::work::Work;
 
 /// The seed's `show()`: prints `BR ` and flushes, so each code appears the
 /// moment its file is saved.
@@ -38,13 +39,19 @@ pub fn seed_line(saved: usize, elapsed: Duration) -> String {
     format!("{saved} flags downloaded in {:.2}s", elapsed.as_secs_f64())
 }
 
-/// The book's script each mode stands for.
-fn book_script(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Sequential => "the book's flags.py",
-        Mode::ThreadPool => "the book's flags_threadpool.py",
-        Mode::Async => "the book's flags_asyncio.py",
-        Mode::ProcessPool => "concurrent.futures.ProcessPoolExecutor",
+/// The Python each leg stands for.
+fn book_script(leg: &Leg) -> &'static str {
+    match (leg.runner(), leg.work.is_some()) {
+        (Runner::Style(Mode::Sequential), false) => "the book's flags.py",
+        (Runner::Style(Mode::ThreadPool), false) => "the book's flags_threadpool.py",
+        (Runner::Style(Mode::Async), false) => "the book's flags_asyncio.py",
+        (Runner::Style(Mode::ProcessPool), false) => "concurrent.futures.ProcessPoolExecutor",
+        (Runner::Style(Mode::Sequential), true) => "flags.py, computing each flag",
+        (Runner::Style(Mode::ThreadPool), true) => "flags_threadpool.py, the threads sharing one GIL",
+        (Runner::Style(Mode::Async), true) => "flags_asyncio.py, a coroutine that computes",
+        (Runner::Style(Mode::ProcessPool), true) => "ProcessPoolExecutor(): a worker per core",
+        (Runner::Offloaded, _) => "await loop.run_in_executor(None, work, flag)",
+        (Runner::Peer(_), _) => "",
     }
 }
 
@@ -58,11 +65,22 @@ impl DemoObserver for DemoPrinter {
         say!("(each $ line is the flags get that does the same against `flags serve --delay {}`)", delay.as_arg());
     }
 
-    fn run_started(&self, mode: Mode, concurrency: usize, run: usize, runs: usize) -> Arc<dyn Sink> {
+    fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize) {
+        say!("\nPart two, the chapter's closing questions: the same {codes} flags from a server at {base} with no delay,");
+        say!(
+            "each given {} ms of CPU work once it arrives{}.",
+            work.cpu.as_millis(),
+            if work.gil { ", under a model of Python's GIL" } else { "" }
+        );
+        say!("(each $ line is the flags get that does the same against `flags serve`)");
+    }
+
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
         // The command that does the same against `flags serve --delay D`.
-        let m = if mode == Mode::Sequential { String::new() } else { format!(" -m {concurrency}") };
-        say!("\n$ flags get --mode {mode}{m}    # {}{of}", book_script(mode));
+        let m = if leg.mode == Mode::Sequential { String::new() } else { format!(" -m {}", leg.concurrency) };
+        let work = leg.work.map(|w| format!(" {}", w.args())).unwrap_or_default();
+        say!("\n$ flags get --mode {}{m}{work}    # {}{of}", leg.mode, book_script(leg));
         Arc::new(SeedSink)
     }
 
@@ -94,7 +112,7 @@ impl DemoObserver for DemoPrinter {
 /// The comparison table: style, runs, mean, best, speedup over sequential.
 pub fn demo_table(rows: &[StyleTimes]) -> String {
     let base = rows.iter().find(|r| r.mode == Runner::Style(Mode::Sequential)).map(|r| r.mean());
-    let mut s = format!("{:<12} {:>5} {:>9} {:>9} {:>9}\n", "style", "runs", "mean", "best", "speedup");
+    let mut s = format!("{:<16} {:>5} {:>9} {:>9} {:>9}\n", "style", "runs", "mean", "best", "speedup");
     for r in rows {
         let failed = r.note.as_deref().is_some_and(|n| n.starts_with("failed"));
         let speedup = match base {
@@ -105,7 +123,7 @@ pub fn demo_table(rows: &[StyleTimes]) -> String {
             _ => "-".to_string(),
         };
         s += &format!(
-            "{:<12} {:>5} {:>8.2}s {:>8.2}s {:>9}\n",
+            "{:<16} {:>5} {:>8.2}s {:>8.2}s {:>9}\n",
             r.mode.to_string(),
             r.times.len(),
             r.mean().as_secs_f64(),
@@ -130,15 +148,24 @@ pub fn demo_waterfalls(rows: &[StyleTimes]) -> String {
     s
 }
 
-/// Prints the table, the waterfalls, and where the files went;
-/// `timeline` is where the HTML waterfall was written, or why not.
-pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path, timeline: Result<&std::path::Path, String>) {
+/// Prints each part's table and waterfalls, the answers to the chapter's
+/// questions, and where the files went; `timeline` is where the HTML
+/// waterfall was written, or why not.
+pub fn demo_end(demo: &Demo, delay: Delay, dest: &std::path::Path, timeline: Result<&std::path::Path, String>) {
     let dest = dest.display();
-    say!("\n{}", demo_table(rows));
+    say!("\n{}", demo_table(&demo.io));
     say!(
         "Each flag's request over time, one row per flag in the order they started (each style on its own time scale):"
     );
-    say_part!("{}", demo_waterfalls(rows));
+    say_part!("{}", demo_waterfalls(&demo.io));
+    if let (false, Some(work)) = (demo.cpu.is_empty(), demo.work) {
+        say!("\nPart two, {}:\n{}", work.args(), demo_table(&demo.cpu));
+        say!("Each flag over time: its request, then `·` waiting for the GIL and `▓` computing:");
+        say_part!("{}", demo_waterfalls(&demo.cpu));
+        if let Some(answers) = crate::demo::cpu::answers(&demo.io, &demo.cpu, delay, &work) {
+            say!("\n{answers}");
+        }
+    }
     match timeline {
         Ok(path) => say!("\nThe same, side by side, with every time on hover: {}", path.display()),
         Err(why) => eprintln!("flags: cannot write the demo's timeline: {why}"),
@@ -149,11 +176,14 @@ pub fn demo_end(rows: &[StyleTimes], dest: &std::path::Path, timeline: Result<&s
     say!("then download from it with: flags get -s LOCAL");
 }
 
-/// The demo's end after Ctrl-C: the table of the styles that ran to their end.
-pub fn demo_interrupted(rows: &[StyleTimes]) {
-    match rows.is_empty() {
+/// The demo's end after Ctrl-C: the tables of the styles that ran to their end.
+pub fn demo_interrupted(demo: &Demo) {
+    match demo.io.is_empty() {
         true => say!("\nInterrupted before any style finished."),
-        false => say!("\nInterrupted; the styles that finished:\n{}", demo_table(rows)),
+        false => say!("\nInterrupted; the styles that finished:\n{}", demo_table(&demo.io)),
+    }
+    if !demo.cpu.is_empty() {
+        say!("Part two:\n{}", demo_table(&demo.cpu));
     }
 }
 
@@ -183,7 +213,7 @@ mod tests {
             },
         ];
         let t = demo_table(&rows);
-        assert!(t.contains("sequential       2     7.50s     7.00s      1.0x"), "{t}");
-        assert!(t.contains("async            1     0.75s     0.75s     10.0x"), "{t}");
+        assert!(t.contains("sequential           2     7.50s     7.00s      1.0x"), "{t}");
+        assert!(t.contains("async                1     0.75s     0.75s     10.0x"), "{t}");
     }
 }

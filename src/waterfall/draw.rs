@@ -363,6 +363,10 @@ pub fn terminal(rows: &[Row], width: usize) -> Vec<String> {
             Ending::Failed => '×',
         };
         paint(t.started, busy_end, busy);
+        // Between the body and the work: waiting for a thread to compute on.
+        if let Some((from, _)) = t.work.as_ref().and_then(|w| w.span()) {
+            paint(busy_end.filter(|end| *end < from), Some(from), '░');
+        }
         for p in t.work.as_ref().map_or(&[][..], |w| &w.phases[..]) {
             let c = match p.phase {
                 PhaseKind::GilWait => '·',

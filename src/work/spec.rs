@@ -28,6 +28,28 @@ impl Work {
     }
 }
 
+impl Work {
+    /// The `flags get` arguments that ask for this work: `--work 50ms --gil`.
+    pub fn args(&self) -> String {
+        let us = self.cpu.as_micros();
+        let mut s = match (us % 1_000_000, us % 1000) {
+            (0, _) => format!("--work {}s", us / 1_000_000),
+            (_, 0) => format!("--work {}ms", us / 1000),
+            _ => format!("--work {us}us"),
+        };
+        if self.gil {
+            s += " --gil";
+            if self.switch_interval != DEFAULT_SWITCH_INTERVAL {
+                s += &format!(" --switch-interval {}us", self.switch_interval.as_micros());
+            }
+        }
+        if self.offload {
+            s += " --offload";
+        }
+        s
+    }
+}
+
 /// `sys.getswitchinterval()`'s default.
 pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 
@@ -59,4 +81,19 @@ pub struct Worked {
     pub cpu: Duration,
     /// Computing and waiting for the GIL, in order.
     pub phases: Vec<Phase>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arguments_that_ask_for_it() {
+        let gil = Work { gil: true, ..Work::new(Duration::from_millis(50)) };
+        assert_eq!(gil.args(), "--work 50ms --gil");
+        let odd = Work { offload: true, switch_interval: Duration::from_millis(1), ..gil };
+        assert_eq!(odd.args(), "--work 50ms --gil --switch-interval 1000us --offload");
+        assert_eq!(Work::new(Duration::from_micros(1500)).args(), "--work 1500us");
+        assert_eq!(Work::new(Duration::from_secs(2)).args(), "--work 2s");
+    }
 }

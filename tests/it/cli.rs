@@ -13,7 +13,8 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     // the overlap shows however loaded the machine is.
     let out = flags().current_dir(dir.path()).args(["demo", "--delay", "0.3"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert_eq!(text.matches("20 flags downloaded in ").count(), 4, "{text}");
+    // Four styles in part one, five runs in part two.
+    assert_eq!(text.matches("20 flags downloaded in ").count(), 9, "{text}");
     assert!(text.contains("BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN \n"), "{text}");
     // Our commands, with the book's script each stands for; no Python runs.
     assert!(text.contains("\n$ flags get --mode sequential    # the book's flags.py\n"), "{text}");
@@ -37,9 +38,9 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     assert!(starts.iter().all(|s| *s < 10), "async did not overlap: {:#?}", &lines[at + 1..at + 21]);
     assert!(text.contains("with every time on hover: ./demo-timeline.html"), "{text}");
     let page = std::fs::read_to_string(dir.path().join("demo-timeline.html")).unwrap();
-    // Each style twice: on the shared time axis, and on its own (the toggle).
-    assert_eq!(page.matches("<svg").count(), 8);
-    assert_eq!(page.matches("<g class=\"row\"").count(), 160);
+    // Each run twice: on the shared time axis, and on its own (the toggle).
+    assert_eq!(page.matches("<svg").count(), 18);
+    assert_eq!(page.matches("<g class=\"row\"").count(), 360);
     assert!(page.contains("each style on its own time scale") && page.contains("x sequential's speed"));
     assert!(page.contains("releases the GIL") && page.contains("sit idle while all"));
     // On the shared axis every style's last tick is sequential's.
@@ -47,8 +48,21 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
         page.split("<div class=\"shared\">").skip(1).map(|p| p.split("</div>").next().unwrap()).collect();
     let last_tick =
         |svg: &str| svg.rsplit("text-anchor=\"middle\">").next().unwrap().split('<').next().unwrap().to_string();
-    assert_eq!(shared.len(), 4);
-    assert!(shared.iter().all(|svg| last_tick(svg) == last_tick(shared[0])), "one axis");
+    assert_eq!(shared.len(), 9);
+    assert!(shared[..4].iter().all(|svg| last_tick(svg) == last_tick(shared[0])), "one axis for part one");
+    assert!(shared[4..].iter().all(|svg| last_tick(svg) == last_tick(shared[4])), "one axis for part two");
+    // Part two: the CPU-bound runs, their table, and the answers.
+    assert!(text.contains("\n$ flags get --mode threadpool -m 20 --work 50ms --gil    # "), "{text}");
+    assert!(text.contains("\n$ flags get --mode async -m 20 --work 50ms --gil --offload    # "), "{text}");
+    let table = text.split("Part two, --work 50ms --gil:\n").nth(1).expect("part two's table");
+    for style in ["sequential", "threadpool", "async ", "async --offload", "processpool"] {
+        assert!(table.lines().take(6).any(|l| l.starts_with(style) && l.ends_with('x')), "{style}: {table}");
+    }
+    assert!(text.contains("The chapter's two questions, answered by these runs."), "{text}");
+    assert!(page.contains("waiting for the GIL") && page.contains("part two, --work 50ms --gil: threadpool"));
+    // The GIL's threads computed in turn, and the processes side by side.
+    let at = lines.iter().rposition(|l| l.starts_with("threadpool (")).unwrap();
+    assert!(lines[at + 1..at + 21].iter().all(|l| l.contains('·') && l.contains('▓')), "{:#?}", &lines[at..at + 21]);
 }
 
 #[test]
@@ -58,21 +72,29 @@ fn each_demo_header_is_a_command_that_does_the_same() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("against `flags serve --delay 0.05`"), "{text}");
     let server = super::util::ServeProcess::start(&["--delay", "0.05"]);
+    // Part two's runs are against a server with no delay.
+    assert!(text.contains("(each $ line is the flags get that does the same against `flags serve`)"), "{text}");
+    let no_delay = super::util::ServeProcess::start(&[]);
     let headers: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("$ flags ")).collect();
-    assert_eq!(headers.len(), 4, "{text}");
+    assert_eq!(headers.len(), 9, "{text}");
     for header in headers {
         let args: Vec<&str> = header.split('#').next().unwrap().split_whitespace().collect();
+        let at = if args.contains(&"--work") { no_delay.addr } else { server.addr };
         let got = flags()
             .args(&args)
-            .args(["-s", &format!("http://{}/flags", server.addr), "-d"])
+            .args(["-s", &format!("http://{at}/flags"), "-d"])
             .arg(dir.path().join("again"))
             .assert()
             .success();
         let got = String::from_utf8(got.get_output().stdout.clone()).unwrap();
         // The same 20 flags, as many at once as the demo's run had.
-        let at_once =
-            if header.contains("sequential") { "1 concurrent connection will" } else { "20 concurrent connections" };
-        assert!(got.contains("20 flags downloaded") && got.contains(at_once), "{header}: {got}");
+        let m = args.iter().position(|a| *a == "-m").map_or("1", |i| args[i + 1]);
+        let at_once = match m {
+            "1" => "1 concurrent connection will".to_string(),
+            m => format!("{m} concurrent connections"),
+        };
+        assert!(got.contains("20 flags downloaded") && got.contains(&at_once), "{header}: {got}");
+        assert_eq!(got.contains("Work: 50 ms of CPU per flag"), args.contains(&"--work"), "{header}: {got}");
     }
 }
 
@@ -335,7 +357,7 @@ fn the_demo_runs_a_peer_beside_the_styles_and_says_when_it_fails() {
     let dir = tempfile::tempdir().unwrap();
     let out = flags()
         .current_dir(dir.path())
-        .args(["demo", "--delay", "0.05", "--peer"])
+        .args(["demo", "--no-work", "--delay", "0.05", "--peer"])
         .arg("pair=printf '%s\\n' {cc} | xargs -P 2 -I@ curl -sf -o @.gif {base}/@/@.gif; echo fetched")
         .args(["--peer", "broken=exit 3"])
         .assert()

@@ -63,6 +63,40 @@ fn ctrl_c_ends_the_demo_with_a_report_and_no_temporary_file() {
 }
 
 #[test]
+fn ctrl_c_stops_the_demo_while_it_computes() {
+    use std::io::BufRead;
+    let cwd = tempfile::tempdir().unwrap();
+    // One flag of part two alone costs 20 s of CPU: only a stop inside the
+    // work ends it sooner.
+    let mut child = Command::new(flags_exe())
+        .current_dir(cwd.path())
+        .args(["demo", "--delay", "0.01", "--work", "20s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        out += &line;
+        out.push('\n');
+        if line.starts_with("$ flags get --mode sequential --work 20s --gil") {
+            break;
+        }
+    }
+    assert!(out.contains("Part two"), "{out}");
+    let asked = std::time::Instant::now();
+    send_signal(child.id(), libc::SIGINT);
+    assert_eq!(exit_code(&mut child, Duration::from_secs(30)), Some(130));
+    assert!(asked.elapsed() < Duration::from_secs(10), "the work went on for {:?}", asked.elapsed());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(rest.iter().any(|l| l.starts_with("Interrupted")), "{rest:#?}");
+    let left = entries(&cwd.path().join("downloads"));
+    assert!(left.iter().all(|f| !f.starts_with('.')), "temporary files left: {left:?}");
+    assert!(!cwd.path().join("demo-timeline.html").exists(), "nothing is written after Ctrl-C");
+}
+
+#[test]
 fn ctrl_c_ends_the_bench_and_removes_its_scratch_folder_and_ca() {
     for workload in ["W1", "W5"] {
         let tmp = tempfile::tempdir().unwrap();
@@ -177,7 +211,10 @@ fn a_command_peer_has_its_row_and_a_failing_one_stops_the_bench_by_name() {
     let row = report["points"].as_array().unwrap().iter().find(|p| p["tool"] == "loop").expect("the peer's row");
     assert_eq!(row["saved"], 194, "{row}");
     assert_eq!(row["requests"], 194, "the server counted its requests: {row}");
-    assert_eq!(row["peak_in_flight"], 2, "and saw two at a time: {row}");
+    // At no latency two curls overlap only when both are up at once, which
+    // a loaded machine may never let happen: at most two, never more.
+    let peak = row["peak_in_flight"].as_u64().unwrap();
+    assert!((1..=2).contains(&peak), "and saw two at a time at most: {row}");
     assert!(row["cpu_s"].as_f64().unwrap() > 0.0 && row["peak_rss_kib"].as_u64().unwrap() > 0, "{row}");
     let failed = bench("broken=exit 1 # {base} {cc}");
     let err = String::from_utf8_lossy(&failed.stderr);

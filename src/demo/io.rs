@@ -1,0 +1,115 @@
+//! Part one of the demo, the seed's experiment: the 20 flags from the
+//! embedded server at the demo's delay, in each style, then each
+//! `--peer` command against the same server.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use super::legs::run_leg;
+use super::spec::{DemoConfig, DemoError, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
+use crate::bench::peers::CommandPeer;
+use crate::countries::pop20_sorted;
+use crate::download::Mode;
+use crate::save;
+use crate::server::{self, ServerConfig};
+use crate::signals::Stop;
+use crate::waterfall::Row;
+
+/// Runs part one; the styles and peers that ran to their end.
+pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Vec<StyleTimes>, DemoError> {
+    let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
+    let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
+    let codes = pop20_sorted();
+    observer.started(&server.base(), config.delay, codes.len());
+    let mut rows = Vec::new();
+    for mode in Mode::ALL {
+        let concurrency = if mode == Mode::Sequential { 1 } else { codes.len() };
+        let leg = Leg { mode, concurrency, work: None };
+        match run_leg(&leg, (&server.base(), config.delay.max), &codes, config, observer, stop) {
+            Some(times) => rows.push(times),
+            None => return Ok(rows),
+        }
+    }
+    for peer in &config.peers {
+        let (mut times, mut waterfall, mut note) = (Vec::new(), Vec::new(), None);
+        for _ in 1..=config.runs {
+            if stop.is_stopped() {
+                return Ok(rows);
+            }
+            let (run, served) = run_peer(peer, &server, &codes, observer, stop)?;
+            observer.peer_ended(&run);
+            if stop.is_stopped() {
+                return Ok(rows);
+            }
+            note = Some(run.failure().map_or_else(|| run.seen(), |why| format!("failed: {why}")));
+            times.push(run.elapsed);
+            waterfall = served;
+        }
+        rows.push(StyleTimes { mode: Runner::Peer(peer.name.clone()), times, waterfall, note });
+    }
+    Ok(rows)
+}
+
+/// Runs `peer` once against `server` into a fresh folder (removed after),
+/// as a step of `stop` (Ctrl-C sends it SIGINT); its run, and the server's
+/// record of it as waterfall rows.
+fn run_peer(
+    peer: &CommandPeer,
+    server: &server::RunningServer,
+    codes: &[crate::countries::CountryCode],
+    observer: &dyn DemoObserver,
+    stop: &Stop,
+) -> Result<(PeerRun, Vec<Row>), DemoError> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
+    let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
+    let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
+    observer.peer_started(&peer.name, &line);
+    let record = server.stats().timeline();
+    let (before, conns) = (record.total(), server.stats().snapshot().connections);
+    let pid = Arc::new(AtomicU32::new(0));
+    let signal = |pid: Arc<AtomicU32>, sig| {
+        move || {
+            let p = pid.load(Ordering::SeqCst);
+            if p != 0 {
+                // SAFETY: kill(2) on the child this run started and has not reaped.
+                unsafe { libc::kill(p as libc::pid_t, sig) };
+            }
+        }
+    };
+    let (gentle, now) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
+    let t0 = std::time::Instant::now();
+    let mut cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let output = stop.step(gentle, now, || {
+        let child = cmd.spawn()?;
+        pid.store(child.id(), Ordering::SeqCst);
+        child.wait_with_output()
+    });
+    let elapsed = t0.elapsed();
+    let output = output.map_err(DemoError::Peer)?;
+    // The peer's rows on its own clock: from when it started.
+    let origin = record.ms(t0);
+    let mut served = record.after(before).requests;
+    for r in &mut served {
+        r.conn_ms = (r.conn_ms - origin).max(0.0);
+        r.head_ms -= origin;
+        for t in [&mut r.first_byte_ms, &mut r.last_byte_ms, &mut r.done_ms].into_iter().flatten() {
+            *t -= origin;
+        }
+    }
+    let spans: Vec<(f64, f64)> = served.iter().map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms))).collect();
+    let run = PeerRun {
+        name: peer.name.clone(),
+        line,
+        elapsed,
+        status: output.status.code(),
+        output: [output.stdout, output.stderr].concat(),
+        saved: save::gifs_under(dir.path(), 3),
+        wanted: codes.len(),
+        requests: served.len(),
+        peak: crate::download::timeline::peak_of(&spans),
+        connections: (server.stats().snapshot().connections - conns) as usize,
+    };
+    Ok((run, crate::waterfall::served_rows(&served)))
+}

@@ -1,0 +1,75 @@
+//! One style's runs in the demo, either part: the job it is given, the
+//! run as a step that Ctrl-C cancels, and its waterfall.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::spec::{DemoConfig, DemoObserver, Leg, StyleTimes};
+use crate::countries::CountryCode;
+use crate::download::{self, Cancel, Job, RunResult};
+use crate::http::BaseUrl;
+use crate::signals::Stop;
+use crate::waterfall::{Ending, Row};
+
+/// Runs `leg` over `codes` from `base` `config.runs` times, telling
+/// `observer`: its times and its last run's waterfall, or `None` once
+/// `stop` is stopped (the run in progress cancelled as `flags get`
+/// cancels one, its temporary files removed). `slowest` is the server's
+/// longest delay, added to every request's timeout.
+pub fn run_leg(
+    leg: &Leg,
+    (base, slowest): (&BaseUrl, Duration),
+    codes: &[CountryCode],
+    config: &DemoConfig,
+    observer: &dyn DemoObserver,
+    stop: &Stop,
+) -> Option<StyleTimes> {
+    let (mut times, mut waterfall) = (Vec::new(), Vec::new());
+    for i in 1..=config.runs {
+        if stop.is_stopped() {
+            return None;
+        }
+        let sink = observer.run_started(leg, i, config.runs);
+        let mut job = Job::new(base.clone(), config.dest.clone(), leg.concurrency);
+        job.timeout = Duration::from_secs(10) + slowest;
+        job.stall = job.timeout;
+        job.work = leg.work;
+        let cancel = Cancel::new(&config.dest);
+        let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
+        // The process exits right after an abort: the gate stays held
+        // (forgotten) so that nothing is committed meanwhile.
+        let abort = move || std::mem::forget(now.abort());
+        let codes = codes.to_vec();
+        let result = stop.step(move || gentle.cancel(), abort, || download::run(leg.mode, job, codes, sink, cancel));
+        observer.run_ended(&result);
+        if stop.is_stopped() {
+            return None;
+        }
+        times.push(result.elapsed);
+        waterfall = waterfall_rows(&result);
+    }
+    Some(StyleTimes { mode: leg.runner(), times, waterfall, note: None })
+}
+
+/// A run's waterfall: a row per code, in the order they started.
+pub fn waterfall_rows(result: &RunResult) -> Vec<Row> {
+    let mut rows: Vec<Row> = result
+        .done
+        .iter()
+        .zip(result.timelines())
+        .map(|(d, timeline)| Row {
+            label: d.cc.to_string(),
+            timeline,
+            ending: match d.outcome {
+                download::Outcome::Failed(_) => Ending::Failed,
+                download::Outcome::NotFound => Ending::NotFound,
+                _ => Ending::Ok,
+            },
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let at = |r: &Row| r.timeline.started.unwrap_or(f64::MAX);
+        at(a).total_cmp(&at(b)).then_with(|| a.label.cmp(&b.label))
+    });
+    rows
+}

@@ -1,0 +1,41 @@
+//! The main job (`flags` with no arguments): the seed's experiment, and
+//! the chapter's closing questions. Part one starts the embedded server on
+//! a free loopback port with a CDN-like latency and downloads POP20 with
+//! every style; part two downloads them from a server with no delay, each
+//! flag given CPU work under the model GIL. It returns each style's times;
+//! what a person sees along the way comes from the caller's
+//! [`DemoObserver`].
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`spec`] | the configuration, the observer, what a run returns |
+//! | [`legs`] | one style's runs, as a step Ctrl-C cancels, and its waterfall |
+//! | [`io`] | part one: the styles at the demo's delay, then the `--peer` commands |
+//! | [`cpu`] | part two: the styles with `--work`, and the answers to the chapter's questions |
+//! | [`page`] | `demo-timeline.html` |
+
+pub mod cpu;
+pub mod io;
+pub mod legs;
+pub mod page;
+pub mod spec;
+
+pub use legs::waterfall_rows;
+pub use page::{timeline_path, where_the_cpu_goes, where_the_time_goes, write_timeline};
+pub use spec::{default_work, Demo, DemoConfig, DemoError, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
+
+use crate::save;
+use crate::signals::Stop;
+
+/// Runs the demo: part one, then part two unless the config has no work
+/// or `stop` was stopped. When `stop` is stopped, the run in progress is
+/// cancelled as `flags get` cancels one and no other starts.
+pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Demo, DemoError> {
+    save::prepare_dest(&config.dest).map_err(|source| DemoError::Dest { dir: config.dest.clone(), source })?;
+    let io = io::run(config, observer, stop)?;
+    let cpu = match config.work {
+        Some(work) if !stop.is_stopped() => cpu::run(config, work, observer, stop)?,
+        _ => Vec::new(),
+    };
+    Ok(Demo { io, cpu, work: config.work })
+}

@@ -1,0 +1,194 @@
+//! What the demo is given, what it tells as it goes, and what it returns.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bench::peers::CommandPeer;
+use crate::download::{Mode, RunResult, Sink};
+use crate::http::BaseUrl;
+use crate::server::Delay;
+use crate::waterfall::Row;
+use crate::work::Work;
+
+/// Settings of the demo.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Latency of each response (the book's CDN answered in about 0.35 s).
+    pub delay: Delay,
+    /// Seed for the server's delay draws.
+    pub seed: u64,
+    /// Runs of each style.
+    pub runs: usize,
+    /// Where the files go.
+    pub dest: PathBuf,
+    /// Commands run after the styles, against the same server (`--peer`).
+    pub peers: Vec<CommandPeer>,
+    /// The CPU work of part two (`None`: no part two).
+    pub work: Option<Work>,
+}
+
+/// Part two's work: 50 ms of CPU per flag under the model GIL.
+pub fn default_work() -> Work {
+    Work { gil: true, ..Work::new(Duration::from_millis(50)) }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            delay: Delay::fixed(0.35),
+            seed: 0,
+            runs: 1,
+            dest: PathBuf::from("downloads"),
+            peers: Vec::new(),
+            work: Some(default_work()),
+        }
+    }
+}
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot write to {}", .dir.display())]
+    Dest {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the embedded flag server")]
+    Server(#[source] std::io::Error),
+    #[error("cannot make a folder for a peer")]
+    Scratch(#[source] std::io::Error),
+    #[error("cannot run a peer")]
+    Peer(#[source] std::io::Error),
+}
+
+/// Who ran: one of the styles, the async style handing its work to the
+/// blocking pool (part two), or a `--peer` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runner {
+    Style(Mode),
+    Offloaded,
+    Peer(String),
+}
+
+impl std::fmt::Display for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Runner::Style(m) => write!(f, "{m}"),
+            Runner::Offloaded => f.write_str("async --offload"),
+            Runner::Peer(name) => f.write_str(name),
+        }
+    }
+}
+
+/// One run of a style in the demo: the style, its requests at once, and
+/// the work it does per flag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Leg {
+    pub mode: Mode,
+    pub concurrency: usize,
+    pub work: Option<Work>,
+}
+
+impl Leg {
+    /// Who runs it.
+    pub fn runner(&self) -> Runner {
+        match self.work {
+            Some(w) if w.offload => Runner::Offloaded,
+            _ => Runner::Style(self.mode),
+        }
+    }
+}
+
+/// One style's (or peer's) times, and the waterfall of its last run: the
+/// client's own for a style, the server's record for a peer.
+#[derive(Debug, Clone)]
+pub struct StyleTimes {
+    pub mode: Runner,
+    pub times: Vec<Duration>,
+    pub waterfall: Vec<Row>,
+    /// For a peer: what the server saw of its last run, or why it failed.
+    pub note: Option<String>,
+}
+
+impl StyleTimes {
+    /// Mean of the runs.
+    pub fn mean(&self) -> Duration {
+        self.times.iter().sum::<Duration>() / self.times.len().max(1) as u32
+    }
+
+    /// Fastest run.
+    pub fn best(&self) -> Duration {
+        self.times.iter().copied().min().unwrap_or_default()
+    }
+
+    /// The last run's time.
+    pub fn last(&self) -> Duration {
+        self.times.last().copied().unwrap_or_default()
+    }
+}
+
+/// What the demo measured: part one (I/O-bound, at the demo's delay) and
+/// part two (CPU-bound, at no delay, with `work` per flag).
+#[derive(Debug, Clone, Default)]
+pub struct Demo {
+    pub io: Vec<StyleTimes>,
+    pub cpu: Vec<StyleTimes>,
+    pub work: Option<Work>,
+}
+
+/// One run of a `--peer` command in the demo.
+#[derive(Debug, Clone)]
+pub struct PeerRun {
+    pub name: String,
+    /// The command line run.
+    pub line: String,
+    pub elapsed: Duration,
+    /// Its exit status (none: a signal ended it), and what it printed.
+    pub status: Option<i32>,
+    pub output: Vec<u8>,
+    /// The `.gif` files it left, and the flags asked for.
+    pub saved: usize,
+    pub wanted: usize,
+    /// What the server saw: requests, the most at once, connections.
+    pub requests: usize,
+    pub peak: usize,
+    pub connections: usize,
+}
+
+impl PeerRun {
+    /// Why the run failed, if it did: a non-zero exit, or fewer flags.
+    pub fn failure(&self) -> Option<String> {
+        match self.status {
+            Some(0) if self.saved >= self.wanted => None,
+            Some(0) => Some(format!("it saved {} of {} flags", self.saved, self.wanted)),
+            Some(code) => Some(format!("it exited {code}, having saved {} of {} flags", self.saved, self.wanted)),
+            None => Some("a signal ended it".into()),
+        }
+    }
+
+    /// What the server saw, in words.
+    pub fn seen(&self) -> String {
+        format!(
+            "the server saw {} requests, at most {} at once, on {} connections",
+            self.requests, self.peak, self.connections
+        )
+    }
+}
+
+/// What the demo tells as it goes.
+pub trait DemoObserver {
+    /// The server is up at `base`, answering after `delay`; `codes` flags per run.
+    fn started(&self, base: &BaseUrl, delay: Delay, codes: usize);
+    /// Part two begins: a server at `base` with no delay, `work` per flag.
+    fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize);
+    /// Run `run` of `runs` of `leg` begins; its outcomes go to the sink returned.
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink>;
+    /// That run is over.
+    fn run_ended(&self, result: &RunResult);
+    /// A `--peer` command is about to run (`line`, its placeholders filled).
+    fn peer_started(&self, name: &str, line: &str);
+    /// It ended.
+    fn peer_ended(&self, run: &PeerRun);
+}
