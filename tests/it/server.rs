@@ -328,3 +328,27 @@ fn the_server_records_a_client_that_vanishes_mid_request_as_left_early() {
     );
     assert!(r["done_ms"].as_f64().unwrap() - r["head_ms"].as_f64().unwrap() < 4000.0, "let go before its delay: {r}");
 }
+
+#[test]
+fn a_preface_sent_in_pieces_still_speaks_http2_and_a_get_that_starts_like_it_http1() {
+    use std::io::{Read, Write};
+    let srv = ServeProcess::start(&[]);
+    // HTTP/2 with prior knowledge, the preface in two writes: the server's
+    // first frame back is its SETTINGS (type 4).
+    let mut h2 = std::net::TcpStream::connect(srv.addr).unwrap();
+    h2.set_nodelay(true).unwrap();
+    h2.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    h2.write_all(b"\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").unwrap();
+    let mut frame = [0u8; 9];
+    h2.read_exact(&mut frame).unwrap();
+    assert_eq!(frame[3], 4, "not a SETTINGS frame: {frame:?}");
+    // A request that shares the preface's first letter is HTTP/1.1.
+    let mut h1 = std::net::TcpStream::connect(srv.addr).unwrap();
+    h1.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    h1.write_all(b"PUT /flags/br/br.gif HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = h1.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer:?}");
+}
