@@ -232,15 +232,17 @@ fn ctrl_c_while_the_process_pool_starts() {
     }
 }
 
-/// Whether a thread named `name` runs in process `pid` or in one of its
-/// children (a process pool's workers).
+/// Whether a thread named `name` runs in process `pid`, one of its
+/// children or one of theirs (a process pool's workers, forked by its fork
+/// server).
 fn has_thread(pid: u32, name: &str) -> bool {
     let parent_of = |p: &str| {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
         stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok())
     };
     std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).any(|p| {
-        let ours = p == pid.to_string() || parent_of(&p) == Some(pid);
+        let up = parent_of(&p);
+        let ours = p == pid.to_string() || up == Some(pid) || up.and_then(|u| parent_of(&u.to_string())) == Some(pid);
         let tasks = std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten();
         ours && { tasks }.any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name))
     })

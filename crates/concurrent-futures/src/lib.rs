@@ -20,10 +20,15 @@
 //!   [`as_completed`] and [`wait`] register a callback that sends the
 //!   future's index down a channel, so they sleep until something finishes
 //!   instead of polling.
+//! - **Start methods.** A [`ProcessPoolExecutor`] starts each worker from
+//!   the executable ([`StartMethod::Spawn`], the default), or forks it from
+//!   a fork server started once ([`StartMethod::ForkServer`], Python's
+//!   `forkserver`; see [`forkserver`] for when it pays).
 //! - **Panics** in jobs and callbacks are caught. Those in jobs come back as
 //!   [`FutureError::Panicked`]; neither is printed (a panic hook installed
 //!   with the first pool stays quiet on the pools' own threads).
 
+pub mod forkserver;
 mod future;
 pub mod process_pool;
 mod thread_pool;
@@ -32,7 +37,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use future::{FutureHandle, FutureState};
-pub use process_pool::{ProcessPoolExecutor, Registry, WORKER_ARG, run_worker_if_requested, serve as serve_worker};
+pub use process_pool::{
+    ProcessPoolExecutor, Registry, START_ENV, StartMethod, WORKER_ARG, run_worker_if_requested, serve as serve_worker,
+};
 pub use thread_pool::ThreadPoolExecutor;
 
 /// Why a future has no value.

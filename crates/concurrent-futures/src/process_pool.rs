@@ -30,11 +30,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::io::Read;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::forkserver::{self, FORKSERVER_ARG, ForkServer};
 use super::thread_pool::in_order;
 use super::{FutureError, FutureHandle, ThreadPoolExecutor};
 
@@ -131,14 +133,32 @@ enum Reply {
 }
 
 /// If this process was started as a worker, serves jobs from stdin until
-/// it closes and exits; otherwise returns at once.
+/// it closes and exits; as a fork server (see [`crate::forkserver`]), forks
+/// workers that do; otherwise returns at once.
 pub fn run_worker_if_requested(registry: &'static Registry) {
-    if std::env::args_os().nth(1).is_none_or(|a| a != WORKER_ARG) {
+    let arg = std::env::args_os().nth(1);
+    if arg.as_deref() == Some(std::ffi::OsStr::new(FORKSERVER_ARG)) {
+        die_with_parent(expected_parent());
+        forkserver::serve(|server| worker_main(registry, Some(server)));
+    }
+    if arg.is_none_or(|a| a != WORKER_ARG) {
         return;
     }
+    std::process::exit(worker_main(registry, expected_parent()));
+}
+
+/// The parent a worker or fork server was started by, from [`PARENT_ENV`].
+fn expected_parent() -> Option<i32> {
+    std::env::var(PARENT_ENV).ok().and_then(|p| p.parse::<i32>().ok())
+}
+
+/// A worker's life, started afresh or forked: dies with `parent`, runs the
+/// terminate hook on SIGTERM, serves jobs from stdin until it closes; the
+/// exit status.
+fn worker_main(registry: &'static Registry, parent: Option<i32>) -> i32 {
     // The panic message goes back to the parent; don't print it here too.
     std::panic::set_hook(Box::new(|_| {}));
-    die_with_parent();
+    die_with_parent(parent);
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]) {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
@@ -149,26 +169,27 @@ pub fn run_worker_if_requested(registry: &'static Registry) {
             }
         });
     }
-    let code = match serve(registry, BufReader::new(io::stdin()), io::stdout().lock()) {
+    match serve(registry, BufReader::new(io::stdin()), io::stdout().lock()) {
         Ok(()) => 0,
         Err(_) => 1,
-    };
-    std::process::exit(code);
+    }
 }
 
 /// Asks the kernel for SIGTERM when the parent dies, and leaves at once if
-/// it already has (Linux; elsewhere, closing stdin ends a worker).
-fn die_with_parent() {
+/// it already has, or is not `expected` (Linux; elsewhere, closing stdin
+/// ends a worker).
+fn die_with_parent(expected: Option<i32>) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: prctl with PR_SET_PDEATHSIG and a valid signal number.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) };
-        let expected = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse::<i32>().ok());
         // SAFETY: getppid has no preconditions.
         if expected.is_some_and(|p| p != unsafe { libc::getppid() }) {
             std::process::exit(143);
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = expected;
 }
 
 /// The worker loop: one JSON request per line in, one reply per line out.
@@ -263,10 +284,9 @@ fn running(pid: u32) -> bool {
 }
 
 /// A worker's stdin, shared by its pool thread (jobs) and [`Interrupter`].
-type SharedStdin = Arc<Mutex<Option<ChildStdin>>>;
+type SharedStdin = Arc<Mutex<Option<Box<dyn Write + Send>>>>;
 
 /// How to start a worker, and the workers of one pool.
-#[derive(Debug)]
 struct Program {
     path: PathBuf,
     args: Vec<OsString>,
@@ -274,34 +294,96 @@ struct Program {
     stdins: Mutex<Vec<(u32, SharedStdin)>>,
     /// Every worker pid this pool started.
     started: Mutex<Vec<u32>>,
+    /// How workers start: from the fork server, once it runs.
+    start: Mutex<Start>,
+}
+
+/// How a pool starts its workers.
+#[derive(Debug)]
+enum Start {
+    /// Each from the executable, as `spawn` does.
+    Spawn,
+    /// Forked by a fork server, started with the first worker.
+    Fork(Option<ForkServer>),
+}
+
+/// A worker process: a child of this process, or of the fork server.
+#[derive(Debug)]
+enum Process {
+    Child(Child),
+    Forked(u32),
+}
+
+impl Process {
+    fn id(&self) -> u32 {
+        match self {
+            Process::Child(c) => c.id(),
+            Process::Forked(pid) => *pid,
+        }
+    }
+
+    /// Waits for it to end: its status, when this process is its parent.
+    fn wait(&mut self) -> Option<std::process::ExitStatus> {
+        match self {
+            Process::Child(c) => c.wait().ok(),
+            Process::Forked(pid) => {
+                // The fork server's child: its end is seen (a zombie counts
+                // as ended), and the fork server collects it.
+                while running(*pid) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                None
+            }
+        }
+    }
+
+    fn kill(&mut self) {
+        match self {
+            Process::Child(c) => {
+                let _ = c.kill();
+            }
+            // SAFETY: kill(2) on a worker of this pool, not yet seen gone.
+            Process::Forked(pid) => unsafe {
+                libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+            },
+        }
+    }
 }
 
 /// A running worker process, owned by one pool thread.
 struct Worker {
-    child: Child,
+    process: Process,
     stdin: SharedStdin,
-    stdout: BufReader<ChildStdout>,
+    stdout: BufReader<Box<dyn Read + Send>>,
     program: Arc<Program>,
 }
 
 impl Worker {
     fn start(program: &Arc<Program>) -> io::Result<Worker> {
-        let mut child = Command::new(&program.path)
-            .args(&program.args)
-            .env(PARENT_ENV, std::process::id().to_string())
-            // Out of the terminal's process group: the parent handles Ctrl-C.
-            .process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let pid = child.id();
-        let stdin = Arc::new(Mutex::new(child.stdin.take()));
-        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let (process, stdin, stdout) = match program.fork()? {
+            Some(forked) => forked,
+            None => {
+                let mut child = Command::new(&program.path)
+                    .args(&program.args)
+                    .env(PARENT_ENV, std::process::id().to_string())
+                    // Out of the terminal's process group: the parent handles Ctrl-C.
+                    .process_group(0)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit())
+                    .spawn()?;
+                let stdin: Box<dyn Write + Send> = Box::new(child.stdin.take().expect("stdin is piped"));
+                let stdout: Box<dyn Read + Send> = Box::new(child.stdout.take().expect("stdout is piped"));
+                (Process::Child(child), stdin, stdout)
+            }
+        };
+        let pid = process.id();
+        let stdin = Arc::new(Mutex::new(Some(stdin)));
+        let stdout = BufReader::new(stdout);
         live_workers().lock().unwrap_or_else(|e| e.into_inner()).push(pid);
         program.started.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
         program.stdins.lock().unwrap_or_else(|e| e.into_inner()).push((pid, Arc::clone(&stdin)));
-        Ok(Worker { child, stdin, stdout, program: Arc::clone(program) })
+        Ok(Worker { process, stdin, stdout, program: Arc::clone(program) })
     }
 
     fn call(&mut self, request: &str) -> io::Result<Reply> {
@@ -321,12 +403,12 @@ impl Worker {
 
     /// Ends a worker that failed and says how it ended.
     fn reap(mut self) -> String {
-        let pid = self.child.id();
+        let pid = self.process.id();
         self.close_stdin();
-        let _ = self.child.kill();
-        match self.child.wait() {
-            Ok(status) => format!("worker process {pid} ended ({status})"),
-            Err(e) => format!("worker process {pid} is lost: {e}"),
+        self.process.kill();
+        match self.process.wait() {
+            Some(status) => format!("worker process {pid} ended ({status})"),
+            None => format!("worker process {pid} ended"),
         }
     }
 
@@ -339,8 +421,8 @@ impl Drop for Worker {
     fn drop(&mut self) {
         // Closing stdin ends the worker's loop; then collect it.
         self.close_stdin();
-        let _ = self.child.wait();
-        let pid = self.child.id();
+        let _ = self.process.wait();
+        let pid = self.process.id();
         live_workers().lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
         self.program.stdins.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != pid);
     }
@@ -367,6 +449,77 @@ fn run_in_worker(program: &Arc<Program>, request: &str) -> Result<Value, FutureE
             Err(_) => Err(FutureError::WorkerDied(slot.take().expect("present").reap())),
         }
     })
+}
+
+/// How pools start workers by default: each from the executable, unless
+/// [`START_ENV`] is `forkserver` (see [`crate::forkserver`] for why).
+fn default_start() -> StartMethod {
+    match std::env::var(START_ENV).is_ok_and(|v| v == "forkserver") {
+        true => StartMethod::ForkServer,
+        false => StartMethod::Spawn,
+    }
+}
+
+impl From<StartMethod> for Start {
+    fn from(method: StartMethod) -> Start {
+        match (method, cfg!(target_os = "linux")) {
+            (StartMethod::ForkServer, true) => Start::Fork(None),
+            _ => Start::Spawn,
+        }
+    }
+}
+
+/// The environment variable that, set to `forkserver`, has every pool fork
+/// its workers from a fork server instead of starting the executable.
+pub const START_ENV: &str = "CONCURRENT_FUTURES_START";
+
+impl Program {
+    /// A worker forked by this pool's fork server (started on first use,
+    /// and once more if it has died): its process, stdin and stdout;
+    /// `None` to spawn one instead (the start method is spawn, or no fork
+    /// server can start).
+    #[allow(clippy::type_complexity)]
+    fn fork(&self) -> io::Result<Option<(Process, Box<dyn Write + Send>, Box<dyn Read + Send>)>> {
+        let mut start = self.start.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tries = 0;
+        loop {
+            let server = match &mut *start {
+                Start::Spawn => return Ok(None),
+                Start::Fork(server) => server,
+            };
+            if server.is_none() {
+                match ForkServer::start(&self.path, PARENT_ENV) {
+                    Ok(started) => *server = Some(started),
+                    Err(_) => {
+                        *start = Start::Spawn;
+                        return Ok(None);
+                    }
+                }
+            }
+            let (their_stdin, our_stdin) = io::pipe()?;
+            let (our_stdout, their_stdout) = io::pipe()?;
+            match server.as_mut().expect("started").fork(&their_stdin.into(), &their_stdout.into()) {
+                Ok(pid) => return Ok(Some((Process::Forked(pid), Box::new(our_stdin), Box::new(our_stdout)))),
+                // A fork server that died is started again, once.
+                Err(_) if tries == 0 => {
+                    *server = None;
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// How a [`ProcessPoolExecutor`] starts its workers, as Python's
+/// `multiprocessing` start methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMethod {
+    /// Each worker runs the executable afresh.
+    Spawn,
+    /// A fork server, started once from the executable, forks each worker
+    /// (Linux; elsewhere [`StartMethod::Spawn`]). See [`crate::forkserver`].
+    ForkServer,
 }
 
 /// A pool of worker processes running registered jobs; see the module doc.
@@ -408,8 +561,17 @@ impl ProcessPoolExecutor {
                 args: vec![WORKER_ARG.into()],
                 stdins: Mutex::default(),
                 started: Mutex::default(),
+                start: Mutex::new(default_start().into()),
             }),
         }
+    }
+
+    /// Starts this pool's workers with `method` (before its first job; the
+    /// default is [`StartMethod::Spawn`], or the fork server when
+    /// [`START_ENV`] says so).
+    pub fn with_start_method(self, method: StartMethod) -> Self {
+        *self.program.start.lock().unwrap_or_else(|e| e.into_inner()) = method.into();
+        self
     }
 
     /// The most worker processes this pool runs.
@@ -470,6 +632,20 @@ impl ProcessPoolExecutor {
     /// workers to exit.
     pub fn shutdown(&self, wait: bool) {
         self.threads.shutdown(wait);
+    }
+}
+
+impl Drop for ProcessPoolExecutor {
+    /// Waits for the jobs and the workers, then ends the fork server, if
+    /// any, which collects its workers first: their CPU time and memory then
+    /// reach this process's own `wait4` accounting, as spawned workers' do.
+    fn drop(&mut self) {
+        self.threads.shutdown(true);
+        let server = match &mut *self.program.start.lock().unwrap_or_else(|e| e.into_inner()) {
+            Start::Fork(server) => server.take(),
+            Start::Spawn => None,
+        };
+        drop(server);
     }
 }
 

@@ -84,6 +84,55 @@ fn a_killed_worker_fails_only_its_job_and_is_replaced() {
     assert!(t0.elapsed() < Duration::from_secs(8));
 }
 
+/// The parent of `pid`, from /proc.
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit_once(") ").unwrap().1.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+}
+
+fn workers_are_forked_by_one_fork_server_and_die_with_it() {
+    let ex = pool(3).with_start_method(concurrent_futures::StartMethod::ForkServer);
+    // Three jobs at once start three workers.
+    let slept: Vec<u64> = ex.map("sleep_ms", [200u64, 200, 200]).map(Result::unwrap).collect();
+    assert_eq!(slept, [200, 200, 200]);
+    let pids: Vec<u32> = ex.map("pid", vec![json!(null); 6]).map(Result::unwrap).collect();
+    let servers: std::collections::BTreeSet<u32> = pids.iter().map(|&p| parent_of(p)).collect();
+    assert_eq!(servers.len(), 1, "one fork server: {pids:?} {servers:?}");
+    let server = *servers.first().unwrap();
+    assert_ne!(server, std::process::id());
+    assert_eq!(parent_of(server), std::process::id(), "the fork server is ours");
+    // Killed, it takes its workers with it, and the next job gets a new one.
+    // SAFETY: kill(2) on the fork server this pool started.
+    assert_eq!(unsafe { libc::kill(server as i32, libc::SIGKILL) }, 0);
+    let t0 = Instant::now();
+    while !pids.iter().all(|&p| gone(p)) {
+        assert!(t0.elapsed() < Duration::from_secs(5), "workers outlived their fork server");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut next = Err(FutureError::Shutdown);
+    for _ in 0..3 {
+        // A thread may first meet its dead worker: that job fails, the next runs.
+        next = ex.submit::<_, u32>("pid", ()).result(Some(Duration::from_secs(10)));
+        if next.is_ok() {
+            break;
+        }
+    }
+    let again = next.unwrap();
+    assert_ne!(parent_of(again), server);
+    assert_eq!(parent_of(parent_of(again)), std::process::id());
+}
+
+fn spawned_workers_are_our_children() {
+    let ex = pool(2);
+    let pids: Vec<u32> = ex.map("pid", vec![json!(null); 4]).map(Result::unwrap).collect();
+    assert!(pids.iter().all(|&p| parent_of(p) == std::process::id()), "{pids:?}");
+}
+
 fn submit_after_shutdown_is_an_error() {
     let ex = pool(1);
     ex.shutdown(true);
@@ -92,7 +141,7 @@ fn submit_after_shutdown_is_an_error() {
 
 fn main() {
     concurrent_futures::run_worker_if_requested(registry());
-    let tests: [(&str, fn()); 7] = [
+    let tests: [(&str, fn()); 9] = [
         ("map_keeps_input_order_across_processes", map_keeps_input_order_across_processes),
         ("jobs_run_in_other_processes_at_most_max_workers", jobs_run_in_other_processes_at_most_max_workers),
         (
@@ -106,6 +155,11 @@ fn main() {
         ("unknown_jobs_and_wrong_types_are_errors", unknown_jobs_and_wrong_types_are_errors),
         ("a_killed_worker_fails_only_its_job_and_is_replaced", a_killed_worker_fails_only_its_job_and_is_replaced),
         ("submit_after_shutdown_is_an_error", submit_after_shutdown_is_an_error),
+        (
+            "workers_are_forked_by_one_fork_server_and_die_with_it",
+            workers_are_forked_by_one_fork_server_and_die_with_it,
+        ),
+        ("spawned_workers_are_our_children", spawned_workers_are_our_children),
     ];
     let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let mut failed = 0;
