@@ -187,20 +187,41 @@ extern "C" fn on_child(_: libc::c_int) {
     reap(libc::WNOHANG);
 }
 
+/// The room a message of one byte and up to `fds` descriptors needs: its
+/// byte, and a control buffer of `CMSG_SPACE` bytes.
+struct Room {
+    byte: [u8; 1],
+    iov: libc::iovec,
+    control: Vec<u8>,
+}
+
+impl Room {
+    fn new(fds: usize) -> Box<Room> {
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space = unsafe { libc::CMSG_SPACE((fds * std::mem::size_of::<RawFd>()) as u32) } as usize;
+        let iov = libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 1 };
+        let mut room = Box::new(Room { byte: [0], iov, control: vec![0u8; space] });
+        room.iov.iov_base = room.byte.as_mut_ptr().cast();
+        room
+    }
+
+    /// A message header pointing into this room (boxed, so it does not move).
+    fn header(&mut self) -> libc::msghdr {
+        // SAFETY: msghdr is plain data; the pointers set point into `self`.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut self.iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = self.control.as_mut_ptr().cast();
+        msg.msg_controllen = self.control.len() as _;
+        msg
+    }
+}
+
 /// Sends one byte carrying `fds` over `sock`.
 fn send_fds(sock: &UnixStream, fds: &[RawFd]) -> io::Result<()> {
     let bytes = std::mem::size_of_val(fds) as u32;
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(bytes) } as usize;
-    let mut control = vec![0u8; space];
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
+    let mut room = Room::new(fds.len());
+    let msg = room.header();
     // SAFETY: the control buffer has room for one header and `fds`, as
     // CMSG_SPACE said; the data is copied in within it.
     unsafe {
@@ -217,22 +238,11 @@ fn send_fds(sock: &UnixStream, fds: &[RawFd]) -> io::Result<()> {
     }
 }
 
-/// Receives one byte and the descriptors it carries; `None` at the end of
-/// the stream.
+/// Receives one byte and the descriptors it carries (four at most); `None`
+/// at the end of the stream.
 fn recv_fds(sock: &UnixStream) -> io::Result<Option<Vec<OwnedFd>>> {
-    const MAX: usize = 4;
-    let bytes = (MAX * std::mem::size_of::<RawFd>()) as u32;
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(bytes) } as usize;
-    let mut control = vec![0u8; space];
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: as in send_fds.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
+    let mut room = Room::new(4);
+    let mut msg = room.header();
     // SAFETY: a valid socket and message; received descriptors are close-on-exec.
     let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     match n {
