@@ -302,7 +302,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
     // filesystems (see `Scratch`), so runs would not be measured alike.
     let mut scratch = Scratch::new()?;
     let plan = plan(cfg);
-    let python = match plan.iter().any(|s| s.work.is_some()) && python_installed() {
+    let python = match plan.iter().any(|s| s.work.is_some()) && peers::on_path("python3") {
         true => Some(scratch.python_reference()?),
         false => None,
     };
@@ -375,11 +375,6 @@ pub fn write_results(report: &BenchReport, out: &Path) -> Result<PathBuf, BenchE
     let json = serde_json::to_vec_pretty(report).expect("a report always serializes");
     write("bench.json", &json)?;
     write("bench.svg", chart::svg(report).map_err(BenchError::Chart)?.as_bytes())
-}
-
-/// True when `python3` runs: W6's reference can be measured.
-fn python_installed() -> bool {
-    Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {

@@ -11,6 +11,11 @@
 use std::path::Path;
 use std::process::Command;
 
+/// True when `program --version` runs and succeeds: it is installed.
+pub fn on_path(program: &str) -> bool {
+    Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
 /// A peer downloader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
@@ -33,7 +38,7 @@ impl Peer {
 
     /// True if the program is on PATH.
     pub fn installed(self) -> bool {
-        Command::new(self.name()).arg("--version").output().is_ok_and(|o| o.status.success())
+        on_path(self.name())
     }
 
     /// The command that downloads `urls` (pairs of URL and file name) into

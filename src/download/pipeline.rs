@@ -19,6 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cancel::Cancel;
 use super::job::{Failure, Job, Outcome, Run};
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -170,9 +171,13 @@ impl Incoming {
 /// noted in `timeline`; `false` if the run was stopped during it.
 fn work_here(run: &Run, flag: &[u8], timeline: &mut Timeline) -> bool {
     let Some(asked) = run.job.work else { return true };
-    let cancel = &run.cancel;
-    timeline.work = work::compute(&asked, flag, Gil::process(), &|| cancel.is_cancelled());
+    timeline.work = work_on(&asked, flag, &run.cancel);
     timeline.work.is_some()
+}
+
+/// `asked` for `flag` under this process's GIL, until `cancel` stops it.
+fn work_on(asked: &work::Work, flag: &[u8], cancel: &Cancel) -> Option<work::Worked> {
+    work::compute(asked, flag, Gil::process(), &|| cancel.is_cancelled())
 }
 
 /// The name a finished metadata check found.
@@ -299,9 +304,7 @@ async fn work_async(run: &Run, flag: &[u8], timeline: &mut Timeline) -> bool {
     match run.job.work {
         Some(asked) if asked.offload => {
             let (cancel, flag) = (Arc::clone(&run.cancel), flag.to_vec());
-            let offloaded = tokio::task::spawn_blocking(move || {
-                work::compute(&asked, &flag, Gil::process(), &|| cancel.is_cancelled())
-            });
+            let offloaded = tokio::task::spawn_blocking(move || work_on(&asked, &flag, &cancel));
             timeline.work = offloaded.await.ok().flatten();
             timeline.work.is_some()
         }
