@@ -333,7 +333,8 @@ fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
 /// as they cannot be. Peeks, so hyper reads the bytes again. A client that
 /// has sent only part of the preface is peeked at again after 1 ms, then
 /// 2, 4, ... up to 50 ms (a peek sees the same bytes until more come, so
-/// it cannot wait for them), until the caller's header timeout.
+/// it cannot wait for them), until the caller's header timeout; one that
+/// has closed its end meanwhile is handed to hyper, which reads the end.
 async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let mut seen = [0u8; PREFACE.len()];
@@ -346,6 +347,9 @@ async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
         }
         if n == PREFACE.len() {
             return Ok(true);
+        }
+        if crate::os::peer_closed(stream.as_raw_fd()) {
+            return Ok(false);
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));

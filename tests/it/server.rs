@@ -352,3 +352,20 @@ fn a_preface_sent_in_pieces_still_speaks_http2_and_a_get_that_starts_like_it_htt
     let _ = h1.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 "), "{answer:?}");
 }
+
+#[test]
+fn a_client_that_leaves_halfway_through_the_preface_is_let_go_before_its_header_timeout() {
+    use std::io::{Read, Write};
+    let srv = ServeProcess::start(&["--header-timeout", "30"]);
+    let mut gone = std::net::TcpStream::connect(srv.addr).unwrap();
+    gone.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    gone.shutdown(std::net::Shutdown::Write).unwrap();
+    gone.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let t0 = Instant::now();
+    let mut rest = Vec::new();
+    // The server closes its end (after an answer to the half request, or none).
+    let _ = gone.read_to_end(&mut rest);
+    assert!(t0.elapsed() < Duration::from_secs(15), "held for {:?}", t0.elapsed());
+    // And it serves the next client as ever.
+    assert_eq!(fetch(srv.addr, "/flags/br/br.gif").status, 200);
+}

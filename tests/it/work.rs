@@ -197,3 +197,47 @@ fn the_python_reference_computes_the_same_chain() {
         assert_eq!(theirs.trim(), format!("{:08x}", flags::work::chain::digest(&flag, units)), "{cc} after {units}");
     }
 }
+
+#[test]
+fn every_style_with_work_gives_the_same_outcome_against_a_misbehaving_server() {
+    // The same seed draws the same faults for the same paths: each style on
+    // a server of its own meets the same cut bodies, lies, HTML and 418s.
+    let faults = ["--seed", "7", "--error-rate", "0.2", "--fault", "truncate:0.2,length-lie:0.2,html:0.2"];
+    let runs: [&[&str]; 5] = [
+        &["--mode", "sequential"],
+        &["--mode", "threadpool", "-m", "8"],
+        &["--mode", "processpool", "-m", "4"],
+        &["--mode", "async", "-m", "8"],
+        &["--mode", "async", "-m", "8", "--offload"],
+    ];
+    let mut seen: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for run in runs {
+        let srv = ServeProcess::start(&faults);
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(FLAGS_EXE)
+            .args(["get", "--json", "-s", &format!("http://{}/flags", srv.addr), "-d"])
+            .arg(dir.path())
+            .args(run)
+            .args(["--work", "5ms", "--gil"])
+            .args(CODES)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(1);
+        let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let outcomes: Vec<(String, String)> = flags_of(&report)
+            .map(|f| (f["cc"].as_str().unwrap().to_string(), f["outcome"].as_str().unwrap().to_string()))
+            .collect();
+        // Work only for what was saved, and a file only for that.
+        for f in flags_of(&report) {
+            assert_eq!(f["outcome"] == "ok", !f["timeline"]["work"].is_null(), "{run:?}: {f}");
+        }
+        let saved: Vec<String> =
+            outcomes.iter().filter(|(_, o)| o == "ok").map(|(cc, _)| format!("{}.gif", cc.to_lowercase())).collect();
+        assert_eq!(super::util::files_in(dir.path()), saved, "{run:?}");
+        assert!(outcomes.iter().any(|(_, o)| o == "ok") && outcomes.iter().any(|(_, o)| o == "error"), "{outcomes:?}");
+        seen.push((format!("{run:?}"), outcomes));
+    }
+    for (run, outcomes) in &seen[1..] {
+        assert_eq!(outcomes, &seen[0].1, "{run} differs from {}", seen[0].0);
+    }
+}

@@ -87,6 +87,9 @@ impl ForkServer {
             let _ = done.recv();
         })?;
         let child = started.recv().map_err(|_| io::Error::other("the fork server's thread ended"))??;
+        // A fork takes milliseconds: a server that does not answer in
+        // seconds is stuck, and the pool starts another.
+        ours.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
         Ok(ForkServer { child, sock: ours, keeper: Some(keeper) })
     }
 
