@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 source scripts/nginx-common.sh
 need_tools wrk curl
+command -v ss >/dev/null 2>&1 || need_tools iproute2  # ss, for settle
 
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt 19600 ]; then
@@ -26,10 +27,23 @@ fi
 ulimit -n "$hard"
 
 # Runs one wrk over `conns` connections for `secs` seconds against $url
-# into $work/wrk-NAME.txt.
+# into $work/wrk-NAME.txt, and the CPU it used into $work/cpu-NAME.txt.
 run_wrk() {
   local name=$1 conns=$2 secs=$3
-  wrk -t2 -c"$conns" -d"${secs}s" --timeout 8s --latency "$url" >"$work/wrk-$name.txt" 2>&1
+  local TIMEFORMAT="%U %S"
+  { time wrk -t2 -c"$conns" -d"${secs}s" --timeout 8s --latency "$url" >"$work/wrk-$name.txt" 2>&1; } \
+    2>"$work/cpu-$name.txt"
+}
+
+# The connections a test closed stay in TIME_WAIT for 60 s, and each
+# connect() to the same address and port then steps over their ports:
+# waits (at most 90 s) until few are left, so that one test's leftovers
+# do not slow the next one's connects.
+settle() {
+  for _ in $(seq 90); do
+    [ "$(ss -tan state time-wait | wc -l)" -lt 1000 ] && return
+    sleep 1
+  done
 }
 
 # Prints one row from the wrk outputs named in "$@", the server's VmHWM
@@ -59,9 +73,14 @@ print(f"{conns:>6} connections, {secs} s: {rate:,.0f} req/s of {possible:,.0f} c
       f"({hwm / conns:.1f} KB a connection)")
 for e in errors:
     print("        wrk:", e)
+cpu = [open(p.replace("/wrk-", "/cpu-")).read().split() for p in sys.argv[4:]]
+user = sum(float(c[0]) for c in cpu)
+system = sum(float(c[1]) for c in cpu)
+print(f"        wrk used {user:.1f} s of user CPU and {system:.1f} s of system CPU (its connects)")
 PY
 }
 
+settle
 start_flags_server --delay 1 --max-connections 12000
 url="$flags_base/br/br.gif"
 curl -sf -o /dev/null "$url"
@@ -69,6 +88,7 @@ run_wrk 10k 10000 "$secs"
 report 10000 "$secs" "$work/wrk-10k.txt"
 stop_flags_server
 
+settle
 start_flags_server --delay 1 --max-connections 19500
 url="$flags_base/br/br.gif"
 curl -sf -o /dev/null "$url"

@@ -24,7 +24,7 @@
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
 //! | [`save`] | file names, and files that are complete or absent |
-//! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery |
+//! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`signals`] | Ctrl-C and SIGTERM: the first stops cleanly, the second at once |
 //! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |

@@ -1,6 +1,6 @@
 //! Response bodies, well-behaved and not: whole, streamed from a file,
 //! dripped, truncated, reset, or followed by a slow close. A body that ends
-//! in an error makes hyper drop the connection, which is how truncation and
+//! in an error makes the connection drop, which is how truncation and
 //! resets reach the client.
 //!
 //! Every faulty or streamed body is one plan: send at most `limit` bytes in
@@ -114,7 +114,7 @@ pub fn body(source: Source, shape: Shape) -> Body {
         Shape::Truncate => Plan { limit: len / 2, end: End::Fail("truncated on purpose"), ..plan },
         Shape::Reset(fd) => {
             // SAFETY: `fd` is the socket of the connection this body is sent
-            // on; hyper keeps it open for as long as the body is alive.
+            // on; the connection keeps it open for as long as the body is alive.
             let sock = unsafe { BorrowedFd::borrow_raw(fd) };
             // SO_LINGER 0: the close that follows the failure sends RST, not FIN.
             let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));

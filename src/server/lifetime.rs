@@ -15,7 +15,7 @@
 //!   (a delay, a stall, a drip, a slow close) is not such an answer.
 //!
 //! [`Tracked`] is the body every response goes out in: it tells the
-//! progress when hyper asks it for more (the answer moves), when it hands
+//! progress when the connection ([`super::h1`], or hyper's HTTP/2) asks it for more (the answer moves), when it hands
 //! over bytes and waits to be asked again, and when it ends.
 
 use std::pin::Pin;
@@ -72,7 +72,7 @@ pub struct Progress {
     held: AtomicUsize,
     /// Answers handed over whose body has not ended.
     sending: AtomicUsize,
-    /// Of those, answers waiting for hyper to ask them for more.
+    /// Of those, answers waiting to be asked for more.
     waiting: AtomicUsize,
     /// The last time anything moved.
     last: AtomicU64,
@@ -158,7 +158,7 @@ impl Progress {
 pub struct Held(Arc<Progress>);
 
 impl Held {
-    /// The answer's body, handed over to hyper now.
+    /// The answer's body, handed over to the connection now.
     pub fn answer(self, body: Body) -> Tracked {
         let p = &self.0;
         p.sending.fetch_add(1, Ordering::Relaxed);

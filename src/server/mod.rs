@@ -16,6 +16,8 @@
 //!   flight finish for up to [`ServerConfig::grace`], and returns.
 //! - [`run`] is one such loop on the caller's runtime, given a bound
 //!   listener and a shutdown future.
+//! - [`h1`]: the server's own HTTP/1.1 (HTTP/2 is hyper's), so that a
+//!   request held for a delay costs a few KB, not hyper's buffers.
 //! - [`lifetime`]: every connection makes progress or is closed (header,
 //!   idle and send timeouts, in every protocol).
 //! - Nothing a client does ends the server: a connection that fails, is
@@ -33,6 +35,7 @@ pub mod conditional;
 pub mod config;
 pub mod faults;
 pub mod files;
+pub mod h1;
 pub mod image;
 pub mod lifetime;
 pub mod pages;
@@ -221,7 +224,8 @@ async fn serve_loop(
 
 /// The largest request head taken over HTTP/1.1, and the largest header
 /// list over HTTP/2; [`routes`] then answers 414 for a long target and 431
-/// for too many or too large headers, past which hyper answers 431 itself.
+/// for too many or too large headers, past which [`h1`] or hyper answers
+/// 431 itself.
 const MAX_HEAD: usize = 32 << 10;
 
 /// The most HTTP/2 streams a client may have open on one connection. Each
@@ -235,13 +239,9 @@ const MAX_STREAMS: u32 = 32;
 /// Serves one accepted connection: TLS first when configured, then
 /// HTTP/1.1 or HTTP/2 (chosen by ALPN under TLS, by the client's first
 /// bytes in plain text, so h2c with prior knowledge works too), for as long
-/// as it makes progress ([`lifetime`]).
-///
-/// Each protocol has its own connection future, the HTTP/2 one boxed: the
-/// task of an HTTP/1.1 connection then holds HTTP/1.1's state only. With
-/// hyper-util's `auto` connection, which holds either inline, every task
-/// was as large as an HTTP/2 connection's (about 8 KB of the 26 KB each of
-/// 10 000 delayed connections cost).
+/// as it makes progress ([`lifetime`]). HTTP/1.1 is the server's own
+/// ([`h1`]), HTTP/2 hyper's, boxed, so that the task of an HTTP/1.1
+/// connection holds HTTP/1.1's state only.
 async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop: watch::Receiver<Stop>) {
     let fd = stream.as_raw_fd();
     let timeouts = state.config.timeouts();
@@ -251,10 +251,11 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop
     let record = state.stats.timeline();
     let conn =
         routes::ConnSeen { id: record.next_conn(), at_ms: record.ms(std::time::Instant::now()), tls: tls.is_some() };
-    let service = |handshake: Option<Duration>| {
+    // What answers each request, in either protocol.
+    let answer = |handshake: Option<Duration>| {
         let (state, progress) = (Arc::clone(&state), Arc::clone(&progress));
-        let counted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let counted = std::sync::atomic::AtomicBool::new(false);
+        move |req: hyper::Request<()>| {
             let held = progress.request();
             // A connection counts from its first request that is not
             // `/stats`: watching the counters does not change them.
@@ -265,56 +266,71 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop
             // its answer waits to be sent, and the answer is all it needs.
             let answer = Box::pin(routes::handle(Arc::clone(&state), fd, conn, req));
             async move { answer.await.map(|resp| resp.map(|body| held.answer(body))) }
-        })
+        }
     };
-    match tls {
-        None => {
-            let h2 = match tokio::time::timeout(timeouts.header, prior_knowledge(&stream)).await {
-                Ok(Ok(h2)) => h2,
-                // Silent past the header timeout, or gone.
-                _ => return,
-            };
-            let io = TokioIo::new(stream);
-            match h2 {
-                false => {
-                    let conn = http1(timeouts).serve_connection(io, service(None));
-                    supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop).await;
-                }
-                true => {
-                    let conn = http2().serve_connection(io, service(None));
-                    Box::pin(supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop)).await;
-                }
-            }
+    let Some(acceptor) = tls else {
+        let h2 = match tokio::time::timeout(timeouts.header, prior_knowledge(&stream)).await {
+            Ok(Ok(h2)) => h2,
+            // Silent past the header timeout, or gone.
+            _ => return,
+        };
+        return match h2 {
+            false => serve_http1(stream, answer(None), &progress, timeouts, &mut stop).await,
+            true => Box::pin(serve_http2(stream, answer(None), &progress, timeouts, &mut stop)).await,
+        };
+    };
+    // Boxed: a TLS connection's state is rustls's, several KB, which a
+    // plain connection's task need not make room for.
+    Box::pin(async {
+        let started = std::time::Instant::now();
+        let stream = match tokio::time::timeout(timeouts.header, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => stream,
+            // A failed or slow handshake is that client's end only.
+            _ => return,
+        };
+        let handshake = Some(started.elapsed());
+        match stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+            false => serve_http1(stream, answer(handshake), &progress, timeouts, &mut stop).await,
+            true => serve_http2(stream, answer(handshake), &progress, timeouts, &mut stop).await,
         }
-        Some(acceptor) => {
-            let started = std::time::Instant::now();
-            let stream = match tokio::time::timeout(timeouts.header, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => stream,
-                // A failed or slow handshake is that client's end only.
-                _ => return,
-            };
-            let handshake = Some(started.elapsed());
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = TokioIo::new(stream);
-            match h2 {
-                false => {
-                    let conn = http1(timeouts).serve_connection(io, service(handshake));
-                    supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop).await;
-                }
-                true => {
-                    let conn = http2().serve_connection(io, service(handshake));
-                    Box::pin(supervise(conn, |c| c.graceful_shutdown(), &progress, timeouts, &mut stop)).await;
-                }
-            }
-        }
-    }
+    })
+    .await
 }
 
-/// hyper's HTTP/1.1 connection as the server runs it.
-fn http1(timeouts: lifetime::Timeouts) -> hyper::server::conn::http1::Builder {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.keep_alive(true).timer(TokioTimer::new()).header_read_timeout(timeouts.header).max_buf_size(MAX_HEAD);
-    builder
+/// HTTP/1.1 on `io`, the server's own ([`h1`]).
+async fn serve_http1<IO, A, F>(
+    io: IO,
+    answer: A,
+    progress: &Progress,
+    timeouts: lifetime::Timeouts,
+    stop: &mut watch::Receiver<Stop>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    A: FnMut(hyper::Request<()>) -> F,
+    F: std::future::Future<Output = io::Result<hyper::Response<lifetime::Tracked>>>,
+{
+    let closing = h1::Closing::default();
+    let conn = h1::serve(io, &closing, MAX_HEAD, answer);
+    supervise(conn, |_| closing.begin(), progress, timeouts, stop).await;
+}
+
+/// HTTP/2 on `io`, hyper's.
+async fn serve_http2<IO, A, F>(
+    io: IO,
+    answer: A,
+    progress: &Progress,
+    timeouts: lifetime::Timeouts,
+    stop: &mut watch::Receiver<Stop>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    A: Fn(hyper::Request<()>) -> F + Send + 'static,
+    F: std::future::Future<Output = io::Result<hyper::Response<lifetime::Tracked>>> + Send + 'static,
+{
+    // The request's body is never read (only GET and HEAD are answered):
+    // dropped now, so that a held request keeps none of hyper's buffers.
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| answer(req.map(|_| ())));
+    let conn = http2().serve_connection(TokioIo::new(io), service);
+    supervise(conn, |c| c.graceful_shutdown(), progress, timeouts, stop).await;
 }
 
 /// hyper's HTTP/2 connection as the server runs it.
@@ -330,11 +346,11 @@ fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
 
 /// What a plain-text client speaks: `true` when its first bytes are
 /// HTTP/2's connection preface (h2c with prior knowledge), `false` as soon
-/// as they cannot be. Peeks, so hyper reads the bytes again. A client that
+/// as they cannot be. Peeks, so the connection reads the bytes again. A client that
 /// has sent only part of the preface is peeked at again after 1 ms, then
 /// 2, 4, ... up to 50 ms (a peek sees the same bytes until more come, so
 /// it cannot wait for them), until the caller's header timeout; one that
-/// has closed its end meanwhile is handed to hyper, which reads the end.
+/// has closed its end meanwhile is handed to HTTP/1.1, which reads the end.
 async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let mut seen = [0u8; PREFACE.len()];
@@ -342,7 +358,7 @@ async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
     loop {
         let n = stream.peek(&mut seen).await?;
         if n == 0 || seen[..n] != PREFACE[..n] {
-            // A client that closed at once, or HTTP/1.1: hyper's to answer.
+            // A client that closed at once, or HTTP/1.1: [`h1`]'s to answer.
             return Ok(false);
         }
         if n == PREFACE.len() {

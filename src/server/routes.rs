@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Body as _;
 use hyper::header::{
     HeaderValue, ACCEPT_RANGES, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HOST,
     LAST_MODIFIED, RETRY_AFTER, SERVER,
@@ -270,12 +270,7 @@ pub(crate) struct ConnSeen {
 }
 
 /// Answers one request on the connection whose socket is `fd`.
-pub(crate) async fn handle(
-    state: Arc<State>,
-    fd: RawFd,
-    conn: ConnSeen,
-    req: Request<Incoming>,
-) -> Result<Resp, io::Error> {
+pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Request<()>) -> Result<Resp, io::Error> {
     let head_at = std::time::Instant::now();
     // Watching does not change what is watched: `/stats` and `/timeline`
     // count nothing.
@@ -350,11 +345,12 @@ pub(crate) async fn handle(
 const CLIENT_CHECK: Duration = Duration::from_secs(1);
 
 /// Holds a request `how_long` (a delay, a stall), or until its client
-/// leaves: then `ConnectionAborted`. hyper notices a client that leaves
-/// only while it reads the connection, and it does not read while a
-/// request is answered if another came pipelined behind it; a held request
-/// would outlive its client, counted in flight and holding its connection's
-/// place under the cap, for as long as the hold (a stall's is 60 s).
+/// leaves: then `ConnectionAborted`. The connection notices a client that
+/// leaves only while it reads, and it stops reading while a request is
+/// answered once a head's worth came pipelined behind it (hyper's HTTP/2
+/// reads on); a held request would then outlive its client, counted in
+/// flight and holding its connection's place under the cap, for as long
+/// as the hold (a stall's is 60 s).
 async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
     let end = tokio::time::Instant::now() + how_long;
     loop {
@@ -387,8 +383,8 @@ const MAX_FIELDS: usize = 100;
 
 /// The answer to a request whose target or headers are over the limits:
 /// 414 for the target (RFC 9112 §3), 431 for the headers (RFC 6585 §5).
-/// Past twice these, hyper refuses the head itself, with 431.
-fn too_large(req: &Request<Incoming>) -> Option<Resp> {
+/// Past twice these, the connection refuses the head itself, with 431.
+fn too_large(req: &Request<()>) -> Option<Resp> {
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target > MAX_TARGET {
         return Some(text(StatusCode::URI_TOO_LONG, "414 URI Too Long"));
@@ -401,7 +397,7 @@ fn too_large(req: &Request<Incoming>) -> Option<Resp> {
 
 /// `Some(reason)` when the request's `Host` breaks RFC 9112 §3.2: missing
 /// from an HTTP/1.1 request, given twice, or not a valid host.
-fn bad_host(req: &Request<Incoming>) -> Option<&'static str> {
+fn bad_host(req: &Request<()>) -> Option<&'static str> {
     let mut hosts = req.headers().get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
         (None, _) if req.version() == Version::HTTP_11 => Some("an HTTP/1.1 request needs a Host header"),
@@ -441,7 +437,7 @@ fn valid_host(h: &[u8]) -> bool {
 async fn answer_request(
     state: &State,
     fd: RawFd,
-    req: &Request<Incoming>,
+    req: &Request<()>,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
     if let Some(refused) = too_large(req) {

@@ -16,7 +16,7 @@
 //! ([`crate::waterfall`]). `/stats` and `/timeline` are not recorded:
 //! watching does not change what is watched.
 //!
-//! "The first byte left" is when hyper took the answer's first frame to
+//! "The first byte left" is when the connection took the answer's first frame to
 //! write, and "the last" when it took the end: a few microseconds before
 //! the bytes reach the socket.
 
@@ -53,7 +53,7 @@ pub struct Served {
     pub tls: bool,
     /// The request's method and path, escaped, at most 200 characters.
     pub request: String,
-    /// When its head had arrived (hyper handed it over).
+    /// When its head had arrived (the connection handed it over).
     pub head_ms: f64,
     /// When the first and the last byte of the answer left; none if the
     /// answer never began or never ended.
@@ -164,7 +164,7 @@ impl Timeline {
     }
 
     /// A request being answered: recorded as left early if its answer is
-    /// dropped before it is ready (hyper drops it when the client goes).
+    /// dropped before it is ready (the connection drops it when the client goes).
     pub fn pending(self: &Arc<Self>, served: Served) -> Pending {
         Pending { timeline: Arc::clone(self), served: Some(served) }
     }
@@ -247,7 +247,7 @@ impl hyper::body::Body for Recorded {
 impl Drop for Recorded {
     fn drop(&mut self) {
         if let Some(mut s) = self.served.take() {
-            // An empty body may end without a poll: hyper knew from its size.
+            // An empty body may end without a poll: the connection knew from its size.
             if !self.ended && self.inner.is_end_stream() {
                 let ms = self.timeline.ms(Instant::now());
                 s.first_byte_ms.get_or_insert(ms);

@@ -13,6 +13,7 @@ mod lifetime;
 mod promises;
 mod script_server;
 mod server;
+mod server_h1;
 mod signals;
 mod soak;
 mod styles;

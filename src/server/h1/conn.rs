@@ -1,0 +1,269 @@
+//! The HTTP/1.1 connection driver: reads request heads into a small
+//! buffer, hands each request to the caller's answer function, and writes
+//! the answer's head and body as [`wire`] frames them. Every decision is
+//! [`wire`]'s; this file only moves bytes.
+//!
+//! It holds nothing while a request is answered: the read buffer is freed
+//! when it is empty, and the answer's head is made when the answer is
+//! ready. A request held for a delay then costs its task, its socket and
+//! its timer (about 3 KB), where hyper's connection kept a read buffer, a
+//! write buffer and its state (about 24 KB).
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body_util::BodyExt;
+use hyper::body::Body as HttpBody;
+use hyper::{Method, Request, Response};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+use super::wire::{self, Asked, Framing, Parsed, RequestBody};
+
+/// How much is read at a time while a head comes in.
+const READ_SIZE: usize = 2 << 10;
+
+/// How much is read at a time while an answer is made: enough to see
+/// the client leave, small because every waiting connection has it.
+const WATCH_SIZE: usize = 64;
+
+/// The largest request body read past and dropped to keep the connection;
+/// past this the connection closes after its answer.
+const SKIP_MAX: u64 = 64 << 10;
+
+/// Tells a connection to close once it is idle: at once when no request
+/// is being answered, else after the answer (sent with `Connection: close`).
+#[derive(Debug, Default)]
+pub struct Closing {
+    begun: AtomicBool,
+    wake: Notify,
+}
+
+impl Closing {
+    pub fn begin(&self) {
+        self.begun.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    fn begun(&self) -> bool {
+        self.begun.load(Ordering::Relaxed)
+    }
+}
+
+/// Serves HTTP/1.1 on `io` until the client is done, a request or answer
+/// fails, or `closing` has begun; `answer` makes each request's answer.
+pub async fn serve<IO, A, F, B>(mut io: IO, closing: &Closing, max_head: usize, mut answer: A)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    A: FnMut(Request<()>) -> F,
+    F: Future<Output = io::Result<Response<B>>>,
+    B: HttpBody<Data = Bytes, Error = io::Error> + Unpin,
+{
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    loop {
+        let head = loop {
+            if !buf.is_empty() {
+                match wire::parse(&buf, max_head) {
+                    Parsed::Head(head) => break head,
+                    Parsed::Refuse(status) => {
+                        let _ = io.write_all(&wire::refusal(status, &date())).await;
+                        let _ = io.shutdown().await;
+                        return;
+                    }
+                    Parsed::Partial => {}
+                }
+            }
+            if eof || closing.begun() {
+                return;
+            }
+            if buf.capacity() - buf.len() < READ_SIZE / 2 {
+                buf.reserve(READ_SIZE);
+            }
+            tokio::select! {
+                read = io.read_buf(&mut buf) => match read {
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(_) => return,
+                },
+                _ = closing.wake.notified() => {}
+            }
+        };
+        buf.drain(..head.len);
+        // Nothing is held while the answer is made, however long that takes.
+        if buf.is_empty() {
+            buf = Vec::new();
+        }
+        let mut asked = Asked {
+            head: head.request.method() == Method::HEAD,
+            version: head.request.version(),
+            keep_alive: head.keep_alive,
+        };
+        let skip = match head.body {
+            RequestBody::Length(n) if n <= SKIP_MAX && !head.expects_continue => n,
+            RequestBody::None => 0,
+            _ => {
+                asked.keep_alive = false;
+                0
+            }
+        };
+        // While the answer is made, the client is watched: one that leaves
+        // (or half-closes) drops it unfinished, as hyper did; bytes it
+        // pipelines meanwhile are kept, up to a head's worth.
+        let answering = answer(head.request);
+        tokio::pin!(answering);
+        let resp = loop {
+            let mut room = [0u8; WATCH_SIZE];
+            let watch = buf.len() < max_head;
+            tokio::select! {
+                biased;
+                resp = &mut answering => break resp,
+                read = io.read(&mut room), if watch => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&room[..n]),
+                },
+            }
+        };
+        let Ok(resp) = resp else { return };
+        if closing.begun() {
+            asked.keep_alive = false;
+        }
+        // Boxed: the connection's task makes no room for an answer while it
+        // waits for one.
+        if Box::pin(send(&mut io, resp, &mut asked)).await.is_err() {
+            return;
+        }
+        if !asked.keep_alive {
+            let _ = io.shutdown().await;
+            return;
+        }
+        if skip_body(&mut io, &mut buf, skip, closing).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads past `n` bytes of request body, the buffered ones first.
+async fn skip_body<IO: AsyncRead + Unpin>(io: &mut IO, buf: &mut Vec<u8>, n: u64, closing: &Closing) -> io::Result<()> {
+    let from_buf = (n as usize).min(buf.len());
+    buf.drain(..from_buf);
+    let mut left = n - from_buf as u64;
+    let mut scratch = vec![0u8; left.min(READ_SIZE as u64) as usize];
+    while left > 0 {
+        let want = left.min(scratch.len() as u64) as usize;
+        let got = tokio::select! {
+            got = io.read(&mut scratch[..want]) => got?,
+            _ = closing.wake.notified() => 0,
+        };
+        if got == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        left -= got as u64;
+    }
+    Ok(())
+}
+
+/// Writes `resp`, its head with its first bytes when they are ready at
+/// once. An error (the body failed on purpose, the client left) means the
+/// connection must drop: what was sent is all the client gets.
+async fn send<IO, B>(io: &mut IO, resp: Response<B>, asked: &mut Asked) -> io::Result<()>
+where
+    IO: AsyncWrite + Unpin,
+    B: HttpBody<Data = Bytes, Error = io::Error> + Unpin,
+{
+    let (mut parts, mut body) = resp.into_parts();
+    let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes().to_vec());
+    let (head, framing) = wire::answer_head(parts.status, reason.as_deref(), &mut parts.headers, asked, &date());
+    let mut left = match framing {
+        Framing::Empty => {
+            io.write_all(&head).await?;
+            return io.flush().await;
+        }
+        Framing::Length(n) => Some(n),
+        Framing::Chunked | Framing::UntilClose => None,
+    };
+    let mut head = Some(head);
+    loop {
+        let frame = match body.frame().now_or_never() {
+            Some(frame) => frame,
+            None => {
+                if let Some(head) = head.take() {
+                    io.write_all(&head).await?;
+                }
+                io.flush().await?;
+                body.frame().await
+            }
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(e)) => {
+                if let Some(head) = head.take() {
+                    io.write_all(&head).await?;
+                }
+                let _ = io.flush().await;
+                return Err(e);
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                _ => continue,
+            },
+        };
+        if let Some(left) = &mut left {
+            *left = left.checked_sub(data.len() as u64).ok_or_else(|| io::Error::other("a body over its length"))?;
+        }
+        let line = (framing == Framing::Chunked).then(|| wire::chunk_line(data.len()));
+        let mut parts = Vec::with_capacity(4);
+        parts.extend(head.as_deref().map(IoSlice::new));
+        parts.extend(line.as_deref().map(IoSlice::new));
+        parts.push(IoSlice::new(&data));
+        if line.is_some() {
+            parts.push(IoSlice::new(b"\r\n"));
+        }
+        write_all_vectored(io, &mut parts).await?;
+        drop(parts);
+        head = None;
+    }
+    match (head.take(), framing) {
+        (Some(head), Framing::Chunked) => {
+            write_all_vectored(io, &mut [IoSlice::new(&head), IoSlice::new(wire::LAST_CHUNK)]).await?
+        }
+        (Some(head), _) => io.write_all(&head).await?,
+        (None, Framing::Chunked) => io.write_all(wire::LAST_CHUNK).await?,
+        (None, _) => {}
+    }
+    io.flush().await?;
+    match left {
+        Some(n) if n > 0 => Err(io::Error::other("a body short of its length")),
+        _ => Ok(()),
+    }
+}
+
+async fn write_all_vectored<IO: AsyncWrite + Unpin>(io: &mut IO, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !parts.is_empty() {
+        let n = io.write_vectored(parts).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut parts, n);
+    }
+    Ok(())
+}
+
+/// Now as a `Date` header, made once a second per thread.
+fn date() -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+    }
+    let now = std::time::SystemTime::now();
+    let secs = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs || last.1.is_empty() {
+            *last = (secs, httpdate::fmt_http_date(now));
+        }
+        last.1.clone()
+    })
+}
