@@ -130,6 +130,9 @@ pub struct GetReport {
     /// The CPU work per flag (`--work`): what it cost, and what one unit cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work: Option<crate::work::Summary>,
+    /// The worker processes the process pool started (that style only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<download::Workers>,
     /// One entry per requested code, sorted by code.
     pub flags: Vec<FlagReport>,
 }
@@ -170,6 +173,7 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         unreachable: failures().any(|f| f.is_connect()),
         elapsed_s: result.elapsed.as_secs_f64(),
         work: config.job.work.map(|work| work_summary(&work, &result, &flags)),
+        workers: result.workers.clone(),
         flags,
     };
     debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);

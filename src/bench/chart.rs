@@ -294,6 +294,7 @@ mod tests {
             ideal_s: 0.02,
             work_ms: None,
             self_timed_s: None,
+            workers: None,
             median_s,
             min_s: median_s * 0.9,
             max_s: median_s * 1.2,

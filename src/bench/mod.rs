@@ -441,6 +441,27 @@ fn self_timed(tool: &Tool, samples: &[measure::Sample]) -> Option<f64> {
     (own.len() == samples.len()).then(|| measure::spread(&own).0)
 }
 
+/// The process pool's workers over `samples`, from each run's `workers`
+/// (`flags get --json`): the most started and alive at once in any run,
+/// the median of the runs' median start-ups, the slowest start-up.
+fn workers(samples: &[measure::Sample]) -> Option<crate::download::Workers> {
+    let runs: Vec<crate::download::Workers> = samples
+        .iter()
+        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(&s.stdout).ok())
+        .filter_map(|v| serde_json::from_value(v.get("workers")?.clone()).ok())
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let medians: Vec<Duration> = runs.iter().map(|w| Duration::from_secs_f64(w.start_up_median_ms / 1000.0)).collect();
+    Some(crate::download::Workers {
+        started: runs.iter().map(|w| w.started).max().unwrap_or(0),
+        peak_live: runs.iter().map(|w| w.peak_live).max().unwrap_or(0),
+        start_up_median_ms: measure::spread(&medians).0 * 1000.0,
+        start_up_max_ms: runs.iter().map(|w| w.start_up_max_ms).fold(0.0, f64::max),
+    })
+}
+
 /// One row of the table from a tool's runs.
 fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Counted], saved: usize) -> Point {
     let codes = spec.codes.count();
@@ -486,5 +507,6 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
         tls_handshake_ms: typical.filter(|_| spec.tls).map(|c| c.handshake_ms),
         requests: typical.map(|c| c.requests),
         peak_in_flight: typical.map(|c| c.peak),
+        workers: workers(samples),
     }
 }

@@ -85,6 +85,11 @@ pub struct Point {
     pub requests: Option<u64>,
     #[serde(default)]
     pub peak_in_flight: Option<u64>,
+    /// The process pool's workers over the runs: the most started and
+    /// alive at once, the median of the runs' median start-up, and the
+    /// slowest start-up (the process pool only, from its JSON report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<crate::download::Workers>,
 }
 
 /// The latency bound for `codes` requests, `concurrency` at a time.

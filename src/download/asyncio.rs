@@ -29,7 +29,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::job::{Done, Job, Outcome, Run, Style};
+use super::job::{Done, Downloaded, Job, Outcome, Run, Style};
 use super::pipeline::fetch_async;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -62,7 +62,7 @@ fn runtime(job: &Job) -> std::io::Result<tokio::runtime::Runtime> {
 pub struct Asyncio;
 
 impl Style for Asyncio {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Downloaded {
         let runtime = runtime(&run.job).expect("a tokio runtime starts");
         let outcomes = runtime.block_on(async {
             let limit = run.job.concurrency.clamp(1, Semaphore::MAX_PERMITS);
@@ -96,6 +96,6 @@ impl Style for Asyncio {
         });
         // Work still on the blocking pool (a file being made) is not waited for.
         runtime.shutdown_background();
-        outcomes
+        outcomes.into()
     }
 }

@@ -141,6 +141,56 @@ pub struct Done {
     pub timeline: Timeline,
 }
 
+/// What a style returns: every code's end, and, for the process pool, the
+/// workers it started.
+#[derive(Debug, Clone, Default)]
+pub struct Downloaded {
+    pub done: Vec<Done>,
+    pub workers: Option<Workers>,
+}
+
+impl FromIterator<Done> for Downloaded {
+    fn from_iter<I: IntoIterator<Item = Done>>(iter: I) -> Self {
+        Downloaded { done: iter.into_iter().collect(), workers: None }
+    }
+}
+
+impl From<Vec<Done>> for Downloaded {
+    fn from(done: Vec<Done>) -> Self {
+        Downloaded { done, workers: None }
+    }
+}
+
+/// The worker processes a process-pool run started: how many, the most
+/// alive at once, and how long one took from being asked for to being
+/// ready for jobs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Workers {
+    pub started: usize,
+    pub peak_live: usize,
+    pub start_up_median_ms: f64,
+    pub start_up_max_ms: f64,
+}
+
+impl Workers {
+    /// From the pool's own record of its workers.
+    pub fn of(stats: &concurrent_futures::WorkerStats) -> Workers {
+        let mut ms: Vec<f64> = stats.start_ups.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        ms.sort_by(f64::total_cmp);
+        let median = match ms.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => ms[n / 2],
+            n => (ms[n / 2 - 1] + ms[n / 2]) / 2.0,
+        };
+        Workers {
+            started: stats.started,
+            peak_live: stats.peak_live,
+            start_up_median_ms: median,
+            start_up_max_ms: ms.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
 /// Receives each outcome as soon as it is known, from whatever thread or
 /// task produced it.
 pub trait Sink: Send + Sync {
@@ -164,5 +214,5 @@ pub trait Style {
     /// Downloads every code in `codes`, sends each outcome to the run's
     /// sink as it happens, and returns them all, with their timelines, in
     /// completion order.
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done>;
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Downloaded;
 }

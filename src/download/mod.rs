@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use cancel::Cancel;
-pub use job::{Done, Failure, Job, Outcome, Quiet, Run, Sink, Style};
+pub use job::{Done, Downloaded, Failure, Job, Outcome, Quiet, Run, Sink, Style, Workers};
 pub use mode::Mode;
 pub use timeline::{Timeline, TimelineMs};
 
@@ -48,6 +48,8 @@ pub struct RunResult {
     /// When the run started: the timelines' zero.
     pub start: Stamp,
     pub elapsed: Duration,
+    /// The worker processes the process pool started (that style only).
+    pub workers: Option<Workers>,
 }
 
 impl RunResult {
@@ -74,6 +76,6 @@ pub fn run(mode: Mode, job: Job, codes: Vec<CountryCode>, sink: Arc<dyn Sink>, c
     let style = mode.style();
     let run = Run { job: Arc::new(job), sink, cancel };
     let (start, started) = (Stamp::now(), Instant::now());
-    let done = style.download_many(&run, codes);
-    RunResult { mode, done, start, elapsed: started.elapsed() }
+    let Downloaded { done, workers } = style.download_many(&run, codes);
+    RunResult { mode, done, start, elapsed: started.elapsed(), workers }
 }

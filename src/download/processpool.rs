@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::cancel::Cancel;
-use super::job::{Done, Failure, Job, Outcome, Run, Sink, Style};
+use super::job::{Done, Downloaded, Failure, Job, Outcome, Run, Sink, Style, Workers};
 use super::pipeline::fetch_one;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -148,7 +148,7 @@ pub fn worker_program() -> PathBuf {
 pub struct ProcessPool;
 
 impl Style for ProcessPool {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Downloaded {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let executor = ProcessPoolExecutor::with_program(workers, worker_program());
         let mut queued = Vec::with_capacity(codes.len());
@@ -199,10 +199,11 @@ impl Style for ProcessPool {
         }
         // Let the workers go, then remove what any that died left behind.
         let started = executor.started_pids();
+        let workers = Workers::of(&executor.worker_stats());
         drop(executor);
         for pid in started {
             run.cancel.gate().sweep(pid);
         }
-        outcomes
+        Downloaded { done: outcomes, workers: Some(workers) }
     }
 }

@@ -1,7 +1,7 @@
 //! The sequential style (`flags.py`): one code after another, in sorted
 //! order, on the calling thread, reusing one keep-alive connection.
 
-use super::job::{Done, Run, Style};
+use super::job::{Done, Downloaded, Run, Style};
 use super::pipeline::fetch_one;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -12,7 +12,7 @@ use crate::http::BlockingClient;
 pub struct Sequential;
 
 impl Style for Sequential {
-    fn download_many(&self, run: &Run, mut codes: Vec<CountryCode>) -> Vec<Done> {
+    fn download_many(&self, run: &Run, mut codes: Vec<CountryCode>) -> Downloaded {
         let client = BlockingClient::new(run.job.limits(), run.job.trust.clone(), 1, run.cancel.sockets().clone());
         codes.sort();
         // All are handed over at once, as the book's loop has them all.

@@ -3,7 +3,7 @@
 //! blocking pipeline. Outcomes reach the sink from the worker threads in
 //! completion order; `map` hands them back in input order.
 
-use super::job::{Done, Run, Style};
+use super::job::{Done, Downloaded, Run, Style};
 use super::pipeline::fetch_one;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -15,7 +15,7 @@ use concurrent_futures::ThreadPoolExecutor;
 pub struct ThreadPool;
 
 impl Style for ThreadPool {
-    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Vec<Done> {
+    fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Downloaded {
         let workers = run.job.concurrency.min(codes.len()).max(1);
         let client =
             BlockingClient::new(run.job.limits(), run.job.trust.clone(), workers, run.cancel.sockets().clone());

@@ -55,12 +55,63 @@ impl BenchObserver for Printer {
     }
 
     fn measured(&self, point: &Point) {
-        match (handshake_cost(point), point.self_timed_s) {
-            (Some(cost), _) => say!("{}  TLS handshakes {cost}", row(point)),
-            (None, Some(own)) => say!("{}  self-timed {own:.3}s", row(point)),
-            (None, None) => say!("{}", row(point)),
+        match (handshake_cost(point), point.self_timed_s, &point.workers) {
+            (Some(cost), ..) => say!("{}  TLS handshakes {cost}", row(point)),
+            (None, Some(own), _) => say!("{}  self-timed {own:.3}s", row(point)),
+            (None, None, Some(w)) => say!("{}  {}", row(point), workers_note(w)),
+            (None, None, None) => say!("{}", row(point)),
         }
     }
+}
+
+/// A process pool's workers, in a few words.
+fn workers_note(w: &crate::download::Workers) -> String {
+    format!(
+        "workers {} started, {} at once, start-up {:.1} ms median, {:.1} ms slowest",
+        w.started, w.peak_live, w.start_up_median_ms, w.start_up_max_ms
+    )
+}
+
+/// The process pools' workers in BENCHMARKS.md, beside the thread pool of
+/// the same workload and setting.
+fn workers_section(report: &BenchReport) -> String {
+    let pools: Vec<&Point> = report.points.iter().filter(|p| p.workers.is_some()).collect();
+    if pools.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "### The process pool's workers
+
+How many worker processes each process-pool point started, the most alive at once, and how long one took from the pool asking for it to its first line (ready for jobs): the median of the runs' medians, and the slowest. *vs threadpool* is the process pool's median time over the thread pool's at the same workload and `-m`.
+
+| workload | tool | m | started | at once | start-up median | slowest | median | vs threadpool |
+|---|---|---|---|---|---|---|---|---|
+",
+    );
+    for p in pools {
+        let w = p.workers.as_ref().expect("filtered");
+        let threads = report.points.iter().find(|t| {
+            t.workload == p.workload
+                && t.tool == "flags threadpool"
+                && t.concurrency == p.concurrency
+                && t.latency_s == p.latency_s
+        });
+        let vs = threads.map_or("-".to_string(), |t| format!("{:.2}x", p.median_s / t.median_s));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {:.1} ms | {:.1} ms | {:.3} s | {vs} |",
+            p.workload,
+            p.tool,
+            p.concurrency,
+            w.started,
+            w.peak_live,
+            w.start_up_median_ms,
+            w.start_up_max_ms,
+            p.median_s
+        );
+    }
+    md.push('\n');
+    md
 }
 
 /// What is about to run.
@@ -196,6 +247,7 @@ accept to the handshake's end, in the median run:\n\n| tool | handshakes | media
         }
         md += "\n";
     }
+    md += &workers_section(report);
     md += &w6_section(report);
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
     if report.external_server.is_none() {

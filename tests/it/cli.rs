@@ -219,6 +219,25 @@ fn bench_w6_measures_the_gil_model_beside_python() {
     }
     let processes = points.iter().filter(|p| p["tool"].as_str().unwrap().contains("process"));
     assert!(processes.clone().all(|p| p["concurrency"].as_u64() == Some(cores.min(20) as u64)));
+    // The process pool's workers, as its runs reported them: a worker per
+    // core, started and ready in a measured time; no other tool has any.
+    for p in points {
+        match p["tool"].as_str().unwrap().starts_with("flags processpool") {
+            true => {
+                let w = &p["workers"];
+                let n = cores.min(20) as u64;
+                assert_eq!((w["started"].as_u64(), w["peak_live"].as_u64()), (Some(n), Some(n)), "{p}");
+                let (median, slowest) =
+                    (w["start_up_median_ms"].as_f64().unwrap(), w["start_up_max_ms"].as_f64().unwrap());
+                assert!(median > 0.0 && median <= slowest && slowest < 20_000.0, "{p}");
+            }
+            false => assert!(p.get("workers").is_none(), "{p}"),
+        }
+    }
+    assert!(
+        text.contains(&format!("workers {} started, {} at once, start-up ", cores.min(20), cores.min(20))),
+        "{text}"
+    );
     // Python timed itself, after its interpreter started.
     for p in points.iter().filter(|p| p["tool"].as_str().unwrap().starts_with("python3")) {
         let own = p["self_timed_s"].as_f64().unwrap_or_else(|| panic!("{p}"));
@@ -227,6 +246,7 @@ fn bench_w6_measures_the_gil_model_beside_python() {
     assert!(text.contains("self-timed"), "{text}");
     let md = std::fs::read_to_string(dir.path().join("BENCHMARKS.md")).unwrap();
     assert!(md.contains("### CPU-bound work and the GIL (W6)") && md.contains("| flags threadpool --gil | "), "{md}");
+    assert!(md.contains("### The process pool's workers") && md.contains("| W6 | flags processpool | "), "{md}");
 }
 
 #[test]

@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 
 pub use future::{FutureHandle, FutureState};
 pub use process_pool::{
-    ProcessPoolExecutor, Registry, START_ENV, StartMethod, WORKER_ARG, run_worker_if_requested, serve as serve_worker,
+    ProcessPoolExecutor, Registry, START_ENV, StartMethod, WORKER_ARG, WorkerStats, run_worker_if_requested,
+    serve as serve_worker,
 };
 pub use thread_pool::ThreadPoolExecutor;
 

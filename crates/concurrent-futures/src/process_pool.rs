@@ -9,9 +9,11 @@
 //! the parent uses.
 //!
 //! The pool is a [`ThreadPoolExecutor`] whose threads each own one worker
-//! process, started lazily on the thread's first job. A job is one line of
-//! JSON down the worker's stdin and one line back on its stdout (so jobs
-//! must not print to stdout). If the worker dies mid-job, that job's future
+//! process, started lazily on the thread's first job. The worker's first
+//! line on its stdout says it is ready (how long that took is in
+//! [`ProcessPoolExecutor::worker_stats`]); then a job is one line of JSON
+//! down its stdin and one line back on its stdout (so jobs must not print
+//! to stdout). If the worker dies mid-job, that job's future
 //! fails with [`FutureError::WorkerDied`] and the thread starts a fresh
 //! worker for its next job; no other future is touched. Dropping the pool
 //! closes the workers' stdin, and they exit.
@@ -55,6 +57,10 @@ pub const PARENT_ENV: &str = "CONCURRENT_FUTURES_PARENT";
 
 /// The line that interrupts a worker's job.
 const INTERRUPT: &str = "\"interrupt\"";
+
+/// The line a worker writes first, when it is ready for jobs: how long it
+/// took to start is measured up to this line.
+const READY: &str = "\"ready\"";
 
 type JobFn = Box<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
 type Hook = Arc<dyn Fn() + Send + Sync>;
@@ -199,6 +205,9 @@ pub fn serve<R>(registry: &'static Registry, input: R, mut output: impl Write) -
 where
     R: BufRead + Send + 'static,
 {
+    output.write_all(READY.as_bytes())?;
+    output.write_all(b"\n")?;
+    output.flush()?;
     let (tx, rx) = std::sync::mpsc::channel::<io::Result<String>>();
     let interrupt = registry.interrupt.clone();
     std::thread::spawn(move || {
@@ -294,6 +303,10 @@ struct Program {
     stdins: Mutex<Vec<(u32, SharedStdin)>>,
     /// Every worker pid this pool started.
     started: Mutex<Vec<u32>>,
+    /// How long each started worker took to be ready, in start order.
+    start_ups: Mutex<Vec<Duration>>,
+    /// Workers alive now, and the most there were at once.
+    live: Mutex<(usize, usize)>,
     /// How workers start: from the fork server, once it runs.
     start: Mutex<Start>,
 }
@@ -359,7 +372,9 @@ struct Worker {
 }
 
 impl Worker {
+    /// Starts a worker and waits for it to say it is ready.
     fn start(program: &Arc<Program>) -> io::Result<Worker> {
+        let asked = Instant::now();
         let (process, stdin, stdout) = match program.fork()? {
             Some(forked) => forked,
             None => {
@@ -383,7 +398,21 @@ impl Worker {
         live_workers().lock().unwrap_or_else(|e| e.into_inner()).push(pid);
         program.started.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
         program.stdins.lock().unwrap_or_else(|e| e.into_inner()).push((pid, Arc::clone(&stdin)));
-        Ok(Worker { process, stdin, stdout, program: Arc::clone(program) })
+        {
+            let mut live = program.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.0 += 1;
+            live.1 = live.1.max(live.0);
+        }
+        // From here on, dropping it ends and collects the process.
+        let mut worker = Worker { process, stdin, stdout, program: Arc::clone(program) };
+        let mut line = String::new();
+        match worker.stdout.read_line(&mut line)? {
+            _ if line.trim() == READY => {}
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            _ => return Err(io::Error::new(io::ErrorKind::InvalidData, format!("not ready: {line:?}"))),
+        }
+        program.start_ups.lock().unwrap_or_else(|e| e.into_inner()).push(asked.elapsed());
+        Ok(worker)
     }
 
     fn call(&mut self, request: &str) -> io::Result<Reply> {
@@ -425,6 +454,7 @@ impl Drop for Worker {
         let pid = self.process.id();
         live_workers().lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
         self.program.stdins.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != pid);
+        self.program.live.lock().unwrap_or_else(|e| e.into_inner()).0 -= 1;
     }
 }
 
@@ -522,6 +552,19 @@ pub enum StartMethod {
     ForkServer,
 }
 
+/// The workers a [`ProcessPoolExecutor`] started
+/// ([`ProcessPoolExecutor::worker_stats`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkerStats {
+    /// Workers that started and said they were ready.
+    pub started: usize,
+    /// The most worker processes alive at once.
+    pub peak_live: usize,
+    /// How long each took to start, from the pool asking for it (a spawn,
+    /// or a fork server's fork) to its first line, in start order.
+    pub start_ups: Vec<Duration>,
+}
+
 /// A pool of worker processes running registered jobs; see the module doc.
 pub struct ProcessPoolExecutor {
     threads: ThreadPoolExecutor,
@@ -561,6 +604,8 @@ impl ProcessPoolExecutor {
                 args: vec![WORKER_ARG.into()],
                 stdins: Mutex::default(),
                 started: Mutex::default(),
+                start_ups: Mutex::default(),
+                live: Mutex::default(),
                 start: Mutex::new(default_start().into()),
             }),
         }
@@ -582,6 +627,14 @@ impl ProcessPoolExecutor {
     /// The pids of every worker this pool started so far.
     pub fn started_pids(&self) -> Vec<u32> {
         self.program.started.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The workers this pool started so far: how many, the most alive at
+    /// once, and how long each took from being asked for to being ready.
+    pub fn worker_stats(&self) -> WorkerStats {
+        let start_ups = self.program.start_ups.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let peak_live = self.program.live.lock().unwrap_or_else(|e| e.into_inner()).1;
+        WorkerStats { started: start_ups.len(), peak_live, start_ups }
     }
 
     /// Interrupts the job every worker is running: its registry's
@@ -673,10 +726,11 @@ mod tests {
         serve(registry, input.as_bytes(), &mut out).unwrap();
         std::panic::set_hook(hook);
         let lines: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
-        assert_eq!(lines[0], r#"{"Ok":[1,"two"]}"#);
-        assert_eq!(lines[1], r#"{"Panicked":"boom"}"#);
-        assert!(lines[2].contains("no job named"), "{}", lines[2]);
-        assert!(lines[3].contains("bad argument"), "{}", lines[3]);
+        assert_eq!(lines[0], READY, "ready before the first job");
+        assert_eq!(lines[1], r#"{"Ok":[1,"two"]}"#);
+        assert_eq!(lines[2], r#"{"Panicked":"boom"}"#);
+        assert!(lines[3].contains("no job named"), "{}", lines[3]);
+        assert!(lines[4].contains("bad argument"), "{}", lines[4]);
     }
 
     #[test]
@@ -698,6 +752,6 @@ mod tests {
         let input = format!("{}\n{INTERRUPT}\n", r#"{"job":"wait_for_interrupt","arg":null}"#);
         let mut out = Vec::new();
         serve(registry, io::Cursor::new(input.into_bytes()), &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "{\"Ok\":true}\n");
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{READY}\n{{\"Ok\":true}}\n"));
     }
 }

@@ -5,7 +5,9 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use concurrent_futures::{FutureError, ProcessPoolExecutor, Registry, ReturnWhen, as_completed, wait};
+use concurrent_futures::{
+    FutureError, ProcessPoolExecutor, Registry, ReturnWhen, StartMethod, WorkerStats, as_completed, wait,
+};
 use serde_json::json;
 
 fn registry() -> &'static Registry {
@@ -133,6 +135,21 @@ fn spawned_workers_are_our_children() {
     assert!(pids.iter().all(|&p| parent_of(p) == std::process::id()), "{pids:?}");
 }
 
+fn worker_stats_count_the_workers_started_at_once_and_their_start_up() {
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let ex = pool(3).with_start_method(method);
+        assert_eq!(ex.worker_stats(), WorkerStats::default(), "{method:?}: none before the first job");
+        // Six jobs of 200 ms at once: each of the three threads starts its worker.
+        let out: Vec<u64> = ex.map("sleep_ms", [200u64; 6]).map(Result::unwrap).collect();
+        assert_eq!(out.len(), 6);
+        let stats = ex.worker_stats();
+        assert_eq!((stats.started, stats.peak_live), (3, 3), "{method:?}: {stats:?}");
+        assert_eq!(stats.start_ups.len(), 3);
+        assert!(stats.start_ups.iter().all(|d| *d > Duration::ZERO && *d < Duration::from_secs(20)), "{stats:?}");
+        assert_eq!(ex.started_pids().len(), 3);
+    }
+}
+
 fn submit_after_shutdown_is_an_error() {
     let ex = pool(1);
     ex.shutdown(true);
@@ -141,7 +158,7 @@ fn submit_after_shutdown_is_an_error() {
 
 fn main() {
     concurrent_futures::run_worker_if_requested(registry());
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 10] = [
         ("map_keeps_input_order_across_processes", map_keeps_input_order_across_processes),
         ("jobs_run_in_other_processes_at_most_max_workers", jobs_run_in_other_processes_at_most_max_workers),
         (
@@ -160,6 +177,10 @@ fn main() {
             workers_are_forked_by_one_fork_server_and_die_with_it,
         ),
         ("spawned_workers_are_our_children", spawned_workers_are_our_children),
+        (
+            "worker_stats_count_the_workers_started_at_once_and_their_start_up",
+            worker_stats_count_the_workers_started_at_once_and_their_start_up,
+        ),
     ];
     let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let mut failed = 0;
