@@ -214,6 +214,10 @@ where
         if let Some(left) = &mut left {
             *left = left.checked_sub(data.len() as u64).ok_or_else(|| io::Error::other("a body over its length"))?;
         }
+        // A body that knows this frame is its last is told so before the
+        // bytes go (its end is when the connection took it, as the
+        // timeline says), not after the client may have read them.
+        let last = body.is_end_stream() && matches!(body.frame().now_or_never(), Some(None));
         let line = (framing == Framing::Chunked).then(|| wire::chunk_line(data.len()));
         let mut parts = Vec::with_capacity(4);
         parts.extend(head.as_deref().map(IoSlice::new));
@@ -225,6 +229,9 @@ where
         write_all_vectored(io, &mut parts).await?;
         drop(parts);
         head = None;
+        if last {
+            break;
+        }
     }
     match (head.take(), framing) {
         (Some(head), Framing::Chunked) => {
