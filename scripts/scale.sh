@@ -50,10 +50,12 @@ settle() {
 # and what wrk could count at most ($conns connections, $secs seconds).
 report() {
   local conns=$1 secs=$2; shift 2
-  local hwm
+  local hwm ticks
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$flags_pid/status")
+  ticks=$(awk '{print $14 + $15}' "/proc/$flags_pid/stat")
+  SERVER_CPU=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {print t / hz}') \
   python3 - "$conns" "$secs" "$hwm" "$@" <<'PY'
-import re, sys
+import os, re, sys
 conns, secs, hwm = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rate = p50 = p99 = 0.0
 errors = []
@@ -76,7 +78,8 @@ for e in errors:
 cpu = [open(p.replace("/wrk-", "/cpu-")).read().split() for p in sys.argv[4:]]
 user = sum(float(c[0]) for c in cpu)
 system = sum(float(c[1]) for c in cpu)
-print(f"        wrk used {user:.1f} s of user CPU and {system:.1f} s of system CPU (its connects)")
+print(f"        CPU: the server {float(os.environ['SERVER_CPU']):.1f} s, wrk {user:.1f} s user and {system:.1f} s system, "
+      f"of the {secs * (os.cpu_count() or 1)} core-seconds there were")
 PY
 }
 
