@@ -235,7 +235,7 @@ fn status_fault(status: u16, retry_after: u64) -> Resp {
     let code = StatusCode::from_u16(status).expect("fault statuses are valid");
     let reason = crate::http::reason_phrase(status);
     let mut resp = text(code, &format!("{status} {reason}"));
-    resp.extensions_mut().insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    resp.extensions_mut().insert(super::h1::Reason(reason));
     if status == 429 || status == 503 {
         resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }

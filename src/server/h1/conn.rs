@@ -175,8 +175,8 @@ where
     B: HttpBody<Data = Bytes, Error = io::Error> + Unpin,
 {
     let (mut parts, mut body) = resp.into_parts();
-    let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>().map(|r| r.as_bytes().to_vec());
-    let (head, framing) = wire::answer_head(parts.status, reason.as_deref(), &mut parts.headers, asked, &date());
+    let reason = parts.extensions.get::<wire::Reason>().map(|r| r.0.as_bytes());
+    let (head, framing) = wire::answer_head(parts.status, reason, &mut parts.headers, asked, &date());
     let mut left = match framing {
         Framing::Empty => {
             io.write_all(&head).await?;

@@ -11,3 +11,4 @@ pub mod conn;
 pub mod wire;
 
 pub use conn::{serve, Closing};
+pub use wire::Reason;

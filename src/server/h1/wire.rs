@@ -23,6 +23,11 @@ use hyper::{Method, Request, StatusCode, Version};
 /// routes' own limit, so that they see, and refuse, a head just over it.
 pub const MAX_FIELDS: usize = 101;
 
+/// A reason phrase of the answer's own, in its extensions, for the status
+/// line (`418 I'm a Teapot`); without one the status's usual phrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reason(pub &'static str);
+
 /// What follows a request's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestBody {
