@@ -66,8 +66,11 @@ fn assert_honest(report: &Value, dir: &Path, cpu_ms: f64) {
 fn under_the_gil_threads_compute_in_turn_while_their_downloads_overlap() {
     let srv = ServeProcess::start(&["--delay", "0.2"]);
     let dir = tempfile::tempdir().unwrap();
-    let report = get_json(&srv, dir.path(), &["--mode", "threadpool", "-m", "8", "--work", "20ms", "--gil"]);
-    assert_honest(&report, dir.path(), 20.0);
+    // 60 ms each: the eight answers would have to come 60 ms apart, on a
+    // loaded machine, for no thread to wait (at 20 ms a full test run once
+    // spread them that far).
+    let report = get_json(&srv, dir.path(), &["--mode", "threadpool", "-m", "8", "--work", "60ms", "--gil"]);
+    assert_honest(&report, dir.path(), 60.0);
     let spans = computing(&report);
     assert!(!overlapping(&spans), "two threads computed at once under the GIL: {spans:?}");
     assert_eq!(report["work"]["peak_computing"], 1);
