@@ -159,6 +159,24 @@ fn a_keep_alive_connection_left_idle_is_closed() {
     assert!(took >= Duration::from_millis(900), "closed after {took:?}");
 }
 
+#[test]
+fn a_kept_alive_connection_that_starts_a_second_head_and_stops_is_closed_at_the_idle_timeout() {
+    // A slowloris after its first answer: the header timeout is for the
+    // first head; from then on a connection answering nothing is idle,
+    // half a head or not.
+    let srv = ServeProcess::start(&["--idle-timeout", "1", "--header-timeout", "30"]);
+    let mut s = TcpStream::connect(srv.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHo").unwrap();
+    let took = until_closed(s, Duration::from_secs(20));
+    assert!(took >= Duration::from_millis(500), "closed after {took:?}");
+    assert_eq!(fetch(srv.addr, "/flags/br/metadata.json").status, 200);
+}
+
 /// A client that asks for many flags over HTTP/2 with a flow-control
 /// window of zero, so that no answer can be sent.
 fn zero_window_client(addr: SocketAddr, requests: u32) -> TcpStream {
