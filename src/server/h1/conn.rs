@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use hyper::body::Body as HttpBody;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -185,14 +186,15 @@ where
         Framing::Length(n) => Some(n),
         Framing::Chunked | Framing::UntilClose => None,
     };
+    // The head goes with the first bytes that are ready, or alone when the
+    // body makes it wait; an empty `Vec` once it has gone.
     let mut head = Some(head);
+    let chunked = framing == Framing::Chunked;
     loop {
         let frame = match body.frame().now_or_never() {
             Some(frame) => frame,
             None => {
-                if let Some(head) = head.take() {
-                    io.write_all(&head).await?;
-                }
+                write_all_vectored(io, &mut [IoSlice::new(&head.take().unwrap_or_default())]).await?;
                 io.flush().await?;
                 body.frame().await
             }
@@ -200,9 +202,7 @@ where
         let data = match frame {
             None => break,
             Some(Err(e)) => {
-                if let Some(head) = head.take() {
-                    io.write_all(&head).await?;
-                }
+                write_all_vectored(io, &mut [IoSlice::new(&head.take().unwrap_or_default())]).await?;
                 let _ = io.flush().await;
                 return Err(e);
             }
@@ -218,29 +218,20 @@ where
         // bytes go (its end is when the connection took it, as the
         // timeline says), not after the client may have read them.
         let last = body.is_end_stream() && matches!(body.frame().now_or_never(), Some(None));
-        let line = (framing == Framing::Chunked).then(|| wire::chunk_line(data.len()));
-        let mut parts = Vec::with_capacity(4);
-        parts.extend(head.as_deref().map(IoSlice::new));
-        parts.extend(line.as_deref().map(IoSlice::new));
-        parts.push(IoSlice::new(&data));
-        if line.is_some() {
-            parts.push(IoSlice::new(b"\r\n"));
-        }
-        write_all_vectored(io, &mut parts).await?;
-        drop(parts);
-        head = None;
+        let line = if chunked { wire::chunk_line(data.len()) } else { Vec::new() };
+        let crlf: &[u8] = if chunked { b"\r\n" } else { b"" };
+        let head = head.take().unwrap_or_default();
+        write_all_vectored(
+            io,
+            &mut [IoSlice::new(&head), IoSlice::new(&line), IoSlice::new(&data), IoSlice::new(crlf)],
+        )
+        .await?;
         if last {
             break;
         }
     }
-    match (head.take(), framing) {
-        (Some(head), Framing::Chunked) => {
-            write_all_vectored(io, &mut [IoSlice::new(&head), IoSlice::new(wire::LAST_CHUNK)]).await?
-        }
-        (Some(head), _) => io.write_all(&head).await?,
-        (None, Framing::Chunked) => io.write_all(wire::LAST_CHUNK).await?,
-        (None, _) => {}
-    }
+    let end: &[u8] = if chunked { wire::LAST_CHUNK } else { b"" };
+    write_all_vectored(io, &mut [IoSlice::new(&head.take().unwrap_or_default()), IoSlice::new(end)]).await?;
     io.flush().await?;
     match left {
         Some(n) if n > 0 => Err(io::Error::other("a body short of its length")),
@@ -248,7 +239,10 @@ where
     }
 }
 
+/// Writes all of `parts`, empty ones skipped.
 async fn write_all_vectored<IO: AsyncWrite + Unpin>(io: &mut IO, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+    // Advancing by nothing drops the empty parts in front.
+    IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
         let n = io.write_vectored(parts).await?;
         if n == 0 {
@@ -259,18 +253,24 @@ async fn write_all_vectored<IO: AsyncWrite + Unpin>(io: &mut IO, mut parts: &mut
     Ok(())
 }
 
-/// Now as a `Date` header, made once a second per thread.
-fn date() -> String {
+/// Now as a `Date` header's value, made once a second per thread; a copy
+/// of it is a reference count, not a string.
+fn date() -> HeaderValue {
     thread_local! {
-        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> = const { std::cell::RefCell::new(None) };
     }
     let now = std::time::SystemTime::now();
     let secs = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     LAST.with(|last| {
         let mut last = last.borrow_mut();
-        if last.0 != secs || last.1.is_empty() {
-            *last = (secs, httpdate::fmt_http_date(now));
+        match &*last {
+            Some((at, value)) if *at == secs => value.clone(),
+            _ => {
+                let value = HeaderValue::from_maybe_shared(Bytes::from(httpdate::fmt_http_date(now)))
+                    .expect("an HTTP date is a valid header value");
+                *last = Some((secs, value.clone()));
+                value
+            }
         }
-        last.1.clone()
     })
 }

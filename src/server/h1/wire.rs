@@ -185,7 +185,7 @@ pub fn answer_head(
     reason: Option<&[u8]>,
     headers: &mut HeaderMap,
     asked: &mut Asked,
-    date: &str,
+    date: &HeaderValue,
 ) -> (Vec<u8>, Framing) {
     let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let framing = if status == StatusCode::NO_CONTENT || status.is_informational() {
@@ -212,9 +212,7 @@ pub fn answer_head(
         headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
     }
     if !headers.contains_key(DATE) {
-        if let Ok(date) = HeaderValue::from_str(date) {
-            headers.insert(DATE, date);
-        }
+        headers.insert(DATE, date.clone());
     }
     let reason = reason.unwrap_or_else(|| status.canonical_reason().unwrap_or("<none>").as_bytes());
     let size = 20 + reason.len() + headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>();
@@ -243,7 +241,7 @@ pub fn chunk_line(len: usize) -> Vec<u8> {
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// The whole answer to a refused head: no body, and the connection closes.
-pub fn refusal(status: StatusCode, date: &str) -> Vec<u8> {
+pub fn refusal(status: StatusCode, date: &HeaderValue) -> Vec<u8> {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     let mut asked = Asked { head: false, version: Version::HTTP_11, keep_alive: false };
@@ -319,7 +317,7 @@ mod tests {
             map.insert(*n, HeaderValue::from_static(v));
         }
         let mut asked = asked;
-        let (bytes, framing) = answer_head(status, None, &mut map, &mut asked, DATE);
+        let (bytes, framing) = answer_head(status, None, &mut map, &mut asked, &HeaderValue::from_static(DATE));
         (String::from_utf8(bytes).unwrap(), framing, asked.keep_alive)
     }
 
@@ -359,7 +357,7 @@ mod tests {
         assert!(!keep, "the route asked for the close");
         let old = Asked { version: Version::HTTP_10, ..GET11 };
         assert!(answer(StatusCode::OK, &[("content-length", "1")], old).0.contains("connection: keep-alive\r\n"));
-        assert!(String::from_utf8(refusal(StatusCode::BAD_REQUEST, DATE))
+        assert!(String::from_utf8(refusal(StatusCode::BAD_REQUEST, &HeaderValue::from_static(DATE)))
             .unwrap()
             .starts_with("HTTP/1.1 400 Bad Request\r\n"));
     }
