@@ -172,7 +172,8 @@ pub struct GetArgs {
     /// Directory to save to (created if missing).
     #[arg(short, long, default_value = "downloads", value_name = "DIR")]
     pub dest: PathBuf,
-    /// Give up on a request after this many seconds.
+    /// Give up on a request after this many seconds (bytes that arrived
+    /// by then are still taken).
     #[arg(long, default_value = "10", value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
     /// A request fails when no byte arrives for this long [default: the --timeout].

@@ -4,7 +4,8 @@
 //! tokio; both run [`super::wire::Reader`] and ask [`super::policy`].
 //!
 //! Timeouts are socket timeouts: each read waits at most the stall time
-//! and never past the request's deadline. Connections are kept alive in a
+//! and never past the request's deadline (past it, a read takes only what
+//! has arrived, without waiting). Connections are kept alive in a
 //! small pool shared by the clones of a client. Every socket is registered
 //! in the client's [`Sockets`], so Ctrl-C can end a read blocked in the
 //! kernel.
@@ -221,15 +222,24 @@ impl Response<'_> {
     }
 }
 
-/// Receives into `spare`, waiting at most `wait`: how many bytes came (0:
-/// the peer closed).
+/// Receives into `spare`, waiting at most `wait` (zero: only what has
+/// arrived, `WouldBlock` if nothing has): how many bytes came (0: the peer
+/// closed).
 fn read_some(stream: &mut Stream, spare: &mut [u8], wait: Duration) -> io::Result<usize> {
-    stream.tcp().set_read_timeout(Some(wait))?;
+    let look = wait.is_zero();
+    match look {
+        true => stream.tcp().set_nonblocking(true)?,
+        false => stream.tcp().set_read_timeout(Some(wait))?,
+    }
     // A TLS close without close_notify is `UnexpectedEof`, for the exchange to judge.
-    match &mut stream.io {
+    let read = match &mut stream.io {
         Io::Plain(s) => s.read(spare),
         Io::Tls(s) => s.read(spare),
+    };
+    if look {
+        stream.tcp().set_nonblocking(false)?;
     }
+    read
 }
 
 /// Writes all of `bytes`, waiting at most `wait` for each write.
@@ -246,5 +256,35 @@ fn handshake_error(e: io::Error) -> Failed {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
         None => Failed::io(e, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_may_not_wait_takes_what_has_come_and_leaves_the_socket_blocking() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let registered = Arc::new(Sockets::default()).register(&tcp).unwrap();
+        let mut stream = Stream { io: Io::Plain(tcp), _registered: registered };
+        let mut room = [0u8; 16];
+        let nothing = read_some(&mut stream, &mut room, Duration::ZERO).unwrap_err();
+        assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock);
+        server.write_all(b"GIF89a").unwrap();
+        // Once the bytes are there, a look takes them.
+        let mut got = Vec::new();
+        while got.len() < 6 {
+            match read_some(&mut stream, &mut room, Duration::ZERO) {
+                Ok(n) => got.extend_from_slice(&room[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got, b"GIF89a");
+        let flags = unsafe { libc::fcntl(stream.tcp().as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0, "the socket blocks again for the next read");
     }
 }

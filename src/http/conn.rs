@@ -78,6 +78,30 @@ pub(crate) fn remaining(deadline: Instant, answered: bool) -> Result<Duration, F
     Ok(left)
 }
 
+/// How long a read of an answer may wait: the stall time, never past
+/// `deadline`. Past the deadline it is zero: nothing more is waited for,
+/// but what has already arrived is still taken (at most `--max-size` of
+/// it, as always). So an answer that came in time does not fail because
+/// this process looked late: the async style's event loop, kept busy by
+/// `--work`, or a thread starved of CPU, can come back to a socket after
+/// its request's deadline with the whole answer waiting in it.
+pub(crate) fn answer_wait(deadline: Instant, stall: Duration) -> Duration {
+    deadline.saturating_duration_since(Instant::now()).min(stall)
+}
+
+/// Awaits `io` for at most `wait`; `None` if it did not finish. A zero
+/// wait ([`answer_wait`] past the deadline) is one look: once the runtime
+/// has polled its I/O driver, so that bytes that came while this thread
+/// was busy are known, `io` is polled once, outside tokio's budget.
+pub(crate) async fn within<F: std::future::Future>(wait: Duration, io: F) -> Option<F::Output> {
+    use futures_util::FutureExt;
+    if !wait.is_zero() {
+        return tokio::time::timeout(wait, io).await.ok();
+    }
+    tokio::task::yield_now().await;
+    tokio::task::unconstrained(io).now_or_never()
+}
+
 /// What a connection runs on (a TCP stream, or TLS over one), as the pool
 /// needs to know it.
 pub(crate) trait Transport {

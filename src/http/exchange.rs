@@ -7,7 +7,10 @@
 //!
 //! - **Deadline and stall.** Each write or read waits at most the stall
 //!   time and never past the request's deadline; the machine says how long
-//!   ([`Need::Write`], [`Need::Read`]).
+//!   ([`Need::Write`], [`Need::Read`]). Past the deadline a request is not
+//!   written, but an answer's bytes that have already arrived are taken
+//!   without waiting: a client that looks late (its loop busy with work)
+//!   does not fail an answer the server gave in time.
 //! - **The head.** Interim 1xx heads are skipped; the final head goes to
 //!   [`policy::check_head`]. An accepted head is handed to the caller
 //!   ([`Need::Head`]); a refused one (a 404, a 503, a redirect) has its small
@@ -31,7 +34,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::conn::{remaining, Buf, Conn, Ended, Failed, Idle, Limits, Transport, DRAIN_MAX, MAX_HEAD};
+use super::conn::{answer_wait, remaining, Buf, Conn, Ended, Failed, Idle, Limits, Transport, DRAIN_MAX, MAX_HEAD};
 use super::error::{FetchError, StreamFailure};
 use super::policy::{self, Want};
 use super::trace::{Stamp, Trace};
@@ -44,8 +47,9 @@ pub(crate) enum Need {
     /// Write the whole request ([`Exchange::request`]), waiting at most
     /// this long; then [`Exchange::moved`].
     Write(Duration),
-    /// Receive into the buffer's spare room, waiting at most this long;
-    /// then [`Exchange::moved`].
+    /// Receive into the buffer's spare room, waiting at most this long
+    /// (zero: only what has arrived, without waiting; nothing there is
+    /// `TimedOut`); then [`Exchange::moved`].
     Read(Duration),
     /// The policy accepted this head: the body follows, when asked for.
     Head(Head),
@@ -278,12 +282,18 @@ impl Exchange {
         Ended { outcome, reuse }
     }
 
-    /// The longest the next write or read may wait.
+    /// The longest the next write or read may wait. A request not written
+    /// by its deadline is not written; an answer's bytes are waited for
+    /// until the deadline and taken after it while they need no wait
+    /// ([`answer_wait`]).
     fn wait(&mut self) -> Result<Duration, Failed> {
-        match remaining(self.deadline, self.answered) {
-            Ok(left) => Ok(left.min(self.limits.stall)),
-            Err(f) => Err(self.fail(f)),
+        if let Phase::Send = self.phase {
+            return match remaining(self.deadline, false) {
+                Ok(left) => Ok(left.min(self.limits.stall)),
+                Err(f) => Err(self.fail(f)),
+            };
         }
+        Ok(answer_wait(self.deadline, self.limits.stall))
     }
 
     /// What a failure means in this phase: while a refused answer drains,
@@ -345,6 +355,56 @@ mod tests {
         // With a Content-Length, the length judges, as at a plain close.
         let cut = cut_by_an_unclean_close(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF", 3);
         assert_eq!(cut.error.to_string(), "body is 3 bytes, Content-Length said 9");
+    }
+
+    /// An exchange whose request went, and whose deadline then went by
+    /// while the client was busy elsewhere.
+    fn sent_then_late() -> (Exchange, Conn<Quiet>) {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = conn();
+        ex.start(&mut conn);
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Write(w)) if !w.is_zero()));
+        ex.moved(&mut conn.buf, Ok(0)).unwrap();
+        ex.deadline = Instant::now();
+        (ex, conn)
+    }
+
+    /// The exchange looks (a read that may not wait) and finds `bytes`.
+    fn look_finds(ex: &mut Exchange, conn: &mut Conn<Quiet>, bytes: &[u8]) {
+        assert!(matches!(ex.step(conn), Ok(Need::Read(w)) if w.is_zero()), "a look, not a wait");
+        conn.buf.spare()[..bytes.len()].copy_from_slice(bytes);
+        ex.moved(&mut conn.buf, Ok(bytes.len())).unwrap();
+    }
+
+    #[test]
+    fn past_its_deadline_an_exchange_takes_what_has_come_and_waits_for_nothing() {
+        let (mut ex, mut conn) = sent_then_late();
+        look_finds(&mut ex, &mut conn, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF");
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(3))));
+        look_finds(&mut ex, &mut conn, b"89a;xx");
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(6))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Done(Ok(())))));
+
+        // A look that finds nothing is the timeout, in the middle of the answer.
+        let (mut ex, mut conn) = sent_then_late();
+        look_finds(&mut ex, &mut conn, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF");
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Head(_))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Data(3))));
+        assert!(matches!(ex.step(&mut conn), Ok(Need::Read(w)) if w.is_zero()));
+        let failed = ex.moved(&mut conn.buf, Err(io::ErrorKind::WouldBlock.into())).unwrap_err();
+        assert_eq!(failed.error, FetchError::Timeout { answered: true });
+    }
+
+    #[test]
+    fn a_request_not_written_by_its_deadline_is_not_written() {
+        let mut ex = Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)));
+        let mut conn = conn();
+        ex.start(&mut conn);
+        ex.deadline = Instant::now();
+        let failed = ex.step(&mut conn).unwrap_err();
+        assert_eq!(failed.error, FetchError::Timeout { answered: false });
+        assert!(!failed.resend());
     }
 
     /// One end of a quiet socket pair, as a connection's transport.

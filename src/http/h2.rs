@@ -26,7 +26,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::conn::{remaining, Key};
+use super::conn::{answer_wait, remaining, within, Key};
 use super::error::{FetchError, IoFailure, StreamFailure};
 use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
@@ -153,7 +153,8 @@ pub(crate) async fn get(
 }
 
 /// Reads `body` to the end of its stream, handing each piece to `piece`,
-/// waiting at most `stall` for each and never past `deadline`.
+/// waiting at most `stall` for each and never past `deadline`, after which
+/// only frames that have already come are taken.
 pub(crate) async fn read_body<E: From<FetchError>>(
     mut body: Incoming,
     framing: Framing,
@@ -163,11 +164,10 @@ pub(crate) async fn read_body<E: From<FetchError>>(
 ) -> Result<(), E> {
     let mut got = 0u64;
     loop {
-        let wait = remaining(deadline, true).map_err(|f| f.error)?.min(stall);
-        let frame = match tokio::time::timeout(wait, body.frame()).await {
-            Err(_) => return Err(FetchError::Timeout { answered: true }.into()),
-            Ok(None) => break,
-            Ok(Some(frame)) => frame.map_err(|e| error(e, Some((framing, got))))?,
+        let frame = match within(answer_wait(deadline, stall), body.frame()).await {
+            None => return Err(FetchError::Timeout { answered: true }.into()),
+            Some(None) => break,
+            Some(Some(frame)) => frame.map_err(|e| error(e, Some((framing, got))))?,
         };
         if let Ok(data) = frame.into_data() {
             got += data.len() as u64;

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::conn::{remaining, Conn, Failed, Key, Limits, Pool, Protocol, Transport, CONNECT_TIMEOUT};
+use super::conn::{remaining, within, Conn, Failed, Key, Limits, Pool, Protocol, Transport, CONNECT_TIMEOUT};
 use super::error::{ConnectError, FetchError, StreamFailure, TlsFailure};
 use super::exchange::{self, Exchange, Need};
 use super::policy::{self, Want};
@@ -253,8 +253,8 @@ impl AsyncClient {
                 Need::Read(wait) => (wait, Io::Read(conn.buf.spare())),
                 need => return Ok(need),
             };
-            let moved = tokio::time::timeout(wait, io.on(&mut conn.stream)).await;
-            ex.moved(&mut conn.buf, moved.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())))?;
+            let moved = within(wait, io.on(&mut conn.stream)).await;
+            ex.moved(&mut conn.buf, moved.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into())))?;
         }
     }
 

@@ -135,6 +135,36 @@ fn async_work_blocks_the_loop_unless_offloaded() {
 }
 
 #[test]
+fn answers_that_came_while_the_loop_computed_are_taken_past_their_deadline() {
+    let srv = ServeProcess::start(&[]);
+    // Flags bigger than one receive buffer (16 KB), so each takes a read
+    // after its head; each computes 600 ms on the one loop, so the last
+    // one's turn to read comes after its 1 s timeout, its answer long
+    // arrived. Taking it is not waiting for it.
+    let codes = ["CD", "IR", "US"];
+    for protocol in [&[][..], &["--http2"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(FLAGS_EXE)
+            .args(["get", "--json", "-s", &format!("http://{}/flags", srv.addr), "-d"])
+            .arg(dir.path())
+            .args(["--mode", "async", "-m", "3", "--work", "600ms", "--timeout", "1"])
+            .args(protocol)
+            .args(codes)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success();
+        let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert_exactly_saved(dir.path(), &codes);
+        // The case did happen: some body ended more than the timeout after its request began.
+        let late = flags_of(&report).any(|f| {
+            let t = &f["timeline"];
+            t["body_done"].as_f64().unwrap() - t["started"].as_f64().unwrap() > 1000.0
+        });
+        assert!(late, "{protocol:?}: no body was read past its deadline: {report}");
+    }
+}
+
+#[test]
 fn the_text_report_says_what_a_unit_of_work_cost() {
     let srv = ServeProcess::start(&[]);
     let dir = tempfile::tempdir().unwrap();
