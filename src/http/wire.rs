@@ -148,18 +148,55 @@ impl Head {
     /// Whether the connection may carry another request after this response
     /// (its framing permitting).
     pub fn keep_alive(&self) -> bool {
-        let has = |token: &str| {
-            self.all("connection")
-                .filter_map(|v| std::str::from_utf8(v).ok())
-                .flat_map(|v| v.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case(token))
-        };
-        if self.minor == 0 {
-            has("keep-alive")
-        } else {
-            !has("close")
-        }
+        keeps_alive(self.minor, self.all("connection").filter(|v| std::str::from_utf8(v).is_ok()))
     }
+}
+
+/// True when `token` is one of the comma-separated options in `values`
+/// (a `Connection` header's), in any case.
+pub fn has_token<'a>(values: impl IntoIterator<Item = &'a [u8]>, token: &[u8]) -> bool {
+    values.into_iter().flat_map(|v| v.split(|&b| b == b',')).any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// Whether a message of HTTP/1.`minor` whose `Connection` header has
+/// these values lets its connection carry another exchange (RFC 9112
+/// §9.3): HTTP/1.1 unless it says `close`, HTTP/1.0 only if it says
+/// `keep-alive`. The client asks it of answers, the server
+/// ([`crate::server::h1`]) of requests.
+pub fn keeps_alive<'a>(minor: u8, connection: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    match minor {
+        0 => has_token(connection, b"keep-alive"),
+        _ => !has_token(connection, b"close"),
+    }
+}
+
+/// Why `Content-Length` values give no length.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadLength<'a> {
+    /// This value is not a number.
+    Invalid(&'a [u8]),
+    /// Two values differ.
+    Disagree,
+}
+
+/// The one length that every `Content-Length` value gives, lists included
+/// (RFC 9110 §8.6: repeated or listed values must all agree); `None` when
+/// there are none. Asked of answers by the client, of requests by the
+/// server.
+pub fn agreed_length<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<u64>, BadLength<'a>> {
+    let mut agreed = None;
+    for value in values.into_iter().flat_map(|v| v.split(|&b| b == b',')) {
+        let digits = value.trim_ascii();
+        let n = match std::str::from_utf8(digits).ok().and_then(|t| t.parse::<u64>().ok()) {
+            Some(n) if digits.iter().all(u8::is_ascii_digit) => n,
+            _ => return Err(BadLength::Invalid(digits)),
+        };
+        if agreed.is_some_and(|a| a != n) {
+            return Err(BadLength::Disagree);
+        }
+        agreed = Some(n);
+    }
+    Ok(agreed)
 }
 
 /// How a response's body ends.
@@ -204,20 +241,13 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
     if lengths.is_empty() {
         return Ok(Framing::Close);
     }
-    // Repeated or listed values must all agree (RFC 9110 §8.6).
-    let mut agreed = None;
-    for value in lengths.iter().flat_map(|v| v.split(|&b| b == b',')) {
-        let digits = value.trim_ascii();
-        let n = match std::str::from_utf8(digits).ok().and_then(|t| t.parse::<u64>().ok()) {
-            Some(n) if digits.iter().all(u8::is_ascii_digit) => n,
-            _ => return Err(WireError::BadFraming(format!("invalid Content-Length \"{}\"", peer_text(digits)))),
-        };
-        if agreed.is_some_and(|a| a != n) {
-            return Err(WireError::BadFraming("Content-Length values that disagree".into()));
+    match agreed_length(lengths) {
+        Ok(n) => Ok(Framing::Length(n.unwrap_or(0))),
+        Err(BadLength::Invalid(digits)) => {
+            Err(WireError::BadFraming(format!("invalid Content-Length \"{}\"", peer_text(digits))))
         }
-        agreed = Some(n);
+        Err(BadLength::Disagree) => Err(WireError::BadFraming("Content-Length values that disagree".into())),
     }
-    Ok(Framing::Length(agreed.unwrap_or(0)))
 }
 
 /// The most characters of a peer's text shown.

@@ -235,7 +235,6 @@ fn status_fault(status: u16, retry_after: u64) -> Resp {
     let code = StatusCode::from_u16(status).expect("fault statuses are valid");
     let reason = crate::http::reason_phrase(status);
     let mut resp = text(code, &format!("{status} {reason}"));
-    resp.extensions_mut().insert(super::h1::Reason(reason));
     if status == 429 || status == 503 {
         resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }
@@ -353,26 +352,22 @@ const CLIENT_CHECK: Duration = Duration::from_secs(1);
 /// as the hold (a stall's is 60 s).
 async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
     let end = tokio::time::Instant::now() + how_long;
-    loop {
-        let left = end.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            return Ok(());
-        }
+    let mut left = how_long;
+    while !left.is_zero() {
         tokio::time::sleep(left.min(CLIENT_CHECK)).await;
-        // Held to the end: answered now, a client gone meanwhile finds out
-        // by the write (one system call fewer for every delayed request).
-        if tokio::time::Instant::now() >= end {
-            return Ok(());
-        }
-        if client_gone(fd) {
+        left = end.saturating_duration_since(tokio::time::Instant::now());
+        // Held to the end, it is answered now: a client gone meanwhile
+        // finds out by the write (one system call fewer a delayed request).
+        if !left.is_zero() && client_gone(fd) {
             return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "client went away"));
         }
     }
+    Ok(())
 }
 
 /// True when the client's end of the connection `fd` is closed or reset.
-/// A client that only half-closes counts as gone, as hyper counts it by
-/// default (its `half_close` is off). `fd` is the socket of the connection
+/// A client that only half-closes counts as gone, as [`super::h1`] and
+/// hyper's HTTP/2 count it. `fd` is the socket of the connection
 /// this request came on, open while it is answered.
 fn client_gone(fd: RawFd) -> bool {
     crate::os::peer_closed(fd)

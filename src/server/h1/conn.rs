@@ -176,8 +176,7 @@ where
     B: HttpBody<Data = Bytes, Error = io::Error> + Unpin,
 {
     let (mut parts, mut body) = resp.into_parts();
-    let reason = parts.extensions.get::<wire::Reason>().map(|r| r.0.as_bytes());
-    let (head, framing) = wire::answer_head(parts.status, reason, &mut parts.headers, asked, &date());
+    let (head, framing) = wire::answer_head(parts.status, &mut parts.headers, asked, &date());
     let mut left = match framing {
         Framing::Empty => {
             io.write_all(&head).await?;

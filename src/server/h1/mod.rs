@@ -11,4 +11,3 @@ pub mod conn;
 pub mod wire;
 
 pub use conn::{serve, Closing};
-pub use wire::Reason;

@@ -19,14 +19,12 @@
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use hyper::{Method, Request, StatusCode, Version};
 
+use crate::http::reason_phrase;
+use crate::http::wire::{agreed_length, has_token, keeps_alive};
+
 /// The most fields a head may have before it is 431. One more than the
 /// routes' own limit, so that they see, and refuse, a head just over it.
 pub const MAX_FIELDS: usize = 101;
-
-/// A reason phrase of the answer's own, in its extensions, for the status
-/// line (`418 I'm a Teapot`); without one the status's usual phrase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reason(pub &'static str);
 
 /// What follows a request's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +73,8 @@ pub fn parse(buf: &[u8], max_head: usize) -> Parsed {
     };
     match build(&req) {
         Some((request, body)) => {
-            let keep_alive = keep_alive(request.version(), request.headers()) && body != RequestBody::Chunked;
+            let minor = u8::from(request.version() != Version::HTTP_10);
+            let keep_alive = keeps_alive(minor, connection(request.headers())) && body != RequestBody::Chunked;
             let expects_continue = request
                 .headers()
                 .get(hyper::header::EXPECT)
@@ -120,39 +119,16 @@ fn body_of(version: Version, headers: &HeaderMap) -> Option<RequestBody> {
         let chunked_last = codings.last().is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
         return (version == Version::HTTP_11 && chunked_last).then_some(RequestBody::Chunked);
     }
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let n: u64 = std::str::from_utf8(part).ok()?.parse().ok()?;
-            if length.is_some_and(|l| l != n) {
-                return None;
-            }
-            length = Some(n);
-        }
-    }
+    let length = agreed_length(headers.get_all(CONTENT_LENGTH).iter().map(HeaderValue::as_bytes)).ok()?;
     Some(match length {
         None | Some(0) => RequestBody::None,
         Some(n) => RequestBody::Length(n),
     })
 }
 
-/// True when `token` is among the `Connection` header's options.
-fn connection_has(headers: &HeaderMap, token: &[u8]) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
-fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
-    match version {
-        Version::HTTP_10 => connection_has(headers, b"keep-alive"),
-        _ => !connection_has(headers, b"close"),
-    }
+/// `headers`' `Connection` values.
+fn connection(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers.get_all(CONNECTION).iter().map(HeaderValue::as_bytes)
 }
 
 /// How an answer's body goes on the wire.
@@ -182,7 +158,6 @@ pub struct Asked {
 /// back false when the connection must close after this answer.
 pub fn answer_head(
     status: StatusCode,
-    reason: Option<&[u8]>,
     headers: &mut HeaderMap,
     asked: &mut Asked,
     date: &HeaderValue,
@@ -203,7 +178,7 @@ pub fn answer_head(
         asked.keep_alive = false;
         Framing::UntilClose
     };
-    if connection_has(headers, b"close") {
+    if has_token(connection(headers), b"close") {
         asked.keep_alive = false;
     }
     if !asked.keep_alive && !headers.contains_key(CONNECTION) {
@@ -214,7 +189,8 @@ pub fn answer_head(
     if !headers.contains_key(DATE) {
         headers.insert(DATE, date.clone());
     }
-    let reason = reason.unwrap_or_else(|| status.canonical_reason().unwrap_or("<none>").as_bytes());
+    // The book's phrases (`418 I'm a Teapot`), as the client shows them.
+    let reason = reason_phrase(status.as_u16()).as_bytes();
     let size = 20 + reason.len() + headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"HTTP/1.1 ");
@@ -245,7 +221,7 @@ pub fn refusal(status: StatusCode, date: &HeaderValue) -> Vec<u8> {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     let mut asked = Asked { head: false, version: Version::HTTP_11, keep_alive: false };
-    answer_head(status, None, &mut headers, &mut asked, date).0
+    answer_head(status, &mut headers, &mut asked, date).0
 }
 
 #[cfg(test)]
@@ -317,7 +293,7 @@ mod tests {
             map.insert(*n, HeaderValue::from_static(v));
         }
         let mut asked = asked;
-        let (bytes, framing) = answer_head(status, None, &mut map, &mut asked, &HeaderValue::from_static(DATE));
+        let (bytes, framing) = answer_head(status, &mut map, &mut asked, &HeaderValue::from_static(DATE));
         (String::from_utf8(bytes).unwrap(), framing, asked.keep_alive)
     }
 
