@@ -382,12 +382,15 @@ pub(crate) fn idle_state(fd: RawFd) -> Idle {
 }
 
 /// Where a connection goes once an answer is read: back to the pool when
-/// nothing but silence follows it, else away, and an error when bytes
-/// followed a body whose length was known (`framing` `Length` or
-/// `Chunked`): the server sent more than it announced.
+/// nothing but silence follows it, else away. Bytes that came with the end
+/// of a body whose length was known (`leftover`, read with it; `framing`
+/// `Length` or `Chunked`) are an error: the server sent more than it
+/// announced. Bytes that came later (waiting in the socket, `idle`)
+/// answer nothing, and only end the connection: whether they are there
+/// yet depends on how soon the client looks, and the outcome must not.
 pub(crate) fn after_answer(leftover: bool, idle: Idle, framing: Framing, keep_alive: bool) -> Result<bool, WireError> {
     let delimited = matches!(framing, Framing::Length(_) | Framing::Chunked | Framing::Empty);
-    if delimited && (leftover || idle == Idle::Bytes) {
+    if delimited && leftover {
         return Err(WireError::Overrun(framing));
     }
     Ok(delimited && keep_alive && idle == Idle::Quiet)
@@ -409,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn bytes_after_a_delimited_answer_are_an_overrun() {
+    fn bytes_with_a_delimited_answer_are_an_overrun_and_bytes_after_it_end_the_connection() {
         assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), true), Ok(true));
         assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), false), Ok(false));
         assert_eq!(after_answer(false, Idle::Closed, Framing::Length(3), true), Ok(false));
@@ -417,7 +420,8 @@ mod tests {
             after_answer(true, Idle::Quiet, Framing::Length(3), true),
             Err(WireError::Overrun(Framing::Length(3)))
         );
-        assert_eq!(after_answer(false, Idle::Bytes, Framing::Chunked, true), Err(WireError::Overrun(Framing::Chunked)));
+        assert_eq!(after_answer(true, Idle::Bytes, Framing::Chunked, true), Err(WireError::Overrun(Framing::Chunked)));
+        assert_eq!(after_answer(false, Idle::Bytes, Framing::Length(3), true), Ok(false), "came later: not reused");
         assert_eq!(
             after_answer(false, Idle::Bytes, Framing::Close, true),
             Ok(false),
