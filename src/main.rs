@@ -257,7 +257,7 @@ fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
 /// `flags exam`: the listing, or every run, then the grid or the JSON, and
 /// the report card. Exit 1 when a client failed a case.
 fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
-    use flags::exam::{self, grade::Grade, ExamError};
+    use flags::exam::{self, ExamError};
     if run.list {
         report::exam::list(&run.exam.cases, &run.exam.clients, run.json);
         return Ok(ExitCode::SUCCESS);
@@ -291,8 +291,7 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
         flags::save::write_output(path, report::exam_html::page(&report).as_bytes())?;
         report::exam::html_written(path);
     }
-    let failed = report.runs.iter().any(|r| r.verdict.grade == Grade::Fail);
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// `flags serve --scenario ID`: one exam case on the given address, until

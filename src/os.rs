@@ -16,6 +16,7 @@
 //! | [`group_rss_kib`] | the `VmRSS` of every process of the group, from `/proc` | none |
 //! | [`kill_group`] | `killpg(SIGKILL)` | the same |
 //! | [`children`] | `/proc/PID/task/*/children` | none |
+//! | [`hostname`] | `gethostname` | the same |
 //!
 //! Worker processes die with their parent through `PR_SET_PDEATHSIG` on
 //! Linux; elsewhere the end of their stdin (the parent's pipe) ends them
@@ -230,6 +231,15 @@ mod portable {
         // SAFETY: signal 0 only asks whether the process exists.
         unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
     }
+}
+
+/// The machine's name, as `gethostname` gives it.
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the name is cut to it.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    (ok && end > 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
 #[cfg(test)]

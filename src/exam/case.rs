@@ -4,16 +4,18 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::certs;
 use super::h2;
 use super::script::Script;
 
 /// A family of cases: the first part of a case's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
+    /// The cases every client must pass before it is graded at all.
+    Control,
     Framing,
     Status,
     Content,
@@ -29,6 +31,7 @@ impl Family {
     /// The name in a case's id.
     pub fn name(self) -> &'static str {
         match self {
+            Family::Control => "control",
             Family::Framing => "framing",
             Family::Status => "status",
             Family::Content => "content",
@@ -45,7 +48,7 @@ impl Family {
 /// Whether a case asks what any correct HTTP client must do, or what a
 /// flag downloader must do (a 204 or an HTML page is no flag). The report
 /// scores the two apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Protocol,
@@ -53,7 +56,7 @@ pub enum Kind {
 }
 
 /// What a correct client ends with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expect {
     /// Every code's flag saved, exactly, nothing else left, exit 0.
@@ -75,7 +78,7 @@ pub enum Expect {
 
 /// What a client must be able to do for a case to apply to it; a case
 /// that needs more than the client declares is graded N/A.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Needs {
     /// Retries a failed download (503 or 429 with Retry-After, or 500).
     pub retries: bool,
@@ -158,15 +161,15 @@ impl Case {
 }
 
 /// A case as the listing and the JSON report show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseInfo {
-    pub id: &'static str,
+    pub id: String,
     pub family: Family,
     pub kind: Kind,
     pub expect: Expect,
     pub needs: Needs,
-    pub about: &'static str,
-    pub why: &'static str,
+    pub about: String,
+    pub why: String,
     /// What the server sends, step by step, with its text escaped.
     pub server: Vec<String>,
 }

@@ -9,13 +9,13 @@
 //! the exit status.
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::case::{Case, Expect};
 use super::record::Saw;
 
 /// A grade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Grade {
     #[serde(rename = "pass")]
     Pass,
@@ -27,6 +27,11 @@ pub enum Grade {
     /// The case needs what the client does not declare.
     #[serde(rename = "n/a")]
     NotApplicable,
+    /// Not graded: the client failed the control this case rests on (it
+    /// never ran, never connected, or could not fetch a plain flag), so
+    /// nothing it did here can count.
+    #[serde(rename = "ungraded")]
+    Ungraded,
 }
 
 impl Grade {
@@ -37,12 +42,13 @@ impl Grade {
             Grade::Fail => "FAIL",
             Grade::Info => "INFO",
             Grade::NotApplicable => "N/A",
+            Grade::Ungraded => "--",
         }
     }
 }
 
 /// A grade and the reason in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub grade: Grade,
     pub reason: String,
@@ -55,7 +61,7 @@ impl Verdict {
 }
 
 /// What a file left in the run's folder holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "is", rename_all = "kebab-case")]
 pub enum Judged {
     /// Exactly this code's flag.
@@ -77,7 +83,7 @@ pub enum Judged {
 }
 
 /// A file left in the run's folder.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileSeen {
     /// Its path inside the folder.
     pub name: String,
@@ -88,7 +94,7 @@ pub struct FileSeen {
 }
 
 /// What one run showed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Observed {
     /// The command run, after the template's placeholders were replaced.
     pub command: String,

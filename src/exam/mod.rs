@@ -18,6 +18,7 @@
 //! the point of most cases is bytes that a correct HTTP library refuses to
 //! send. The report module prints the grid, the JSON and the HTML.
 
+pub mod card;
 pub mod case;
 pub mod cases;
 pub mod certs;
@@ -30,10 +31,11 @@ pub mod runner;
 pub mod script;
 pub mod stage;
 
+pub use card::{ExamReport, Run};
 pub use case::{Case, CaseInfo, Expect, Family, Kind, Needs, Serve, CREDENTIALS, DEADLINE};
 pub use cases::{catalog, select};
 pub use client::{Client, ClientError};
 pub use grade::Observed;
 pub use grade::{Grade, Verdict};
-pub use runner::{run, ExamConfig, ExamError, ExamReport, Live, Run};
+pub use runner::{run, ExamConfig, ExamError, Live};
 pub use script::{Ask, Part, Reply, Script, Step};

@@ -7,13 +7,13 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lines of the log kept per run.
 const LOG_MAX: usize = 200;
 
 /// A request the stage read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     /// The connection it came on (1, 2, ...).
     pub conn: usize,
@@ -28,7 +28,7 @@ pub struct Request {
 }
 
 /// What the server saw in one run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Saw {
     /// Connections accepted (on both ports).
     pub connections: usize,

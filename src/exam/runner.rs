@@ -16,9 +16,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-use super::case::{Case, CaseInfo, Kind, Serve, CREDENTIALS};
+use super::card::{self, ExamReport, Meta, Run};
+use super::case::{Case, Serve, CREDENTIALS};
 use super::certs::Certs;
 use super::client::{Client, Vars};
 use super::grade::{self, Grade, Observed, Verdict};
@@ -79,56 +78,6 @@ pub enum ExamError {
     Interrupted,
 }
 
-/// One case run by one client.
-#[derive(Debug, Clone, Serialize)]
-pub struct Run {
-    pub case: &'static str,
-    pub kind: Kind,
-    pub client: String,
-    pub verdict: Verdict,
-    /// None when the case did not apply.
-    pub observed: Option<Observed>,
-}
-
-/// The grades of one client, for one kind of case.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Tally {
-    pub pass: usize,
-    pub fail: usize,
-    pub info: usize,
-    pub not_applicable: usize,
-}
-
-/// A client's score: protocol and task cases apart.
-#[derive(Debug, Clone, Serialize)]
-pub struct Score {
-    pub client: String,
-    pub protocol: Tally,
-    pub task: Tally,
-}
-
-/// The whole exam.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExamReport {
-    /// The version of this document's layout.
-    pub schema: u32,
-    pub wall_ms: u64,
-    pub deadline_s: f64,
-    pub clients: Vec<Client>,
-    /// The cases, in catalog order.
-    pub cases: Vec<CaseInfo>,
-    /// Case by case, client by client, in that order.
-    pub runs: Vec<Run>,
-    pub scores: Vec<Score>,
-}
-
-impl ExamReport {
-    /// The run of `case` by `client`.
-    pub fn run(&self, case: &str, client: &str) -> Option<&Run> {
-        self.runs.iter().find(|r| r.case == case && r.client == client)
-    }
-}
-
 struct Scratch {
     dir: tempfile::TempDir,
     certs: Certs,
@@ -139,6 +88,7 @@ struct Scratch {
 /// total)` is told of each run as it ends.
 pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> Result<ExamReport, ExamError> {
     let t0 = Instant::now();
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let certs = Certs::make().map_err(ExamError::Certs)?;
     let dir = tempfile::Builder::new().prefix("flags-exam-").tempdir().map_err(ExamError::Scratch)?;
     let cacert = dir.path().join("exam-ca.pem");
@@ -179,13 +129,23 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     let mut runs = results.into_inner().unwrap_or_else(|e| e.into_inner());
     runs.sort_by_key(|(n, _)| *n);
     let runs: Vec<Run> = runs.into_iter().map(|(_, r)| r).collect();
-    let scores = config.clients.iter().map(|c| score(&c.name, &runs)).collect();
-    Ok(ExamReport {
-        schema: 1,
-        wall_ms: t0.elapsed().as_millis() as u64,
+    let scores = config.clients.iter().map(|c| card::score(&c.name, &runs)).collect();
+    let cases: Vec<_> = config.cases.iter().map(|c| c.info()).collect();
+    let meta = Meta {
+        flags_version: env!("CARGO_PKG_VERSION").into(),
+        catalog: card::fingerprint(&cases),
+        date,
+        host: card::host(),
         deadline_s: config.deadline.as_secs_f64(),
+        jobs: config.jobs,
+        watch: "group".into(),
+    };
+    Ok(ExamReport {
+        schema: card::SCHEMA,
+        meta,
+        wall_ms: t0.elapsed().as_millis() as u64,
         clients: config.clients.clone(),
-        cases: config.cases.iter().map(|c| c.info()).collect(),
+        cases,
         runs,
         scores,
     })
@@ -197,25 +157,9 @@ fn slow(case: &Case) -> bool {
     ["hold", "pieces", "without end", "listen queue"].iter().any(|w| lines.contains(w))
 }
 
-fn score(client: &str, runs: &[Run]) -> Score {
-    let tally = |kind: Kind| {
-        let mut t = Tally::default();
-        for r in runs.iter().filter(|r| r.client == client && r.kind == kind) {
-            match r.verdict.grade {
-                Grade::Pass => t.pass += 1,
-                Grade::Fail => t.fail += 1,
-                Grade::Info => t.info += 1,
-                Grade::NotApplicable => t.not_applicable += 1,
-            }
-        }
-        t
-    };
-    Score { client: client.into(), protocol: tally(Kind::Protocol), task: tally(Kind::Task) }
-}
-
 fn not_applicable(case: &'static Case, client: &Client, why: String) -> Run {
     let verdict = Verdict { grade: Grade::NotApplicable, reason: why };
-    Run { case: case.id, kind: case.kind, client: client.name.clone(), verdict, observed: None }
+    Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
 }
 
 /// One run: the case served, the client run, the result graded.
@@ -260,7 +204,7 @@ fn one(case: &'static Case, client: &Client, n: usize, scratch: &Scratch, config
     };
     let _ = std::fs::remove_dir_all(&root);
     let verdict = grade::verdict(case, &observed);
-    Run { case: case.id, kind: case.kind, client: client.name.clone(), verdict, observed: Some(observed) }
+    Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: Some(observed) }
 }
 
 struct Ended {

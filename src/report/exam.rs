@@ -86,7 +86,7 @@ fn paint(grade: Grade, text: &str) -> String {
         Grade::Pass => "32",
         Grade::Fail => "31;1",
         Grade::Info => "36",
-        Grade::NotApplicable => "2",
+        Grade::NotApplicable | Grade::Ungraded => "2",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
@@ -116,8 +116,8 @@ pub fn grid(report: &ExamReport) {
     for case in &report.cases {
         let mut line = format!("{:<width$}", case.id);
         for c in &report.clients {
-            let text = report.run(case.id, &c.name).map_or("?", cell);
-            let grade = report.run(case.id, &c.name).map_or(Grade::NotApplicable, |r| r.verdict.grade);
+            let text = report.run(&case.id, &c.name).map_or("?", cell);
+            let grade = report.run(&case.id, &c.name).map_or(Grade::NotApplicable, |r| r.verdict.grade);
             line.push(' ');
             line.push_str(&paint(grade, &format!("{text:<5}")));
         }
@@ -126,7 +126,7 @@ pub fn grid(report: &ExamReport) {
     say!();
     say!("{:<18} {:>24}   {:>24}", "client", "protocol: pass/fail/info/na", "task: pass/fail/info/na");
     for s in &report.scores {
-        let t = |t: &crate::exam::runner::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
+        let t = |t: &crate::exam::card::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
         say!("{:<18} {:>24}   {:>24}", s.client, t(&s.protocol), t(&s.task));
     }
     for c in &report.clients {
@@ -150,7 +150,7 @@ pub fn grid(report: &ExamReport) {
         "{} runs in {:.1} s (deadline {:.0} s a run)",
         report.runs.len(),
         report.wall_ms as f64 / 1000.0,
-        report.deadline_s
+        report.meta.deadline_s
     );
 }
 

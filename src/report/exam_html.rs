@@ -29,7 +29,7 @@ fn class(grade: Grade) -> &'static str {
         Grade::Pass => "pass",
         Grade::Fail => "fail",
         Grade::Info => "info",
-        Grade::NotApplicable => "na",
+        Grade::NotApplicable | Grade::Ungraded => "na",
     }
 }
 
@@ -90,11 +90,11 @@ pub fn page(report: &ExamReport) -> String {
         report.clients.len(),
         report.runs.len(),
         report.wall_ms as f64 / 1000.0,
-        report.deadline_s
+        report.meta.deadline_s
     );
     h.push_str("<table><tr><th>client</th><th>protocol pass/fail/info/n/a</th><th>task pass/fail/info/n/a</th><th>command</th></tr>");
     for (s, c) in report.scores.iter().zip(&report.clients) {
-        let t = |t: &crate::exam::runner::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
+        let t = |t: &crate::exam::card::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -114,12 +114,12 @@ pub fn page(report: &ExamReport) -> String {
         let _ = write!(
             h,
             "<tr><td class=\"case\" title=\"{}\"><b>{}</b> <small>{kind}</small><br><small>{}</small></td>",
-            escape(case.why),
-            escape(case.id),
-            escape(case.about)
+            escape(&case.why),
+            escape(&case.id),
+            escape(&case.about)
         );
         for c in &report.clients {
-            match report.run(case.id, &c.name) {
+            match report.run(&case.id, &c.name) {
                 Some(run) => {
                     let word = match &run.observed {
                         Some(o) if o.hung => "hung",
@@ -142,9 +142,9 @@ pub fn page(report: &ExamReport) -> String {
         let _ = write!(
             h,
             "<dt><b>{}</b></dt><dd>{}<br>{}<pre>{}</pre></dd>",
-            escape(case.id),
-            escape(case.about),
-            escape(case.why),
+            escape(&case.id),
+            escape(&case.about),
+            escape(&case.why),
             escape(&case.server.join("\n"))
         );
     }

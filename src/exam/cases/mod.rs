@@ -98,13 +98,13 @@ impl Case {
     /// The case as the listing shows it.
     pub fn info(&self) -> CaseInfo {
         CaseInfo {
-            id: self.id,
+            id: self.id.into(),
             family: self.family,
             kind: self.kind,
             expect: self.expect,
             needs: self.needs,
-            about: self.about,
-            why: self.why,
+            about: self.about.into(),
+            why: self.why.into(),
             server: describe(self),
         }
     }
