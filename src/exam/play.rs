@@ -68,7 +68,7 @@ pub(super) fn http1(mut wire: Wire, script: Script, conn: usize, other: bool, sh
     let mut buf = Vec::new();
     let (port, other_port) = *shared.addrs.get().unwrap_or(&(0, 0));
     for on_conn in 0.. {
-        let Some((path, line, credentials)) = read_request(&mut wire, &mut buf)? else {
+        let Some((path, line, credentials, head)) = read_request(&mut wire, &mut buf)? else {
             shared.log(conn, "the client closed the connection");
             return Ok(());
         };
@@ -85,6 +85,7 @@ pub(super) fn http1(mut wire: Wire, script: Script, conn: usize, other: bool, sh
             conn,
             at_ms: shared.started.elapsed().as_millis() as u64,
             line,
+            head,
             other,
             credentials,
         });
@@ -92,6 +93,12 @@ pub(super) fn http1(mut wire: Wire, script: Script, conn: usize, other: bool, sh
         let ask =
             Ask { flag: flag(&cc), cc, path, nth, on_conn, since_first: first.elapsed(), other, port, other_port };
         let Reply(steps) = script(&ask);
+        {
+            let mut saw = shared.saw.lock().unwrap_or_else(|e| e.into_inner());
+            if saw.sent.is_empty() && !other {
+                saw.sent = super::cases::steps_text(&steps, ask.flag.len());
+            }
+        }
         for step in &steps {
             if !play(&mut wire, step, &ask, conn, shared)? {
                 return Ok(());
@@ -108,6 +115,7 @@ fn play(wire: &mut Wire, step: &Step, ask: &Ask, conn: usize, shared: &Shared) -
             let bytes = render(parts, &ask.flag);
             wire.write_all(&bytes)?;
             wire.flush()?;
+            shared.sent(bytes.len());
             shared.log(conn, format!("sent {} bytes", bytes.len()));
         }
         Step::Drip { parts, pieces, every } => {
@@ -119,6 +127,7 @@ fn play(wire: &mut Wire, step: &Step, ask: &Ask, conn: usize, shared: &Shared) -
                 }
                 wire.write_all(piece)?;
                 wire.flush()?;
+                shared.sent(piece.len());
                 shared.log(conn, format!("sent a piece of {} bytes", piece.len()));
             }
         }
@@ -185,6 +194,7 @@ fn endless(wire: &mut Wire, piece: &[u8], rate: usize, shared: &Shared) -> io::R
     let mut sent = 0;
     while sent < ENDLESS_MAX && !shared.is_stopped() {
         wire.write_all(piece)?;
+        shared.sent(piece.len());
         sent += piece.len();
         if !shared.sleep(every) {
             break;
@@ -193,10 +203,14 @@ fn endless(wire: &mut Wire, piece: &[u8], rate: usize, shared: &Shared) -> io::R
     Ok(())
 }
 
-type Head = (String, String, Vec<String>);
+type Head = (String, String, Vec<String>, String);
 
-/// Reads one request head: its target, its escaped request line, and the
-/// names of the credential fields it carried. None when the client closed.
+/// The longest part of a request head kept for the report.
+const HEAD_KEPT: usize = 2048;
+
+/// Reads one request head: its target, its escaped request line, the
+/// names of the credential fields it carried, and the head itself,
+/// escaped. None when the client closed.
 fn read_request(wire: &mut Wire, buf: &mut Vec<u8>) -> io::Result<Option<Head>> {
     loop {
         if let Some(end) = find_end(buf) {
@@ -214,8 +228,9 @@ fn read_request(wire: &mut Wire, buf: &mut Vec<u8>) -> io::Result<Option<Head>> 
                 .map(|h| h.name.to_ascii_lowercase())
                 .filter(|n| matches!(n.as_str(), "authorization" | "cookie" | "proxy-authorization"))
                 .collect();
+            let head = peer_text(&buf[..end.min(HEAD_KEPT)]);
             buf.drain(..end);
-            return Ok(Some((path, line, credentials)));
+            return Ok(Some((path, line, credentials, head)));
         }
         if buf.len() > MAX_HEAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "a request head over 64 KiB"));

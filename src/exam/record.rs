@@ -21,6 +21,10 @@ pub struct Request {
     pub at_ms: u64,
     /// The request line, escaped.
     pub line: String,
+    /// The request head as the client sent it, escaped (`\r\n` shown as
+    /// written), its first 200 characters.
+    #[serde(default)]
+    pub head: String,
     /// True when it came to the other port.
     pub other: bool,
     /// The credential-bearing header fields it carried (`authorization`, `cookie`).
@@ -33,6 +37,14 @@ pub struct Saw {
     /// Connections accepted (on both ports).
     pub connections: usize,
     pub requests: Vec<Request>,
+    /// Bytes the server sent, in all.
+    #[serde(default)]
+    pub sent_bytes: u64,
+    /// The first bytes the server sent on its first connection, escaped,
+    /// with the flag's bytes named (`<the flag, 11 623 bytes>`): what the
+    /// client was answered.
+    #[serde(default)]
+    pub sent: String,
     /// The exchange, one line per event, the first 200.
     pub log: Vec<String>,
 }
@@ -73,6 +85,11 @@ impl Shared {
             let ms = self.started.elapsed().as_millis();
             saw.log.push(format!("{ms:>6} ms  #{conn} {}", what.as_ref()));
         }
+    }
+
+    /// Counts bytes sent.
+    pub(super) fn sent(&self, n: usize) {
+        self.saw.lock().unwrap_or_else(|e| e.into_inner()).sent_bytes += n as u64;
     }
 
     /// Counts a new connection and keeps a handle to shut it at the stop.

@@ -56,7 +56,7 @@ pub fn describe(case: &Case) -> Vec<String> {
 }
 
 /// Steps in words, their text escaped (`\r\n` shown as written).
-fn steps_text(steps: &[Step], flag_len: usize) -> String {
+pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
     let parts_text = |parts: &[Part]| -> String {
         parts
             .iter()
