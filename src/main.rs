@@ -305,7 +305,8 @@ fn scenario_command(
     let certs = Certs::make().map_err(anyhow::Error::msg)?;
     let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
     std::fs::write(ca.path(), &certs.ca_pem)?;
-    let stage = Stage::start_on(case, &certs, addr).map_err(|e| bind_error(e, addr))?;
+    let stage =
+        Stage::start_on(case, &certs, addr, flags::exam::script::Stamp::none()).map_err(|e| bind_error(e, addr))?;
     report::serve::scenario(case, &stage, ca.path());
     let (tx, rx) = std::sync::mpsc::channel();
     let first = signals.watch(

@@ -70,6 +70,14 @@ pub enum Expect {
     /// Either of those: the flag saved, or a reported failure with nothing
     /// left (a total deadline that ends a slow but honest answer).
     Either,
+    /// Every flag saved (PASS), or those not saved reported with a
+    /// non-zero exit (INFO: the client did not retry, which the RFC allows
+    /// and does not require); a wrong file fails.
+    Retry,
+    /// Every flag saved, or those not saved reported: both PASS. The case
+    /// asks only that no file is wrong (an answer nobody asked for saved
+    /// as the next flag).
+    NeverWrong,
     /// A legitimate policy choice (graded INFO, saying which): the flag
     /// saved, a reported failure, or, where `as_sent` is true, the bytes
     /// as sent (a gzip body saved undecoded).

@@ -35,6 +35,10 @@ pub struct Client {
     /// What the client can do: retries are declared; several files and a
     /// CA file are read from the template's placeholders.
     pub can: Needs,
+    /// The program's version, as its `--version` says (built-in profiles
+    /// only: the exam runs no other command than the template).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// A template or a `--client` argument that cannot be used.
@@ -62,7 +66,13 @@ impl Client {
         let several = used.contains(&"urls") || used.contains(&"cc");
         let tls = used.contains(&"cacert");
         let can = Needs { retries, several, h2: h2_template.is_some(), tls };
-        Ok(Client { name: name.into(), template: template.into(), h2_template: h2_template.map(Into::into), can })
+        Ok(Client {
+            name: name.into(),
+            template: template.into(),
+            h2_template: h2_template.map(Into::into),
+            can,
+            version: None,
+        })
     }
 
     /// Parses `NAME=TEMPLATE` or `NAME+retries+h2=TEMPLATE` (`+h2`: the
@@ -178,10 +188,14 @@ const PYTHON_URLLIB: &str = "python3 -c 'import ssl, sys, urllib.request as u; \
 u.install_opener(u.build_opener(u.HTTPSHandler(context=ssl.create_default_context(cafile=sys.argv[1])))); \
 [u.urlretrieve(x, x.rsplit(\"/\", 1)[1]) for x in sys.argv[2:]]' {cacert} {urls}";
 
-/// The built-in profiles whose program is on PATH (aria2c with
+/// The built-in profiles whose program is on PATH, each with the options a
+/// careful user of that tool passes, and `flags get` in its four styles
+/// (run as `flags`, this executable). Retries are declared only where the
+/// tool can be told to retry an error answer: wget with
+/// `--retry-on-http-error`, aria2c with `--retry-wait` (which retries a
+/// 503 only), curl with `--retry`; wget2 has no such option. aria2c gets
 /// `--file-allocation=none`, so that a huge announced length allocates no
-/// disk), and `flags get` in its
-/// four styles (run as `flags`, this executable).
+/// disk.
 pub fn builtins(flags: &Path) -> Vec<Client> {
     let flags = quote(&flags.to_string_lossy());
     let get = |mode: &str| {
@@ -192,27 +206,42 @@ pub fn builtins(flags: &Path) -> Vec<Client> {
             Some("curl -sS --http2-prior-knowledge --remote-name-all {urls}".to_string()), false),
         ("curl-careful", "curl -sS --fail --remove-on-error --max-time 5 --max-filesize 1M --retry 2 --retry-max-time 10 --cacert {cacert} --remote-name-all {urls}".to_string(),
             Some("curl -sS --fail --remove-on-error --max-time 5 --max-filesize 1M --retry 2 --retry-max-time 10 --http2-prior-knowledge --remote-name-all {urls}".to_string()), true),
-        ("wget2", "wget2 -q --ca-certificate={cacert} {urls}".to_string(), None, true),
-        ("wget", "wget -q --ca-certificate={cacert} {urls}".to_string(), None, true),
-        ("aria2c", "aria2c -q -Z --file-allocation=none --ca-certificate={cacert} {urls}".to_string(), None, true),
+        ("wget2", "wget2 -q --ca-certificate={cacert} {urls}".to_string(), None, false),
+        ("wget", "wget -q --tries=3 --waitretry=2 --retry-on-http-error=429,500,503 --ca-certificate={cacert} {urls}".to_string(), None, true),
+        ("aria2c", "aria2c -q -Z --file-allocation=none --max-tries=3 --retry-wait=1 --ca-certificate={cacert} {urls}".to_string(), None, true),
         ("python-urllib", PYTHON_URLLIB.to_string(), None, false),
     ];
-    all.retain(|(name, ..)| {
-        let program = if *name == "python-urllib" { "python3" } else { name.split('-').next().unwrap_or(name) };
-        on_path(program)
-    });
+    let program = |name: &str| match name {
+        "python-urllib" => "python3".to_string(),
+        _ => name.split('-').next().unwrap_or(name).to_string(),
+    };
+    all.retain(|(name, ..)| on_path(&program(name)));
     let mut clients: Vec<Client> = all
         .into_iter()
-        .filter_map(|(name, t, h2, retries)| Client::new(name, &t, h2.as_deref(), retries).ok())
+        .filter_map(|(name, t, h2, retries)| {
+            let mut c = Client::new(name, &t, h2.as_deref(), retries).ok()?;
+            c.version = version_of(&program(name));
+            Some(c)
+        })
         .collect();
     for mode in ["sequential", "threadpool", "async", "processpool"] {
         let template = get(mode);
         let h2 = (mode == "async").then(|| format!("{template} --http2"));
-        if let Ok(c) = Client::new(&format!("flags-{mode}"), &template, h2.as_deref(), true) {
+        if let Ok(mut c) = Client::new(&format!("flags-{mode}"), &template, h2.as_deref(), true) {
+            c.version = Some(format!("flags {}", env!("CARGO_PKG_VERSION")));
             clients.push(c);
         }
     }
     clients
+}
+
+/// The first line `program --version` prints (on stdout, or stderr as
+/// Python 2 did), cut to 80 characters.
+fn version_of(program: &str) -> Option<String> {
+    let out = std::process::Command::new(program).arg("--version").stdin(std::process::Stdio::null()).output().ok()?;
+    let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
+    let line = String::from_utf8_lossy(&text).lines().map(str::trim).find(|l| !l.is_empty())?.to_string();
+    Some(line.chars().take(80).collect())
 }
 
 /// True when `program` is an executable file in a folder of PATH.

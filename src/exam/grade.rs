@@ -1,17 +1,18 @@
 //! Verdicts: what a run left and did, held against what the case expects.
 //!
-//! A file is judged by its bytes: the exact flag of one of the case's codes,
-//! a prefix of one (partial), the flag gzipped, HTML, empty, another GIF, or
-//! other bytes; and by its name: a temporary or state file (`.part`,
-//! `.aria2`, a dot file...) is a leftover whatever it holds. The rules are
-//! in [`verdict`], in the order a reader would ask them: did it end, did it
-//! leak credentials, did it use too much memory, and then the files and
-//! the exit status.
+//! A file is judged ([`super::judge`]) by its bytes against the flags this
+//! run's server sent, and by its name and place: a flag counts only as
+//! `CC.gif` in the run's folder holding CC's flag as sent in this run. The
+//! rules are in [`verdict`], in the order a reader would ask them: did it
+//! end, did it leak credentials, did it use too much memory, did it leave
+//! a process running, then the files and the exit status; and last, did
+//! the server see what a PASS claims the client dealt with.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::case::{Case, Expect};
+use super::case::{Case, Expect, Family, Kind, Serve};
+use super::certs::Cert;
+pub use super::judge::{is_leftover, judge, FileSeen, Judged, Place};
 use super::record::Saw;
 
 /// A grade.
@@ -60,39 +61,6 @@ impl Verdict {
     }
 }
 
-/// What a file left in the run's folder holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "is", rename_all = "kebab-case")]
-pub enum Judged {
-    /// Exactly this code's flag.
-    Flag {
-        cc: String,
-    },
-    /// The first bytes of this code's flag, of `of`.
-    Partial {
-        cc: String,
-        of: usize,
-    },
-    /// The flag, gzipped (a gzip body kept as sent).
-    Gzip,
-    Html,
-    Empty,
-    /// A GIF, but not one of the case's flags.
-    OtherGif,
-    Other,
-}
-
-/// A file left in the run's folder.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileSeen {
-    /// Its path inside the folder.
-    pub name: String,
-    pub size: u64,
-    pub judged: Judged,
-    /// True for a temporary or state file, by its name.
-    pub leftover: bool,
-}
-
 /// What one run showed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Observed {
@@ -104,11 +72,17 @@ pub struct Observed {
     /// True when the deadline passed and the client's group was killed.
     pub hung: bool,
     pub wall_ms: u64,
-    /// The peak RSS of the largest process of the client's tree (from
-    /// `wait4`), or, for a hung client, of its whole group when killed.
+    /// The peak memory of the run's processes, in KiB: the largest of the
+    /// client's own (`wait4`), any one process's peak, and the sum of all
+    /// the run's processes at one moment (polled every 50 ms).
     pub peak_rss_kib: Option<u64>,
-    /// Every file left in the run's folder.
+    /// Every file left in the run's folder and its `TMPDIR`, and those in
+    /// its `HOME` that hold a download's bytes.
     pub files: Vec<FileSeen>,
+    /// The processes of the run still running when the client ended
+    /// (`pid name`); the exam killed them.
+    #[serde(default)]
+    pub left_running: Vec<String>,
     /// What the case's server saw.
     pub server: Saw,
     /// The other port (the "other host" of the redirect cases).
@@ -120,40 +94,6 @@ pub struct Observed {
 
 /// Above this peak RSS a client failed, whatever it saved.
 pub const MEMORY_LIMIT_KIB: u64 = 256 << 10;
-
-/// Judges `bytes` (the first 64 KiB of a file of `size` bytes) against the
-/// case's flags.
-pub fn judge(bytes: &[u8], size: u64, flags: &[(&str, Bytes)]) -> Judged {
-    if size == 0 {
-        return Judged::Empty;
-    }
-    for (cc, flag) in flags {
-        if size as usize == flag.len() && bytes == &flag[..] {
-            return Judged::Flag { cc: cc.to_string() };
-        }
-    }
-    for (cc, flag) in flags {
-        if (size as usize) < flag.len() && flag.starts_with(bytes) {
-            return Judged::Partial { cc: cc.to_string(), of: flag.len() };
-        }
-    }
-    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    match () {
-        _ if bytes.starts_with(&[0x1f, 0x8b]) => Judged::Gzip,
-        _ if bytes.starts_with(b"GIF8") => Judged::OtherGif,
-        _ if start.trim_start().starts_with('<') || start.contains("<html") || start.contains("<!doctype") => {
-            Judged::Html
-        }
-        _ => Judged::Other,
-    }
-}
-
-/// True for a name that only a temporary or state file has.
-pub fn is_leftover(name: &str) -> bool {
-    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    let temp = [".part", ".tmp", ".aria2", ".download", ".crdownload", ".partial", "~", ".incomplete"];
-    base.starts_with('.') || temp.iter().any(|t| base.ends_with(t)) || base.contains(".tmp")
-}
 
 /// `n` with a space every three digits: 11 623.
 pub fn thousands(n: u64) -> String {
@@ -168,26 +108,75 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn describe(f: &FileSeen) -> String {
-    let name = &f.name;
-    if f.leftover {
-        return format!("left {name} ({} bytes)", thousands(f.size));
+/// The verdict of a run of `case` that `observed` describes.
+pub fn verdict(case: &Case, o: &Observed) -> Verdict {
+    let v = outcome(case, o);
+    if !matches!(v.grade, Grade::Pass | Grade::Info) {
+        return v;
     }
-    match &f.judged {
-        Judged::Flag { cc } => format!("saved {cc}'s flag as {name}"),
-        Judged::Partial { of, .. } => {
-            format!("left a partial file {name} ({} of {} bytes)", thousands(f.size), thousands(*of as u64))
-        }
-        Judged::Gzip => format!("saved the gzip bytes as {name}"),
-        Judged::Html => format!("saved text/html as {name}"),
-        Judged::Empty => format!("left an empty {name}"),
-        Judged::OtherGif => format!("saved another image as {name}"),
-        Judged::Other => format!("saved {} bytes that are not the flag as {name}", thousands(f.size)),
+    // A PASS (or a choice) says the client met what the case does and
+    // dealt with it: the server must have seen it come.
+    let seen = match must_see(case) {
+        Sight::Request => !o.server.requests.iter().all(|r| r.other),
+        Sight::Connection => o.server.connections > 0,
+        Sight::Nothing => true,
+    };
+    match seen {
+        true => v,
+        false => Verdict::new(Grade::Fail, format!("the server saw no {}", must_see(case).word())),
     }
 }
 
-/// The verdict of a run of `case` that `observed` describes.
-pub fn verdict(case: &Case, o: &Observed) -> Verdict {
+/// What the server must have seen for a run to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sight {
+    Request,
+    /// A connection: a TLS case whose certificate a correct client refuses
+    /// before it sends a request.
+    Connection,
+    /// Nothing: nothing listens.
+    Nothing,
+}
+
+impl Sight {
+    fn word(self) -> &'static str {
+        match self {
+            Sight::Request => "request",
+            Sight::Connection => "connection",
+            Sight::Nothing => "",
+        }
+    }
+}
+
+fn must_see(case: &Case) -> Sight {
+    match case.serve {
+        Serve::Refused => Sight::Nothing,
+        Serve::Tls(cert, _) if cert != Cert::Valid => Sight::Connection,
+        _ => Sight::Request,
+    }
+}
+
+/// The score a run counts in. A protocol case counts as a task failure
+/// when the client met the protocol's duty and only the file it kept is
+/// wrong: it reported the failure (a non-zero exit) but kept a partial
+/// file, or it did not follow a redirect (a MAY) and saved the redirect's
+/// body.
+pub fn counts_as(case: &Case, o: &Observed, v: &Verdict) -> Kind {
+    if case.kind == Kind::Task || v.grade != Grade::Fail || o.hung || !o.left_running.is_empty() {
+        return case.kind;
+    }
+    let only_files = !o.files.is_empty() && v.reason != "the server saw no request";
+    let reported = o.exit != Some(0);
+    let not_followed = case.family == Family::Redirect && o.server.requests.len() == 1;
+    match only_files && (reported || not_followed) && !v.reason.starts_with("used ") && !v.reason.starts_with("sent ") {
+        true => Kind::Task,
+        false => case.kind,
+    }
+}
+
+/// The verdict by what the run left and its exit, before the server's
+/// sight is checked.
+fn outcome(case: &Case, o: &Observed) -> Verdict {
     use Grade::{Fail, Info, Pass};
     if o.hung {
         let rss = o.peak_rss_kib.map(|k| format!(", RSS {} MB", k / 1024)).unwrap_or_default();
@@ -203,31 +192,36 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
             format!("used {} MB of memory (more than {} MB)", kib / 1024, MEMORY_LIMIT_KIB / 1024),
         );
     }
+    if !o.left_running.is_empty() {
+        return Verdict::new(Fail, format!("left a process running ({})", o.left_running.join(", ")));
+    }
     let status = match (o.exit, o.signal) {
         (Some(c), _) => format!("exit {c}"),
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => "no exit status".into(),
     };
-    let saved: Vec<&str> = case
-        .codes
-        .iter()
-        .copied()
-        .filter(|cc| o.files.iter().any(|f| !f.leftover && f.judged == Judged::Flag { cc: cc.to_string() }))
-        .collect();
-    let wrong: Vec<&FileSeen> =
-        o.files.iter().filter(|f| f.leftover || !matches!(f.judged, Judged::Flag { .. })).collect();
+    let right: Vec<&FileSeen> = o.files.iter().filter(|f| f.is_right()).collect();
+    let saved: Vec<&str> =
+        case.codes.iter().copied().filter(|cc| right.iter().any(|f| f.named_for().as_deref() == Some(*cc))).collect();
+    let worst = o.files.iter().find(|f| !f.is_right()).map(FileSeen::fault);
     let clean_exit = o.exit == Some(0);
-    let all_saved = saved.len() == case.codes.len() && o.files.len() == saved.len();
+    let all_saved = saved.len() == case.codes.len() && worst.is_none();
     let nothing = o.files.is_empty();
     let as_sent = o.files.len() == 1 && o.files[0].judged == Judged::Gzip && !o.files[0].leftover;
-    let worst = wrong.first().map(|f| describe(f));
+    let names = || format!("saved {}", right.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "));
     let refused = || format!("reported it ({status}), saved nothing");
+    let control = case.family == Family::Control;
+    let said = || last_line(&o.stderr_tail).map(|l| format!("; stderr: {l}")).unwrap_or_default();
     match case.expect {
         Expect::Saved => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names(&o.files)),
+            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
             _ if all_saved => Verdict::new(Fail, format!("saved the flag, but {status}")),
             _ if worst.is_some() => Verdict::new(Fail, worst.unwrap_or_default()),
+            _ if control && o.server.requests.is_empty() => {
+                Verdict::new(Fail, format!("the server saw no request ({status}{})", said()))
+            }
             _ if nothing && clean_exit => Verdict::new(Fail, "exit 0, but no file"),
+            _ if nothing && control => Verdict::new(Fail, format!("no file ({status}{})", said())),
             _ if nothing => Verdict::new(Fail, format!("no file ({status})")),
             _ => Verdict::new(Fail, format!("saved {} of {} flags ({status})", saved.len(), case.codes.len())),
         },
@@ -236,18 +230,18 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
             _ if nothing => Verdict::new(Fail, "exit 0, but no file: the failure is not reported"),
             _ => Verdict::new(
                 Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&o.files))),
+                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names())),
             ),
         },
         Expect::NoFile => match () {
             _ if nothing => Verdict::new(Pass, format!("saved nothing ({status})")),
             _ => Verdict::new(
                 Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names(&o.files))),
+                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names())),
             ),
         },
         Expect::Either => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names(&o.files)),
+            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
             _ if nothing && !clean_exit => Verdict::new(
                 Pass,
                 format!("gave up after {:.1} s ({status}), saved nothing", o.wall_ms as f64 / 1000.0),
@@ -255,11 +249,25 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
             _ if nothing => Verdict::new(Fail, "exit 0, but no file"),
             _ => Verdict::new(Fail, worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
         },
+        Expect::Retry | Expect::NeverWrong => match () {
+            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
+            _ if worst.is_some() => Verdict::new(Fail, worst.unwrap_or_default()),
+            _ if clean_exit => Verdict::new(
+                Fail,
+                format!("saved {} of {} flags, but exit 0: the failure is not reported", saved.len(), case.codes.len()),
+            ),
+            _ => {
+                let grade = if case.expect == Expect::Retry { Info } else { Pass };
+                let kept = if right.is_empty() { "saved nothing".to_string() } else { names() };
+                let what = if case.expect == Expect::Retry { "did not retry" } else { "refused the rest" };
+                Verdict::new(grade, format!("{what}: {kept}, reported the rest ({status})"))
+            }
+        },
         Expect::Choice { as_sent: allowed } => match () {
-            _ if all_saved && clean_exit => Verdict::new(Info, format!("accepted: {}", names(&o.files))),
+            _ if all_saved && clean_exit => Verdict::new(Info, format!("accepted: {}", names())),
             _ if nothing && !clean_exit => Verdict::new(Info, format!("refused: {}", refused())),
             _ if allowed && as_sent && clean_exit => {
-                Verdict::new(Info, format!("kept the bytes as sent: {}", describe(&o.files[0])))
+                Verdict::new(Info, format!("kept the bytes as sent: {}", o.files[0].fault()))
             }
             _ if nothing => Verdict::new(Fail, "exit 0, but no file"),
             _ => Verdict::new(Fail, worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
@@ -267,14 +275,10 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
     }
 }
 
-/// "saved br.gif, fr.gif": the files that hold the case's flags.
-fn names(files: &[FileSeen]) -> String {
-    let names: Vec<&str> = files
-        .iter()
-        .filter(|f| !f.leftover && matches!(f.judged, Judged::Flag { .. }))
-        .map(|f| f.name.as_str())
-        .collect();
-    format!("saved {}", names.join(", "))
+/// The last line of a client's output that says something.
+fn last_line(text: &str) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    Some(crate::http::wire::peer_text(line.as_bytes()))
 }
 
 #[cfg(test)]
@@ -282,20 +286,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_are_judged_by_their_bytes() {
-        let flag = Bytes::from_static(b"GIF89a-the-flag-;");
-        let flags = [("br", flag.clone())];
-        assert_eq!(judge(&flag, flag.len() as u64, &flags), Judged::Flag { cc: "br".into() });
-        assert_eq!(judge(&flag[..5], 5, &flags), Judged::Partial { cc: "br".into(), of: flag.len() });
-        assert_eq!(judge(b"", 0, &flags), Judged::Empty);
-        assert_eq!(judge(b"\x1f\x8b\x08", 3, &flags), Judged::Gzip);
-        assert_eq!(judge(b"  <!DOCTYPE html>", 17, &flags), Judged::Html);
-        assert_eq!(judge(b"GIF89a other", 12, &flags), Judged::OtherGif);
-        assert_eq!(judge(b"SSH-2.0", 7, &flags), Judged::Other);
-        assert!(is_leftover("br.gif.part") && is_leftover("br.gif.aria2") && is_leftover(".br.gif.x1"));
-        assert!(!is_leftover("br.gif") && !is_leftover("BR.gif"));
+    fn thousands_are_spaced() {
         assert_eq!(thousands(11623), "11 623");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000_000), "1 000 000");
+        assert_eq!(last_line("a\nsh: ./get.sh: not found\n\n").as_deref(), Some("sh: ./get.sh: not found"));
     }
 }

@@ -81,7 +81,14 @@ fn header_block(length: usize) -> Vec<u8> {
 }
 
 /// Serves one connection: `conn` is its number in the run (1 is the first).
-pub fn serve(mut s: TcpStream, flaw: Flaw, conn: usize, log: &dyn Fn(String)) -> io::Result<()> {
+pub fn serve(
+    mut s: TcpStream,
+    flaw: Flaw,
+    conn: usize,
+    body: &[u8],
+    log: &dyn Fn(String),
+    request: &dyn Fn(u32),
+) -> io::Result<()> {
     let mut preface = [0u8; 24];
     s.read_exact(&mut preface)?;
     if preface != PREFACE {
@@ -108,7 +115,8 @@ pub fn serve(mut s: TcpStream, flaw: Flaw, conn: usize, log: &dyn Fn(String)) ->
             PING if flags & ACK == 0 => s.write_all(&frame(PING, ACK, 0, &payload))?,
             HEADERS | CONTINUATION if flags & END_HEADERS != 0 => {
                 log(format!("HEADERS on stream {stream}"));
-                if !answer(&mut s, flaw, conn, stream, log)? {
+                request(stream);
+                if !answer(&mut s, flaw, conn, stream, body, log)? {
                     return Ok(());
                 }
             }
@@ -123,8 +131,14 @@ pub fn serve(mut s: TcpStream, flaw: Flaw, conn: usize, log: &dyn Fn(String)) ->
 }
 
 /// Answers the request on `stream`; false when the connection is done.
-fn answer(s: &mut TcpStream, flaw: Flaw, conn: usize, stream: u32, log: &dyn Fn(String)) -> io::Result<bool> {
-    let body = flag("br");
+fn answer(
+    s: &mut TcpStream,
+    flaw: Flaw,
+    conn: usize,
+    stream: u32,
+    body: &[u8],
+    log: &dyn Fn(String),
+) -> io::Result<bool> {
     let n = body.len();
     let data = |bytes: &[u8], end: bool| -> Vec<u8> {
         let mut out = Vec::new();
@@ -148,7 +162,7 @@ fn answer(s: &mut TcpStream, flaw: Flaw, conn: usize, stream: u32, log: &dyn Fn(
         }
         Flaw::None | Flaw::GoAway => {
             out.extend(frame(HEADERS, END_HEADERS, stream, &header_block(n)));
-            out.extend(data(&body, true));
+            out.extend(data(body, true));
         }
         Flaw::ResetMidBody => {
             out.extend(frame(HEADERS, END_HEADERS, stream, &header_block(n)));
@@ -157,7 +171,7 @@ fn answer(s: &mut TcpStream, flaw: Flaw, conn: usize, stream: u32, log: &dyn Fn(
         }
         Flaw::LengthLie => {
             out.extend(frame(HEADERS, END_HEADERS, stream, &header_block(n + 100)));
-            out.extend(data(&body, true));
+            out.extend(data(body, true));
         }
     }
     s.write_all(&out)?;

@@ -25,11 +25,14 @@ pub mod certs;
 pub mod client;
 pub mod grade;
 pub mod h2;
+pub mod judge;
 mod play;
 mod record;
 pub mod runner;
 pub mod script;
 pub mod stage;
+mod trial;
+pub mod watch;
 
 pub use card::{ExamReport, Run};
 pub use case::{Case, CaseInfo, Expect, Family, Kind, Needs, Serve, CREDENTIALS, DEADLINE};

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::record::{Request, Shared};
-use super::script::{code_in, flag, render, Ask, Reply, Script, Step};
+use super::script::{code_in, render, Ask, Reply, Script, Step};
 use crate::http::wire::peer_text;
 
 /// How fast the endless steps send.
@@ -90,8 +90,19 @@ pub(super) fn http1(mut wire: Wire, script: Script, conn: usize, other: bool, sh
             credentials,
         });
         let cc = code_in(&path);
-        let ask =
-            Ask { flag: flag(&cc), cc, path, nth, on_conn, since_first: first.elapsed(), other, port, other_port };
+        let stamp = shared.stamp.clone();
+        let ask = Ask {
+            flag: stamp.flag(&cc),
+            cc,
+            path,
+            nth,
+            on_conn,
+            since_first: first.elapsed(),
+            other,
+            port,
+            other_port,
+            stamp,
+        };
         let Reply(steps) = script(&ask);
         {
             let mut saw = shared.saw.lock().unwrap_or_else(|e| e.into_inner());

@@ -65,6 +65,8 @@ pub(super) struct Shared {
     pub(super) answered: AtomicUsize,
     /// The main port and the other one.
     pub(super) addrs: OnceLock<(u16, u16)>,
+    /// The run's mark on every flag it serves.
+    pub(super) stamp: super::script::Stamp,
 }
 
 impl Shared {
@@ -85,6 +87,15 @@ impl Shared {
             let ms = self.started.elapsed().as_millis();
             saw.log.push(format!("{ms:>6} ms  #{conn} {}", what.as_ref()));
         }
+    }
+
+    /// Records an HTTP/2 request (a HEADERS frame on `stream`).
+    pub(super) fn h2_request(&self, conn: usize, stream: u32) {
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        let line = format!("HEADERS on stream {stream}");
+        let head = line.clone();
+        let request = Request { conn, at_ms, line, head, other: false, credentials: Vec::new() };
+        self.saw.lock().unwrap_or_else(|e| e.into_inner()).requests.push(request);
     }
 
     /// Counts bytes sent.

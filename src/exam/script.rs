@@ -27,6 +27,8 @@ pub struct Ask {
     /// The main port and the other one.
     pub port: u16,
     pub other_port: u16,
+    /// The run's mark, for the other flags a script sends.
+    pub stamp: Stamp,
 }
 
 impl Ask {
@@ -42,11 +44,55 @@ impl Ask {
             other: false,
             port: 8000,
             other_port: 8001,
+            stamp: Stamp::none(),
         }
     }
 }
 
-/// The bytes of `cc`'s flag (Brazil's for a code the catalog lacks).
+/// The mark of one run: every flag the run serves carries it in its GIF
+/// comment, so that a file holds this run's flag only if the client
+/// downloaded it in this run (a copy made elsewhere, or the catalog's own
+/// drawing, has other bytes). Same size, still a valid GIF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp(Vec<u8>);
+
+impl Stamp {
+    /// A new, unpredictable mark.
+    pub fn new() -> Stamp {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        // RandomState is seeded from the OS per process; the count and the
+        // clock make each mark of a process differ.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        Stamp(format!("exam run {:016x}; ", h.finish()).into_bytes())
+    }
+
+    /// No mark: the catalog's drawings as they are (for the listing).
+    pub fn none() -> Stamp {
+        Stamp(Vec::new())
+    }
+
+    /// `cc`'s flag with this mark (Brazil's for a code the catalog lacks).
+    pub fn flag(&self, cc: &str) -> Bytes {
+        let plain = flag(cc);
+        match self.0.is_empty() {
+            true => plain,
+            false => crate::server::image::stamped(&plain, &self.0).unwrap_or(plain),
+        }
+    }
+}
+
+impl Default for Stamp {
+    fn default() -> Stamp {
+        Stamp::new()
+    }
+}
+
+/// The bytes of `cc`'s flag as the catalog draws it, unmarked (Brazil's
+/// for a code the catalog lacks).
 pub fn flag(cc: &str) -> Bytes {
     use crate::countries::{position, CountryCode};
     let index = CountryCode::new(cc).ok().and_then(position).or_else(|| position(CountryCode::of("BR")));
@@ -139,5 +185,18 @@ mod tests {
         assert_eq!(render(&parts, flag), b"AGIF\x00\x01.;");
         assert_eq!(code_in("/flags/BR/BR.gif"), "br");
         assert_eq!(code_in("/sorry.html"), "br");
+    }
+
+    #[test]
+    fn each_run_serves_flags_of_its_own_of_the_same_size() {
+        let (a, b) = (Stamp::new(), Stamp::new());
+        for cc in ["br", "fr", "jp", "us", "mc", "de"] {
+            let (plain, x, y) = (flag(cc), a.flag(cc), b.flag(cc));
+            assert_eq!((x.len(), y.len()), (plain.len(), plain.len()), "{cc}");
+            assert!(x != plain && y != plain && x != y, "{cc}: the marks differ");
+            let frame = gif::DecodeOptions::new().read_info(&x[..]).unwrap().read_next_frame().unwrap().is_some();
+            assert!(frame && x.ends_with(b";"), "{cc}: still a GIF");
+        }
+        assert_eq!(Stamp::none().flag("br"), flag("br"));
     }
 }

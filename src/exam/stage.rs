@@ -20,6 +20,7 @@ use super::h2;
 use super::play::{http1, Wire};
 use super::record::Shared;
 pub use super::record::{Request, Saw};
+use super::script::Stamp;
 use crate::http::wire::peer_text;
 /// How long a connection may send or take nothing.
 const IDLE: Duration = Duration::from_secs(30);
@@ -35,13 +36,13 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Serves `case` on two new ports of 127.0.0.1.
-    pub fn start(case: &Case, certs: &Certs) -> io::Result<Stage> {
-        Stage::start_on(case, certs, SocketAddr::from(([127, 0, 0, 1], 0)))
+    /// Serves `case` on two new ports of 127.0.0.1, its flags marked with `stamp`.
+    pub fn start(case: &Case, certs: &Certs, stamp: Stamp) -> io::Result<Stage> {
+        Stage::start_on(case, certs, SocketAddr::from(([127, 0, 0, 1], 0)), stamp)
     }
 
     /// Serves `case` on `addr` (port 0: any free one), and on another port.
-    pub fn start_on(case: &Case, certs: &Certs, addr: SocketAddr) -> io::Result<Stage> {
+    pub fn start_on(case: &Case, certs: &Certs, addr: SocketAddr, stamp: Stamp) -> io::Result<Stage> {
         let shared = Arc::new(Shared {
             stopped: Mutex::new(false),
             wake: Condvar::new(),
@@ -52,6 +53,7 @@ impl Stage {
             first: OnceLock::new(),
             answered: AtomicUsize::new(0),
             addrs: OnceLock::new(),
+            stamp,
         });
         let other_listener = TcpListener::bind(SocketAddr::new(addr.ip(), 0))?;
         let other = other_listener.local_addr()?;
@@ -162,7 +164,10 @@ fn accept_loop(
         let (sh, tls) = (Arc::clone(shared), tls.clone());
         let handle = std::thread::spawn(move || {
             let ended = match serve {
-                Serve::H2(flaw) => h2::serve(stream, flaw, conn, &|what| sh.log(conn, what)),
+                Serve::H2(flaw) => {
+                    let body = sh.stamp.flag("br");
+                    h2::serve(stream, flaw, conn, &body, &|what| sh.log(conn, what), &|n| sh.h2_request(conn, n))
+                }
                 Serve::Plain(script) | Serve::Backlog(script) => http1(Wire::Plain(stream), script, conn, other, &sh),
                 Serve::Tls(_, script) => match tls {
                     Some(config) => match rustls::ServerConnection::new(config) {

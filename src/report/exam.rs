@@ -48,6 +48,8 @@ fn expect_words(case: &Case) -> &'static str {
         Expect::NotSaved => "a reported failure, no file",
         Expect::NoFile => "no file (any exit status)",
         Expect::Either => "the flag saved, or a reported failure with no file",
+        Expect::Retry => "the flags saved (PASS), or the failures reported without a retry (INFO)",
+        Expect::NeverWrong => "the flags saved, or the failures reported; never a wrong file",
         Expect::Choice { as_sent: false } => "a choice (INFO): saved, or refused",
         Expect::Choice { as_sent: true } => "a choice (INFO): decoded, kept as sent, or refused",
     }

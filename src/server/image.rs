@@ -24,6 +24,32 @@ pub fn catalog_image(index: usize) -> Bytes {
     images[index].get_or_init(|| Bytes::from(flag_gif(&catalog()[index]))).clone()
 }
 
+/// Where a drawn image's comment text starts, and how many bytes of it
+/// can be overwritten without touching the GIF's structure (its first
+/// sub-block): the room [`stamped`] writes in.
+pub fn stamp_room(gif: &[u8]) -> Option<std::ops::Range<usize>> {
+    let at = gif.windows(NOTE_START.len()).position(|w| w == NOTE_START)?;
+    (at >= 3 && gif[at - 3..at - 1] == [0x21, 0xFE]).then(|| at..at + gif[at - 1] as usize)
+}
+
+/// `gif` (a drawn image) with `mark` written at the start of its comment:
+/// the same size, still valid, with other bytes. The exam serves each run
+/// flags stamped with a mark of its own, so that a file can be told to
+/// hold this run's flag and no other copy. None when the comment has no
+/// room for the mark.
+pub fn stamped(gif: &[u8], mark: &[u8]) -> Option<Bytes> {
+    let room = stamp_room(gif)?;
+    if room.len() < mark.len() {
+        return None;
+    }
+    let mut out = gif.to_vec();
+    out[room.start..room.start + mark.len()].copy_from_slice(mark);
+    Some(Bytes::from(out))
+}
+
+/// How a drawn image's comment text starts.
+const NOTE_START: &[u8] = b"flags test image for ";
+
 /// 5 x 7 block letters, one `u8` per row, the low 5 bits used (bit 4 = left).
 const FONT: [[u8; 7]; 26] = [
     [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11], // A
@@ -161,7 +187,8 @@ fn encode_padded(cc: &str, w: usize, h: usize, palette: &[u8], px: &[u8], target
     debug_assert_eq!(out.last(), Some(&0x3B));
     out.pop();
     let pad = target.checked_sub(out.len() + 1)?;
-    let note = format!("flags test image for {cc}; drawn by the flags server, not the original flag. ");
+    let note =
+        format!("{}{cc}; drawn by the flags server, not the original flag. ", String::from_utf8_lossy(NOTE_START));
     out.extend(comment_blocks(pad, note.as_bytes())?);
     out.push(0x3B);
     debug_assert_eq!(out.len(), target);

@@ -28,9 +28,18 @@ pub(super) fn cases() -> Vec<Case> {
         case("status/server-error-page", Task, NotSaved, Serve::Plain(server_error),
             "500 with an HTML page",
             "A 500's body is an error page, not the file: report it, save nothing."),
-        case("status/unknown-5xx", Protocol, NotSaved, Serve::Plain(unknown),
+        case("status/unknown-5xx", Task, NotSaved, Serve::Plain(unknown),
             "599, a status code no RFC defines, with a page",
-            "RFC 9110 §15: an unknown status is treated as the x00 of its class, here 500. Save nothing."),
+            "RFC 9110 §15: a client \"MUST understand the class of any status code\" and treat an unknown one as the x00 of its class, here 500; so this is server-error-page again: report it, save nothing."),
+        case("status/not-found-gif", Task, Expect::NoFile, Serve::Plain(not_found_gif),
+            "404 whose body is a complete, valid GIF (another flag)",
+            "The status says there is no flag, whatever the body looks like: save nothing. A client that keeps any body that looks like a whole GIF fails here."),
+        case("status/server-error-gif", Task, NotSaved, Serve::Plain(server_error_gif),
+            "500 whose body is a complete, valid GIF (another flag)",
+            "A 500's body is not the file, even when it is an image: report it, save nothing."),
+        case("status/unavailable-gif", Task, NotSaved, Serve::Plain(unavailable_gif),
+            "503 (without Retry-After) whose body is a complete, valid GIF (another flag), to every request",
+            "A 503's body is not the file: report it, save nothing (a client that retries gets 503 again)."),
         case("status/retry-after-seconds", Task, Saved, Serve::Plain(retry_seconds),
             "503 with Retry-After: 1 until a second has passed, then the flag",
             "RFC 9110 §10.2.3: Retry-After says when to come back. A client told to retry waits and saves the flag.")
@@ -100,6 +109,25 @@ fn not_found(_: &Ask) -> Reply {
 
 fn server_error(_: &Ask) -> Reply {
     Reply(vec![send(page("500 Internal Server Error", "<!doctype html><title>Oops</title><h1>Something broke</h1>"))])
+}
+
+/// An error answer whose body is a whole GIF: another flag of this run.
+fn gif_page(status: &str, a: &Ask) -> Reply {
+    let body = a.stamp.flag(if a.cc == "jp" { "fr" } else { "jp" });
+    let parts = vec![head(status, &gif_fields(body.len())), Part::Bytes(body.to_vec(), "another flag, a whole GIF")];
+    Reply(vec![send(parts)])
+}
+
+fn not_found_gif(a: &Ask) -> Reply {
+    gif_page("404 Not Found", a)
+}
+
+fn server_error_gif(a: &Ask) -> Reply {
+    gif_page("500 Internal Server Error", a)
+}
+
+fn unavailable_gif(a: &Ask) -> Reply {
+    gif_page("503 Service Unavailable", a)
 }
 
 fn unknown(_: &Ask) -> Reply {

@@ -20,6 +20,7 @@ pub(super) fn case(
     why: &'static str,
 ) -> Case {
     let family = match id.split_once('/').map(|(f, _)| f) {
+        Some("control") => Family::Control,
         Some("framing") => Family::Framing,
         Some("status") => Family::Status,
         Some("content") => Family::Content,

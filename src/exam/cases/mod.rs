@@ -3,6 +3,7 @@
 //! scripts share, so that a script reads as the bytes it sends.
 
 mod answers;
+mod control;
 mod framing;
 mod kit;
 mod transport;
@@ -15,7 +16,12 @@ use super::script::{Ask, Part, Reply, Step};
 /// Every case, in family order.
 pub fn catalog() -> &'static [Case] {
     static CATALOG: OnceLock<Vec<Case>> = OnceLock::new();
-    CATALOG.get_or_init(|| [framing::cases(), answers::cases(), transport::cases()].concat())
+    CATALOG.get_or_init(|| [control::cases(), framing::cases(), answers::cases(), transport::cases()].concat())
+}
+
+/// The controls: the cases every client runs first.
+pub fn controls() -> impl Iterator<Item = &'static Case> {
+    catalog().iter().filter(|c| c.family == super::case::Family::Control)
 }
 
 /// Describes what the server does for a case, step by step, with text
@@ -30,19 +36,29 @@ pub fn describe(case: &Case) -> Vec<String> {
             if let Serve::Tls(cert, _) = case.serve {
                 lines.push(format!("TLS with the {} certificate", cert.name()));
             }
+            // What each of the first requests gets; runs of the same answer
+            // are told once ("requests 1-2"), and the last one holds on.
             let mut ask = Ask::example(case.codes[0]);
-            let mut last: Option<Reply> = None;
-            for nth in 0..3 {
+            let mut replies: Vec<(usize, usize, Reply)> = Vec::new();
+            for nth in 0..4 {
                 ask.nth = nth;
                 ask.on_conn = nth;
                 ask.since_first = std::time::Duration::from_secs(nth as u64 * 10);
                 let reply = s(&ask);
-                if last.as_ref() == Some(&reply) {
-                    break;
+                match replies.last_mut() {
+                    Some((_, last, r)) if *r == reply => *last = nth,
+                    _ => replies.push((nth, nth, reply)),
                 }
-                let label = if nth == 0 { "request 1".to_string() } else { format!("request {}", nth + 1) };
+            }
+            let count = replies.len();
+            for (i, (first, last, reply)) in replies.into_iter().enumerate() {
+                let label = match (first == last, i + 1 == count) {
+                    (_, true) if count == 1 => "every request".to_string(),
+                    (_, true) => format!("request {} on", first + 1),
+                    (true, false) => format!("request {}", first + 1),
+                    (false, false) => format!("requests {}-{}", first + 1, last + 1),
+                };
                 lines.push(format!("{label}: {}", steps_text(&reply.0, ask.flag.len())));
-                last = Some(reply);
             }
             if case.id.starts_with("redirect/other") {
                 ask.other = true;
@@ -70,6 +86,7 @@ pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
                         format!("<bytes {a}..{b} of the flag's {flag_len}>")
                     }
                 }
+                Part::Bytes(b, name) if b.len() <= 16 => format!("<{name}: {}>", hex(b)),
                 Part::Bytes(b, name) => format!("<{name}, {} bytes>", b.len()),
             })
             .collect()
@@ -84,6 +101,7 @@ pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
             Step::Endless { chunked: false } => "filler bytes without end (8 MB/s)".into(),
             Step::Endless { chunked: true } => "64 KiB chunks without end (8 MB/s)".into(),
             Step::EndlessHeaders => "1000-byte header lines without end (1 MB/s)".into(),
+            Step::Pause(d) if d.as_millis() < 1000 => format!("pause {} ms", d.as_millis()),
             Step::Pause(d) => format!("pause {:.1} s", d.as_secs_f64()),
             Step::Close => "close".into(),
             Step::CloseNoNotify => "close without close_notify".into(),
@@ -92,6 +110,11 @@ pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
         })
         .collect();
     words.join(", then ")
+}
+
+/// Bytes as hex pairs: `00 00 01 14`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 impl Case {
@@ -157,6 +180,19 @@ mod tests {
         assert!(select("nope/*").unwrap_err().contains("nope/*"));
         assert!(select(" , ").is_err());
         assert!(glob("*", "a/b") && glob("a*b", "ab") && glob("a*b*c", "aXbYc") && !glob("a*b", "ba"));
+    }
+
+    #[test]
+    fn the_listing_says_what_the_server_does() {
+        let case = |id: &str| catalog().iter().find(|c| c.id == id).unwrap();
+        let fail_twice = describe(case("status/fail-twice"));
+        assert!(fail_twice[0].starts_with("requests 1-2: \"HTTP/1.1 500"), "{fail_twice:?}");
+        assert!(fail_twice[1].starts_with("request 3 on: \"HTTP/1.1 200 OK"), "{fail_twice:?}");
+        let garbage = describe(case("connection/garbage")).join(" ");
+        assert!(garbage.contains("<binary: 00 00 01 14 0a 14 ff>"), "{garbage}");
+        assert!(describe(case("control/http1"))[0].starts_with("every request: "));
+        let pause = steps_text(&[Step::Pause(std::time::Duration::from_millis(50))], 0);
+        assert_eq!(pause, "pause 50 ms");
     }
 
     #[test]

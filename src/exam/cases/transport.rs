@@ -8,7 +8,7 @@ use super::kit::{case, gif_fields, head, ok, page, send, text, H2, SEVERAL, TLS}
 use crate::exam::case::{Case, Expect, Kind, Serve};
 use crate::exam::certs::Cert;
 use crate::exam::h2::Flaw;
-use crate::exam::script::{flag, Ask, Part, Reply, Step};
+use crate::exam::script::{Ask, Part, Reply, Step};
 
 const CHOICE: Expect = Expect::Choice { as_sent: false };
 
@@ -50,28 +50,28 @@ pub(super) fn cases() -> Vec<Case> {
         case("connection/garbage", Protocol, NotSaved, Serve::Plain(garbage),
             "answers with bytes that are not HTTP (an SSH banner), then close",
             "RFC 9112 §4: no status line, no response. Report it, save nothing."),
-        case("connection/closed-on-reuse", Protocol, Saved, Serve::Plain(closed_on_reuse),
+        case("connection/closed-on-reuse", Protocol, Expect::Retry, Serve::Plain(closed_on_reuse),
             "answers the first request on a connection, keeps it open, and closes it when a second request comes",
-            "RFC 9112 §9.3.1: a request on a kept-alive connection the server closed may be sent again on a new one. All three flags must be saved.")
+            "RFC 9112 §9.3.1: a GET on a kept-alive connection the server closed \"MAY\" be sent again on a new one. Retrying saves all three flags (PASS); reporting the ones lost is allowed too (INFO). A wrong file fails."
+            )
             .needing(SEVERAL),
-        case("connection/unasked-bytes", Protocol, Saved, Serve::Plain(unasked),
-            "after the first answer, a second, unasked answer (another flag) on the idle connection",
-            "RFC 9112 §9.3.2: a response can only answer a request sent. Bytes that come first belong to no request: close the connection, never save them as the next flag. All three flags must be saved right.")
+        case("connection/unasked-bytes", Protocol, Expect::NeverWrong, Serve::Plain(unasked),
+            "the first answer is followed, in the same write, by a second, unasked answer (another flag)",
+            "RFC 9112 §6.3: data after a complete answer may be discarded or taken as part of its body, but \"a client MUST NOT process, cache, or forward such extra data as a separate response\". The unasked bytes are there before the next request is sent, so a client can always know. Never save them as the next flag; every flag saved right, or the ones refused reported, passes.")
             .needing(SEVERAL),
         case("redirect/same-host", Protocol, CHOICE, Serve::Plain(same_host),
             "302 to another path on the same server, which has the flag",
             "RFC 9110 §15.4.3: following is the client's choice (a flag downloader may report it instead). INFO says which."),
         credentials,
+        case("redirect/gif-body", Protocol, CHOICE, Serve::Plain(gif_body),
+            "302 whose body is a complete, valid GIF (another flag); its Location answers 200 with the flag",
+            "RFC 9110 §15.4: following is the client's choice (INFO says which). A 3xx's body is not the file: saving it as the flag fails, as a task failure when the client did not follow."),
         case("redirect/loop", Protocol, NotSaved, Serve::Plain(redirect_loop),
             "302 to itself, for ever",
             "RFC 9110 §15.4: a client ought to detect a cycle of redirects. End it, save nothing."),
         case("redirect/to-html", Task, NotSaved, Serve::Plain(to_html),
             "302 to a page that answers 200 with HTML",
             "Wherever it leads, HTML is not a flag: save nothing."),
-        case("tls/valid", Protocol, Saved, Serve::Tls(Cert::Valid, ok),
-            "TLS with a certificate for 127.0.0.1 from the exam's CA ({cacert})",
-            "The control: a client that trusts {cacert} saves the flag.")
-            .needing(TLS),
         case("tls/expired", Protocol, NotSaved, Serve::Tls(Cert::Expired, ok),
             "a certificate from the exam's CA that expired in 2020",
             "RFC 5280 §6.1.3: an expired certificate fails validation. Refuse, save nothing.")
@@ -92,17 +92,13 @@ pub(super) fn cases() -> Vec<Case> {
             "a close-delimited body cut in half by a TCP close without TLS's close_notify",
             "RFC 8446 §6.1 and RFC 9112 §9.8: without close_notify the end of the body may be an attacker's truncation. Save nothing.")
             .needing(TLS),
-        case("http2/valid", Protocol, Saved, Serve::H2(Flaw::None),
-            "HTTP/2 with prior knowledge: a correct answer",
-            "The control: a client that speaks HTTP/2 saves the flag.")
-            .needing(H2),
         case("http2/reset-mid-body", Protocol, NotSaved, Serve::H2(Flaw::ResetMidBody),
             "HEADERS, half the DATA, then RST_STREAM (INTERNAL_ERROR)",
             "RFC 9113 §6.4: the stream ended abnormally. Save nothing.")
             .needing(H2),
-        case("http2/goaway", Protocol, Saved, Serve::H2(Flaw::GoAway),
+        case("http2/goaway", Protocol, Expect::Retry, Serve::H2(Flaw::GoAway),
             "GOAWAY (last stream 0) on the first connection, a correct answer on the next",
-            "RFC 9113 §6.8: a stream above the last-stream-id was not processed and may be retried on a new connection. Save the flag.")
+            "RFC 9113 §6.8: a stream above the last-stream-id was not processed and \"can be safely retried\" on a new connection. Retrying saves the flag (PASS); reporting the failure is allowed too (INFO).")
             .needing(H2),
         case("http2/length-lie", Protocol, NotSaved, Serve::H2(Flaw::LengthLie),
             "content-length 100 more than the DATA that ends the stream",
@@ -152,11 +148,26 @@ fn closed_on_reuse(a: &Ask) -> Reply {
 }
 
 fn unasked(a: &Ask) -> Reply {
-    let other = flag(if a.cc == "jp" { "fr" } else { "jp" });
-    let mut steps = ok(a).0;
-    steps.push(Step::Pause(Duration::from_millis(50)));
-    steps.push(send(vec![head("200 OK", &gif_fields(other.len())), Part::Bytes(other.to_vec(), "another flag")]));
-    Reply(steps)
+    let other = a.stamp.flag(if a.cc == "jp" { "fr" } else { "jp" });
+    Reply(vec![send(vec![
+        head("200 OK", &gif_fields(a.flag.len())),
+        Part::flag(),
+        head("200 OK", &gif_fields(other.len())),
+        Part::Bytes(other.to_vec(), "another flag"),
+    ])])
+}
+
+fn gif_body(a: &Ask) -> Reply {
+    if a.path.contains("/moved/") {
+        return ok(a);
+    }
+    let body = a.stamp.flag(if a.cc == "jp" { "fr" } else { "jp" });
+    let fields = [
+        ("Location", format!("/moved/{}/{}.gif", a.cc, a.cc)),
+        ("Content-Type", "image/gif".to_string()),
+        ("Content-Length", body.len().to_string()),
+    ];
+    Reply(vec![send(vec![head("302 Found", &fields), Part::Bytes(body.to_vec(), "another flag, a whole GIF")])])
 }
 
 fn redirect(to: String) -> Reply {

@@ -1,0 +1,190 @@
+//! One run: a case served on a stage of its own, the client run in a fresh
+//! folder under a [`Watch`], with a `TMPDIR` and a `HOME` of its own inside
+//! the run's folder and a deadline; then everything it left is gathered
+//! for the grader.
+//!
+//! A run's folder holds `dir/` (the client's working directory, where its
+//! flags go), `tmp/` (its `TMPDIR`, `TMP` and `TEMP`), `home/` (its
+//! `HOME`), and the client's stdout and stderr.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use super::case::{Case, Serve, CREDENTIALS};
+use super::certs::Certs;
+use super::client::{Client, Vars};
+use super::grade::{self, FileSeen, Observed, Place};
+use super::runner::ExamConfig;
+use super::script::Stamp;
+use super::stage::Stage;
+use super::watch::Watch;
+use crate::os;
+
+/// What a run needs from the exam: the certificates, the CA file, and the
+/// scratch folder the run's folder goes in.
+pub(super) struct Scratch {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) certs: Certs,
+    pub(super) cacert: PathBuf,
+}
+
+/// How long a run's memory and processes go unwatched at most.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `case` with `client` as run number `n`; `Err` says why the exam
+/// itself could not (a folder, a port, a process it could not make).
+pub(super) fn trial(
+    case: &'static Case,
+    client: &Client,
+    n: usize,
+    scratch: &Scratch,
+    config: &ExamConfig,
+) -> Result<Observed, String> {
+    let root = scratch.dir.path().join(format!("{n:04}"));
+    let (dir, tmp, home) = (root.join("dir"), root.join("tmp"), root.join("home"));
+    for d in [&dir, &tmp, &home] {
+        std::fs::create_dir_all(d).map_err(|e| format!("the exam could not make a folder: {e}"))?;
+    }
+    let stamp = Stamp::new();
+    let stage = Stage::start(case, &scratch.certs, stamp.clone())
+        .map_err(|e| format!("the exam could not serve this case: {e}"))?;
+    let userinfo = if case.credentials { format!("{}:{}@", CREDENTIALS.0, CREDENTIALS.1) } else { String::new() };
+    let base = format!("{}://{userinfo}127.0.0.1:{}/flags", case.scheme(), stage.addr.port());
+    let vars = Vars { base: &base, codes: case.codes, dir: &dir, cacert: &scratch.cacert };
+    let command = client.command(matches!(case.serve, Serve::H2(_)), &vars);
+    let other_port = stage.other.port();
+    let mut watch = Watch::new(n);
+    let ran = spawn_and_wait(&command, &root, &mut watch, config);
+    let server = stage.stop();
+    let ran = ran.map_err(|e| format!("the exam could not start the client: {e}"))?;
+    let flags: Vec<(&str, bytes::Bytes)> = case.codes.iter().map(|cc| (*cc, stamp.flag(cc))).collect();
+    let mut files = files_in(&dir, Place::Dir, &flags);
+    files.extend(files_in(&tmp, Place::Tmp, &flags));
+    // A tool may keep state in HOME (wget its HSTS list); only what holds
+    // the download's bytes counts.
+    files.extend(files_in(&home, Place::Home, &flags).into_iter().filter(|f| f.judged.is_download()));
+    let tail = |name: &str| tail(&root.join(name));
+    let observed = Observed {
+        command,
+        exit: ran.exit,
+        signal: ran.signal,
+        hung: ran.hung,
+        wall_ms: ran.wall.as_millis() as u64,
+        peak_rss_kib: Some(ran.rss_kib).filter(|k| *k > 0),
+        files,
+        left_running: ran.left_running,
+        server,
+        other_port,
+        stdout_tail: tail("stdout"),
+        stderr_tail: tail("stderr"),
+    };
+    let _ = std::fs::remove_dir_all(&root);
+    Ok(observed)
+}
+
+struct Ended {
+    exit: Option<i32>,
+    signal: Option<i32>,
+    hung: bool,
+    wall: Duration,
+    rss_kib: u64,
+    left_running: Vec<String>,
+}
+
+/// Runs `command` with `sh -c` in `root/dir`, in a session (and, where it
+/// can, a cgroup) of its own, until it ends, the deadline passes or the
+/// exam is cancelled; then kills every process of the run, noting those
+/// still running after the client ended.
+fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, config: &ExamConfig) -> std::io::Result<Ended> {
+    let t0 = Instant::now();
+    let (tmp, home) = (root.join("tmp"), root.join("home"));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(root.join("dir"))
+        .env("TMPDIR", &tmp)
+        .env("TMP", &tmp)
+        .env("TEMP", &tmp)
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .stdout(File::create(root.join("stdout"))?)
+        .stderr(File::create(root.join("stderr"))?);
+    watch.prepare(&mut cmd);
+    let child = cmd.spawn()?;
+    let pid = child.id();
+    config.live.started(pid, watch);
+    watch.started(pid);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(os::wait_with_usage(pid));
+    });
+    let mut hung = false;
+    let waited = loop {
+        match rx.recv_timeout(POLL) {
+            Ok(result) => break result,
+            Err(RecvTimeoutError::Timeout) => {
+                watch.poll();
+                let late = t0.elapsed() >= config.deadline;
+                if late || config.cancel.load(Ordering::SeqCst) {
+                    hung = late;
+                    watch.kill_all();
+                    break rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("the waiter left")));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break Err(std::io::Error::other("the waiter left")),
+        }
+    };
+    let wall = t0.elapsed();
+    // What still runs once the client ended was left behind by it.
+    let left_running = if hung { Vec::new() } else { watch.alive() };
+    watch.kill_all();
+    config.live.ended(pid);
+    let waited = waited?;
+    let (exit, signal) = os::exit_of(waited.status);
+    let rss_kib = waited.max_rss_kib.max(watch.peak_kib());
+    Ok(Ended { exit, signal, hung, wall, rss_kib, left_running })
+}
+
+/// Every file under `dir` (four levels deep at most), judged.
+fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<FileSeen> {
+    fn walk(at: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(at) else { return };
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() && depth < 4 => walk(&path, depth + 1, out),
+                Ok(t) if t.is_dir() => {}
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(dir, 0, &mut paths);
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let name = p.strip_prefix(dir).unwrap_or(p).to_string_lossy().into_owned();
+            let size = std::fs::symlink_metadata(p).map(|m| m.len()).unwrap_or(0);
+            let mut head = Vec::new();
+            if let Ok(f) = File::open(p) {
+                use std::io::Read;
+                let _ = f.take(64 << 10).read_to_end(&mut head);
+            }
+            let judged = grade::judge(&head, size, flags);
+            let leftover = place != Place::Dir || grade::is_leftover(&name);
+            FileSeen { name: place.shown(&name), size, judged, leftover, place }
+        })
+        .collect()
+}
+
+/// The last 2 KB of a file, as text.
+fn tail(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let from = bytes.len().saturating_sub(2048);
+    String::from_utf8_lossy(&bytes[from..]).into_owned()
+}

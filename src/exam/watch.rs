@@ -1,0 +1,317 @@
+//! Every process a run starts, seen to the end: what they use and that
+//! none outlives the run.
+//!
+//! A client may fork, leave its process group, start a session of its
+//! own, or leave a child behind when it exits. The exam must still see
+//! that child's memory and kill it. Where the machine allows (Linux, with
+//! a writable cgroup file system, as root or in a delegated cgroup), each
+//! run gets a cgroup of its own: the kernel puts every descendant in it,
+//! and no process can leave it. Elsewhere the run starts a session of its
+//! own and the watch polls `/proc` for the processes of that session and
+//! group, and for the children of any process it saw: a process that
+//! double-forks into a new session between two polls escapes this
+//! fallback, and the report says which watch was used.
+//!
+//! Memory is polled every 50 ms: the sum of the resident sets of the
+//! run's processes, and each process's own peak (`VmHWM`, which the
+//! kernel keeps, so a short peak between polls is still seen). The peak
+//! reported is the larger of the two, and of `wait4`'s figure for the
+//! client itself.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// How a run's processes are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A cgroup of the run's own.
+    Cgroup,
+    /// The run's session and process group, and their children, polled.
+    Session,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cgroup => "cgroup",
+            Kind::Session => "session",
+        }
+    }
+}
+
+/// The folder under which runs get their cgroups, made once per exam
+/// process; None where no cgroup can be made, or when
+/// `FLAGS_EXAM_WATCH=session` asks for the fallback.
+fn parent() -> Option<&'static Path> {
+    static PARENT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PARENT
+        .get_or_init(|| {
+            if std::env::var("FLAGS_EXAM_WATCH").is_ok_and(|w| w == "session") {
+                return None;
+            }
+            let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+            candidates(&own).into_iter().find_map(|dir| {
+                let ours = dir.join(format!("flags-exam-{}", std::process::id()));
+                std::fs::create_dir_all(&ours).ok()?;
+                // A cgroup that cannot take a process is of no use.
+                ours.join("cgroup.procs").exists().then_some(ours)
+            })
+        })
+        .as_deref()
+}
+
+/// Where this process's cgroups are, best first: the unified hierarchy,
+/// then the v1 `pids`, `memory` and `freezer` ones.
+fn candidates(own: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let path = path.trim_start_matches('/');
+        match controllers {
+            "" => {
+                for root in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+                    if Path::new(root).join("cgroup.procs").exists() {
+                        out.insert(0, Path::new(root).join(path));
+                    }
+                }
+            }
+            c if ["pids", "memory", "freezer"].contains(&c) => out.push(Path::new("/sys/fs/cgroup").join(c).join(path)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// How runs are watched on this machine.
+pub fn kind() -> Kind {
+    match parent() {
+        Some(_) => Kind::Cgroup,
+        None => Kind::Session,
+    }
+}
+
+/// Kills every process in the cgroup at `dir` (for an exam about to exit
+/// at once: no wait).
+pub fn kill_cgroup(dir: &Path) {
+    let list = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    for pid in list.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
+        // SAFETY: kill only sends a signal; a pid gone is ESRCH.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Removes the exam's cgroup folder, once no run uses it.
+pub fn clean_up() {
+    if let Some(dir) = parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// The processes of one run.
+pub struct Watch {
+    kind: Kind,
+    cgroup: Option<PathBuf>,
+    /// The client's pid (its session and group) once started.
+    root: Option<u32>,
+    /// Every process seen, with its command name.
+    seen: BTreeMap<u32, String>,
+    /// The largest sum of resident sets seen, and the largest single peak.
+    sum_kib: u64,
+    hwm_kib: u64,
+}
+
+impl Watch {
+    /// A watch for run `n`: a cgroup of its own where one can be made.
+    pub fn new(n: usize) -> Watch {
+        let cgroup = parent().and_then(|p| {
+            let dir = p.join(format!("run-{n}"));
+            std::fs::create_dir_all(&dir).ok().map(|_| dir)
+        });
+        let kind = if cgroup.is_some() { Kind::Cgroup } else { Kind::Session };
+        Watch { kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0 }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The run's cgroup, if it has one.
+    pub fn cgroup(&self) -> Option<&Path> {
+        self.cgroup.as_deref()
+    }
+
+    /// Makes `command` start in a session of its own (so its pid is also
+    /// its group's and session's id) and, with a cgroup, inside it.
+    pub fn prepare(&self, command: &mut Command) {
+        let procs = self
+            .cgroup
+            .as_ref()
+            .and_then(|d| std::ffi::CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok());
+        // SAFETY: between fork and exec the closure calls only
+        // async-signal-safe functions (setsid, getpid, open, write,
+        // close) on memory made before the fork.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(path) = &procs {
+                    let mut digits = [0u8; 12];
+                    let text = decimal(libc::getpid() as u32, &mut digits);
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                    if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
+                        let e = std::io::Error::last_os_error();
+                        if fd >= 0 {
+                            libc::close(fd);
+                        }
+                        return Err(e);
+                    }
+                    libc::close(fd);
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// The client started as `pid`.
+    pub fn started(&mut self, pid: u32) {
+        self.root = Some(pid);
+        self.poll();
+    }
+
+    /// Looks at the run's processes now: who they are, what they use.
+    pub fn poll(&mut self) {
+        let pids = self.members();
+        let mut sum = 0;
+        for pid in pids {
+            let Some(p) = read_proc(pid) else { continue };
+            sum += p.rss_kib;
+            self.hwm_kib = self.hwm_kib.max(p.hwm_kib);
+            self.seen.entry(pid).or_insert(p.name);
+        }
+        self.sum_kib = self.sum_kib.max(sum);
+    }
+
+    /// The peak memory seen, in KiB (0 when nothing was seen).
+    pub fn peak_kib(&self) -> u64 {
+        self.sum_kib.max(self.hwm_kib)
+    }
+
+    /// The run's processes still alive (zombies left out), named: `123 sleep`.
+    pub fn alive(&mut self) -> Vec<String> {
+        self.poll();
+        self.members()
+            .into_iter()
+            .filter(|pid| crate::os::is_running(*pid))
+            .map(|pid| format!("{pid} {}", self.seen.get(&pid).cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Kills every process of the run, and waits (a second at most) until
+    /// none is left running.
+    pub fn kill_all(&mut self) {
+        for _ in 0..100 {
+            let pids = self.members();
+            if let Some(root) = self.root {
+                crate::os::kill_group(root);
+            }
+            let running: Vec<u32> = pids.into_iter().filter(|p| crate::os::is_running(*p)).collect();
+            if running.is_empty() {
+                return;
+            }
+            for pid in running {
+                // SAFETY: kill only sends a signal; a pid gone is ESRCH.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// The pids that belong to the run now.
+    fn members(&mut self) -> Vec<u32> {
+        if let Some(dir) = &self.cgroup {
+            let list = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            return list.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+        }
+        let Some(root) = self.root else { return Vec::new() };
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            let Some((ppid, pgrp, session)) = stat_ids(pid) else { continue };
+            if pid == root || pgrp == root || session == root || self.seen.contains_key(&ppid) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(dir) = self.cgroup.take() {
+            self.kill_all();
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// `n` in decimal in `buf`, without allocating (for `pre_exec`).
+fn decimal(mut n: u32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+struct Proc {
+    name: String,
+    rss_kib: u64,
+    hwm_kib: u64,
+}
+
+fn read_proc(pid: u32) -> Option<Proc> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let name = status.lines().find_map(|l| l.strip_prefix("Name:")).unwrap_or("").trim().to_string();
+    Some(Proc { name, rss_kib: field("VmRSS:"), hwm_kib: field("VmHWM:") })
+}
+
+/// A process's parent, group and session, from `/proc/PID/stat`.
+fn stat_ids(pid: u32) -> Option<(u32, u32, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    let mut fields = rest.split(' ').skip(1).map(|f| f.parse::<u32>().ok());
+    Some((fields.next()??, fields.next()??, fields.next()??))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_and_cgroup_paths() {
+        let mut buf = [0u8; 12];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(4_294_967_295, &mut buf), b"4294967295");
+        let own = "4:memory:/a/b\n0::/\n1:cpu:/\n";
+        let found = candidates(own);
+        assert!(found.contains(&PathBuf::from("/sys/fs/cgroup/memory/a/b")), "{found:?}");
+        assert!(!found.iter().any(|p| p.starts_with("/sys/fs/cgroup/cpu")));
+    }
+}
