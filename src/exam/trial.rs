@@ -63,9 +63,10 @@ pub(super) fn trial(
     let ran = ran.map_err(|e| format!("the exam could not start the client: {e}"))?;
     let flags: Vec<(&str, bytes::Bytes)> = case.codes.iter().map(|cc| (*cc, stamp.flag(cc))).collect();
     let mut files = files_in(&dir, Place::Dir, &flags);
-    files.extend(files_in(&tmp, Place::Tmp, &flags));
-    // A tool may keep state in HOME (wget its HSTS list); only what holds
-    // the download's bytes counts.
+    // Whatever has bytes in TMPDIR is left over (an empty file is a tool's
+    // lock, as wget2's); a tool may keep state in HOME (wget its HSTS
+    // list), so there only what holds a download's bytes counts.
+    files.extend(files_in(&tmp, Place::Tmp, &flags).into_iter().filter(|f| f.size > 0));
     files.extend(files_in(&home, Place::Home, &flags).into_iter().filter(|f| f.judged.is_download()));
     let tail = |name: &str| tail(&root.join(name));
     let observed = Observed {

@@ -8,9 +8,11 @@
 //! run gets a cgroup of its own: the kernel puts every descendant in it,
 //! and no process can leave it. Elsewhere the run starts a session of its
 //! own and the watch polls `/proc` for the processes of that session and
-//! group, and for the children of any process it saw: a process that
-//! double-forks into a new session between two polls escapes this
-//! fallback, and the report says which watch was used.
+//! group, for the children of any process it saw, and, since the exam
+//! makes itself the reaper of orphans (`PR_SET_CHILD_SUBREAPER`), for the
+//! orphans that carry the run's mark in their environment. A process that
+//! both escapes between two polls and empties its environment escapes
+//! this fallback; the report says which watch was used.
 //!
 //! Memory is polled every 50 ms: the sum of the resident sets of the
 //! run's processes, and each process's own peak (`VmHWM`, which the
@@ -111,8 +113,27 @@ pub fn clean_up() {
     }
 }
 
+/// The environment variable that marks a run's processes (the fallback).
+const MARK: &str = "FLAGS_EXAM_RUN";
+
+/// Makes this process the parent of the orphans of its descendants, so
+/// that a run's process whose parent left is still found (the fallback).
+fn adopt_orphans() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl with an integer argument changes only this
+        // process's own attribute.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+    });
+}
+
 /// The processes of one run.
 pub struct Watch {
+    /// The value of [`MARK`] in the run's environment.
+    mark: String,
     kind: Kind,
     cgroup: Option<PathBuf>,
     /// The client's pid (its session and group) once started.
@@ -132,7 +153,11 @@ impl Watch {
             std::fs::create_dir_all(&dir).ok().map(|_| dir)
         });
         let kind = if cgroup.is_some() { Kind::Cgroup } else { Kind::Session };
-        Watch { kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0 }
+        if kind == Kind::Session {
+            adopt_orphans();
+        }
+        let mark = format!("{}-{n}", std::process::id());
+        Watch { mark, kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0 }
     }
 
     pub fn kind(&self) -> Kind {
@@ -147,6 +172,7 @@ impl Watch {
     /// Makes `command` start in a session of its own (so its pid is also
     /// its group's and session's id) and, with a cgroup, inside it.
     pub fn prepare(&self, command: &mut Command) {
+        command.env(MARK, &self.mark);
         let procs = self
             .cgroup
             .as_ref()
@@ -228,6 +254,19 @@ impl Watch {
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
+            self.reap_orphans();
+        }
+    }
+
+    /// Reaps the run's orphans that this process adopted and that ended.
+    fn reap_orphans(&self) {
+        let me = std::process::id();
+        for pid in self.seen.keys() {
+            if stat_ids(*pid).is_some_and(|(ppid, ..)| ppid == me) && Some(*pid) != self.root {
+                let mut status = 0;
+                // SAFETY: waitpid on a child of ours, without blocking.
+                unsafe { libc::waitpid(*pid as libc::pid_t, &mut status, libc::WNOHANG) };
+            }
         }
     }
 
@@ -238,12 +277,15 @@ impl Watch {
             return list.split_whitespace().filter_map(|p| p.parse().ok()).collect();
         }
         let Some(root) = self.root else { return Vec::new() };
+        let me = std::process::id();
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir("/proc") else { return out };
         for e in entries.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
             let Some((ppid, pgrp, session)) = stat_ids(pid) else { continue };
-            if pid == root || pgrp == root || session == root || self.seen.contains_key(&ppid) {
+            let known = self.seen.contains_key(&pid) || self.seen.contains_key(&ppid);
+            let adopted = ppid == me && pid != root && marked(pid, &self.mark);
+            if pid == root || pgrp == root || session == root || known || adopted {
                 out.push(pid);
             }
         }
@@ -290,6 +332,12 @@ fn read_proc(pid: u32) -> Option<Proc> {
     };
     let name = status.lines().find_map(|l| l.strip_prefix("Name:")).unwrap_or("").trim().to_string();
     Some(Proc { name, rss_kib: field("VmRSS:"), hwm_kib: field("VmHWM:") })
+}
+
+/// True when process `pid`'s environment has `FLAGS_EXAM_RUN=mark`.
+fn marked(pid: u32, mark: &str) -> bool {
+    let want = format!("{MARK}={mark}");
+    std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == want.as_bytes()))
 }
 
 /// A process's parent, group and session, from `/proc/PID/stat`.

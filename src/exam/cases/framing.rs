@@ -10,9 +10,9 @@ pub(super) fn cases() -> Vec<Case> {
     use Expect::{NotSaved, Saved};
     use Kind::Protocol;
     vec![
-        case("framing/length-shorter", Protocol, CHOICE, Serve::Plain(length_shorter),
+        case("framing/length-shorter", Kind::Task, CHOICE, Serve::Plain(length_shorter),
             "Content-Length: 10, then the whole flag, then close",
-            "RFC 9112 §6.3: the body is the first 10 bytes; of the data after a complete answer, \"a user agent MAY discard the remaining data or attempt to determine if that data belongs as part of the prior message body\". Saving the whole flag or refusing are both allowed (INFO); saving the 10 bytes is not."),
+            "RFC 9112 §6.3: the body is the first 10 bytes; of the data after a complete answer, \"a user agent MAY discard the remaining data or attempt to determine if that data belongs as part of the prior message body\". Saving the whole flag or refusing are both allowed (INFO). The 10 bytes are the body by the rules, but they are not a flag: keeping them as one is a task failure."),
         case("framing/length-longer-close", Protocol, NotSaved, Serve::Plain(longer_close),
             "an honest Content-Length, half the flag, then close (a truncated body)",
             "RFC 9112 §8: a message that ends before its Content-Length is incomplete. Report it, save nothing, leave no partial file."),
