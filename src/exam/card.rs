@@ -3,7 +3,7 @@
 //! `flags exam --json` prints (its layout is versioned by [`SCHEMA`] and
 //! documented in `docs/exam.md`), and what every other output (the grid,
 //! the HTML, JUnit, Markdown, a baseline) is made from. Reports made on
-//! several machines merge into one ([`ExamReport::merge`]) when they
+//! several machines merge into one (`flags exam merge`) when they
 //! graded the same catalog.
 
 use serde::{Deserialize, Serialize};

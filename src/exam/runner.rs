@@ -1,5 +1,5 @@
 //! Runs the exam: every (case, client) pair once, in parallel, each run
-//! ([`trial`](super::trial)) with a server of its own, a fresh folder, a
+//! (`trial.rs`) with a server of its own, a fresh folder, a
 //! session of its own under a watch, and a deadline.
 //!
 //! The exam runs in two rounds. First the controls: each client downloads
