@@ -18,6 +18,7 @@
 //! the point of most cases is bytes that a correct HTTP library refuses to
 //! send. The report module prints the grid, the JSON and the HTML.
 
+pub mod baseline;
 pub mod card;
 pub mod case;
 pub mod cases;
@@ -25,6 +26,7 @@ pub mod certs;
 pub mod client;
 pub mod grade;
 pub mod h2;
+pub mod merge;
 mod play;
 mod record;
 pub mod runner;
