@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 
 use flags::bench::BenchConfig;
-use flags::cli::{Cli, Command, DemoArgs, ExamRun, ServeConfig};
+use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig};
 use flags::demo::DemoConfig;
 use flags::download::Sink;
 use flags::get::GetConfig;
@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
         Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
         Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
-        Some(Command::Exam(args)) => exam_command(valid("exam", ExamRun::try_from(args)), signals),
+        Some(Command::Exam(mut args)) => match args.command.take() {
+            Some(ExamCommand::Merge(args)) => merge_command(valid("exam merge", MergeRun::try_from(args))),
+            None => exam_command(valid("exam", ExamRun::try_from(args)), signals),
+        },
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "flags", &mut script);
@@ -77,12 +80,16 @@ fn with_usage(e: clap::Error, sub: &str) -> clap::Error {
     use clap::error::{ContextKind, ContextValue};
     let mut cli = Cli::command();
     cli.build();
-    let mut e = match cli.find_subcommand_mut(sub) {
+    // `sub` may name a nested subcommand: `exam merge`.
+    fn find<'a>(cmd: &'a mut clap::Command, path: &str) -> Option<&'a mut clap::Command> {
+        path.split(' ').try_fold(cmd, |cmd, name| cmd.find_subcommand_mut(name))
+    }
+    let mut e = match find(&mut cli, sub) {
         Some(cmd) => e.format(cmd),
         None => e.format(&mut cli),
     };
     if e.get(ContextKind::Usage).is_none() {
-        let usage = match cli.find_subcommand_mut(sub) {
+        let usage = match find(&mut cli, sub) {
             Some(cmd) => cmd.render_usage(),
             None => cli.render_usage(),
         };
@@ -255,11 +262,12 @@ fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
 }
 
 /// `flags exam`: the listing, or every run, then the grid or the JSON, and
-/// the report card. Exit 1 when a client failed a case.
+/// the files asked for. Exit 1 when a client failed a case or a control,
+/// or, with --expect, when a verdict differs from the baseline.
 fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
     use flags::exam::{self, ExamError};
     if run.list {
-        report::exam::list(&run.exam.cases, &run.exam.clients, run.json);
+        report::exam::list(&run.exam.cases, &run.exam.clients, run.outputs.json);
         return Ok(ExitCode::SUCCESS);
     }
     // First Ctrl-C: every client's group is killed, no run starts, the
@@ -273,7 +281,7 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
         },
     )?;
     let progress = report::exam::ExamProgress::new(run.exam.cases.len() * run.exam.clients.len());
-    let result = exam::run(&run.exam, &|r, done, _| progress.ran(r, done));
+    let result = exam::run(&run.exam, &|r, done, total| progress.ran(r, done, total));
     progress.finish();
     let report = match result {
         Ok(report) => report,
@@ -283,15 +291,54 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    match run.json {
-        true => report::exam::json(&report),
-        false => report::exam::grid(&report),
+    deliver(&report, &run.outputs)
+}
+
+/// `flags exam merge`: reports made elsewhere, read and merged, then the
+/// same outputs as an exam. Exit 2 when a report cannot be read or the
+/// reports do not fit together.
+fn merge_command(run: MergeRun) -> anyhow::Result<ExitCode> {
+    use flags::exam::merge;
+    let reports = run.reports.iter().map(|path| Ok((path.display().to_string(), merge::read(path)?)));
+    match reports.collect::<Result<Vec<_>, _>>().and_then(merge::merge) {
+        Ok(report) => deliver(&report, &run.outputs),
+        Err(e) => {
+            report::exam::not_merged(&e);
+            Ok(ExitCode::from(2))
+        }
     }
-    if let Some(path) = &run.html {
-        flags::save::write_output(path, report::exam_html::page(&report).as_bytes())?;
-        report::exam::html_written(path);
+}
+
+/// Prints the report (grid or JSON), writes the files asked for, holds the
+/// verdicts to the baseline, and says what the exit status is.
+fn deliver(report: &flags::exam::ExamReport, outputs: &Outputs) -> anyhow::Result<ExitCode> {
+    use flags::exam::baseline;
+    match outputs.json {
+        true => report::exam::json(report),
+        false => report::exam::grid(report),
     }
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let files = [
+        ("report card", &outputs.html, report::exam_html::page as fn(&_) -> String),
+        ("JUnit XML", &outputs.junit, report::exam_junit::document),
+        ("Markdown summary", &outputs.markdown, report::exam_markdown::summary),
+        ("baseline", &outputs.write_expect, baseline::write),
+    ];
+    for (what, path, make) in files {
+        if let Some(path) = path {
+            flags::save::write_output(path, make(report).as_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            report::exam::written(what, path);
+        }
+    }
+    let failed = match &outputs.expect {
+        Some((path, entries)) => {
+            let differences = baseline::compare(entries, report);
+            report::exam::differences(path, &differences);
+            !differences.is_empty()
+        }
+        None => report.failed(),
+    };
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// `flags serve --scenario ID`: one exam case on the given address, until

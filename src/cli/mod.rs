@@ -23,7 +23,7 @@ use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source
 mod exam;
 mod parse;
 mod work;
-pub use exam::{ExamArgs, ExamRun};
+pub use exam::{ExamArgs, ExamCommand, ExamRun, MergeArgs, MergeRun, OutputArgs, Outputs};
 use parse::{invalid, parse_timeout};
 pub use work::WorkArgs;
 

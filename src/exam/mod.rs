@@ -27,6 +27,7 @@
 //! the point of most cases is bytes that a correct HTTP library refuses to
 //! send.
 
+pub mod baseline;
 pub mod card;
 pub mod case;
 pub mod cases;
@@ -35,6 +36,7 @@ pub mod client;
 pub mod grade;
 pub mod h2;
 pub mod judge;
+pub mod merge;
 mod play;
 mod record;
 pub mod runner;

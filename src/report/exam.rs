@@ -7,7 +7,9 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::out::say;
+use crate::exam::baseline::Difference;
 use crate::exam::grade::Grade;
+use crate::exam::merge::MergeError;
 use crate::exam::{Case, Client, ExamReport, Run};
 use crate::http::wire::peer_text;
 
@@ -55,27 +57,47 @@ fn expect_words(case: &Case) -> &'static str {
     }
 }
 
-/// The progress bar on stderr while the exam runs.
-pub struct ExamProgress(ProgressBar);
+/// The exam's progress on stderr: a bar on a terminal; elsewhere (a CI
+/// log, a file) one line per finished run, which a log keeps.
+pub enum ExamProgress {
+    Bar(ProgressBar),
+    Lines,
+}
 
 impl ExamProgress {
     pub fn new(total: usize) -> ExamProgress {
+        if !std::io::stderr().is_terminal() {
+            return ExamProgress::Lines;
+        }
         let bar = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        ExamProgress(bar)
+        ExamProgress::Bar(bar)
     }
 
-    /// One run ended.
-    pub fn ran(&self, run: &Run, done: usize) {
-        self.0.set_position(done as u64);
-        self.0.set_message(format!("{} {}", run.client, run.case));
+    /// One run ended, the `done`th of `total`.
+    pub fn ran(&self, run: &Run, done: usize, total: usize) {
+        match self {
+            ExamProgress::Bar(bar) => {
+                bar.set_position(done as u64);
+                bar.set_message(format!("{} {}", run.client, run.case));
+            }
+            ExamProgress::Lines => eprintln!("{}", run_line(run, done, total)),
+        }
     }
 
     pub fn finish(&self) {
-        self.0.finish_and_clear();
+        if let ExamProgress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
     }
+}
+
+/// `[12/53] curl framing/chunked-cut: FAIL (0.3 s)`
+pub fn run_line(run: &Run, done: usize, total: usize) -> String {
+    let time = run.observed.as_ref().map(|o| format!(" ({:.1} s)", o.wall_ms as f64 / 1000.0)).unwrap_or_default();
+    format!("[{done}/{total}] {} {}: {}{time}", run.client, run.case, cell(run).to_uppercase())
 }
 
 /// Colours, when stdout is a terminal and NO_COLOR is not set.
@@ -161,9 +183,26 @@ pub fn json(report: &ExamReport) {
     say!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
 }
 
-/// Tells where the report card went.
-pub fn html_written(path: &std::path::Path) {
-    eprintln!("report card: {}", path.display());
+/// Tells where a file made from the report went: `report card: card.html`.
+pub fn written(what: &str, path: &std::path::Path) {
+    eprintln!("{what}: {}", path.display());
+}
+
+/// Prints how the verdicts differ from the baseline, one run a line, and
+/// how many: `curl framing/chunked-cut: expected pass, got fail (...)`.
+pub fn differences(baseline: &std::path::Path, differences: &[Difference]) {
+    for d in differences {
+        eprintln!("{}", peer_text(d.to_string().as_bytes()));
+    }
+    match differences.len() {
+        0 => eprintln!("every verdict is the one {} expects", baseline.display()),
+        n => eprintln!("{n} verdict(s) differ from {}", baseline.display()),
+    }
+}
+
+/// Says why reports were not merged.
+pub fn not_merged(e: &MergeError) {
+    eprintln!("flags exam merge: {e}");
 }
 
 /// Says the exam was interrupted.

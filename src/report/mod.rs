@@ -8,13 +8,16 @@
 //!   bar or one line per code, final counts, or the same as JSON.
 //! - [`serve`]: `flags serve`'s banner and request log.
 //! - [`bench`](mod@bench): `flags bench`'s table and BENCHMARKS.md.
-//! - [`exam`]: `flags exam`'s listing, progress, grid and JSON;
-//!   [`exam_html`] its report card.
+//! - [`exam`]: `flags exam`'s listing, progress, grid, JSON and baseline
+//!   differences; [`exam_html`] its report card, [`exam_junit`] its JUnit
+//!   XML, [`exam_markdown`] its summary for a CI job's page.
 //! - [`out`]: stdout that may be closed under us.
 
 pub mod bench;
 pub mod exam;
 pub mod exam_html;
+pub mod exam_junit;
+pub mod exam_markdown;
 pub mod get;
 pub mod out;
 pub mod seed;
