@@ -235,13 +235,25 @@ pub fn builtins(flags: &Path) -> Vec<Client> {
     clients
 }
 
-/// The first line `program --version` prints (on stdout, or stderr as
-/// Python 2 did), cut to 80 characters.
+/// What `program --version` says (on stdout, or stderr as Python 2 did):
+/// its first line, up to the first word that starts with a digit
+/// (`curl 7.88.1`, `GNU Wget2 1.99.1`, `aria2 version 1.36.0`).
 fn version_of(program: &str) -> Option<String> {
     let out = std::process::Command::new(program).arg("--version").stdin(std::process::Stdio::null()).output().ok()?;
     let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
     let line = String::from_utf8_lossy(&text).lines().map(str::trim).find(|l| !l.is_empty())?.to_string();
-    Some(line.chars().take(80).collect())
+    Some(short_version(&line))
+}
+
+fn short_version(line: &str) -> String {
+    let mut words = Vec::new();
+    for w in line.split_whitespace().take(6) {
+        words.push(w);
+        if w.starts_with(|c: char| c.is_ascii_digit()) {
+            break;
+        }
+    }
+    words.join(" ")
 }
 
 /// True when `program` is an executable file in a folder of PATH.
@@ -270,6 +282,13 @@ mod tests {
         );
         assert!(c.can.several && c.can.tls && !c.can.retries && !c.can.h2);
         assert_eq!(quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn versions_are_cut_after_the_number() {
+        assert_eq!(short_version("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1"), "curl 7.88.1");
+        assert_eq!(short_version("GNU Wget2 1.99.1 - multithreaded metalink"), "GNU Wget2 1.99.1");
+        assert_eq!(short_version("aria2 version 1.36.0"), "aria2 version 1.36.0");
     }
 
     #[test]

@@ -148,10 +148,11 @@ pub fn grid(report: &ExamReport) {
         say!("{}", line.trim_end());
     }
     say!();
-    say!("{:<18} {:>24}   {:>24}", "client", "protocol: pass/fail/info/na", "task: pass/fail/info/na");
-    for s in &report.scores {
+    say!("{:<18} {:>24}   {:>24}   {}", "client", "protocol: pass/fail/info/na", "task: pass/fail/info/na", "version");
+    for (s, c) in report.scores.iter().zip(&report.clients) {
         let t = |t: &crate::exam::card::Tally| format!("{}/{}/{}/{}", t.pass, t.fail, t.info, t.not_applicable);
-        say!("{:<18} {:>24}   {:>24}", s.client, t(&s.protocol), t(&s.task));
+        let version = peer_text(c.version.as_deref().unwrap_or("").as_bytes());
+        say!("{:<18} {:>24}   {:>24}   {version}", s.client, t(&s.protocol), t(&s.task));
     }
     for c in &report.clients {
         let notes: Vec<&Run> = report
@@ -159,11 +160,20 @@ pub fn grid(report: &ExamReport) {
             .iter()
             .filter(|r| r.client == c.name && matches!(r.verdict.grade, Grade::Fail | Grade::Info))
             .collect();
-        if notes.is_empty() {
+        let graded = report.scores.iter().find(|s| s.client == c.name);
+        let not_graded = graded.is_some_and(|s| !s.controls_failed.is_empty());
+        let no_tls = !c.can.tls && report.cases.iter().any(|k| k.needs.tls);
+        if notes.is_empty() && !not_graded && !no_tls {
             continue;
         }
         say!();
         say!("{}:", c.name);
+        if not_graded {
+            say!("  not graded on the cases that rest on a control it failed (--)");
+        }
+        if no_tls {
+            say!("  TLS cases skipped: the template has no {{cacert}}, so it cannot be told to trust the exam's CA");
+        }
         for r in notes {
             let reason = peer_text(r.verdict.reason.as_bytes());
             say!("  {} {:<width$} {reason}", paint(r.verdict.grade, r.verdict.grade.word()), r.case);

@@ -12,12 +12,16 @@ use serde_json::Value;
 use super::util::flags_exe;
 
 /// A PASS (chunk extensions), a FAIL for curl (a length shorter than the
-/// body), an INFO (bare LF) and an N/A (TLS, without {cacert}).
-const CASES: &str = "framing/chunk-extensions,framing/length-shorter,framing/bare-lf,tls/valid";
+/// body), an INFO (bare LF) and an N/A (TLS, without {cacert}); the three
+/// controls come first, whatever is chosen.
+const CASES: &str = "framing/chunk-extensions,framing/length-shorter,framing/bare-lf,tls/expired";
+/// The runs of one client: the three controls and the four cases.
+const PER_CLIENT: usize = 7;
 const GOOD: &str = "good=curl -sS --fail -o {out} {url}";
+/// Never connects: it fails its control, and is graded on nothing else.
 const NEVER: &str = "never=: {url}";
-/// Saves nothing, says so with exit 0, and prints markup and control
-/// characters on stderr for the reports to escape.
+/// Saves nothing, says so with exit 0 (and so fails its control), and
+/// prints markup and control characters on stderr for the reports to escape.
 const LOUD: &str = r#"loud=printf '<b>&amp; "q" ]]> \033[31m|`x`|\001\n' >&2; : {url}"#;
 
 /// `flags exam ARGS` in `dir`, stdin closed and stderr a pipe (not a terminal).
@@ -75,17 +79,20 @@ fn junit_is_valid_and_counts_what_the_json_counts() {
     let text = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
     let root = doc.root_element();
-    assert_eq!(root.attribute("tests"), Some("12"));
+    assert_eq!(root.attribute("tests"), Some((3 * PER_CLIENT).to_string().as_str()));
     let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
     let names: Vec<&str> = suites.iter().map(|s| s.attribute("name").unwrap()).collect();
     assert_eq!(names, ["good", "never", "loud"]);
     for suite in suites {
         let client = suite.attribute("name").unwrap();
         let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
-        assert_eq!(cases.len(), 4, "{client}");
+        assert_eq!(cases.len(), PER_CLIENT, "{client}");
         assert!(cases.iter().all(|c| c.attribute("classname") == Some(client)));
         let with = |tag: &str| cases.iter().filter(|c| c.children().any(|n| n.has_tag_name(tag))).count();
-        assert_eq!(with("failure"), count(&report, client, "fail"), "{client}");
+        // A failed control is an error; every other FAIL a failure.
+        let control_failed = usize::from(client != "good");
+        assert_eq!(with("error"), control_failed, "{client}");
+        assert_eq!(with("failure"), count(&report, client, "fail") - control_failed, "{client}");
         assert_eq!(with("skipped"), count(&report, client, "n/a") + count(&report, client, "ungraded"), "{client}");
         assert_eq!(with("properties"), count(&report, client, "info"), "{client}");
         assert_eq!(suite.attribute("failures").unwrap(), with("failure").to_string());
@@ -93,10 +100,10 @@ fn junit_is_valid_and_counts_what_the_json_counts() {
     }
     let choice = doc.descendants().find(|n| n.has_tag_name("property")).unwrap();
     assert_eq!((choice.attribute("name"), choice.attribute("value")), (Some("choice"), Some("accepted")));
-    // What the loud client printed is in its failure's text, escaped, not markup.
+    // What the loud client printed is in its control's error text, escaped, not markup.
     let loud = doc
         .descendants()
-        .find(|n| n.has_tag_name("failure") && n.parent().unwrap().attribute("classname") == Some("loud"));
+        .find(|n| n.has_tag_name("error") && n.parent().unwrap().attribute("classname") == Some("loud"));
     let body = loud.unwrap().text().unwrap();
     assert!(body.contains("<b>&amp; \"q\" ]]> \\u{1b}[31m|`x`|\\u{1}"), "{body}");
 }
@@ -109,19 +116,23 @@ fn a_baseline_passes_known_failures_and_names_each_change() {
     let written = std::fs::read_to_string(dir.path().join("expect.tsv")).unwrap();
     assert!(written.contains("good\tframing/chunk-extensions\tpass\n"), "{written}");
     assert!(written.contains("good\tframing/bare-lf\tinfo\taccepted\n"), "{written}");
-    assert!(written.contains("never\ttls/valid\tn/a\n"), "{written}");
+    assert!(written.contains("never\ttls/expired\tn/a\n"), "{written}");
+    assert!(written.contains("never\tframing/bare-lf\tungraded\n"), "{written}");
     let out = exam(dir.path(), &[GOOD, NEVER], &["--expect", "expect.tsv"]);
     assert_eq!(out.status.code(), Some(0), "the same verdicts, FAILs included: {}", stderr(&out));
     // One verdict changed, one run dropped from the baseline.
     let edited = written
         .replace("good\tframing/chunk-extensions\tpass\n", "good\tframing/chunk-extensions\tfail\n")
-        .replace("never\ttls/valid\tn/a\n", "");
+        .replace("never\ttls/expired\tn/a\n", "");
     std::fs::write(dir.path().join("expect.tsv"), edited).unwrap();
     let out = exam(dir.path(), &[GOOD, NEVER], &["--expect", "expect.tsv"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("good framing/chunk-extensions: expected fail, got pass (saved br.gif)\n"), "{err}");
-    assert!(err.contains("never tls/valid: not in the baseline, got n/a (needs a CA file)\n"), "{err}");
+    assert!(
+        err.contains("never tls/expired: not in the baseline, got n/a (skipped: the template has no {cacert}"),
+        "{err}"
+    );
     assert!(err.contains("2 verdict(s) differ from expect.tsv"), "{err}");
     // A baseline that cannot be read is a usage error, before any run.
     std::fs::write(dir.path().join("bad.tsv"), "good\tframing/bare-lf\tmaybe\n").unwrap();
@@ -182,13 +193,16 @@ fn markdown_has_the_scores_table_and_each_failure() {
     assert!(
         md.contains("| client | protocol pass | fail | info | n/a | task pass | fail | info | n/a | controls failed |")
     );
-    assert!(md.contains("\n| good | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 |\n"), "{md}");
-    assert!(md.contains("\n| loud | 0 | 3 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |\n"), "{md}");
+    // good: two PASS (its control, chunk extensions), an INFO (bare LF),
+    // three N/A (the TLS and HTTP/2 controls, a TLS case), a task FAIL.
+    assert!(md.contains("\n| good | 2 | 0 | 1 | 3 | 0 | 1 | 0 | 0 | 0 |\n"), "{md}");
+    // loud: its control failed, so it is graded on nothing else.
+    assert!(md.contains("\n| loud | 0 | 1 | 0 | 3 | 0 | 0 | 0 | 0 | 1 |\n"), "{md}");
     assert!(
-        md.contains("- **good** framing/length-shorter: left a partial file br.gif (10 of 11 623 bytes)\n"),
+        md.contains("- **good** framing/length-shorter: left a partial file br.gif (the first 10 of 11 623 bytes)\n"),
         "{md}"
     );
-    assert_eq!(md.matches("\n- **loud** ").count(), 3, "{md}");
+    assert_eq!(md.matches("\n- **loud** ").count(), 1, "{md}");
 }
 
 #[test]
@@ -198,13 +212,14 @@ fn a_log_gets_one_line_per_finished_run() {
     let lines: Vec<String> = stderr(&out).lines().map(String::from).collect();
     let mut seen = BTreeSet::new();
     for (i, line) in lines.iter().enumerate() {
-        let rest = line.strip_prefix(&format!("[{}/8] ", i + 1)).unwrap_or_else(|| panic!("{line:?}"));
+        let total = 2 * PER_CLIENT;
+        let rest = line.strip_prefix(&format!("[{}/{total}] ", i + 1)).unwrap_or_else(|| panic!("{line:?}"));
         let (run, grade) = rest.split_once(": ").unwrap();
-        assert!(["PASS", "FAIL", "INFO", "N/A"].iter().any(|g| grade.starts_with(g)), "{line}");
-        assert!(grade == "N/A" || grade.ends_with(" s)"), "a graded run shows its time: {line}");
+        assert!(["PASS", "FAIL", "INFO", "N/A", "--"].iter().any(|g| grade.starts_with(g)), "{line}");
+        assert!(grade == "N/A" || grade == "--" || grade.ends_with(" s)"), "a run made shows its time: {line}");
         seen.insert(run.to_string());
     }
     let all: BTreeSet<String> = verdicts(&json(&out)).into_iter().map(|v| format!("{} {}", v.1, v.0)).collect();
     assert_eq!(seen, all);
-    assert_eq!(lines.len(), 8);
+    assert_eq!(lines.len(), 2 * PER_CLIENT);
 }
