@@ -2,6 +2,7 @@ mod attack_server;
 mod browser;
 mod cli;
 mod exam;
+mod exam_card;
 mod faults;
 mod get;
 mod hostile;
