@@ -83,6 +83,22 @@ fn template<'a>(client: &'a Client, case: &CaseInfo) -> &'a str {
     }
 }
 
+/// A template as the card shows it: the path of `flags` itself (the
+/// built-in profiles run this executable by its full path) as `flags`,
+/// since that path means nothing on the reader's machine.
+fn portable(template: &str) -> String {
+    // The first word, which `quote` put in single quotes if it had to.
+    let (first, rest) = match template.strip_prefix('\'') {
+        Some(quoted) => quoted.split_once('\'').unwrap_or((quoted, "")),
+        None => template.split_once(' ').unwrap_or((template, "")),
+    };
+    let (path, rest) = (std::path::Path::new(first), rest.trim_start());
+    match path.file_name() {
+        Some(name) if path.is_absolute() && name == "flags" => format!("flags {rest}").trim_end().to_string(),
+        _ => template.to_string(),
+    }
+}
+
 /// What a client declares it can do, in words.
 fn abilities(client: &Client) -> String {
     let can = &client.can;
@@ -141,9 +157,9 @@ fn clients(h: &mut String, report: &ExamReport) {
     for c in &report.clients {
         let score = report.scores.iter().find(|s| s.client == c.name);
         let (protocol, task) = score.map_or((String::new(), String::new()), |s| (tally(&s.protocol), tally(&s.task)));
-        let mut command = format!("<code>{}</code>", shown(&c.template));
+        let mut command = format!("<code>{}</code>", shown(&portable(&c.template)));
         if let Some(t) = c.h2_template.as_deref().filter(|t| *t != c.template) {
-            let _ = write!(command, "<br>HTTP/2: <code>{}</code>", shown(t));
+            let _ = write!(command, "<br>HTTP/2: <code>{}</code>", shown(&portable(t)));
         }
         if let Some(s) = score.filter(|s| !s.controls_failed.is_empty()) {
             let _ = write!(command, "<br><b>controls failed:</b> {}", shown(&s.controls_failed.join("; ")));
@@ -171,7 +187,7 @@ fn grid(h: &mut String, report: &ExamReport) {
             h,
             "<th class=\"client\" title=\"{}: {}\"><span>{}</span></th>",
             escape(&c.name),
-            shown(&c.template),
+            shown(&portable(&c.template)),
             escape(&c.name)
         );
     }
@@ -241,7 +257,7 @@ fn details(d: &mut String, run: &Run, client: &Client, case: &CaseInfo) {
         escape(&client.name),
         shown(&run.verdict.reason)
     );
-    let _ = write!(d, "<p>ran <code>{}</code></p>", shown(template(client, case)));
+    let _ = write!(d, "<p>ran <code>{}</code></p>", shown(&portable(template(client, case))));
     let Some(o) = &run.observed else {
         d.push_str("<p>not run</p></div></details>");
         return;

@@ -50,6 +50,14 @@ fn the_card_says_what_was_graded_where_and_when() {
 }
 
 #[test]
+fn the_path_of_flags_itself_is_shown_as_flags() {
+    assert_eq!(super::portable("/opt/x/target/release/flags get {cc} -s {base}"), "flags get {cc} -s {base}");
+    assert_eq!(super::portable("'/a b/flags' get {cc}"), "flags get {cc}");
+    assert_eq!(super::portable("/usr/bin/curl -sS {url}"), "/usr/bin/curl -sS {url}");
+    assert_eq!(super::portable("flagsy {url}"), "flagsy {url}");
+}
+
+#[test]
 fn each_case_and_run_has_an_anchor_and_the_grid_links_to_them() {
     let html = page(&report());
     assert!(html.contains("id=\"framing/length-shorter\"") && html.contains("href=\"#framing/length-shorter\""));
