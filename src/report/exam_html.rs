@@ -179,6 +179,16 @@ fn clients(h: &mut String, report: &ExamReport) {
     );
 }
 
+/// A client's name as the grid's column head shows it: cut to 18
+/// characters, so that long names do not make the head tall (the head's
+/// title has it whole).
+fn short(name: &str) -> String {
+    match name.char_indices().nth(17) {
+        Some((i, _)) if name.chars().count() > 18 => format!("{}…", &name[..i]),
+        _ => name.to_string(),
+    }
+}
+
 /// The grid: a row per case, a column per client, a row head per family.
 fn grid(h: &mut String, report: &ExamReport) {
     h.push_str("<h2 id=\"grid\">Grid</h2><div class=\"grid\"><table><thead><tr><th class=\"corner\">case</th>");
@@ -188,7 +198,7 @@ fn grid(h: &mut String, report: &ExamReport) {
             "<th class=\"client\" title=\"{}: {}\"><span>{}</span></th>",
             escape(&c.name),
             shown(&portable(&c.template)),
-            escape(&c.name)
+            escape(&short(&c.name))
         );
     }
     h.push_str("</tr></thead><tbody>");

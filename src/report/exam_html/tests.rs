@@ -50,11 +50,13 @@ fn the_card_says_what_was_graded_where_and_when() {
 }
 
 #[test]
-fn the_path_of_flags_itself_is_shown_as_flags() {
+fn the_path_of_flags_is_shown_as_flags_and_long_names_are_cut() {
     assert_eq!(super::portable("/opt/x/target/release/flags get {cc} -s {base}"), "flags get {cc} -s {base}");
     assert_eq!(super::portable("'/a b/flags' get {cc}"), "flags get {cc}");
     assert_eq!(super::portable("/usr/bin/curl -sS {url}"), "/usr/bin/curl -sS {url}");
     assert_eq!(super::portable("flagsy {url}"), "flagsy {url}");
+    assert_eq!(super::short("flags-processpool"), "flags-processpool");
+    assert_eq!(super::short("client-with-a-long-name-01"), "client-with-a-lon…");
 }
 
 #[test]
