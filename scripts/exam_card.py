@@ -23,6 +23,7 @@ VERSION_OF = {
     'aria2c': (['aria2c', '--version'], 3),
     'py-urllib': (['python3', '-c', 'import sys; print("urllib, Python", sys.version.split()[0])'], 3),
 }
+SLOW_MS = 5000
 PYTHON_LIBRARIES = {'py-requests': 'requests', 'py-httpx': 'httpx', 'py-aiohttp': 'aiohttp'}
 WORDS = {'pass': 'PASS', 'fail': 'FAIL', 'info': 'INFO', 'n/a': 'N/A', 'ungraded': '--'}
 LEGEND = [
@@ -94,6 +95,23 @@ def cell(run):
     return WORDS.get(run['verdict']['grade'], run['verdict']['grade'])
 
 
+def slow_starts(report):
+    """Runs whose verdict may be the machine's load, not the client's: the
+    first request came more than SLOW_MS after the run started, or a hung
+    client never connected; the time cases aside."""
+    slow = []
+    for r in report['runs']:
+        o = r.get('observed') or {}
+        if r['case'].startswith('time/'):
+            continue  # a full listen queue or a refused port: no early request by design
+        requests = o.get('server', {}).get('requests', [])
+        late = requests and requests[0]['at_ms'] > SLOW_MS
+        silent = o.get('hung') and not o.get('server', {}).get('connections')
+        if late or silent:
+            slow.append(r)
+    return slow
+
+
 def card(report, commit, html):
     meta, clients, cases = report['meta'], report['clients'], report['cases']
     runs = {(r['case'], r['client']): r for r in report['runs']}
@@ -110,6 +128,12 @@ def card(report, commit, html):
     say(f"- host: {text(meta['host'])}; {meta['jobs']} runs at once, each watched by {text(meta['watch'])}")
     say(f"- flags {text(meta['flags_version'])}; catalog `{meta['catalog']}` ({len(cases)} cases)")
     say(f"- {len(report['runs'])} runs in {report['wall_ms'] / 1000:.1f} s; deadline {meta['deadline_s']:.0f} s a run")
+    slow = slow_starts(report)
+    if slow:
+        runs_named = ', '.join(f"{r['client']} `{r['case']}`" for r in slow)
+        say(f"- **{len(slow)} run(s) started slowly**: the first request came more than {SLOW_MS // 1000} s "
+            f"after the client did, or a hung client never connected, so their verdicts may be the machine's "
+            f"load rather than the client's (regenerate on a quieter machine, or with fewer `JOBS`): {runs_named}")
     say('')
     say('## The clients')
     say('')
