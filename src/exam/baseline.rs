@@ -10,7 +10,7 @@
 //! # flags exam baseline: client, case, grade, and for an INFO its choice
 //! curl→framing/chunk-extensions→pass
 //! curl→framing/bare-lf→info→accepted
-//! curl→tls/valid→n/a
+//! curl→tls/expired→n/a
 //! ```
 //!
 //! The grade is the JSON's word (`pass`, `fail`, `info`, `n/a`,

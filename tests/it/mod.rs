@@ -2,6 +2,7 @@ mod attack_server;
 mod browser;
 mod cli;
 mod exam;
+mod exam_card;
 mod exam_ci;
 mod exam_fool;
 mod faults;
