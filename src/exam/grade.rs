@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::case::{Case, Expect, Family, Kind, Serve};
 use super::certs::Cert;
-pub use super::judge::{is_leftover, judge, FileSeen, Judged, Place};
+pub use super::judge::{is_leftover, judge, thousands, FileSeen, Judged, Place};
 use super::record::Saw;
 
 /// A grade.
@@ -94,19 +94,6 @@ pub struct Observed {
 
 /// Above this peak RSS a client failed, whatever it saved.
 pub const MEMORY_LIMIT_KIB: u64 = 256 << 10;
-
-/// `n` with a space every three digits: 11 623.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// The verdict of a run of `case` that `observed` describes.
 pub fn verdict(case: &Case, o: &Observed) -> Verdict {

@@ -6,8 +6,6 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::grade::thousands;
-
 /// Where a file was left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -172,6 +170,19 @@ pub fn judge(bytes: &[u8], size: u64, flags: &[(&str, Bytes)]) -> Judged {
 fn same_but_the_mark(a: &[u8], b: &[u8], cc: &str) -> bool {
     let Some(room) = crate::server::image::stamp_room(&super::script::flag(cc)) else { return false };
     a[..room.start] == b[..room.start] && a[room.end..] == b[room.end..]
+}
+
+/// `n` with a space every three digits: 11 623.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// True for a name that only a temporary or state file has.

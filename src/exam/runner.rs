@@ -13,7 +13,6 @@
 //! is removed when the exam ends, even when it is interrupted.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,9 +22,9 @@ use super::case::{Case, Family, Serve};
 use super::certs::Certs;
 use super::client::Client;
 use super::grade::{self, Grade, Verdict};
-use super::trial::{trial, Scratch};
-use super::watch::{self, Watch};
-use crate::os;
+pub use super::trial::Live;
+use super::trial::{trial, Bounds, Scratch};
+use super::watch;
 
 /// What to run.
 pub struct ExamConfig {
@@ -39,39 +38,6 @@ pub struct ExamConfig {
     pub cancel: Arc<AtomicBool>,
     /// What a second Ctrl-C cleans up at once.
     pub live: Arc<Live>,
-}
-
-/// The clients running and the scratch folder, for [`Live::abort`].
-#[derive(Debug, Default)]
-pub struct Live {
-    /// Each running client's session (its pid) and cgroup, if it has one.
-    runs: Mutex<std::collections::BTreeMap<u32, Option<PathBuf>>>,
-    scratch: Mutex<Option<PathBuf>>,
-}
-
-impl Live {
-    /// Kills every running client's processes and removes the scratch
-    /// folder, for a process about to exit without unwinding.
-    pub fn abort(&self) {
-        for (pid, cgroup) in self.runs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            os::kill_group(*pid);
-            if let Some(dir) = cgroup {
-                watch::kill_cgroup(dir);
-            }
-        }
-        if let Some(dir) = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-
-    pub(super) fn started(&self, pid: u32, watch: &Watch) {
-        let cgroup = watch.cgroup().map(PathBuf::from);
-        self.runs.lock().unwrap_or_else(|e| e.into_inner()).insert(pid, cgroup);
-    }
-
-    pub(super) fn ended(&self, pid: u32) {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(&pid);
-    }
 }
 
 /// Why an exam could not run.
@@ -95,7 +61,7 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     let dir = tempfile::Builder::new().prefix("flags-exam-").tempdir().map_err(ExamError::Scratch)?;
     let cacert = dir.path().join("exam-ca.pem");
     std::fs::write(&cacert, &certs.ca_pem).map_err(ExamError::Scratch)?;
-    *config.live.scratch.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.path().to_path_buf());
+    config.live.scratch(dir.path());
     let scratch = Scratch { dir, certs, cacert };
     // The controls come first in the report, whatever cases were chosen.
     let mut cases: Vec<&'static Case> = super::cases::controls().collect();
@@ -236,7 +202,8 @@ fn one(case: &'static Case, client: &Client, n: usize, scratch: &Scratch, config
         };
         return not_applicable(case, client, why);
     }
-    match trial(case, client, n, scratch, config) {
+    let bounds = Bounds { deadline: config.deadline, cancel: &config.cancel, live: &config.live };
+    match trial(case, client, n, scratch, &bounds) {
         Ok(observed) => {
             let verdict = grade::verdict(case, &observed);
             let kind = grade::counts_as(case, &observed, &verdict);

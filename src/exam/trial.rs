@@ -10,18 +10,18 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::case::{Case, Serve, CREDENTIALS};
 use super::certs::Certs;
 use super::client::{Client, Vars};
 use super::grade::{self, FileSeen, Observed, Place};
-use super::runner::ExamConfig;
 use super::script::Stamp;
 use super::stage::Stage;
-use super::watch::Watch;
+use super::watch::{self, Watch};
 use crate::os;
 
 /// What a run needs from the exam: the certificates, the CA file, and the
@@ -30,6 +30,52 @@ pub(super) struct Scratch {
     pub(super) dir: tempfile::TempDir,
     pub(super) certs: Certs,
     pub(super) cacert: PathBuf,
+}
+
+/// The clients running and the scratch folder, for [`Live::abort`].
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Each running client's session (its pid) and cgroup, if it has one.
+    runs: Mutex<std::collections::BTreeMap<u32, Option<PathBuf>>>,
+    scratch: Mutex<Option<PathBuf>>,
+}
+
+impl Live {
+    /// Kills every running client's processes and removes the scratch
+    /// folder, for a process about to exit without unwinding.
+    pub fn abort(&self) {
+        for (pid, cgroup) in self.runs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            os::kill_group(*pid);
+            if let Some(dir) = cgroup {
+                watch::kill_cgroup(dir);
+            }
+        }
+        if let Some(dir) = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// The exam's scratch folder, to remove on an abort.
+    pub(super) fn scratch(&self, dir: &Path) {
+        *self.scratch.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_path_buf());
+    }
+
+    pub(super) fn started(&self, pid: u32, watch: &Watch) {
+        let cgroup = watch.cgroup().map(PathBuf::from);
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).insert(pid, cgroup);
+    }
+
+    pub(super) fn ended(&self, pid: u32) {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(&pid);
+    }
+}
+
+/// What bounds a run: its deadline, the exam's stop, and the record of
+/// what a second Ctrl-C kills.
+pub(super) struct Bounds<'a> {
+    pub(super) deadline: Duration,
+    pub(super) cancel: &'a AtomicBool,
+    pub(super) live: &'a Live,
 }
 
 /// How long a run's memory and processes go unwatched at most.
@@ -42,7 +88,7 @@ pub(super) fn trial(
     client: &Client,
     n: usize,
     scratch: &Scratch,
-    config: &ExamConfig,
+    bounds: &Bounds,
 ) -> Result<Observed, String> {
     let root = scratch.dir.path().join(format!("{n:04}"));
     let (dir, tmp, home) = (root.join("dir"), root.join("tmp"), root.join("home"));
@@ -58,7 +104,7 @@ pub(super) fn trial(
     let command = client.command(matches!(case.serve, Serve::H2(_)), &vars);
     let other_port = stage.other.port();
     let mut watch = Watch::new(n);
-    let ran = spawn_and_wait(&command, &root, &mut watch, config);
+    let ran = spawn_and_wait(&command, &root, &mut watch, bounds);
     let server = stage.stop();
     let ran = ran.map_err(|e| format!("the exam could not start the client: {e}"))?;
     let flags: Vec<(&str, bytes::Bytes)> = case.codes.iter().map(|cc| (*cc, stamp.flag(cc))).collect();
@@ -100,7 +146,7 @@ struct Ended {
 /// can, a cgroup) of its own, until it ends, the deadline passes or the
 /// exam is cancelled; then kills every process of the run, noting those
 /// still running after the client ended.
-fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, config: &ExamConfig) -> std::io::Result<Ended> {
+fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds) -> std::io::Result<Ended> {
     let t0 = Instant::now();
     let (tmp, home) = (root.join("tmp"), root.join("home"));
     let mut cmd = Command::new("sh");
@@ -117,7 +163,7 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, config: &ExamCo
     watch.prepare(&mut cmd);
     let child = cmd.spawn()?;
     let pid = child.id();
-    config.live.started(pid, watch);
+    bounds.live.started(pid, watch);
     watch.started(pid);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -129,8 +175,8 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, config: &ExamCo
             Ok(result) => break result,
             Err(RecvTimeoutError::Timeout) => {
                 watch.poll();
-                let late = t0.elapsed() >= config.deadline;
-                if late || config.cancel.load(Ordering::SeqCst) {
+                let late = t0.elapsed() >= bounds.deadline;
+                if late || bounds.cancel.load(Ordering::SeqCst) {
                     hung = late;
                     watch.kill_all();
                     break rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("the waiter left")));
@@ -143,7 +189,7 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, config: &ExamCo
     // What still runs once the client ended was left behind by it.
     let left_running = if hung { Vec::new() } else { watch.alive() };
     watch.kill_all();
-    config.live.ended(pid);
+    bounds.live.ended(pid);
     let waited = waited?;
     let (exit, signal) = os::exit_of(waited.status);
     let rss_kib = waited.max_rss_kib.max(watch.peak_kib());

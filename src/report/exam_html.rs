@@ -377,4 +377,16 @@ pub fn page(report: &ExamReport) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_of_flags_is_shown_as_flags_and_long_names_are_cut() {
+        assert_eq!(portable("/opt/x/target/release/flags get {cc} -s {base}"), "flags get {cc} -s {base}");
+        assert_eq!(portable("'/a b/flags' get {cc}"), "flags get {cc}");
+        assert_eq!(portable("/usr/bin/curl -sS {url}"), "/usr/bin/curl -sS {url}");
+        assert_eq!(portable("flagsy {url}"), "flagsy {url}");
+        assert_eq!(short("flags-processpool"), "flags-processpool");
+        assert_eq!(short("client-with-a-long-name-01"), "client-with-a-lon…");
+    }
+}

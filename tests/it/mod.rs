@@ -5,6 +5,7 @@ mod exam;
 mod exam_card;
 mod exam_ci;
 mod exam_fool;
+mod exam_html;
 mod faults;
 mod get;
 mod hostile;

@@ -1,8 +1,8 @@
-//! The card from a report written by hand, with text a hostile client or
+//! The report card (`report::exam_html`) from a report written by hand, with text a hostile client or
 //! server could have written in every field that shows it.
 
-use super::page;
-use crate::exam::ExamReport;
+use flags::exam::ExamReport;
+use flags::report::exam_html::page;
 
 fn report() -> ExamReport {
     let head = "GET /flags/br/br.gif HTTP/1.1\\u{d}\\u{a}X-Evil: <script>alert(1)</script>\\u{d}\\u{a}\\u{d}\\u{a}";
@@ -47,16 +47,6 @@ fn the_card_says_what_was_graded_where_and_when() {
     // The client's version, if the report's clients carry one.
     let recorded = serde_json::to_value(&report().clients[0]).unwrap().get("version").is_some_and(|v| v.is_string());
     assert_eq!(html.contains("curl 7.88.1 &lt;x&gt;"), recorded);
-}
-
-#[test]
-fn the_path_of_flags_is_shown_as_flags_and_long_names_are_cut() {
-    assert_eq!(super::portable("/opt/x/target/release/flags get {cc} -s {base}"), "flags get {cc} -s {base}");
-    assert_eq!(super::portable("'/a b/flags' get {cc}"), "flags get {cc}");
-    assert_eq!(super::portable("/usr/bin/curl -sS {url}"), "/usr/bin/curl -sS {url}");
-    assert_eq!(super::portable("flagsy {url}"), "flagsy {url}");
-    assert_eq!(super::short("flags-processpool"), "flags-processpool");
-    assert_eq!(super::short("client-with-a-long-name-01"), "client-with-a-lon…");
 }
 
 #[test]
