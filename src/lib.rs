@@ -30,9 +30,11 @@
 //! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |
 //! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
 //! | [`ident`] | how `flags` names itself on the wire |
+//! | [`capture`] | what a child process prints, kept bounded: its first and last bytes and their count |
 //! | [`os`] | every call that is not the same on every Unix (clocks, a peer's hang-up, a process's memory), gated in one place |
 
 pub mod bench;
+pub mod capture;
 pub mod cli;
 pub mod countries;
 pub mod demo;

@@ -87,9 +87,15 @@ pub struct Observed {
     pub server: Saw,
     /// The other port (the "other host" of the redirect cases).
     pub other_port: u16,
-    /// The last 2 KB of the client's stdout and stderr.
+    /// The first and last 2 KB of the client's stdout and stderr, with a
+    /// line that says how many bytes between them were left out.
     pub stdout_tail: String,
     pub stderr_tail: String,
+    /// Every byte the client printed on stdout and on stderr.
+    #[serde(default)]
+    pub stdout_bytes: u64,
+    #[serde(default)]
+    pub stderr_bytes: u64,
 }
 
 /// Above this peak RSS a client failed, whatever it saved.

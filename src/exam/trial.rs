@@ -5,7 +5,8 @@
 //!
 //! A run's folder holds `dir/` (the client's working directory, where its
 //! flags go), `tmp/` (its `TMPDIR`, `TMP` and `TEMP`), `home/` (its
-//! `HOME`), and the client's stdout and stderr.
+//! `HOME`). What the client prints is read as it prints it, and only its
+//! first and last 2 KB are kept, with the count of bytes.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use super::grade::{self, FileSeen, Observed, Place};
 use super::script::Stamp;
 use super::stage::Stage;
 use super::watch::{self, Watch};
+use crate::capture::{Capture, Captured};
 use crate::os;
 
 /// What a run needs from the exam: the certificates, the CA file, and the
@@ -114,7 +116,6 @@ pub(super) fn trial(
     // list), so there only what holds a download's bytes counts.
     files.extend(files_in(&tmp, Place::Tmp, &flags).into_iter().filter(|f| f.size > 0));
     files.extend(files_in(&home, Place::Home, &flags).into_iter().filter(|f| f.judged.is_download()));
-    let tail = |name: &str| tail(&root.join(name));
     let observed = Observed {
         command,
         exit: ran.exit,
@@ -126,8 +127,10 @@ pub(super) fn trial(
         left_running: ran.left_running,
         server,
         other_port,
-        stdout_tail: tail("stdout"),
-        stderr_tail: tail("stderr"),
+        stdout_tail: ran.stdout.text(),
+        stderr_tail: ran.stderr.text(),
+        stdout_bytes: ran.stdout.total,
+        stderr_bytes: ran.stderr.total,
     };
     let _ = std::fs::remove_dir_all(&root);
     Ok(observed)
@@ -140,7 +143,12 @@ struct Ended {
     wall: Duration,
     rss_kib: u64,
     left_running: Vec<String>,
+    stdout: Captured,
+    stderr: Captured,
 }
+
+/// What is kept of each of a client's streams: its first and its last 2 KB.
+const KEPT: usize = 2048;
 
 /// Runs `command` with `sh -c` in `root/dir`, in a session (and, where it
 /// can, a cgroup) of its own, until it ends, the deadline passes or the
@@ -158,11 +166,13 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
         .env("TEMP", &tmp)
         .env("HOME", &home)
         .stdin(Stdio::null())
-        .stdout(File::create(root.join("stdout"))?)
-        .stderr(File::create(root.join("stderr"))?);
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     watch.prepare(&mut cmd);
-    let child = cmd.spawn()?;
+    let mut child = cmd.spawn()?;
     let pid = child.id();
+    let stdout = child.stdout.take().map(|s| Capture::start(s, KEPT));
+    let stderr = child.stderr.take().map(|s| Capture::start(s, KEPT));
     bounds.live.started(pid, watch);
     watch.started(pid);
     let (tx, rx) = mpsc::channel();
@@ -193,7 +203,11 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
     let waited = waited?;
     let (exit, signal) = os::exit_of(waited.status);
     let rss_kib = waited.max_rss_kib.max(watch.peak_kib());
-    Ok(Ended { exit, signal, hung, wall, rss_kib, left_running })
+    // Every process of the run is gone, so the streams have ended; a
+    // process that escaped the watch may still hold one open.
+    let kept = |c: Option<Capture>| c.map(|c| c.finish(Duration::from_secs(1))).unwrap_or_default();
+    let (stdout, stderr) = (kept(stdout), kept(stderr));
+    Ok(Ended { exit, signal, hung, wall, rss_kib, left_running, stdout, stderr })
 }
 
 /// Every file under `dir` (four levels deep at most), judged.
@@ -227,11 +241,4 @@ fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<Fil
             FileSeen { name: place.shown(&name), size, judged, leftover, place }
         })
         .collect()
-}
-
-/// The last 2 KB of a file, as text.
-fn tail(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let from = bytes.len().saturating_sub(2048);
-    String::from_utf8_lossy(&bytes[from..]).into_owned()
 }

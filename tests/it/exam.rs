@@ -355,3 +355,31 @@ fn without_a_cgroup_the_runs_session_and_children_are_still_watched() {
         assert!(!flags::os::is_running(pid), "{pid} outlived its run");
     }
 }
+
+#[test]
+fn what_a_client_prints_costs_the_exam_a_few_kilobytes() {
+    // 300 MB on stdout and 300 MB on stderr: the exam keeps each stream's
+    // ends and its count, and its own memory does not follow.
+    let loud = "loud=head -c 300000000 /dev/zero; head -c 300000000 /dev/zero >&2; echo last words >&2; : {url}";
+    // Reaped by wait4 below, which also says what the exam used.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(flags_exe())
+        .args(["exam", "--json", "--cases", "content/html-page", "--client", loud])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdout = child.stdout.unwrap();
+    let mut text = Vec::new();
+    stdout.read_to_end(&mut text).unwrap();
+    let used = flags::os::wait_with_usage(pid).unwrap();
+    let report: Value = serde_json::from_slice(&text).unwrap();
+    let run = report["runs"].as_array().unwrap().iter().find(|r| r["case"] == "control/http1").unwrap();
+    let o = &run["observed"];
+    assert_eq!((o["stdout_bytes"].as_u64(), o["stderr_bytes"].as_u64()), (Some(300_000_000), Some(300_000_011)));
+    let err = o["stderr_tail"].as_str().unwrap();
+    assert!(err.contains("bytes left out") && err.ends_with("last words\n"), "{}", &err[err.len() - 100..]);
+    assert!(o["stdout_tail"].as_str().unwrap().len() < 10_000);
+    assert!(used.max_rss_kib < 100 << 10, "the exam's peak RSS: {} MB", used.max_rss_kib >> 10);
+}
