@@ -214,6 +214,11 @@ pub enum Framing {
 
 /// The framing of `head`, the response to a GET (RFC 9112 §6.3).
 pub fn framing(head: &Head) -> Result<Framing, WireError> {
+    // The limit on fields holds over HTTP/2 too, where the head arrives
+    // already parsed: one policy for both.
+    if head.fields.len() > MAX_FIELDS {
+        return Err(WireError::BadHead(BadHead::TooManyFields));
+    }
     if matches!(head.status, 100..=199 | 204 | 304) {
         return Ok(Framing::Empty);
     }

@@ -40,6 +40,9 @@ enum Act {
     StopsComing,
     /// A body with no length that never ends.
     Endless,
+    /// A good answer whose head has 150 fields, more than the 100 the
+    /// client takes over HTTP/1.1.
+    ManyFields,
 }
 
 /// How a connection ends.
@@ -149,6 +152,12 @@ async fn answer(act: Act, cc: String, mut respond: SendResponse<Bytes>) {
             (head(302, &fields), Vec::new())
         }
         Act::NoContent => (head(204, &[]), Vec::new()),
+        Act::ManyFields => {
+            let names: Vec<String> = (0..148).map(|i| format!("x-filler-{i}")).collect();
+            let mut fields = vec![("content-type", "image/gif".to_string()), ("content-length", gif.len().to_string())];
+            fields.extend(names.iter().map(|n| (n.as_str(), "x".to_string())));
+            (head(200, &fields), gif)
+        }
         Act::Longer => {
             let mut longer = gif.clone();
             longer.extend_from_slice(b"and some more");
@@ -234,6 +243,8 @@ fn what_is_not_a_flag_over_http2_is_what_it_is_over_http1() {
         r == "HTTP 302 - Found (redirect to http://127.0.0.1:1/elsewhere.gif not followed)"
     });
     fails_with(Act::NoContent, &["br"], &[], |r| r == "unexpected HTTP 204 - No Content");
+    // One limit on a head's fields, whichever protocol carried it.
+    fails_with(Act::ManyFields, &["br"], &[], |r| r == "malformed response header (more than 100 header fields)");
 }
 
 #[test]
