@@ -89,12 +89,17 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `Retry-After` in seconds: a number, or an HTTP date.
+/// `Retry-After` in seconds: a number (RFC 9110 §10.2.3: `1*DIGIT`; one
+/// too large for 64 bits is as long as the largest, which the retry's cap
+/// then bounds, not ignored), or an HTTP date.
 fn parse_retry_after(value: &str) -> Option<u64> {
-    value.parse().ok().or_else(|| {
-        let when = httpdate::parse_http_date(value).ok()?;
-        Some(when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
-    })
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse().unwrap_or(u64::MAX));
+    }
+    httpdate::parse_http_date(value)
+        .ok()
+        .map(|when| when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
 }
 
 /// What a body turned out to be.
@@ -259,6 +264,12 @@ mod tests {
         );
         assert_eq!(check(204, &[]).unwrap_err().to_string(), "unexpected HTTP 204 - No Content");
         assert_eq!(check(206, &[]).unwrap_err().to_string(), "unexpected HTTP 206 - Partial Content");
+        assert_eq!(
+            check(503, &[("retry-after", "99999999999999999999999")]).unwrap_err().retry_after(),
+            check(503, &[("retry-after", &u64::MAX.to_string())]).unwrap_err().retry_after(),
+            "a number too large for 64 bits is the largest, as the largest is"
+        );
+        assert_eq!(check(503, &[("retry-after", "-1")]).unwrap_err().retry_after(), None);
         assert_eq!(
             check(503, &[("retry-after", "2")]).unwrap_err().retry_after(),
             Some(std::time::Duration::from_secs(2))

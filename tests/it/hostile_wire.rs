@@ -177,3 +177,33 @@ fn over_tls_a_body_ended_without_close_notify_is_not_a_flag() {
         run.assert_consistent(1, tiny_gif);
     }
 }
+
+#[test]
+fn a_retry_after_too_large_for_64_bits_waits_the_cap_as_the_largest_does() {
+    // RFC 9110 §10.2.3: delay-seconds is 1*DIGIT, however many. A value
+    // past 64 bits was ignored and the request sent again at once, while
+    // the largest 64-bit value waited the 10 s cap: both wait the cap.
+    let times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&times);
+    let srv = server(move |cc, s| {
+        let n = {
+            let mut t = seen.lock().unwrap();
+            t.push(std::time::Instant::now());
+            t.len()
+        };
+        if n == 1 {
+            let fields = [("Retry-After", "99999999999999999999999".to_string()), ("Content-Length", "0".into())];
+            answer(s, "503 Service Unavailable", &fields, b"");
+            return After::KeepAlive;
+        }
+        let gif = tiny_gif(cc);
+        answer(s, "200 OK", &gif_fields(gif.len()), &gif);
+        After::KeepAlive
+    });
+    let run = one_style("sequential", &srv.base(), &["br"], &["--retries", "1"]);
+    assert_eq!(run.code, Some(0), "{}", run.report);
+    let t = times.lock().unwrap();
+    assert_eq!(t.len(), 2);
+    let waited = t[1] - t[0];
+    assert!(waited >= Duration::from_millis(9_500), "retried after {waited:?}, not at the 10 s cap");
+}
