@@ -211,16 +211,21 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     let record = Arc::clone(running.stats().timeline());
     let waited = running.wait();
     remove_ca();
+    // A timeline that cannot be written is a failure, as for `flags get`.
+    let mut status = ExitCode::SUCCESS;
     if let Some(path) = &config.timeline {
         let doc = record.since(f64::NEG_INFINITY);
         match flags::save::write_output(path, &flags::waterfall::served_file(&doc, path)) {
             Ok(()) => report::serve::timeline_written(path, doc.requests.len()),
-            Err(e) => report::get::timeline_failed(path, &e),
+            Err(e) => {
+                report::get::timeline_failed(path, &e);
+                status = ExitCode::from(1);
+            }
         }
     }
     waited?;
     report::serve::stopped();
-    Ok(ExitCode::SUCCESS)
+    Ok(status)
 }
 
 fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {

@@ -207,3 +207,19 @@ fn the_timeline_goes_where_a_shell_redirect_would() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("it is a directory"));
     assert_eq!(super::util::stats(srv.addr)["requests"].as_u64().unwrap(), before, "no request before the refusal");
 }
+
+#[test]
+fn a_server_timeline_that_cannot_be_written_fails_the_server() {
+    // The folder is there when the server starts (so the option is
+    // accepted) and gone when it stops: exit 1 and a message, as `flags
+    // get` does, not 0.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("served.svg");
+    let mut server = super::util::ServeProcess::start(&["--timeline", path.to_str().unwrap()]);
+    std::fs::remove_dir(&sub).unwrap();
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(std::time::Duration::from_secs(10)), Some(1));
+    assert!(!path.exists());
+}
