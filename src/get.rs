@@ -122,9 +122,17 @@ pub struct GetReport {
     /// Requests that timed out before any byte of an answer (a sign of an
     /// overloaded server, see the report's hint).
     pub unanswered_timeouts: usize,
-    /// Some connection was refused or its host not found: nobody is there.
+    /// Of those, the ones whose request was sent on a connection that was
+    /// open: the server was there, and slower to answer than `--timeout`.
     #[serde(skip)]
-    pub unreachable: bool,
+    pub slow_answers: usize,
+    /// The per-request timeout, in seconds.
+    #[serde(skip)]
+    pub timeout_s: f64,
+    /// Why a connection could not be made (refused, host not found), the
+    /// first such reason: nobody is there.
+    #[serde(skip)]
+    pub unreachable: Option<String>,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
     /// The CPU work per flag (`--work`): what it cost, and what one unit cost.
@@ -170,7 +178,14 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         errors: count(OutcomeKind::Error),
         cancelled: count(OutcomeKind::Cancelled),
         unanswered_timeouts: failures().filter(|f| f.is_unanswered_timeout()).count(),
-        unreachable: failures().any(|f| f.is_connect()),
+        slow_answers: result
+            .done
+            .iter()
+            .filter(|d| matches!(&d.outcome, Outcome::Failed(f) if f.is_unanswered_timeout()))
+            .filter(|d| d.timeline.trace.sent.is_some())
+            .count(),
+        timeout_s: config.job.timeout.as_secs_f64(),
+        unreachable: failures().find(|f| f.is_connect()).map(|f| f.to_string()),
         elapsed_s: result.elapsed.as_secs_f64(),
         work: config.job.work.map(|work| work_summary(&work, &result, &flags)),
         workers: result.workers.clone(),

@@ -16,6 +16,7 @@
 //! The progress bar (indicatif) is drawn only when stdout is a terminal
 //! and `-v` is off. `--json` prints one JSON document instead of all this.
 
+use crate::http::wire::peer_text;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
 
@@ -148,15 +149,38 @@ pub fn final_report(report: &GetReport, label: Option<Label>) {
     if let Some(work) = &report.work {
         let _ = writeln!(out, "{}", work_line(work));
     }
-    if let Some(hint) = overload_hint(report) {
+    for hint in hints(report, label) {
         let _ = writeln!(out, "{hint}");
     }
-    if report.unreachable {
-        if let Some(label @ (Label::Local | Label::Delay | Label::Error)) = label {
-            let _ = writeln!(out, "*** Is the {label} server running? Start one with: flags serve --label {label}");
-        }
-    }
     write_bytes(out.as_bytes());
+}
+
+/// What the counts alone do not say: the base URL is probably wrong, the
+/// server is not there, or it answers slower than the timeout, or it is
+/// overwhelmed.
+pub fn hints(report: &GetReport, label: Option<Label>) -> Vec<String> {
+    let mut hints = Vec::new();
+    if report.requested > 1 && report.not_found == report.requested {
+        hints.push(format!(
+            "*** Every code was not found at {}: is the base URL right? It names the folder that holds \
+             cc/cc.gif, as http://localhost:8000/flags does.",
+            report.base_url
+        ));
+    }
+    if let Some(reason) = &report.unreachable {
+        let reason = peer_text(reason.as_bytes());
+        hints.push(match label {
+            Some(label @ (Label::Local | Label::Delay | Label::Error)) => {
+                format!("*** {reason}. Is the {label} server running? Start one with: flags serve --label {label}")
+            }
+            _ => format!(
+                "*** {reason}. Is a server running at {}? `flags serve --port PORT` starts one.",
+                report.base_url
+            ),
+        });
+    }
+    hints.extend(overload_hint(report));
+    hints
 }
 
 /// What `--work` cost: `Work: 50 ms of CPU per flag under the model GIL
@@ -181,11 +205,19 @@ pub fn work_line(work: &crate::work::Summary) -> String {
 }
 
 /// When many requests got no answer at all before their timeout, what
-/// probably happened and what to try.
+/// probably happened and what to try: a server that had the requests and
+/// was slower than `--timeout`, or one that could not take them.
 pub fn overload_hint(report: &GetReport) -> Option<String> {
     let n = report.unanswered_timeouts;
     if n < 3 || n * 20 < report.requested {
         return None;
+    }
+    if report.slow_answers * 2 >= n {
+        return Some(format!(
+            "*** {n} requests timed out before any answer; {} of them had been sent, so the server took longer \
+             than --timeout {} to answer. If it is slow on purpose (a delay), raise --timeout.",
+            report.slow_answers, report.timeout_s
+        ));
     }
     let fewer = (report.concurrency / 4).clamp(1, 20);
     Some(format!(

@@ -306,3 +306,30 @@ fn a_closed_stdout_stops_the_run_quietly() {
     let left = super::util::files_in(dir.path());
     assert!(left.iter().all(|f| !f.starts_with('.')), "temporary files left: {left:?}");
 }
+
+#[test]
+fn the_report_says_what_the_counts_alone_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    // A base URL without /flags: every code is "not found", which is no
+    // error, so the report says that the URL is probably wrong.
+    let srv = server();
+    let root = srv.base_url().trim_end_matches("/flags").to_string();
+    let a = get(&root, dir.path()).args(["br", "fr"]).assert().code(0);
+    assert!(stdout(&a).contains("*** Every code was not found at "), "{}", stdout(&a));
+    assert!(stdout(&a).contains("is the base URL right?"), "{}", stdout(&a));
+    // A refused connection to a URL (not a label): the reason and a hint.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let a = get(&format!("http://127.0.0.1:{port}/flags"), dir.path()).arg("br").assert().code(1);
+    assert!(
+        stdout(&a).contains("*** connection failed: connection refused. Is a server running at http://127.0.0.1:"),
+        "{}",
+        stdout(&a)
+    );
+    // Requests sent, answers slower than --timeout: said so, not "overwhelmed".
+    let slow = server_with(Delay::fixed(3.0), 0.0);
+    let a = get(&slow.base_url(), dir.path()).args(["br", "fr", "de", "--timeout", "0.2"]).assert().code(1);
+    let out = stdout(&a);
+    assert!(out.contains("so the server took longer than --timeout 0.2 to answer"), "{out}");
+    assert!(!out.contains("overwhelmed"), "{out}");
+    assert!(files_in(dir.path()).is_empty());
+}
