@@ -117,6 +117,14 @@ fn tally(t: &Tally) -> String {
     format!("{} / {} / {} / {}{ungraded}", t.pass, t.fail, t.info, t.not_applicable)
 }
 
+/// `1 client`, `2 clients`.
+fn count(n: usize, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
+}
+
 /// What was graded, where and when.
 fn header(h: &mut String, report: &ExamReport) {
     let m = &report.meta;
@@ -124,16 +132,16 @@ fn header(h: &mut String, report: &ExamReport) {
     let _ = write!(
         h,
         "<h1>flags exam: report card</h1><dl class=\"meta\">\
-         <dt>graded</dt><dd>{} clients ({}) on {} cases: {} runs</dd>\
+         <dt>graded</dt><dd>{} ({}) on {}: {}</dd>\
          <dt>when</dt><dd>{}, in {:.1} s</dd>\
          <dt>where</dt><dd>{}; {} runs at once, each watched by {}</dd>\
          <dt>deadline</dt><dd>{:.0} s a run, then the client's process group is killed and the run is <i>hung</i></dd>\
          <dt>flags</dt><dd>version {}</dd>\
          <dt>catalog</dt><dd><code>{}</code> (reports merge only when this is the same)</dd></dl>",
-        report.clients.len(),
+        count(report.clients.len(), "client"),
         names.join(", "),
-        report.cases.len(),
-        report.runs.len(),
+        count(report.cases.len(), "case"),
+        count(report.runs.len(), "run"),
         escape(&m.date),
         report.wall_ms as f64 / 1000.0,
         escape(&m.host),
@@ -361,8 +369,8 @@ pub fn page(report: &ExamReport) -> String {
     let mut h = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>flags exam: {} clients, {}</title><style>{}</style></head><body>",
-        report.clients.len(),
+         <title>flags exam: {}, {}</title><style>{}</style></head><body>",
+        count(report.clients.len(), "client"),
         escape(&report.meta.date),
         style::CSS
     );

@@ -68,7 +68,9 @@ pub fn scenario(case: &crate::exam::Case, stage: &crate::exam::stage::Stage, ca:
     let info = case.info();
     say!("flags serve --scenario {}: {}", info.id, info.about);
     say!("serving at {}://{}/flags/{cc}/{cc}.gif", case.scheme(), stage.addr, cc = case.codes[0]);
-    say!("the other host of the redirect cases: 127.0.0.1:{}", stage.other.port());
+    if case.id.starts_with("redirect/other") {
+        say!("the other host it redirects to: 127.0.0.1:{}", stage.other.port());
+    }
     for line in &info.server {
         say!("  server: {line}");
     }
