@@ -335,11 +335,16 @@ fn deliver(report: &flags::exam::ExamReport, outputs: &Outputs) -> anyhow::Resul
             report::exam::written(what, path);
         }
     }
+    // A baseline gates on changed verdicts; but a client that failed a
+    // control, or a run the exam could not make, was not graded at all, so
+    // no baseline can make that a pass.
+    let ungraded = report.scores.iter().any(|s| !s.controls_failed.is_empty())
+        || report.runs.iter().any(|r| r.verdict.grade == flags::exam::Grade::Error);
     let failed = match &outputs.expect {
         Some((path, entries)) => {
             let differences = baseline::compare(entries, report);
             report::exam::differences(path, &differences);
-            !differences.is_empty()
+            !differences.is_empty() || ungraded
         }
         None => report.failed(),
     };

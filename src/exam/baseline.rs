@@ -68,11 +68,12 @@ pub fn word(grade: Grade) -> &'static str {
         Grade::Info => "info",
         Grade::NotApplicable => "n/a",
         Grade::Ungraded => "ungraded",
+        Grade::Error => "error",
     }
 }
 
 fn grade(word: &str) -> Option<Grade> {
-    [Grade::Pass, Grade::Fail, Grade::Info, Grade::NotApplicable, Grade::Ungraded]
+    [Grade::Pass, Grade::Fail, Grade::Info, Grade::NotApplicable, Grade::Ungraded, Grade::Error]
         .into_iter()
         .find(|g| self::word(*g) == word)
 }
@@ -89,7 +90,7 @@ pub struct BaselineError {
 pub fn write(report: &ExamReport) -> String {
     let mut text = String::from(
         "# flags exam baseline: client<TAB>case<TAB>grade[<TAB>choice], one line per run.\n\
-         # The grade is pass, fail, info, n/a or ungraded; an INFO also keeps its choice.\n",
+         # The grade is pass, fail, info, n/a, ungraded or error; an INFO also keeps its choice.\n",
     );
     text.push_str(&format!("# catalog {}\n", report.meta.catalog));
     for client in &report.clients {

@@ -40,6 +40,9 @@ pub struct Tally {
     /// Runs not graded because a control failed.
     #[serde(default)]
     pub ungraded: usize,
+    /// Runs the exam itself could not make.
+    #[serde(default)]
+    pub error: usize,
 }
 
 /// A client's score: protocol and task cases apart.
@@ -69,8 +72,8 @@ pub struct Meta {
     pub deadline_s: f64,
     /// Runs at once.
     pub jobs: usize,
-    /// How a run's memory and processes were watched: `cgroup` (a memory
-    /// cgroup of its own) or `session` (its session, polled).
+    /// How a run's memory and processes were watched: `cgroup` (a cgroup
+    /// of its own) or `session` (its session and marked orphans, polled).
     pub watch: String,
 }
 
@@ -95,9 +98,10 @@ impl ExamReport {
         self.runs.iter().find(|r| r.case == case && r.client == client)
     }
 
-    /// True when a verdict failed or a control did: what exit status 1 means.
+    /// True when a verdict failed, a control did, or the exam could not
+    /// make a run: what exit status 1 means.
     pub fn failed(&self) -> bool {
-        self.runs.iter().any(|r| r.verdict.grade == Grade::Fail)
+        self.runs.iter().any(|r| matches!(r.verdict.grade, Grade::Fail | Grade::Error))
             || self.scores.iter().any(|s| !s.controls_failed.is_empty())
     }
 }
@@ -113,13 +117,18 @@ pub fn score(client: &str, runs: &[Run]) -> Score {
                 Grade::Info => t.info += 1,
                 Grade::NotApplicable => t.not_applicable += 1,
                 Grade::Ungraded => t.ungraded += 1,
+                Grade::Error => t.error += 1,
             }
         }
         t
     };
     let controls_failed = runs
         .iter()
-        .filter(|r| r.client == client && r.case.starts_with("control/") && r.verdict.grade == Grade::Fail)
+        .filter(|r| {
+            r.client == client
+                && r.case.starts_with("control/")
+                && matches!(r.verdict.grade, Grade::Fail | Grade::Error)
+        })
         .map(|r| format!("{}: {}", r.case, r.verdict.reason))
         .collect();
     Score { client: client.into(), protocol: tally(Kind::Protocol), task: tally(Kind::Task), controls_failed }
@@ -131,7 +140,7 @@ pub fn score(client: &str, runs: &[Run]) -> Score {
 pub fn fingerprint(cases: &[CaseInfo]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for c in cases {
-        let text = serde_json::to_string(&(&c.id, c.kind, c.expect, c.needs, &c.why)).unwrap_or_default();
+        let text = serde_json::to_string(&(&c.id, c.kind, c.expect, c.needs, &c.why, &c.server)).unwrap_or_default();
         for b in text.bytes().chain([0]) {
             h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
         }

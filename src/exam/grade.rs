@@ -33,6 +33,10 @@ pub enum Grade {
     /// nothing it did here can count.
     #[serde(rename = "ungraded")]
     Ungraded,
+    /// The exam itself could not make the run (a folder, a port, a
+    /// process): nothing was graded, and the exam fails.
+    #[serde(rename = "error")]
+    Error,
 }
 
 impl Grade {
@@ -44,6 +48,7 @@ impl Grade {
             Grade::Info => "INFO",
             Grade::NotApplicable => "N/A",
             Grade::Ungraded => "--",
+            Grade::Error => "ERROR",
         }
     }
 }
@@ -111,7 +116,7 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
     // dealt with it: the server must have seen it come.
     let seen = match must_see(case) {
         Sight::Request => !o.server.requests.iter().all(|r| r.other),
-        Sight::Connection => o.server.connections > 0,
+        Sight::Connection => o.server.spoke > 0,
         Sight::Nothing => true,
     };
     match seen {
@@ -124,8 +129,8 @@ pub fn verdict(case: &Case, o: &Observed) -> Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sight {
     Request,
-    /// A connection: a TLS case whose certificate a correct client refuses
-    /// before it sends a request.
+    /// A TLS handshake begun (the client's first bytes): a TLS case whose
+    /// certificate a correct client refuses before it sends a request.
     Connection,
     /// Nothing: nothing listens.
     Nothing,
@@ -135,7 +140,7 @@ impl Sight {
     fn word(self) -> &'static str {
         match self {
             Sight::Request => "request",
-            Sight::Connection => "connection",
+            Sight::Connection => "TLS handshake",
             Sight::Nothing => "",
         }
     }
@@ -149,22 +154,38 @@ fn must_see(case: &Case) -> Sight {
     }
 }
 
-/// The score a run counts in. A protocol case counts as a task failure
-/// when the client met the protocol's duty and only the file it kept is
-/// wrong: it reported the failure (a non-zero exit) but kept a partial
-/// file, or it did not follow a redirect (a MAY) and saved the redirect's
-/// body.
+/// The score a run counts in. A protocol case counts its FAIL as a task
+/// failure only where the client met the protocol's duty and the one thing
+/// wrong is the file it kept: it reported the failure with a non-zero exit
+/// code (not a signal) and every wrong file is a partial copy of a flag
+/// (curl's exit 18 on a truncated body); or the case is a redirect, the
+/// client did not follow it (one request: following is a MAY), and what it
+/// saved is the redirect's body (a page, or the GIF the 3xx carried).
 pub fn counts_as(case: &Case, o: &Observed, v: &Verdict) -> Kind {
-    if case.kind == Kind::Task || v.grade != Grade::Fail || o.hung || !o.left_running.is_empty() {
+    if case.kind == Kind::Task || v.grade != Grade::Fail || !only_files_wrong(o) {
         return case.kind;
     }
-    let only_files = !o.files.is_empty() && v.reason != "the server saw no request";
-    let reported = o.exit != Some(0);
-    let not_followed = case.family == Family::Redirect && o.server.requests.len() == 1;
-    match only_files && (reported || not_followed) && !v.reason.starts_with("used ") && !v.reason.starts_with("sent ") {
+    let wrong: Vec<&FileSeen> = o.files.iter().filter(|f| !f.is_right()).collect();
+    let reported = matches!(o.exit, Some(c) if c != 0);
+    let truncated = reported && wrong.iter().all(|f| matches!(f.judged, Judged::Partial { .. }));
+    let not_followed = case.family == Family::Redirect
+        && o.server.requests.len() == 1
+        && wrong.iter().all(|f| matches!(f.judged, Judged::Html | Judged::OtherGif));
+    match !wrong.is_empty() && (truncated || not_followed) {
         true => Kind::Task,
         false => case.kind,
     }
+}
+
+/// True when nothing but the files can have failed the run: it ended in
+/// time, leaked nothing, kept to the memory limit, left no process, and
+/// the server saw its request.
+fn only_files_wrong(o: &Observed) -> bool {
+    !o.hung
+        && o.left_running.is_empty()
+        && !o.server.requests.iter().any(|r| r.other && !r.credentials.is_empty())
+        && o.peak_rss_kib.is_none_or(|k| k <= MEMORY_LIMIT_KIB)
+        && o.server.requests.iter().any(|r| !r.other)
 }
 
 /// The verdict by what the run left and its exit, before the server's

@@ -102,6 +102,7 @@ pub(super) fn http1(mut wire: Wire, script: Script, conn: usize, other: bool, sh
             port,
             other_port,
             stamp,
+            now: std::time::SystemTime::now(),
         };
         let Reply(steps) = script(&ask);
         {

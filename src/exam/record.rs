@@ -36,6 +36,10 @@ pub struct Request {
 pub struct Saw {
     /// Connections accepted (on both ports).
     pub connections: usize,
+    /// Of those over TLS, the ones on which the client sent something (its
+    /// ClientHello): a bare connect is not a TLS client.
+    #[serde(default)]
+    pub spoke: usize,
     pub requests: Vec<Request>,
     /// Bytes the server sent, in all.
     #[serde(default)]
@@ -96,6 +100,19 @@ impl Shared {
         let head = line.clone();
         let request = Request { conn, at_ms, line, head, other: false, credentials: Vec::new() };
         self.saw.lock().unwrap_or_else(|e| e.into_inner()).requests.push(request);
+    }
+
+    /// Waits for the client's first byte on `stream` (without taking it);
+    /// counts the connection as one that spoke when it comes. False when
+    /// the client closed, or sent nothing for the idle time.
+    pub(super) fn spoke(&self, stream: &TcpStream, conn: usize) -> bool {
+        let mut byte = [0u8; 1];
+        let spoke = matches!(stream.peek(&mut byte), Ok(n) if n > 0);
+        match spoke {
+            true => self.saw.lock().unwrap_or_else(|e| e.into_inner()).spoke += 1,
+            false => self.log(conn, "the client closed without a byte"),
+        }
+        spoke
     }
 
     /// Counts bytes sent.

@@ -79,7 +79,9 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
         *n += 1;
         done(run, *n, total);
     };
-    let (controls, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(_, c, _)| c.family == Family::Control);
+    // The controls first, but the recheck, which runs among the cases.
+    let first_round = |c: &Case| c.family == Family::Control && c.id != RECHECK;
+    let (controls, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(_, c, _)| first_round(c));
     let mut runs = pool(controls, &scratch, config, &tell);
     let mut queue = Vec::new();
     for (n, case, client) in rest {
@@ -95,6 +97,7 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     if config.cancel.load(Ordering::SeqCst) {
         return Err(ExamError::Interrupted);
     }
+    ungrade_after_recheck(&mut runs);
     runs.sort_by_key(|(n, _)| *n);
     let runs: Vec<Run> = runs.into_iter().map(|(_, r)| r).collect();
     let scores = config.clients.iter().map(|c| card::score(&c.name, &runs)).collect();
@@ -128,7 +131,10 @@ fn pool(
     config: &ExamConfig,
     tell: &(dyn Fn(&Run) + Sync),
 ) -> Vec<(usize, Run)> {
-    pairs.sort_by_cached_key(|(n, case, _)| (!slow(case), *n));
+    // Slow cases first, so that the long waits overlap; otherwise in an
+    // order nobody can foresee, so that a client cannot count its way to
+    // knowing which case it runs.
+    pairs.sort_by_cached_key(|(_, case, _)| (!slow(case), super::script::unpredictable()));
     let total = pairs.len();
     let queue = Mutex::new(VecDeque::from(pairs));
     let results: Mutex<Vec<(usize, Run)>> = Mutex::new(Vec::new());
@@ -141,7 +147,7 @@ fn pool(
                 let Some((n, case, client)) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
                     return;
                 };
-                let run = one(case, client, n, scratch, config);
+                let run = one(case, client, scratch, config);
                 tell(&run);
                 results.lock().unwrap_or_else(|e| e.into_inner()).push((n, run));
             });
@@ -179,6 +185,27 @@ fn ungraded(case: &'static Case, client: &Client, controls: &[(usize, Run)]) -> 
     Some(Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None })
 }
 
+/// The control that runs again among the cases: a client that passes the
+/// first controls and then refuses everything is caught by it.
+const RECHECK: &str = "control/again";
+
+/// Every case run of a client that failed the recheck is not graded.
+fn ungrade_after_recheck(runs: &mut [(usize, Run)]) {
+    let failed: Vec<(String, String)> = runs
+        .iter()
+        .filter(|(_, r)| r.case == RECHECK && r.verdict.grade == Grade::Fail)
+        .map(|(_, r)| (r.client.clone(), r.verdict.reason.clone()))
+        .collect();
+    for (client, reason) in failed {
+        for (_, r) in runs.iter_mut().filter(|(_, r)| r.client == client && !r.case.starts_with("control/")) {
+            if matches!(r.verdict.grade, Grade::Pass | Grade::Fail | Grade::Info) {
+                r.verdict =
+                    Verdict { grade: Grade::Ungraded, reason: format!("not graded: {RECHECK} failed ({reason})") };
+            }
+        }
+    }
+}
+
 /// True for a case whose server waits or sends for long.
 fn slow(case: &Case) -> bool {
     let lines = super::cases::describe(case).join(" ");
@@ -191,7 +218,7 @@ fn not_applicable(case: &'static Case, client: &Client, why: String) -> Run {
 }
 
 /// One run: the case served, the client run, the result graded.
-fn one(case: &'static Case, client: &Client, n: usize, scratch: &Scratch, config: &ExamConfig) -> Run {
+fn one(case: &'static Case, client: &Client, scratch: &Scratch, config: &ExamConfig) -> Run {
     if !case.needs.met_by(&client.can) {
         let missing = case.needs.missing(&client.can);
         let why = match client.can.tls || !case.needs.tls {
@@ -203,12 +230,15 @@ fn one(case: &'static Case, client: &Client, n: usize, scratch: &Scratch, config
         return not_applicable(case, client, why);
     }
     let bounds = Bounds { deadline: config.deadline, cancel: &config.cancel, live: &config.live };
-    match trial(case, client, n, scratch, &bounds) {
+    match trial(case, client, scratch, &bounds) {
         Ok(observed) => {
             let verdict = grade::verdict(case, &observed);
             let kind = grade::counts_as(case, &observed, &verdict);
             Run { case: case.id.into(), kind, client: client.name.clone(), verdict, observed: Some(observed) }
         }
-        Err(why) => not_applicable(case, client, why),
+        Err(why) => {
+            let verdict = Verdict { grade: Grade::Error, reason: why };
+            Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
+        }
     }
 }

@@ -29,6 +29,9 @@ pub struct Ask {
     pub other_port: u16,
     /// The run's mark, for the other flags a script sends.
     pub stamp: Stamp,
+    /// The wall clock's time of the request (a fixed one when describing a
+    /// case, so that its description does not change from run to run).
+    pub now: std::time::SystemTime,
 }
 
 impl Ask {
@@ -45,6 +48,8 @@ impl Ask {
             port: 8000,
             other_port: 8001,
             stamp: Stamp::none(),
+            // 2026-01-01: any fixed moment will do.
+            now: std::time::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
         }
     }
 }
@@ -59,15 +64,7 @@ pub struct Stamp(Vec<u8>);
 impl Stamp {
     /// A new, unpredictable mark.
     pub fn new() -> Stamp {
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNT: AtomicU64 = AtomicU64::new(0);
-        // RandomState is seeded from the OS per process; the count and the
-        // clock make each mark of a process differ.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        Stamp(format!("exam run {:016x}; ", h.finish()).into_bytes())
+        Stamp(format!("exam run {:016x}; ", unpredictable()).into_bytes())
     }
 
     /// No mark: the catalog's drawings as they are (for the listing).
@@ -83,6 +80,21 @@ impl Stamp {
             false => crate::server::image::stamped(&plain, &self.0).unwrap_or(plain),
         }
     }
+}
+
+/// A number a client cannot guess: the exam's marks, folder names and run
+/// order use it, so that nothing a client can see tells one run from
+/// another but what its server does.
+pub fn unpredictable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded from the OS per process; the count and the
+    // clock make each number of a process differ.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish()
 }
 
 impl Default for Stamp {

@@ -169,6 +169,7 @@ fn accept_loop(
                     h2::serve(stream, flaw, conn, &body, &|what| sh.log(conn, what), &|n| sh.h2_request(conn, n))
                 }
                 Serve::Plain(script) | Serve::Backlog(script) => http1(Wire::Plain(stream), script, conn, other, &sh),
+                Serve::Tls(..) if !sh.spoke(&stream, conn) => Ok(()),
                 Serve::Tls(_, script) => match tls {
                     Some(config) => match rustls::ServerConnection::new(config) {
                         Ok(tls) => {

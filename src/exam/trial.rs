@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::case::{Case, Serve, CREDENTIALS};
 use super::certs::Certs;
 use super::client::{Client, Vars};
-use super::grade::{self, FileSeen, Observed, Place};
+use super::grade::{self, FileSeen, Judged, Observed, Place};
 use super::script::Stamp;
 use super::stage::Stage;
 use super::watch::{self, Watch};
@@ -83,16 +83,16 @@ pub(super) struct Bounds<'a> {
 /// How long a run's memory and processes go unwatched at most.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Runs `case` with `client` as run number `n`; `Err` says why the exam
-/// itself could not (a folder, a port, a process it could not make).
+/// Runs `case` with `client`; `Err` says why the exam itself could not (a
+/// folder, a port, a process it could not make).
 pub(super) fn trial(
     case: &'static Case,
     client: &Client,
-    n: usize,
     scratch: &Scratch,
     bounds: &Bounds,
 ) -> Result<Observed, String> {
-    let root = scratch.dir.path().join(format!("{n:04}"));
+    // A name nothing can be read from (a number would tell the run's place).
+    let root = scratch.dir.path().join(format!("{:016x}", super::script::unpredictable()));
     let (dir, tmp, home) = (root.join("dir"), root.join("tmp"), root.join("home"));
     for d in [&dir, &tmp, &home] {
         std::fs::create_dir_all(d).map_err(|e| format!("the exam could not make a folder: {e}"))?;
@@ -105,7 +105,7 @@ pub(super) fn trial(
     let vars = Vars { base: &base, codes: case.codes, dir: &dir, cacert: &scratch.cacert };
     let command = client.command(matches!(case.serve, Serve::H2(_)), &vars);
     let other_port = stage.other.port();
-    let mut watch = Watch::new(n);
+    let mut watch = Watch::make();
     let ran = spawn_and_wait(&command, &root, &mut watch, bounds);
     let server = stage.stop();
     let ran = ran.map_err(|e| format!("the exam could not start the client: {e}"))?;
@@ -114,8 +114,12 @@ pub(super) fn trial(
     // Whatever has bytes in TMPDIR is left over (an empty file is a tool's
     // lock, as wget2's); a tool may keep state in HOME (wget its HSTS
     // list), so there only what holds a download's bytes counts.
-    files.extend(files_in(&tmp, Place::Tmp, &flags).into_iter().filter(|f| f.size > 0));
-    files.extend(files_in(&home, Place::Home, &flags).into_iter().filter(|f| f.judged.is_download()));
+    files.extend(files_in(&tmp, Place::Tmp, &flags).into_iter().filter(|f| f.size > 0 || unwalked(f)));
+    files.extend(
+        files_in(&home, Place::Home, &flags)
+            .into_iter()
+            .filter(|f| f.judged.is_download() || f.size == 0 && f.judged == Judged::Other && f.name.ends_with(')')),
+    );
     let observed = Observed {
         command,
         exit: ran.exit,
@@ -210,16 +214,35 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
     Ok(Ended { exit, signal, hung, wall, rss_kib, left_running, stdout, stderr })
 }
 
-/// Every file under `dir` (four levels deep at most), judged.
+/// What a folder that was not walked is called in the report.
+const TOO_DEEP: &str = "a folder too deep to walk";
+const UNREADABLE: &str = "a folder that could not be read";
+
+/// True for the entry of a folder the walk did not go into.
+fn unwalked(f: &FileSeen) -> bool {
+    f.name.ends_with(&format!("({TOO_DEEP})")) || f.name.ends_with(&format!("({UNREADABLE})"))
+}
+
+/// How deep the walk of a run's folders goes: a folder deeper than this
+/// is itself reported as a leftover, not skipped.
+const DEPTH: usize = 16;
+
+/// Every file under `dir`, judged; a folder too deep to walk or that
+/// cannot be read is reported as a leftover, so that nothing can be hidden
+/// from the walk. Only regular files are opened (a FIFO named `br.gif`
+/// would block the exam); anything else is judged as other bytes.
 fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<FileSeen> {
-    fn walk(at: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(at) else { return };
+    fn walk(at: &Path, depth: usize, out: &mut Vec<(PathBuf, Option<&'static str>)>) {
+        let Ok(entries) = std::fs::read_dir(at) else {
+            out.push((at.to_path_buf(), Some(UNREADABLE)));
+            return;
+        };
         for e in entries.flatten() {
             let path = e.path();
             match e.file_type() {
-                Ok(t) if t.is_dir() && depth < 4 => walk(&path, depth + 1, out),
-                Ok(t) if t.is_dir() => {}
-                _ => out.push(path),
+                Ok(t) if t.is_dir() && depth < DEPTH => walk(&path, depth + 1, out),
+                Ok(t) if t.is_dir() => out.push((path, Some(TOO_DEEP))),
+                _ => out.push((path, None)),
             }
         }
     }
@@ -228,15 +251,25 @@ fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<Fil
     paths.sort();
     paths
         .iter()
-        .map(|p| {
+        .map(|(p, hidden)| {
             let name = p.strip_prefix(dir).unwrap_or(p).to_string_lossy().into_owned();
-            let size = std::fs::symlink_metadata(p).map(|m| m.len()).unwrap_or(0);
-            let mut head = Vec::new();
-            if let Ok(f) = File::open(p) {
-                use std::io::Read;
-                let _ = f.take(64 << 10).read_to_end(&mut head);
+            if let Some(why) = hidden {
+                let name = place.shown(&format!("{name}/ ({why})"));
+                return FileSeen { name, size: 0, judged: Judged::Other, leftover: true, place };
             }
-            let judged = grade::judge(&head, size, flags);
+            let meta = std::fs::symlink_metadata(p).ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let mut head = Vec::new();
+            if meta.as_ref().is_some_and(|m| m.is_file()) {
+                if let Ok(f) = File::open(p) {
+                    use std::io::Read;
+                    let _ = f.take(64 << 10).read_to_end(&mut head);
+                }
+            }
+            let judged = match meta.is_some_and(|m| m.is_file()) {
+                true => grade::judge(&head, size, flags),
+                false => Judged::Other,
+            };
             let leftover = place != Place::Dir || grade::is_leftover(&name);
             FileSeen { name: place.shown(&name), size, judged, leftover, place }
         })

@@ -12,7 +12,10 @@
 //! makes itself the reaper of orphans (`PR_SET_CHILD_SUBREAPER`), for the
 //! orphans that carry the run's mark in their environment. A process that
 //! both escapes between two polls and empties its environment escapes
-//! this fallback; the report says which watch was used.
+//! this fallback; the report says which watch was used. Either way, once a
+//! second and at the run's end, every process that carries the run's mark
+//! is looked for wherever it is, so that one that moved itself out of its
+//! cgroup (as root can) is still killed and counted as left running.
 //!
 //! Memory is polled every 50 ms: the sum of the resident sets of the
 //! run's processes, and each process's own peak (`VmHWM`, which the
@@ -143,21 +146,24 @@ pub struct Watch {
     /// The largest sum of resident sets seen, and the largest single peak.
     sum_kib: u64,
     hwm_kib: u64,
+    /// Polls made.
+    polls: u64,
 }
 
 impl Watch {
-    /// A watch for run `n`: a cgroup of its own where one can be made.
-    pub fn new(n: usize) -> Watch {
+    /// A watch for a run: a cgroup of its own where one can be made.
+    pub fn make() -> Watch {
+        // Names and marks a client cannot read the run's place from.
+        let mark = format!("{:016x}", super::script::unpredictable());
         let cgroup = parent().and_then(|p| {
-            let dir = p.join(format!("run-{n}"));
+            let dir = p.join(format!("run-{mark}"));
             std::fs::create_dir_all(&dir).ok().map(|_| dir)
         });
         let kind = if cgroup.is_some() { Kind::Cgroup } else { Kind::Session };
         if kind == Kind::Session {
             adopt_orphans();
         }
-        let mark = format!("{}-{n}", std::process::id());
-        Watch { mark, kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0 }
+        Watch { mark, kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0, polls: 0 }
     }
 
     pub fn kind(&self) -> Kind {
@@ -211,7 +217,9 @@ impl Watch {
 
     /// Looks at the run's processes now: who they are, what they use.
     pub fn poll(&mut self) {
-        let pids = self.members();
+        // Every second, a look for the run's marked processes anywhere.
+        self.polls += 1;
+        let pids = self.members_now(self.polls % 20 == 1);
         let mut sum = 0;
         for pid in pids {
             let Some(p) = read_proc(pid) else { continue };
@@ -230,7 +238,7 @@ impl Watch {
     /// The run's processes still alive (zombies left out), named: `123 sleep`.
     pub fn alive(&mut self) -> Vec<String> {
         self.poll();
-        self.members()
+        self.members_now(true)
             .into_iter()
             .filter(|pid| crate::os::is_running(*pid))
             .map(|pid| format!("{pid} {}", self.seen.get(&pid).cloned().unwrap_or_default()))
@@ -241,7 +249,7 @@ impl Watch {
     /// none is left running.
     pub fn kill_all(&mut self) {
         for _ in 0..100 {
-            let pids = self.members();
+            let pids = self.members_now(true);
             if let Some(root) = self.root {
                 crate::os::kill_group(root);
             }
@@ -271,6 +279,22 @@ impl Watch {
     }
 
     /// The pids that belong to the run now.
+    /// The pids that belong to the run now: its cgroup's, or its session's
+    /// and its children's; with `thorough`, also every process that carries
+    /// the run's mark in its environment, wherever it went (one that moved
+    /// itself out of the cgroup, or double-forked out of the session).
+    fn members_now(&mut self, thorough: bool) -> Vec<u32> {
+        let mut out = self.members();
+        if thorough {
+            for pid in marked_anywhere(&self.mark) {
+                if !out.contains(&pid) {
+                    out.push(pid);
+                }
+            }
+        }
+        out
+    }
+
     fn members(&mut self) -> Vec<u32> {
         if let Some(dir) = &self.cgroup {
             let list = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
@@ -332,6 +356,16 @@ fn read_proc(pid: u32) -> Option<Proc> {
     };
     let name = status.lines().find_map(|l| l.strip_prefix("Name:")).unwrap_or("").trim().to_string();
     Some(Proc { name, rss_kib: field("VmRSS:"), hwm_kib: field("VmHWM:") })
+}
+
+/// Every process whose environment has `FLAGS_EXAM_RUN=mark`.
+fn marked_anywhere(mark: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|pid| *pid != std::process::id() && marked(*pid, mark))
+        .collect()
 }
 
 /// True when process `pid`'s environment has `FLAGS_EXAM_RUN=mark`.

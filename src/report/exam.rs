@@ -108,7 +108,7 @@ fn paint(grade: Grade, text: &str) -> String {
     }
     let code = match grade {
         Grade::Pass => "32",
-        Grade::Fail => "31;1",
+        Grade::Fail | Grade::Error => "31;1",
         Grade::Info => "36",
         Grade::NotApplicable | Grade::Ungraded => "2",
     };

@@ -56,6 +56,7 @@ fn class(grade: Grade) -> &'static str {
         Grade::Info => "info",
         Grade::NotApplicable => "na",
         Grade::Ungraded => "ungraded",
+        Grade::Error => "fail",
     }
 }
 

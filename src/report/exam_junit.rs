@@ -34,6 +34,7 @@ fn outcome(run: &Run) -> Outcome {
     match run.verdict.grade {
         Grade::Pass | Grade::Info => Outcome::Passed,
         Grade::Fail if run.case.starts_with("control/") => Outcome::Error,
+        Grade::Error => Outcome::Error,
         Grade::Fail => Outcome::Failure,
         Grade::NotApplicable | Grade::Ungraded => Outcome::Skipped,
     }

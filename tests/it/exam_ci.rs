@@ -15,8 +15,8 @@ use super::util::flags_exe;
 /// body), an INFO (bare LF) and an N/A (TLS, without {cacert}); the three
 /// controls come first, whatever is chosen.
 const CASES: &str = "framing/chunk-extensions,framing/length-shorter,framing/bare-lf,tls/expired";
-/// The runs of one client: the three controls and the four cases.
-const PER_CLIENT: usize = 7;
+/// The runs of one client: the four controls and the four cases.
+const PER_CLIENT: usize = 8;
 const GOOD: &str = "good=curl -sS --fail -o {out} {url}";
 /// Never connects: it fails its control, and is graded on nothing else.
 const NEVER: &str = "never=: {url}";
@@ -118,7 +118,14 @@ fn a_baseline_passes_known_failures_and_names_each_change() {
     assert!(written.contains("good\tframing/bare-lf\tinfo\taccepted\n"), "{written}");
     assert!(written.contains("never\ttls/expired\tn/a\n"), "{written}");
     assert!(written.contains("never\tframing/bare-lf\tungraded\n"), "{written}");
+    // A client that failed its control was not graded: no baseline makes
+    // that a pass.
     let out = exam(dir.path(), &[GOOD, NEVER], &["--expect", "expect.tsv"]);
+    assert_eq!(out.status.code(), Some(1), "never is not graded: {}", stderr(&out));
+    assert!(!stderr(&out).contains("differ from"), "the verdicts are the baseline's: {}", stderr(&out));
+    let out = exam(dir.path(), &[GOOD], &["--write-expect", "good.tsv"]);
+    assert_eq!(out.status.code(), Some(1), "good fails a case: {}", stderr(&out));
+    let out = exam(dir.path(), &[GOOD], &["--expect", "good.tsv"]);
     assert_eq!(out.status.code(), Some(0), "the same verdicts, FAILs included: {}", stderr(&out));
     // One verdict changed, one run dropped from the baseline.
     let edited = written
@@ -193,9 +200,10 @@ fn markdown_has_the_scores_table_and_each_failure() {
     assert!(
         md.contains("| client | protocol pass | fail | info | n/a | task pass | fail | info | n/a | controls failed |")
     );
-    // good: two PASS (its control, chunk extensions), an INFO (bare LF),
-    // three N/A (the TLS and HTTP/2 controls, a TLS case), a task FAIL.
-    assert!(md.contains("\n| good | 2 | 0 | 1 | 3 | 0 | 1 | 0 | 0 | 0 |\n"), "{md}");
+    // good: three PASS (its two plain controls, chunk extensions), an INFO
+    // (bare LF), three N/A (the TLS and HTTP/2 controls, a TLS case), a
+    // task FAIL.
+    assert!(md.contains("\n| good | 3 | 0 | 1 | 3 | 0 | 1 | 0 | 0 | 0 |\n"), "{md}");
     // loud: its control failed, so it is graded on nothing else.
     assert!(md.contains("\n| loud | 0 | 1 | 0 | 3 | 0 | 0 | 0 | 0 | 1 |\n"), "{md}");
     assert!(

@@ -376,3 +376,66 @@ fn the_checks_accept_what_the_rules_give_and_refuse_what_the_old_grader_gave() {
     assert_eq!(fails_for(&fooled, "swapper", &["connection/unasked-bytes"], "a swap", swapped).len(), 1);
     assert_eq!(not_graded(&fooled, "swapper", &["connection/unasked-bytes"], &["exit"]).len(), 2);
 }
+
+#[test]
+fn a_client_that_counts_its_runs_to_pass_only_the_first_controls_is_not_graded() {
+    // It downloads well on its first run (the controls come first), then
+    // refuses every answer, which passes every case where a correct client
+    // saves nothing. It counts its runs in a folder outside them (mkdir is
+    // atomic, so runs at once each get a number of their own).
+    let count = tempfile::tempdir().unwrap();
+    let counter = count.path().display().to_string();
+    let counting = format!(
+        "counting=n=1; while ! mkdir {counter}/$n 2>/dev/null; do n=$((n+1)); done; \
+         if [ $n -le 1 ]; then exec curl -sSf -o {{out}} {{url}}; fi; curl -s -m 1 -o /dev/null {{url}}; exit 1"
+    );
+    let cases = ["framing/length-longer-close", "status/not-found-page", "connection/garbage", "content/html-page"];
+    let exam = Exam::run(&["--cases", &cases.join(","), "--client", &counting]);
+    let mut wrong = Vec::new();
+    exam.exit_1(&mut wrong);
+    let runs = exam.runs("counting");
+    for (case, grade, reason) in &runs {
+        let deserved = match case.as_str() {
+            "control/http1" => grade == "pass",
+            "control/again" => grade == "fail" && reason.contains("exit 1"),
+            "control/tls" | "control/http2" => grade == "n/a",
+            _ => grade == "ungraded" && reason.starts_with("not graded: control/again failed"),
+        };
+        if !deserved {
+            wrong.push(format!("counting got {grade} on {case}: {reason}"));
+        }
+    }
+    if !exam.controls_failed("counting").iter().any(|f| f.starts_with("control/again")) {
+        wrong.push(format!("no failed control/again in its score: {:?}", exam.controls_failed("counting")));
+    }
+    deserved(wrong);
+}
+
+#[test]
+fn nothing_is_hidden_from_the_walk_of_a_runs_folders() {
+    // A partial file 20 folders down in TMPDIR (past how deep a walk
+    // goes), and a FIFO named br.gif (which a walk that opens it waits on
+    // for ever): both seen, neither passes, the exam ends.
+    let deep = "deep=curl -sSf --remove-on-error -o {out} {url} && exit 0; d=$TMPDIR/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/19/20; \
+                mkdir -p $d; head -c 100 /dev/zero > $d/part; exit 1";
+    let fifo = "fifo=mkfifo {out}; : {url}; exit 1";
+    let cases = ["framing/length-longer-close"];
+    let exam = Exam::run(&["--cases", &cases.join(","), "--client", deep, "--client", fifo]);
+    let mut wrong = Vec::new();
+    exam.exit_1(&mut wrong);
+    for (case, grade, reason) in exam.runs("deep") {
+        let deserved = match case.as_str() {
+            "framing/length-longer-close" => grade == "fail" && reason.contains("a folder too deep to walk"),
+            "control/http1" | "control/again" => grade == "pass",
+            _ => grade == "n/a",
+        };
+        if !deserved {
+            wrong.push(format!("deep got {grade} on {case}: {reason}"));
+        }
+    }
+    let failed = exam.controls_failed("fifo");
+    if !failed.iter().any(|f| f.starts_with("control/http1") && f.contains("br.gif")) {
+        wrong.push(format!("fifo: its control's reason does not name br.gif: {failed:?}"));
+    }
+    deserved(wrong);
+}

@@ -146,7 +146,7 @@ fn retry_date(a: &Ask) -> Reply {
     if a.nth > 0 && a.since_first >= Duration::from_secs(1) {
         return ok(a);
     }
-    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let at = a.now + Duration::from_secs(2);
     let fields = [("Retry-After", httpdate::fmt_http_date(at)), ("Content-Length", "0".to_string())];
     Reply(vec![send(vec![head("429 Too Many Requests", &fields)])])
 }
