@@ -97,13 +97,6 @@ pub fn merge(reports: Vec<(String, ExamReport)>) -> Result<ExamReport, MergeErro
     Ok(merged)
 }
 
-impl ExamReport {
-    /// One report from several made on other machines: see [`merge`].
-    pub fn merge(reports: Vec<(String, ExamReport)>) -> Result<ExamReport, MergeError> {
-        merge(reports)
-    }
-}
-
 /// A report of the `runs` given as (client, case, grade, reason), for the
 /// tests of what is made from reports.
 #[cfg(test)]

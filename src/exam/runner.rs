@@ -94,6 +94,7 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
         }
     }
     runs.extend(pool(queue, &scratch, config, &tell));
+    watch::clean_up();
     if config.cancel.load(Ordering::SeqCst) {
         return Err(ExamError::Interrupted);
     }
@@ -111,7 +112,6 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
         jobs: config.jobs,
         watch: watch::kind().name().into(),
     };
-    watch::clean_up();
     Ok(ExamReport {
         schema: card::SCHEMA,
         meta,

@@ -100,13 +100,22 @@ pub fn kind() -> Kind {
 }
 
 /// Kills every process in the cgroup at `dir` (for an exam about to exit
-/// at once: no wait).
+/// at once: no wait), then tries to remove it.
 pub fn kill_cgroup(dir: &Path) {
+    // cgroup v2's own kill (Linux 5.14), then each process by its pid.
+    let _ = std::fs::write(dir.join("cgroup.kill"), "1");
     let list = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
     for pid in list.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
         // SAFETY: kill only sends a signal; a pid gone is ESRCH.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
+    for _ in 0..20 {
+        if std::fs::remove_dir(dir).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    clean_up();
 }
 
 /// Removes the exam's cgroup folder, once no run uses it.
@@ -141,8 +150,9 @@ pub struct Watch {
     cgroup: Option<PathBuf>,
     /// The client's pid (its session and group) once started.
     root: Option<u32>,
-    /// Every process seen, with its command name.
-    seen: BTreeMap<u32, String>,
+    /// Every process seen: its start time (so that a pid used again by
+    /// another process is not taken for it) and its command name.
+    seen: BTreeMap<u32, (u64, String)>,
     /// The largest sum of resident sets seen, and the largest single peak.
     sum_kib: u64,
     hwm_kib: u64,
@@ -225,7 +235,11 @@ impl Watch {
             let Some(p) = read_proc(pid) else { continue };
             sum += p.rss_kib;
             self.hwm_kib = self.hwm_kib.max(p.hwm_kib);
-            self.seen.entry(pid).or_insert(p.name);
+            if let Some(start) = started_at(pid) {
+                if !self.known(pid) {
+                    self.seen.insert(pid, (start, p.name));
+                }
+            }
         }
         self.sum_kib = self.sum_kib.max(sum);
     }
@@ -241,18 +255,17 @@ impl Watch {
         self.members_now(true)
             .into_iter()
             .filter(|pid| crate::os::is_running(*pid))
-            .map(|pid| format!("{pid} {}", self.seen.get(&pid).cloned().unwrap_or_default()))
+            .map(|pid| format!("{pid} {}", self.seen.get(&pid).map(|(_, name)| name.as_str()).unwrap_or_default()))
             .collect()
     }
 
     /// Kills every process of the run, and waits (a second at most) until
     /// none is left running.
     pub fn kill_all(&mut self) {
+        // Each process by its pid, not the client's group by its id: once
+        // the client is reaped, that id may be another process's.
         for _ in 0..100 {
             let pids = self.members_now(true);
-            if let Some(root) = self.root {
-                crate::os::kill_group(root);
-            }
             let running: Vec<u32> = pids.into_iter().filter(|p| crate::os::is_running(*p)).collect();
             if running.is_empty() {
                 return;
@@ -266,14 +279,31 @@ impl Watch {
         }
     }
 
-    /// Reaps the run's orphans that this process adopted and that ended.
-    fn reap_orphans(&self) {
+    /// True when `pid` is a process this watch saw (and not another
+    /// process that got its pid since).
+    fn known(&self, pid: u32) -> bool {
+        self.seen.get(&pid).is_some_and(|(start, _)| started_at(pid) == Some(*start))
+    }
+
+    /// Reaps the run's orphans that this process adopted and that ended,
+    /// counting the peak memory each reached.
+    fn reap_orphans(&mut self) {
         let me = std::process::id();
-        for pid in self.seen.keys() {
-            if stat_ids(*pid).is_some_and(|(ppid, ..)| ppid == me) && Some(*pid) != self.root {
-                let mut status = 0;
-                // SAFETY: waitpid on a child of ours, without blocking.
-                unsafe { libc::waitpid(*pid as libc::pid_t, &mut status, libc::WNOHANG) };
+        let adopted: Vec<u32> = self
+            .seen
+            .keys()
+            .copied()
+            .filter(|pid| Some(*pid) != self.root && self.known(*pid))
+            .filter(|pid| stat_ids(*pid).is_some_and(|(ppid, ..)| ppid == me))
+            .collect();
+        for pid in adopted {
+            let mut status = 0;
+            // SAFETY: an all-zero rusage is valid for wait4 to overwrite.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: wait4 on a child of ours, without blocking.
+            let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage) };
+            if got == pid as libc::pid_t {
+                self.hwm_kib = self.hwm_kib.max(usage.ru_maxrss.max(0) as u64);
             }
         }
     }
@@ -307,7 +337,7 @@ impl Watch {
         for e in entries.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
             let Some((ppid, pgrp, session)) = stat_ids(pid) else { continue };
-            let known = self.seen.contains_key(&pid) || self.seen.contains_key(&ppid);
+            let known = self.known(pid) || self.known(ppid);
             let adopted = ppid == me && pid != root && marked(pid, &self.mark);
             if pid == root || pgrp == root || session == root || known || adopted {
                 out.push(pid);
@@ -372,6 +402,14 @@ fn marked_anywhere(mark: &str) -> Vec<u32> {
 fn marked(pid: u32, mark: &str) -> bool {
     let want = format!("{MARK}={mark}");
     std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == want.as_bytes()))
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`'s
+/// 22nd field): with the pid, it names one process.
+fn started_at(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split(' ').nth(19)?.parse().ok()
 }
 
 /// A process's parent, group and session, from `/proc/PID/stat`.
