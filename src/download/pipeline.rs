@@ -279,13 +279,17 @@ pub async fn fetch_async<P>(
             timeline.released = Some(Stamp::now());
             drop(permit);
             match fetched {
-                Ok(flag) if work_async(run, &flag.flag, timeline).await => {
+                Ok(flag) if !work_async(run, &flag.flag, timeline).await => Outcome::Cancelled,
+                // With work done on the event loop, the save follows it
+                // there at once, as `flags_asyncio.py`'s `save_flag` does:
+                // handed to the pool, it waited for every other flag's work.
+                Ok(flag) if on_the_loop(run) => commit(flag.part, cc, flag.country.as_deref()),
+                Ok(flag) => {
                     // Renaming can block on the file system: off the event loop.
                     tokio::task::spawn_blocking(move || commit(flag.part, cc, flag.country.as_deref()))
                         .await
                         .unwrap_or_else(|e| Outcome::Failed(Failure::Worker(format!("the save task failed: {e}"))))
                 }
-                Ok(_) => Outcome::Cancelled,
                 Err(e) => failed(run, e),
             }
         }
@@ -295,6 +299,11 @@ pub async fn fetch_async<P>(
         timeline.saved = timeline.done;
     }
     outcome
+}
+
+/// True when `--work` runs on the event loop itself (not offloaded).
+fn on_the_loop(run: &Run) -> bool {
+    run.job.work.is_some_and(|w| !w.offload)
 }
 
 /// [`work_here`] for the async pipeline: on the event loop itself,

@@ -274,3 +274,23 @@ fn every_style_with_work_gives_the_same_outcome_against_a_misbehaving_server() {
         assert_eq!(outcomes, &seen[0].1, "{run} differs from {}", seen[0].0);
     }
 }
+
+#[test]
+fn on_one_event_loop_each_flag_is_saved_when_its_work_ends() {
+    // As flags_asyncio.py's save_flag: right after the flag's work, on the
+    // loop. Handed to the pool, every save waited for the last flag's work.
+    let srv = ServeProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = get_json(&srv, dir.path(), &["--mode", "async", "-m", "8", "--work", "50ms"]);
+    let mut saved = Vec::new();
+    for flag in flags_of(&report) {
+        let t = &flag["timeline"];
+        let worked = t["work"]["phases"].as_array().unwrap().last().unwrap()["to"].as_f64().unwrap();
+        let at = t["saved"].as_f64().unwrap();
+        assert!(at >= worked && at - worked < 25.0, "{}: work ended at {worked} ms, saved at {at} ms", flag["cc"]);
+        saved.push(at);
+    }
+    saved.sort_by(f64::total_cmp);
+    assert!(saved[7] - saved[0] > 200.0, "eight flags' work in turn, eight saves apart: {saved:?}");
+    assert_exactly_saved(dir.path(), &CODES);
+}
