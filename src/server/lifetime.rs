@@ -339,6 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn answers_wait_while_their_connection_is_over_its_budget() {
+        let p = Progress::new();
+        let big = Bytes::from(vec![0u8; BUDGET]);
+        let mut first = p.request().answer(super::super::body::parts(vec![big.clone(), big]));
+        let mut second = p.request().answer(super::super::body::full("GIF89a;"));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(Pin::new(&mut first).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert_eq!(p.unsent(), BUDGET, "handed over, not taken");
+        assert!(Pin::new(&mut second).poll_frame(&mut cx).is_pending(), "no room: it waits");
+        assert!(p.waiting.load(Ordering::Relaxed) > 0, "for the client: the send timeout applies");
+        // The first is asked for more: its piece was taken, and the next handed.
+        assert!(matches!(Pin::new(&mut first).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert_eq!(p.unsent(), BUDGET);
+        drop(first);
+        assert_eq!(p.unsent(), 0, "an answer dropped holds nothing");
+        assert!(matches!(Pin::new(&mut second).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+    }
+
+    #[test]
     fn an_answer_nobody_takes_closes_its_connection() {
         let p = Progress::new();
         let mut body = p.request().answer(super::super::body::full("GIF89a;"));
