@@ -35,6 +35,42 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
+/// `parts` one after another, with their length known: a page made of
+/// shared bytes and a few made for the request.
+pub fn parts(parts: Vec<Bytes>) -> Body {
+    let len = parts.iter().map(|p| p.len() as u64).sum();
+    Parts { parts: parts.into(), len }.boxed()
+}
+
+/// The body of [`parts`].
+struct Parts {
+    parts: std::collections::VecDeque<Bytes>,
+    /// The bytes left to send.
+    len: u64,
+}
+
+impl hyper::body::Body for Parts {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let part = self.parts.pop_front();
+        self.len -= part.as_ref().map_or(0, |p| p.len() as u64);
+        std::task::Poll::Ready(part.map(|p| Ok(Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
+    }
+}
+
 /// Where a body's bytes come from.
 #[derive(Debug)]
 pub enum Source {

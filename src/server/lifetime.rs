@@ -17,11 +17,20 @@
 //! [`Tracked`] is the body every response goes out in: it tells the
 //! progress when the connection ([`super::h1`], or hyper's HTTP/2) asks it for more (the answer moves), when it hands
 //! over bytes and waits to be asked again, and when it ends.
+//!
+//! It also keeps what one connection has waiting within [`BUDGET`]: the
+//! bytes its answers have handed over and the connection has not taken
+//! yet (a piece counts until its body is asked for the next one). An
+//! answer asked for more while its connection is over the budget waits,
+//! without rendering anything, until another answer's bytes are taken; it
+//! waits for the client, so the send timeout applies. HTTP/1.1 sends one
+//! answer at a time, so there the budget never binds; over HTTP/2 it caps
+//! what 32 streams whose windows stay at zero hold, one piece each.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -78,7 +87,19 @@ pub struct Progress {
     last: AtomicU64,
     /// Told when the verdict may have changed sooner than it said.
     pub(crate) wake: Notify,
+    /// Bytes handed over by its answers and not taken yet ([`BUDGET`]).
+    unsent: AtomicUsize,
+    /// The answers waiting for room in the budget. A std `Mutex`: it is
+    /// never held across an `.await`.
+    parked: Mutex<Vec<Waker>>,
 }
+
+/// The most bytes one connection's answers may have handed over and not
+/// had taken. A piece of an answer is at most a few KB when rendered for
+/// the request ([`super::timeline::page`]); shared bytes (a flag, a
+/// page) count too, though they cost nothing more, so a client that reads
+/// may have any answer, one at a time at worst.
+pub const BUDGET: usize = 256 << 10;
 
 fn now_ms() -> u64 {
     os::clock_ns(Clock::MonotonicCoarse) / 1_000_000
@@ -96,6 +117,8 @@ impl Progress {
             waiting: AtomicUsize::new(0),
             last: AtomicU64::new(now),
             wake: Notify::new(),
+            unsent: AtomicUsize::new(0),
+            parked: Mutex::default(),
         })
     }
 
@@ -111,6 +134,38 @@ impl Progress {
         self.touch();
         if self.held.load(Ordering::Relaxed) == 0 && self.sending.load(Ordering::Relaxed) == 0 {
             self.wake.notify_one();
+        }
+    }
+
+    /// Bytes handed over and not taken yet, by all its answers.
+    pub fn unsent(&self) -> usize {
+        self.unsent.load(Ordering::Relaxed)
+    }
+
+    /// Room in the budget for an answer to hand over more; if there is
+    /// none, `waker` is woken when some is made.
+    fn room(&self, waker: &Waker) -> bool {
+        if self.unsent() < BUDGET {
+            return true;
+        }
+        let mut parked = self.parked.lock().unwrap_or_else(|e| e.into_inner());
+        if !parked.iter().any(|w| w.will_wake(waker)) {
+            parked.push(waker.clone());
+        }
+        drop(parked);
+        // Taken meanwhile: its waking may have come before this one parked.
+        self.unsent() < BUDGET
+    }
+
+    /// `n` bytes handed over earlier have been taken.
+    fn taken(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self.unsent.fetch_sub(n, Ordering::Relaxed);
+        if before >= BUDGET && before - n < BUDGET {
+            let parked = std::mem::take(&mut *self.parked.lock().unwrap_or_else(|e| e.into_inner()));
+            parked.into_iter().for_each(Waker::wake);
         }
     }
 
@@ -163,7 +218,7 @@ impl Held {
         let p = &self.0;
         p.sending.fetch_add(1, Ordering::Relaxed);
         p.waiting.fetch_add(1, Ordering::Relaxed);
-        Tracked { body, progress: Arc::clone(p), waiting: true, ended: false }
+        Tracked { body, progress: Arc::clone(p), waiting: true, ended: false, handed: 0 }
     }
 }
 
@@ -182,6 +237,9 @@ pub struct Tracked {
     /// Counted among the answers waiting to be asked for more.
     waiting: bool,
     ended: bool,
+    /// The bytes of the piece it handed over last, until it is asked for
+    /// the next: counted in the connection's unsent bytes.
+    handed: usize,
 }
 
 impl Tracked {
@@ -195,7 +253,13 @@ impl Tracked {
         }
     }
 
+    /// Its last piece has been taken.
+    fn release(&mut self) {
+        self.progress.taken(std::mem::take(&mut self.handed));
+    }
+
     fn end(&mut self) {
+        self.release();
         if !self.ended {
             self.ended = true;
             self.set_waiting(false);
@@ -210,13 +274,24 @@ impl HttpBody for Tracked {
     type Error = std::io::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        // Asked for more: the connection took what this answer handed over.
+        self.release();
         self.progress.touch();
+        if !self.progress.room(cx.waker()) {
+            // The connection's other answers wait for the client.
+            self.set_waiting(true);
+            return Poll::Pending;
+        }
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
         match &polled {
             // The body itself waits (a drip, a slow close): not the client.
             Poll::Pending => self.set_waiting(false),
             // Handed over: now it is the client's turn to take it.
-            Poll::Ready(Some(Ok(_))) => self.set_waiting(true),
+            Poll::Ready(Some(Ok(frame))) => {
+                self.handed = frame.data_ref().map_or(0, Bytes::len);
+                self.progress.unsent.fetch_add(self.handed, Ordering::Relaxed);
+                self.set_waiting(true);
+            }
             Poll::Ready(_) => self.end(),
         }
         polled
@@ -261,6 +336,25 @@ mod tests {
         drop(held);
         let last = p.last.load(Ordering::Relaxed);
         assert_eq!(p.verdict_at(last + 5_000, T), Verdict::GoAway(Why::Idle));
+    }
+
+    #[test]
+    fn answers_wait_while_their_connection_is_over_its_budget() {
+        let p = Progress::new();
+        let big = Bytes::from(vec![0u8; BUDGET]);
+        let mut first = p.request().answer(super::super::body::parts(vec![big.clone(), big]));
+        let mut second = p.request().answer(super::super::body::full("GIF89a;"));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(Pin::new(&mut first).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert_eq!(p.unsent(), BUDGET, "handed over, not taken");
+        assert!(Pin::new(&mut second).poll_frame(&mut cx).is_pending(), "no room: it waits");
+        assert!(p.waiting.load(Ordering::Relaxed) > 0, "for the client: the send timeout applies");
+        // The first is asked for more: its piece was taken, and the next handed.
+        assert!(matches!(Pin::new(&mut first).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert_eq!(p.unsent(), BUDGET);
+        drop(first);
+        assert_eq!(p.unsent(), 0, "an answer dropped holds nothing");
+        assert!(matches!(Pin::new(&mut second).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
     }
 
     #[test]

@@ -3,8 +3,18 @@
 //! server's. Pages are plain HTML and CSS from the binary, no external
 //! resources; they are never delayed and never faulted (the images they
 //! show are: they are the flag API).
+//!
+//! The gallery (70 KB) and the listing of `/flags/` are made once for the
+//! codes the server holds ([`Made`]) and shared by every answer: a client
+//! that asks for them on 32 HTTP/2 streams it never reads holds 32
+//! references, not 32 copies (a copy each was 2.1 MB a connection). Only
+//! the host the client named, a few hundred bytes at most, is made for
+//! the request.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use super::config::{ServerConfig, Source};
 use crate::countries::{lookup, CountryCode};
@@ -40,16 +50,64 @@ fn listing(title: &str, entries: impl Iterator<Item = String>) -> String {
     page
 }
 
-/// The HTML of `page`, for a server holding `codes` (lower case, sorted)
-/// and reached as `host`; `None` if the page does not exist.
-pub fn render(page: &Page, config: &ServerConfig, codes: &[String], host: &str) -> Option<String> {
+/// The longest host shown on the gallery: a DNS name and a port. A
+/// longer `Host` (a header may be 16 KB) is shown as `localhost`.
+const MAX_HOST: usize = 261;
+
+/// Where the gallery names the host, in its made form.
+const HOST_MARK: &str = "\u{0}host\u{0}";
+
+/// The pages made for the codes a server holds, kept while they stay the
+/// same (a `--dir` may change under the server).
+#[derive(Debug, Default)]
+pub struct Made(Mutex<Option<Arc<Shelf>>>);
+
+/// The made pages of one set of codes.
+#[derive(Debug)]
+struct Shelf {
+    codes: Vec<String>,
+    /// The gallery before and after its host.
+    gallery: (Bytes, Bytes),
+    flags_dir: Bytes,
+}
+
+impl Made {
+    /// The pages of `codes`, made now if they are not the last ones made.
+    fn shelf(&self, config: &ServerConfig, codes: &[String]) -> Arc<Shelf> {
+        // A std `Mutex`: held while a page is made, never across an `.await`.
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some(shelf) if shelf.codes == codes => Arc::clone(shelf),
+            _ => {
+                let page = gallery(config, codes, HOST_MARK);
+                let (before, after) = page.split_once(HOST_MARK).expect("the gallery names its host");
+                let shelf = Arc::new(Shelf {
+                    codes: codes.to_vec(),
+                    gallery: (Bytes::copy_from_slice(before.as_bytes()), Bytes::copy_from_slice(after.as_bytes())),
+                    flags_dir: listing("/flags/", codes.iter().map(|cc| format!("{cc}/"))).into(),
+                });
+                *last = Some(Arc::clone(&shelf));
+                shelf
+            }
+        }
+    }
+}
+
+/// The HTML of `page`, in parts to send one after another, for a server
+/// holding `codes` (lower case, sorted) and reached as `host`; `None` if
+/// the page does not exist.
+pub fn render(page: &Page, config: &ServerConfig, codes: &[String], host: &str, made: &Made) -> Option<Vec<Bytes>> {
     Some(match page {
-        Page::Index => gallery(config, codes, host),
-        Page::FlagsDir => listing("/flags/", codes.iter().map(|cc| format!("{cc}/"))),
+        Page::Index => {
+            let shelf = made.shelf(config, codes);
+            let host = if host.len() <= MAX_HOST { esc(host) } else { "localhost".to_string() };
+            vec![shelf.gallery.0.clone(), Bytes::from(host), shelf.gallery.1.clone()]
+        }
+        Page::FlagsDir => vec![made.shelf(config, codes).flags_dir.clone()],
         Page::CodeDir(cc) => {
             codes.binary_search(cc).ok()?;
             let files = [format!("{cc}.gif"), "metadata.json".to_string()];
-            listing(&format!("/flags/{cc}/"), files.into_iter())
+            vec![listing(&format!("/flags/{cc}/"), files.into_iter()).into()]
         }
     })
 }
@@ -92,7 +150,8 @@ async function poll() {\n\
 }\n\
 poll(); setInterval(poll, 500);\n";
 
-/// The live waterfall: polls `/timeline?after=SEQ` twice a second and
+/// The live waterfall: polls `/timeline?after=SEQ` twice a second (page
+/// after page while `next` says more are waiting) and
 /// draws the last 150 requests the server answered, whatever client sent
 /// them (but this page's own images), a row each, grouped by connection, in the colour key of the
 /// client's waterfalls ([`crate::waterfall::key_js`]), under the curve of
@@ -142,10 +201,15 @@ function drawWaterfall() {
 }
 async function pollTimeline() {
   try {
-    const d = await (await fetch('/timeline?after=' + wf.seen, {cache: 'no-store'})).json();
-    for (const r of d.requests) {
-      wf.seen = Math.max(wf.seen, r.seq);
-      if (r.page) wf.own += 1; else wf.rows.push(r);
+    // A page holds at most 1 000 requests; `next` says more are waiting.
+    for (let pages = 0; pages < 20; pages++) {
+      const d = await (await fetch('/timeline?after=' + wf.seen, {cache: 'no-store'})).json();
+      for (const r of d.requests) {
+        wf.seen = Math.max(wf.seen, r.seq);
+        if (r.page) wf.own += 1; else wf.rows.push(r);
+      }
+      if (d.next === null) break;
+      wf.seen = Math.max(wf.seen, d.next);
     }
     wf.rows = wf.rows.slice(-150);
     drawWaterfall();
@@ -232,6 +296,25 @@ mod tests {
         assert!(page.contains("<span class=name>Côte d'Ivoire</span>"));
         assert!(page.contains("flags get -s http://127.0.0.1:8000/flags -a"));
         assert!(!page.contains("src=\"http") && !page.contains("href=\"http"), "no external resources");
+    }
+
+    #[test]
+    fn the_gallery_is_made_once_and_names_the_host_asked_for() {
+        let codes: Vec<String> = crate::countries::catalog().iter().map(|c| c.cc.to_ascii_lowercase()).collect();
+        let (config, made) = (ServerConfig::default(), Made::default());
+        let whole = |parts: Vec<Bytes>| parts.concat();
+        let one = render(&Page::Index, &config, &codes, "127.0.0.1:8000", &made).unwrap();
+        assert_eq!(whole(one.clone()), gallery(&config, &codes, "127.0.0.1:8000").into_bytes());
+        let two = render(&Page::Index, &config, &codes, "a<b", &made).unwrap();
+        assert_eq!(one[0].as_ptr(), two[0].as_ptr(), "shared, not made again");
+        assert_eq!(&two[1][..], b"a&lt;b");
+        let long = "h".repeat(MAX_HOST + 1);
+        assert_eq!(&render(&Page::Index, &config, &codes, &long, &made).unwrap()[1][..], b"localhost");
+        let fewer = render(&Page::FlagsDir, &config, &codes[1..], "x", &made).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&fewer[0]).contains(&format!("\"{}/\"", codes[0])),
+            "made again for new codes"
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub(crate) struct State {
     dir: Option<DirSource>,
     /// This thread's copies of the catalog's files, made on first use.
     catalog: Vec<(Made, Made)>,
+    /// This thread's gallery and listing, made once for the codes held.
+    pages: pages::Made,
 }
 
 /// A file ready to send.
@@ -72,7 +74,7 @@ impl State {
             Source::Catalog => None,
         };
         let catalog = catalog().iter().map(|_| (OnceLock::new(), OnceLock::new())).collect();
-        Ok(State { config, stats, dir, catalog })
+        Ok(State { config, stats, dir, catalog, pages: pages::Made::default() })
     }
 
     /// The codes the server holds, lower case, sorted.
@@ -176,7 +178,7 @@ enum Route {
     Page(pages::Page),
     /// `/stats`: the counters, as JSON.
     Stats,
-    /// `/timeline?since=MS`: the last requests, as JSON.
+    /// `/timeline?since=MS&after=SEQ`: a page of the last requests, as JSON.
     Timeline,
     Flag(CountryCode, File),
     Missing,
@@ -460,8 +462,8 @@ async fn answer_request(
                 .map(|a| a.as_str())
                 .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
                 .unwrap_or("localhost");
-            return Ok(match pages::render(&page, &state.config, &state.codes(), host) {
-                Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::full(html)),
+            return Ok(match pages::render(&page, &state.config, &state.codes(), host, &state.pages) {
+                Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::parts(html)),
                 None => text(StatusCode::NOT_FOUND, "404 Not Found"),
             });
         }
@@ -472,17 +474,14 @@ async fn answer_request(
             return Ok(resp);
         }
         Route::Timeline => {
-            let param = |name: &str| {
-                req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')))
+            // In pages, rendered as the client takes them: a whole ring is
+            // 3 MB, which a client that reads nothing would hold.
+            let query = match timeline::Query::parse(req.uri().query()) {
+                Ok(query) => query,
+                Err(why) => return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}"))),
             };
-            let record = state.stats.timeline();
-            let doc = match (param("after").and_then(|v| v.parse().ok()), param("since").and_then(|v| v.parse().ok())) {
-                (Some(seq), _) => record.after(seq),
-                (None, Some(ms)) => record.since(ms),
-                (None, None) => record.since(f64::NEG_INFINITY),
-            };
-            let json = serde_json::to_vec(&doc).expect("the timeline always serializes");
-            let mut resp = respond(StatusCode::OK, "application/json", body::full(json));
+            let page = state.stats.timeline().page(query);
+            let mut resp = respond(StatusCode::OK, "application/json", http_body_util::BodyExt::boxed(page));
             resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return Ok(resp);
         }

@@ -1,3 +1,4 @@
+mod amplify;
 mod attack_server;
 mod browser;
 mod cli;

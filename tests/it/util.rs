@@ -232,7 +232,28 @@ pub fn fetch(addr: SocketAddr, path: &str) -> Answer {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a whole head");
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Answer { status, head, body: raw[end + 4..].to_vec() }
+    let mut answer = Answer { status, head, body: raw[end + 4..].to_vec() };
+    if answer.header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        answer.body = dechunk(&answer.body);
+    }
+    answer
+}
+
+/// The data of a chunked body (an answer made as it is sent, such as a
+/// `/timeline` page), as far as it is whole.
+fn dechunk(mut chunked: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(eol) = chunked.windows(2).position(|w| w == b"\r\n") {
+        let line = String::from_utf8_lossy(&chunked[..eol]);
+        let Ok(size) = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16) else { break };
+        let data = &chunked[eol + 2..];
+        if size == 0 || data.len() < size {
+            break;
+        }
+        body.extend_from_slice(&data[..size]);
+        chunked = data[size..].strip_prefix(b"\r\n").unwrap_or(&[]);
+    }
+    body
 }
 
 /// The server's `/stats` at `addr`, as JSON.

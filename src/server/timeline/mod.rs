@@ -9,8 +9,9 @@
 //! about 2 MB. `GET /timeline?since=MS` answers, as JSON, the requests
 //! that ended after `MS` (milliseconds since the server started), and
 //! `GET /timeline?after=SEQ` those recorded after the `SEQ`-th, for a
-//! poller (the gallery's live waterfall) that must miss none; a request is
-//! recorded when it ends;
+//! poller (the gallery's live waterfall) that must miss none, in pages of
+//! at most [`PAGE`] rendered as the client reads them ([`page`]); a
+//! request is recorded when it ends;
 //! `flags serve --timeline FILE` draws the whole record when the server
 //! stops, with the same drawing as a client's `--timeline`
 //! ([`crate::waterfall`]). `/stats` and `/timeline` are not recorded:
@@ -34,6 +35,9 @@ use hyper::body::{Body as _, Frame, SizeHint};
 use serde::Serialize;
 
 use super::body::Body;
+
+pub mod page;
+pub use page::{PageBody, Query, PAGE};
 
 /// How many requests the record keeps.
 pub const KEEP: usize = 10_000;
@@ -75,7 +79,9 @@ pub struct Served {
     pub page: bool,
 }
 
-/// What `GET /timeline` answers.
+/// The whole record at once, for the server's own process (`flags serve
+/// --timeline FILE`, the demo, the benchmarks); `GET /timeline` answers it
+/// in pages ([`page`]), with a `next` field besides these.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
     /// Milliseconds since the server started, now.
@@ -265,7 +271,7 @@ impl Drop for Recorded {
 mod tests {
     use super::*;
 
-    fn served(head_ms: f64) -> Served {
+    pub(super) fn served(head_ms: f64) -> Served {
         Served {
             seq: 0,
             conn: 1,

@@ -1,0 +1,242 @@
+//! `GET /timeline` over HTTP: the record in pages of at most [`PAGE`]
+//! requests, each rendered as the client takes it, a few KB at a time.
+//!
+//! A whole ring as one JSON document is about 3 MB, and a client that asks
+//! for it and reads nothing held those 3 MB per request until the send
+//! timeout: 32 HTTP/2 streams of it were 87 MB for one connection. A page
+//! is a plan instead (which requests, and where the next page starts),
+//! and its body renders the next [`CHUNK`] bytes' worth of requests only
+//! when the connection has taken the previous ones, so a held answer holds
+//! one piece.
+//!
+//! The query: `since=MS` (a finite number of milliseconds since the server
+//! started: the requests that ended after it) and `after=SEQ` (the
+//! requests recorded after the `SEQ`-th), either, both or neither. The
+//! answer's `next` is the `after` to ask for the rest (with the same
+//! `since`), or `null` when this page reaches the last request recorded
+//! when it was asked for. A request that leaves the ring while its page is
+//! being read (10 000 newer ones came meanwhile) is left out: the gap in
+//! `seq` shows it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
+
+use super::{Served, Timeline, KEEP};
+
+/// The most requests one answer holds.
+pub const PAGE: usize = 1_000;
+
+/// About how many bytes of JSON one piece of a page is: a piece ends with
+/// the request that reaches it (one request is about 300 bytes of JSON).
+pub const CHUNK: usize = 4 << 10;
+
+/// How many requests are copied out of the ring at a time to render.
+const BATCH: usize = 16;
+
+/// A `/timeline` query.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Query {
+    /// Only the requests that ended after this, in ms since the server started.
+    pub since: Option<f64>,
+    /// Only the requests recorded after the `after`-th.
+    pub after: u64,
+}
+
+/// Why a query is refused (`400 Bad Request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadQuery(&'static str);
+
+impl fmt::Display for BadQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Query {
+    /// Reads `since` and `after` from a request's query string; other
+    /// fields are ignored (a cache-busting `_=...`).
+    pub fn parse(query: Option<&str>) -> Result<Query, BadQuery> {
+        let mut q = Query::default();
+        for field in query.unwrap_or("").split('&').filter(|f| !f.is_empty()) {
+            let (name, value) = field.split_once('=').unwrap_or((field, ""));
+            match name {
+                "since" => match value.parse::<f64>() {
+                    Ok(ms) if ms.is_finite() => q.since = Some(ms),
+                    _ => return Err(BadQuery("since must be a finite number of milliseconds")),
+                },
+                "after" => match value.parse::<u64>() {
+                    Ok(seq) => q.after = seq,
+                    _ => return Err(BadQuery("after must be a request's number (0 or more)")),
+                },
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
+
+    fn wants(&self, s: &Served) -> bool {
+        s.seq > self.after && self.since.is_none_or(|ms| s.done_ms.unwrap_or(s.head_ms) > ms)
+    }
+}
+
+/// Where in the ring the record with number `seq` is, if it is there or
+/// past its end (`ring.len()`); 0 for one that has left.
+fn index_of(ring: &VecDeque<Served>, seq: u64) -> usize {
+    let first = ring.front().map_or(seq, |s| s.seq);
+    (seq.saturating_sub(first) as usize).min(ring.len())
+}
+
+impl Timeline {
+    /// The page of `query`: its first line's fields and the body that
+    /// renders its requests as they are taken.
+    pub fn page(self: &Arc<Self>, query: Query) -> PageBody {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut count, mut last, mut more) = (0, query.after, false);
+        for s in ring.range(index_of(&ring, query.after.saturating_add(1))..).filter(|s| query.wants(s)) {
+            if count == PAGE {
+                more = true;
+                break;
+            }
+            count += 1;
+            last = s.seq;
+        }
+        let total = self.total();
+        drop(ring);
+        let now_ms = self.ms(std::time::Instant::now());
+        let next = if more { last.to_string() } else { "null".into() };
+        let head = format!(
+            "{{\"now_ms\":{},\"total\":{total},\"keep\":{KEEP},\"next\":{next},\"requests\":[",
+            serde_json::to_string(&now_ms).expect("a finite time")
+        );
+        PageBody { timeline: Arc::clone(self), query, last, head: Some(Bytes::from(head)), first: true, done: false }
+    }
+
+    /// Up to [`BATCH`] of the records `query` wants, numbered up to `last`.
+    fn batch(&self, query: &Query, last: u64) -> Vec<Served> {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        let from = index_of(&ring, query.after.saturating_add(1));
+        ring.range(from..).take_while(|s| s.seq <= last).filter(|s| query.wants(s)).take(BATCH).cloned().collect()
+    }
+}
+
+/// The body of a `/timeline` page ([`Timeline::page`]).
+pub struct PageBody {
+    timeline: Arc<Timeline>,
+    /// What is left to send: `after` moves on as requests are rendered.
+    query: Query,
+    /// The number of the page's last request.
+    last: u64,
+    head: Option<Bytes>,
+    first: bool,
+    done: bool,
+}
+
+impl PageBody {
+    /// The next piece: the head, some requests, or the end of the document.
+    fn piece(&mut self) -> Option<Bytes> {
+        if let Some(head) = self.head.take() {
+            return Some(head);
+        }
+        if self.done {
+            return None;
+        }
+        let mut out = Vec::with_capacity(CHUNK + 512);
+        while out.len() < CHUNK && self.query.after < self.last {
+            let batch = self.timeline.batch(&self.query, self.last);
+            if batch.is_empty() {
+                break;
+            }
+            for s in &batch {
+                if !std::mem::take(&mut self.first) {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut out, s).expect("a record always serializes");
+                self.query.after = s.seq;
+                if out.len() >= CHUNK {
+                    break;
+                }
+            }
+        }
+        if out.is_empty() {
+            self.done = true;
+            out.extend_from_slice(b"]}\n");
+        }
+        Some(Bytes::from(out))
+    }
+}
+
+impl hyper::body::Body for PageBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Poll::Ready(self.piece().map(|piece| Ok(Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done && self.head.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::served;
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[test]
+    fn queries() {
+        assert_eq!(Query::parse(None), Ok(Query::default()));
+        assert_eq!(Query::parse(Some("since=1.5&after=7&_=3")), Ok(Query { since: Some(1.5), after: 7 }));
+        for bad in ["since=nan", "since=", "since=inf", "since", "after=-1", "after=", "after=1.5"] {
+            assert!(Query::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    async fn read(t: &Arc<Timeline>, q: Query) -> (serde_json::Value, usize) {
+        let mut body = t.page(q);
+        let (mut all, mut most) = (Vec::new(), 0);
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            most = most.max(data.len());
+            all.extend_from_slice(&data);
+        }
+        (serde_json::from_slice(&all).unwrap(), most)
+    }
+
+    #[tokio::test]
+    async fn pages_are_bounded_in_pieces_and_miss_nothing() {
+        let t = Arc::new(Timeline::default());
+        for i in 0..KEEP + 2_500 {
+            t.push(served(i as f64));
+        }
+        let (mut seen, mut q) = (Vec::new(), Query::default());
+        loop {
+            let (doc, most) = read(&t, q).await;
+            assert!(most < CHUNK + 1024, "a piece of {most} bytes");
+            let page = doc["requests"].as_array().unwrap();
+            assert!(page.len() <= PAGE);
+            seen.extend(page.iter().map(|r| r["seq"].as_u64().unwrap()));
+            match doc["next"].as_u64() {
+                Some(next) => q.after = next,
+                None => break,
+            }
+        }
+        assert_eq!(seen, (2_501..=KEEP as u64 + 2_500).collect::<Vec<_>>(), "the ring, once each");
+        // `since` filters, and pages the same way.
+        let (doc, _) = read(&t, Query { since: Some((KEEP + 2_000) as f64), after: 0 }).await;
+        assert_eq!(doc["requests"].as_array().unwrap().len(), 499);
+        assert!(doc["next"].is_null());
+    }
+}
