@@ -32,10 +32,17 @@ use crate::signals::Stop;
 /// cancelled as `flags get` cancels one and no other starts.
 pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Demo, DemoError> {
     save::prepare_dest(&config.dest).map_err(|source| DemoError::Dest { dir: config.dest.clone(), source })?;
+    // Each part whole, its runs then its table and pictures, before the next.
     let io = io::run(config, observer, stop)?;
+    if !stop.is_stopped() {
+        observer.part_ended(&io, None);
+    }
     let cpu = match config.work {
         Some(work) if !stop.is_stopped() => cpu::run(config, work, observer, stop)?,
         _ => Vec::new(),
     };
+    if let (false, false, Some(work)) = (cpu.is_empty(), stop.is_stopped(), config.work.as_ref()) {
+        observer.part_ended(&cpu, Some(work));
+    }
     Ok(Demo { io, cpu, work: config.work })
 }

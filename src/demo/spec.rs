@@ -191,4 +191,7 @@ pub trait DemoObserver {
     fn peer_started(&self, name: &str, line: &str);
     /// It ended.
     fn peer_ended(&self, run: &PeerRun);
+    /// A part ran to its end: part one (`work` none) or part two; `times`
+    /// are its styles', for its table and its pictures.
+    fn part_ended(&self, times: &[StyleTimes], work: Option<&Work>);
 }

@@ -65,6 +65,10 @@ impl DemoObserver for DemoPrinter {
         say!("(each $ line is the flags get that does the same against `flags serve --delay {}`)", delay.as_arg());
     }
 
+    fn part_ended(&self, times: &[StyleTimes], work: Option<&Work>) {
+        part_end(times, work);
+    }
+
     fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize) {
         say!("\nPart two, the chapter's closing questions: the same {codes} flags from a server at {base} with no delay,");
         say!(
@@ -151,17 +155,28 @@ pub fn demo_waterfalls(rows: &[StyleTimes]) -> String {
 /// Prints each part's table and waterfalls, the answers to the chapter's
 /// questions, and where the files went; `timeline` is where the HTML
 /// waterfall was written, or why not.
+/// A part's table and pictures, once its runs are over.
+pub fn part_end(times: &[StyleTimes], work: Option<&crate::work::Work>) {
+    match work {
+        None => {
+            say!("\n{}", demo_table(times));
+            say!(
+                "Each flag's request over time, one row per flag in the order they started (each style on its own time scale):"
+            );
+        }
+        Some(work) => {
+            say!("\nPart two, {}:\n{}", work.args(), demo_table(times));
+            say!("Each flag over time: its request, then `·` waiting for the GIL and `▓` computing:");
+        }
+    }
+    say_part!("{}", demo_waterfalls(times));
+}
+
+/// The demo's end: the answers to the chapter's questions, where the
+/// pictures and the flags went.
 pub fn demo_end(demo: &Demo, delay: Delay, dest: &std::path::Path, timeline: Result<&std::path::Path, String>) {
     let dest = dest.display();
-    say!("\n{}", demo_table(&demo.io));
-    say!(
-        "Each flag's request over time, one row per flag in the order they started (each style on its own time scale):"
-    );
-    say_part!("{}", demo_waterfalls(&demo.io));
     if let (false, Some(work)) = (demo.cpu.is_empty(), demo.work) {
-        say!("\nPart two, {}:\n{}", work.args(), demo_table(&demo.cpu));
-        say!("Each flag over time: its request, then `·` waiting for the GIL and `▓` computing:");
-        say_part!("{}", demo_waterfalls(&demo.cpu));
         if let Some(answers) = crate::demo::cpu::answers(&demo.io, &demo.cpu, delay, &work) {
             say!("\n{answers}");
         }

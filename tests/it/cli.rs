@@ -54,6 +54,13 @@ fn demo_prints_a_seed_run_per_style_and_the_table() {
     // Part two: the CPU-bound runs, their table, and the answers.
     assert!(text.contains("\n$ flags get --mode threadpool -m 20 --work 50ms --gil    # "), "{text}");
     assert!(text.contains("\n$ flags get --mode async -m 20 --work 50ms --gil --offload    # "), "{text}");
+    // Each part whole: part one's runs, its table and pictures, then part
+    // two's runs, its table and pictures.
+    let part_two = text.find("\nPart two, the chapter's closing questions").expect("part two's start");
+    let first_table = text.find("\nstyle ").expect("a table");
+    let first_pictures = text.find("\nsequential (").expect("part one's pictures");
+    assert!(first_table < part_two && first_pictures < part_two, "part one's table after part two's runs: {text}");
+    assert!(text[part_two..].find("Part two, --work 50ms --gil:\n") > text[part_two..].find("--offload    # "));
     let table = text.split("Part two, --work 50ms --gil:\n").nth(1).expect("part two's table");
     for style in ["sequential", "threadpool", "async ", "async --offload", "processpool"] {
         assert!(table.lines().take(6).any(|l| l.starts_with(style) && l.ends_with('x')), "{style}: {table}");
