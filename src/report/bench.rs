@@ -116,7 +116,9 @@ How many worker processes each process-pool point started, the most alive at onc
 
 /// What is about to run.
 fn header(cfg: &BenchConfig, peers: &[Peer]) {
-    let peers: Vec<&str> = peers.iter().map(|p| p.name()).collect();
+    // The installed tools (`--peers`) and the commands (`--peer`) alike.
+    let mut peers: Vec<&str> = peers.iter().map(|p| p.name()).collect();
+    peers.extend(cfg.commands.iter().map(|c| c.name.as_str()));
     say!(
         "flags bench: {} run(s) per point{}; styles {}; peers {}",
         cfg.runs,

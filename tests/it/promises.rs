@@ -206,6 +206,8 @@ fn a_command_peer_has_its_row_and_a_failing_one_stops_the_bench_by_name() {
     let loop_ = "loop=printf '%s\\n' {cc} | xargs -P 2 -I@ curl -sf -o @.gif {base}/@/@.gif";
     let ran = bench(loop_);
     assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let said = String::from_utf8_lossy(&ran.stdout);
+    assert!(said.lines().next().unwrap_or("").ends_with("; peers loop"), "the header names the peer: {said}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("bench.json")).unwrap()).unwrap();
     let row = report["points"].as_array().unwrap().iter().find(|p| p["tool"] == "loop").expect("the peer's row");
