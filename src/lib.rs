@@ -17,7 +17,7 @@
 //! | [`cli`] | command-line arguments and the validated configurations they become |
 //! | [`countries`] | [`CountryCode`](countries::CountryCode), POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
-//! | [`demo`] | the seed's experiment against the embedded server (`flags` alone), and part two: CPU work under the model GIL |
+//! | [`demo`] | the chapter's experiment against the embedded server (`flags` alone), and part two: CPU work under the model GIL |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
 //! | [`exam`] | `flags exam`: the catalog of misbehaving servers, their stages, running any client, the grader |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |

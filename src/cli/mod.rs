@@ -29,7 +29,7 @@ pub use work::WorkArgs;
 
 /// Download country flags in several concurrency styles and measure what each costs.
 ///
-/// `flags` alone runs the demo: the seed's experiment against the embedded
+/// `flags` alone runs the demo: the chapter's experiment against the embedded
 /// flag server, no network needed. The book's servers are LOCAL (port
 /// 8000), DELAY (8001, 0.5..5 s delay) and ERROR (8002, 25% answered 418):
 /// `flags serve --label DELAY` plays one, `flags get -s DELAY` downloads
@@ -43,13 +43,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The seed's experiment: POP20 with each style against the embedded server, then a table (what `flags` alone runs).
+    /// The chapter's experiment: POP20 with each style against the embedded server, then a table (what `flags` alone runs).
     Demo(DemoArgs),
     /// Download flags (the book's flags2/flags3): choose codes, server, style and concurrency.
     Get(GetArgs),
     /// Run the flag server (the book's site on your machine, with delays and errors).
     Serve(ServeArgs),
-    /// Measure every style (and curl, aria2c, wget2) on the seed's workloads and sweeps.
+    /// Measure every style (and curl, aria2c, wget2) on the chapter's workloads and sweeps.
     Bench(BenchArgs),
     /// Grade HTTP download clients (curl, wget2, your own) against a catalog of misbehaving servers.
     Exam(ExamArgs),

@@ -1,4 +1,4 @@
-//! The main job (`flags` with no arguments): the seed's experiment, and
+//! The main job (`flags` with no arguments): the chapter's experiment, and
 //! the chapter's closing questions. Part one starts the embedded server on
 //! a free loopback port with a CDN-like latency and downloads POP20 with
 //! every style; part two downloads them from a server with no delay, each
