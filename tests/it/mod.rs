@@ -19,6 +19,7 @@ mod script_server;
 mod server;
 mod server_h1;
 mod signals;
+mod signals_every;
 mod soak;
 mod styles;
 mod timeline;
