@@ -235,8 +235,14 @@ fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitC
     let stop = Arc::new(Stop::default());
     let first = signals.stop_steps(&stop)?;
     let out = flags::bench::OutDir::make(config)?;
+    if out.made() {
+        stop.scratch(&out.path);
+    }
     let results = match flags::bench::run(config, &report::bench::Printer, &stop) {
-        Ok(results) => results,
+        Ok(results) => {
+            stop.keep(&out.path);
+            results
+        }
         Err(e) => {
             out.discard();
             return match first.get() {

@@ -1,4 +1,5 @@
 mod attack_server;
+mod bench_peers;
 mod browser;
 mod cli;
 mod exam;
