@@ -23,8 +23,9 @@ fn main() -> ExitCode {
     flags::executor::run_worker_if_requested(flags::download::processpool::registry());
     // SIGPIPE stays ignored (Rust's default): a peer that closes its socket
     // must never end the server or a client; a closed stdout is handled by
-    // `report::out`. SIGINT and SIGTERM are caught before anything else, so
-    // one that comes while flags starts is not lost.
+    // `report::out`. SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGUSR1 and
+    // SIGALRM, to be ignored) are caught before anything else, so one that
+    // comes while flags starts is not lost (see `flags::signals`).
     let signals = match Signals::catch() {
         Ok(signals) => signals,
         Err(e) => {
@@ -99,8 +100,9 @@ fn with_usage(e: clap::Error, sub: &str) -> clap::Error {
 }
 
 fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
-    // First Ctrl-C or SIGTERM: stop, report, exit 130 or 143. Second: remove
-    // the temporary files, end the workers, and quit now.
+    // First Ctrl-C, SIGTERM or SIGHUP: stop, report, exit 130, 143 or 129.
+    // Second, or SIGQUIT: remove the temporary files, end the workers, and
+    // quit now (SIGQUIT: 131).
     let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
     let first = match signals.watch(
         move |_| stop.cancel(),
@@ -148,8 +150,9 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
 }
 
 fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    // First Ctrl-C or SIGTERM: the run in progress is cancelled, the styles
-    // done so far are tabled, exit 130 or 143. Second: quit now.
+    // First Ctrl-C, SIGTERM or SIGHUP: the run in progress is cancelled (a
+    // peer's process group stopped), the styles done so far are tabled,
+    // exit 130, 143 or 129. Second, or SIGQUIT: quit now, leaving no file.
     let stop = Arc::new(Stop::default());
     let first = signals.stop_steps(&stop)?;
     let demo = demo::run(&config, &report::DemoPrinter, &stop)?;
@@ -190,8 +193,9 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
         Err(e) => return Err(bind_error(e, config.addr)),
     };
     report::serve::serving(&running.addr(), &config.server, running.flags());
-    // The first SIGINT or SIGTERM stops accepting and lets the requests in
-    // flight finish (within the grace period); a second one quits now.
+    // The first SIGINT, SIGTERM or SIGHUP stops accepting and lets the
+    // requests in flight finish (within the grace period), then writes the
+    // timeline; a second one, or SIGQUIT, quits now with no file left.
     let stop = running.stop_handle();
     // The made CA file goes when the server does (its key goes with it).
     let ca_file = config.server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()).map(|ca| ca.to_path_buf());
@@ -229,13 +233,21 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
 }
 
 fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    // First Ctrl-C or SIGTERM: the process being measured gets SIGINT, the
-    // bench removes its scratch folder and server and exits 130 or 143.
+    // First Ctrl-C, SIGTERM or SIGHUP: the process group being measured gets
+    // SIGINT (SIGKILL after a grace period), the bench removes its scratch
+    // folders and server and exits 130, 143 or 129. Second, or SIGQUIT: the
+    // same at once.
     let stop = Arc::new(Stop::default());
     let first = signals.stop_steps(&stop)?;
     let out = flags::bench::OutDir::make(config)?;
+    if out.made() {
+        stop.scratch(&out.path);
+    }
     let results = match flags::bench::run(config, &report::bench::Printer, &stop) {
-        Ok(results) => results,
+        Ok(results) => {
+            stop.keep(&out.path);
+            results
+        }
         Err(e) => {
             out.discard();
             return match first.get() {
@@ -275,8 +287,9 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
         report::exam::list(&run.exam.cases, &run.exam.clients, run.outputs.json);
         return Ok(ExitCode::SUCCESS);
     }
-    // First Ctrl-C: every client's group is killed, no run starts, the
-    // scratch folder goes. Second: the same, at once, and quit.
+    // First Ctrl-C, SIGTERM or SIGHUP: every client's group is killed, no
+    // run starts, the scratch folder goes. Second, or SIGQUIT: the same, at
+    // once, and quit.
     let (cancel, live) = (Arc::clone(&run.exam.cancel), Arc::clone(&run.exam.live));
     let first = signals.watch(
         move |_| cancel.store(true, std::sync::atomic::Ordering::SeqCst),
@@ -366,11 +379,15 @@ fn scenario_command(
         Stage::start_on(case, &certs, addr, flags::exam::script::Stamp::none()).map_err(|e| bind_error(e, addr))?;
     report::serve::scenario(case, &stage, ca.path());
     let (tx, rx) = std::sync::mpsc::channel();
+    let ca_path = ca.path().to_path_buf();
     let first = signals.watch(
         move |_| {
             let _ = tx.send(());
         },
-        |signal| std::process::exit(exit_status(signal).into()),
+        move |signal| {
+            let _ = std::fs::remove_file(&ca_path);
+            std::process::exit(exit_status(signal).into())
+        },
     )?;
     let _ = rx.recv();
     report::serve::scenario_log(&stage.stop());

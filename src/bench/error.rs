@@ -29,7 +29,10 @@ pub enum BenchError {
     /// A run failed, and `--ignore-failure` was not given.
     #[error("{tool} failed on {workload} (run {run}): {why}. The command was: {command}. With --ignore-failure, failed runs are measured too")]
     FailedRun { tool: String, workload: String, run: usize, why: String, command: String },
-    /// Ctrl-C or SIGTERM stopped the benchmark.
+    /// A report the bench reads was larger than any report can be.
+    #[error("{tool} printed {bytes} bytes on stdout, more than the {limit} bytes a report may hold")]
+    Report { tool: String, bytes: u64, limit: usize },
+    /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) stopped the benchmark.
     #[error("interrupted")]
     Interrupted,
     #[error("cannot set up the server's TLS")]

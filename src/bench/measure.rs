@@ -6,10 +6,21 @@
 //! every child of a large benchmark process would look large.) Our styles
 //! and the peers (curl, aria2c, wget2) are measured the same way, as whole
 //! processes, start-up included.
+//!
+//! Each command runs in a process group of its own, which a stop reaches
+//! whole (a shell and the program it waits for alike) and which ends with
+//! the command: a background process it leaves holds nothing up. What it
+//! prints is read as it prints it, and only its ends are kept, with the
+//! count of bytes: a command that prints gigabytes costs the bench a few
+//! KB (our own styles' reports, which the bench reads whole, a few MB).
 
-use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::capture::{Capture, Captured};
+use crate::signals::Stop;
 
 /// One run of one command.
 #[derive(Debug, Clone)]
@@ -22,27 +33,158 @@ pub struct Sample {
     pub cpu: Duration,
     /// Exit status (`None` if killed by a signal).
     pub status: Option<i32>,
-    /// What it printed on stdout.
-    pub stdout: Vec<u8>,
+    /// What it printed on stdout: the ends [`Keep`] says, and the count.
+    pub stdout: Captured,
+    /// What it printed on stderr (nothing when [`Keep`] discards it).
+    pub stderr: Captured,
 }
 
-/// Runs `cmd` to completion and measures it; `started` is told the
-/// child's pid as soon as it runs.
-pub fn run(mut cmd: Command, started: &dyn Fn(u32)) -> std::io::Result<Sample> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
-    let start = Instant::now();
-    let mut child = cmd.spawn()?;
-    started(child.id());
-    let sampler = hwm_sampler(child.id());
-    let mut stdout = Vec::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_end(&mut stdout)?;
+impl Sample {
+    /// Its stdout, when the whole of it was kept.
+    pub fn whole_stdout(&self) -> Option<&[u8]> {
+        (self.stdout.tail.is_empty()).then_some(self.stdout.head.as_slice())
     }
-    let waited = crate::os::wait_with_usage(child.id());
-    let wall = start.elapsed();
-    let waited = waited?;
-    let rss_kib = sampler.join().unwrap_or(0);
-    Ok(Sample { wall, rss_kib, cpu: waited.cpu, status: crate::os::exit_of(waited.status).0, stdout })
+}
+
+/// How much of a command's output a run keeps, at each end of a stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Keep {
+    pub stdout: usize,
+    /// `None`: stderr goes to `/dev/null`.
+    pub stderr: Option<usize>,
+}
+
+/// How long a stopped command has to end by itself before its process
+/// group is killed.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// How long the output is read after the command's process group is gone
+/// (a process that left the group may hold a stream open).
+const LINGER: Duration = Duration::from_millis(500);
+
+/// How often a run looks whether it was stopped.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Runs `cmd` to its end and measures it, as a step of `stop`. The command
+/// runs in a process group of its own, and everything in that group ends
+/// with it: a stop sends the group SIGINT (a terminal's Ctrl-C), then
+/// SIGKILL after [`GRACE`]; an abort sends SIGKILL at once; and when the
+/// command's own process exits, what it left running in its group is
+/// killed, so a background child holding the output pipe costs nothing.
+/// Its output is kept bounded as [`Keep`] says.
+pub fn run(mut cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample> {
+    use std::os::unix::process::CommandExt;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).process_group(0);
+    cmd.stderr(if keep.stderr.is_some() { Stdio::piped() } else { Stdio::null() });
+    // The group's id once it runs (0 before, and once reaped). Spawning
+    // holds the lock, so an abort kills the group even while it starts,
+    // and nothing starts after an abort.
+    let group = Arc::new(Mutex::new(0));
+    let abort = {
+        let group = Arc::clone(&group);
+        move || kill_group_now(*group.lock().unwrap_or_else(|e| e.into_inner()))
+    };
+    stop.step(
+        || {},
+        abort,
+        || {
+            let start = Instant::now();
+            let (mut child, pid) = {
+                let mut running = group.lock().unwrap_or_else(|e| e.into_inner());
+                if stop.is_stopped() {
+                    return Err(std::io::Error::other("stopped before it started"));
+                }
+                let child = cmd.spawn()?;
+                *running = child.id();
+                let pid = child.id();
+                (child, pid)
+            };
+            let stdout = child.stdout.take().map(|s| Capture::start(s, keep.stdout));
+            let stderr = child.stderr.take().zip(keep.stderr).map(|(s, k)| Capture::start(s, k));
+            let sampler = hwm_sampler(pid);
+            let ended = wait_in_group(pid, stop);
+            let wall = ended.duration_since(start);
+            // Not yet reaped, the command still holds its group's id.
+            signal_group(pid, libc::SIGKILL);
+            let waited = {
+                let mut running = group.lock().unwrap_or_else(|e| e.into_inner());
+                *running = 0;
+                crate::os::wait_with_usage(pid)
+            };
+            let waited = waited?;
+            let rss_kib = sampler.join().unwrap_or(0);
+            let kept = |c: Option<Capture>| c.map(|c| c.finish(LINGER)).unwrap_or_default();
+            Ok(Sample {
+                wall,
+                rss_kib,
+                cpu: waited.cpu,
+                status: crate::os::exit_of(waited.status).0,
+                stdout: kept(stdout),
+                stderr: kept(stderr),
+            })
+        },
+    )
+}
+
+/// Waits until child `pid` has exited, without reaping it; stops its
+/// group if `stop` is stopped meanwhile. When it exited.
+fn wait_in_group(pid: u32, stop: &Stop) -> Instant {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        exited(pid);
+        let _ = tx.send(Instant::now());
+    });
+    let mut stopped: Option<Instant> = None;
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(at) => return at,
+            Err(RecvTimeoutError::Disconnected) => return Instant::now(),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        match stopped {
+            None if stop.is_stopped() => {
+                signal_group(pid, libc::SIGINT);
+                stopped = Some(Instant::now());
+            }
+            Some(at) if at.elapsed() >= GRACE => signal_group(pid, libc::SIGKILL),
+            _ => {}
+        }
+    }
+}
+
+/// Returns once child `pid` has exited, leaving it to be reaped (so its
+/// pid, its group's id, is not given to another process meanwhile).
+fn exited(pid: u32) {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child, writing into a local; WNOWAIT leaves it unreaped.
+        let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+/// Sends `signal` to process group `pgid` (0: none yet).
+fn signal_group(pgid: u32, signal: i32) {
+    if pgid != 0 {
+        // SAFETY: killpg only sends a signal; a group gone is ESRCH.
+        unsafe { libc::killpg(pgid as libc::pid_t, signal) };
+    }
+}
+
+/// Kills process group `pgid` and waits (a second at most) until its
+/// leader is gone, for a process about to exit at once.
+fn kill_group_now(pgid: u32) {
+    if pgid == 0 {
+        return;
+    }
+    signal_group(pgid, libc::SIGKILL);
+    let t0 = Instant::now();
+    while crate::os::is_running(pgid) && t0.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Samples the peak resident set (KiB) of `pid`, and of the processes it
@@ -93,9 +235,10 @@ mod tests {
         let mut cmd = Command::new("sh");
         // Alive long enough for the sampler to read its VmHWM.
         cmd.args(["-c", "echo hi; sleep 0.2; exit 3"]);
-        let s = run(cmd, &|_| {}).unwrap();
+        let keep = Keep { stdout: 100, stderr: Some(100) };
+        let s = run(cmd, keep, &Stop::default()).unwrap();
         assert_eq!(s.status, Some(3));
-        assert_eq!(s.stdout, b"hi\n");
+        assert_eq!(s.whole_stdout(), Some(&b"hi\n"[..]));
         assert!(s.rss_kib > 0);
     }
 

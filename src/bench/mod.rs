@@ -265,6 +265,11 @@ impl OutDir {
         }
     }
 
+    /// True when the benchmark made the folder (none was named).
+    pub fn made(&self) -> bool {
+        self.made
+    }
+
     /// Removes the folder if the benchmark made it and nothing is in it
     /// (a run stopped before its results).
     pub fn discard(self) {
@@ -289,9 +294,10 @@ pub trait BenchObserver {
 
 /// Runs the benchmark, telling `observer` of each point as it is measured,
 /// and returns the results (written by [`write_results`]). When `stop` is
-/// stopped, the process being measured is sent SIGINT (SIGKILL on abort),
-/// and the benchmark ends with [`BenchError::Interrupted`], its scratch
-/// folder and server (a CA file included) removed.
+/// stopped, the process group being measured is sent SIGINT, and SIGKILL
+/// after a grace period (at once on abort), and the benchmark ends with
+/// [`BenchError::Interrupted`], its scratch folder and server (a CA file
+/// included) removed; an abort removes them too.
 pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Result<BenchReport, BenchError> {
     let exe = std::env::current_exe().map_err(BenchError::Exe)?;
     let peers: Vec<Peer> = if cfg.peers { Peer::ALL.into_iter().filter(|p| p.installed()).collect() } else { vec![] };
@@ -301,6 +307,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
     // the next run would slow the next tool's file creation on some
     // filesystems (see `Scratch`), so runs would not be measured alike.
     let mut scratch = Scratch::new()?;
+    stop.scratch(scratch.root.path());
     let plan = plan(cfg);
     let python = match plan.iter().any(|s| s.work.is_some()) && peers::on_path("python3") {
         true => Some(scratch.python_reference()?),
@@ -314,6 +321,9 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
         };
         let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base());
         let ca = embedded.as_ref().and_then(|s| s.ca_file());
+        if let Some(ca) = &ca {
+            stop.scratch(ca);
+        }
         let tools = tools(cfg, &spec, &peers, python.as_deref());
         // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
         // phase of a shared machine lands on every tool alike.
@@ -435,7 +445,7 @@ fn self_timed(tool: &Tool, samples: &[measure::Sample]) -> Option<f64> {
     }
     let own: Vec<Duration> = samples
         .iter()
-        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(&s.stdout).ok()?["elapsed_s"].as_f64())
+        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s.whole_stdout()?).ok()?["elapsed_s"].as_f64())
         .map(Duration::from_secs_f64)
         .collect();
     (own.len() == samples.len()).then(|| measure::spread(&own).0)
@@ -447,7 +457,7 @@ fn self_timed(tool: &Tool, samples: &[measure::Sample]) -> Option<f64> {
 fn workers(samples: &[measure::Sample]) -> Option<crate::download::Workers> {
     let runs: Vec<crate::download::Workers> = samples
         .iter()
-        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(&s.stdout).ok())
+        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s.whole_stdout()?).ok())
         .filter_map(|v| serde_json::from_value(v.get("workers")?.clone()).ok())
         .collect();
     if runs.is_empty() {

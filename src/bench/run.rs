@@ -1,12 +1,10 @@
 //! One run of one tool in a benchmark: the command that runs it (a
-//! `flags get` style, or a peer), run as a step that Ctrl-C ends, and
+//! `flags get` style, or a peer), run as a step that a stop ends, and
 //! whether the run failed, which stops the benchmark unless
 //! `--ignore-failure`.
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 
 use super::error::BenchError;
 use super::measure;
@@ -147,41 +145,49 @@ pub(super) fn command(
     })
 }
 
-/// Runs `cmd` of `tool` once as a step of `stop`: what it cost, and how
-/// many flags it saved (from its report, or counted in its folder).
+/// What the bench keeps of what `tool` prints: our own styles' reports
+/// and the Python reference's line whole (they are read), up to
+/// [`REPORT_LIMIT`]; of anything else, the ends.
+fn keep(tool: &Tool) -> measure::Keep {
+    let stdout = match ours(tool) {
+        true => REPORT_LIMIT,
+        false => 4096,
+    };
+    measure::Keep { stdout, stderr: None }
+}
+
+/// The most a report the bench reads may hold: `flags get --json` over the
+/// 676 codes of the largest workload prints a few hundred KB.
+pub(super) const REPORT_LIMIT: usize = 8 << 20;
+
+/// True for the tools whose stdout is a report the bench reads.
+fn ours(tool: &Tool) -> bool {
+    matches!(tool, Tool::Flags(..) | Tool::Gil(_) | Tool::Offload | Tool::Baseline(_) | Tool::Python(..))
+}
+
+/// Runs `cmd` of `tool` once as a step of `stop` (which reaches every
+/// process it starts): what it cost, and how many flags it saved (from its
+/// report, or counted in its folder).
 pub(super) fn measure_stoppable(
     cmd: Command,
     tool: &Tool,
     dir: &Path,
     stop: &Stop,
 ) -> Result<(measure::Sample, usize), BenchError> {
-    let pid = Arc::new(AtomicU32::new(0));
-    let signal = |pid: Arc<AtomicU32>, signal| {
-        move || match pid.load(Ordering::SeqCst) {
-            0 => {}
-            // SAFETY: kill(2) on the child being measured (not yet reaped).
-            pid => unsafe {
-                libc::kill(pid as libc::pid_t, signal);
-            },
-        }
-    };
-    let (on_stop, on_abort) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
-    let started = |child: u32| {
-        pid.store(child, Ordering::SeqCst);
-        if stop.is_stopped() {
-            signal(Arc::clone(&pid), libc::SIGINT)();
-        }
-    };
-    let sample = stop.step(on_stop, on_abort, || measure::run(cmd, &started));
+    let sample = measure::run(cmd, keep(tool), stop);
     if stop.is_stopped() {
         return Err(BenchError::Interrupted);
     }
     let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;
+    if ours(tool) && sample.whole_stdout().is_none() {
+        return Err(BenchError::Report { tool: tool.name(), bytes: sample.stdout.total, limit: REPORT_LIMIT });
+    }
     let saved = match tool {
-        Tool::Flags(..) | Tool::Gil(_) | Tool::Offload | Tool::Baseline(_) => {
-            serde_json::from_slice::<serde_json::Value>(&sample.stdout).ok().and_then(|v| v["ok"].as_u64()).unwrap_or(0)
-                as usize
-        }
+        Tool::Flags(..) | Tool::Gil(_) | Tool::Offload | Tool::Baseline(_) => sample
+            .whole_stdout()
+            .and_then(|out| serde_json::from_slice::<serde_json::Value>(out).ok())
+            .and_then(|v| v["ok"].as_u64())
+            .unwrap_or(0) as usize,
         Tool::Peer(_) => std::fs::read_dir(dir)
             .map_err(|source| BenchError::Run { tool: tool.name(), source })?
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".gif")))

@@ -3,10 +3,10 @@
 //! `--peer` command against the same server.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 
 use super::legs::run_leg;
 use super::spec::{DemoConfig, DemoError, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
+use crate::bench::measure;
 use crate::bench::peers::CommandPeer;
 use crate::countries::pop20_sorted;
 use crate::download::Mode;
@@ -14,6 +14,9 @@ use crate::save;
 use crate::server::{self, ServerConfig};
 use crate::signals::Stop;
 use crate::waterfall::Row;
+
+/// What is kept of each stream a peer prints: its first and last 2 KB.
+const SHOWN: usize = 2048;
 
 /// Runs part one; the styles and peers that ran to their end.
 pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Vec<StyleTimes>, DemoError> {
@@ -51,8 +54,9 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
 }
 
 /// Runs `peer` once against `server` into a fresh folder (removed after),
-/// as a step of `stop` (Ctrl-C sends it SIGINT); its run, and the server's
-/// record of it as waterfall rows.
+/// as a step of `stop`, in a process group of its own that a stop reaches
+/// and that ends with it; its run, and the server's record of it as
+/// waterfall rows.
 fn run_peer(
     peer: &CommandPeer,
     server: &server::RunningServer,
@@ -60,34 +64,17 @@ fn run_peer(
     observer: &dyn DemoObserver,
     stop: &Stop,
 ) -> Result<(PeerRun, Vec<Row>), DemoError> {
-    use std::sync::atomic::{AtomicU32, Ordering};
     let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
+    stop.scratch(dir.path());
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
     let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
     let record = server.stats().timeline();
     let (before, conns) = (record.total(), server.stats().snapshot().connections);
-    let pid = Arc::new(AtomicU32::new(0));
-    let signal = |pid: Arc<AtomicU32>, sig| {
-        move || {
-            let p = pid.load(Ordering::SeqCst);
-            if p != 0 {
-                // SAFETY: kill(2) on the child this run started and has not reaped.
-                unsafe { libc::kill(p as libc::pid_t, sig) };
-            }
-        }
-    };
-    let (gentle, now) = (signal(Arc::clone(&pid), libc::SIGINT), signal(Arc::clone(&pid), libc::SIGKILL));
     let t0 = std::time::Instant::now();
-    let mut cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
-    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let output = stop.step(gentle, now, || {
-        let child = cmd.spawn()?;
-        pid.store(child.id(), Ordering::SeqCst);
-        child.wait_with_output()
-    });
-    let elapsed = t0.elapsed();
-    let output = output.map_err(DemoError::Peer)?;
+    let cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
+    let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
+    let output = measure::run(cmd, keep, stop).map_err(DemoError::Peer)?;
     // The peer's rows on its own clock: from when it started.
     let origin = record.ms(t0);
     let mut served = record.after(before).requests;
@@ -102,9 +89,10 @@ fn run_peer(
     let run = PeerRun {
         name: peer.name.clone(),
         line,
-        elapsed,
-        status: output.status.code(),
-        output: [output.stdout, output.stderr].concat(),
+        elapsed: output.wall,
+        status: output.status,
+        stdout: output.stdout,
+        stderr: output.stderr,
         saved: save::gifs_under(dir.path(), 3),
         wanted: codes.len(),
         requests: served.len(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bench::peers::CommandPeer;
+use crate::capture::Captured;
 use crate::download::{Mode, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
@@ -145,9 +146,11 @@ pub struct PeerRun {
     /// The command line run.
     pub line: String,
     pub elapsed: Duration,
-    /// Its exit status (none: a signal ended it), and what it printed.
+    /// Its exit status (none: a signal ended it).
     pub status: Option<i32>,
-    pub output: Vec<u8>,
+    /// What it printed on stdout and on stderr: the ends, and the count.
+    pub stdout: Captured,
+    pub stderr: Captured,
     /// The `.gif` files it left, and the flags asked for.
     pub saved: usize,
     pub wanted: usize,

@@ -99,12 +99,21 @@ impl DemoObserver for DemoPrinter {
     fn peer_ended(&self, run: &PeerRun) {
         // What the command printed, as text from another program: escaped.
         // A line redrawn with carriage returns (a progress bar) shows as a
-        // terminal would leave it: its last state.
-        let text = String::from_utf8_lossy(&run.output);
+        // terminal would leave it: its last state. Of a long output, the
+        // ends are shown, and how many bytes were left out between them.
+        let text = [run.stdout.text(), run.stderr.text()].join("\n");
         for line in text.lines().map(|l| l.trim_end_matches('\r').rsplit('\r').next().unwrap_or("")) {
             if !line.trim().is_empty() {
                 say!("{}", crate::http::wire::peer_text(line.as_bytes()));
             }
+        }
+        if run.stdout.left_out() + run.stderr.left_out() > 0 {
+            say!(
+                "[{} printed {} bytes on stdout and {} on stderr: the first and last bytes of each are shown]",
+                run.name,
+                run.stdout.total,
+                run.stderr.total
+            );
         }
         match run.failure() {
             None => say!("{} ({}; {})", seed_line(run.saved, run.elapsed), run.name, run.seen()),

@@ -1,5 +1,6 @@
 mod amplify;
 mod attack_server;
+mod bench_peers;
 mod browser;
 mod cli;
 mod exam;
@@ -20,6 +21,7 @@ mod script_server;
 mod server;
 mod server_h1;
 mod signals;
+mod signals_every;
 mod soak;
 mod styles;
 mod timeline;
