@@ -333,6 +333,10 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
         let mut failed = vec![0; tools.len()];
         for run in 1..=cfg.runs {
             for (i, tool) in tools.iter().enumerate() {
+                // Every tool's run meets the same delays and faults per flag.
+                if let Some(server) = &embedded {
+                    server.stats().start_leg();
+                }
                 let before = embedded.as_ref().map(Counted::of);
                 let exe = match (tool, &cfg.baseline) {
                     (Tool::Baseline(_), Some(other)) => other.as_path(),

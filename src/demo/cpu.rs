@@ -42,6 +42,7 @@ pub fn run(
     observer.cpu_started(&server.base(), &work, codes.len());
     let mut rows = Vec::new();
     for leg in legs(work, codes.len()) {
+        server.stats().start_leg();
         match run_leg(&leg, (&server.base(), Duration::ZERO), &codes, config, observer, stop) {
             Some(times) => rows.push(times),
             None => break,

@@ -28,12 +28,14 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
     for mode in Mode::ALL {
         let concurrency = if mode == Mode::Sequential { 1 } else { codes.len() };
         let leg = Leg { mode, concurrency, work: None };
+        server.stats().start_leg();
         match run_leg(&leg, (&server.base(), config.delay.max), &codes, config, observer, stop) {
             Some(times) => rows.push(times),
             None => return Ok(rows),
         }
     }
     for peer in &config.peers {
+        server.stats().start_leg();
         let (mut times, mut waterfall, mut note) = (Vec::new(), Vec::new(), None);
         for _ in 1..=config.runs {
             if stop.is_stopped() {

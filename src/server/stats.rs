@@ -116,6 +116,17 @@ impl Stats {
         self.connections.load(Ordering::SeqCst)
     }
 
+    /// Starts a leg of a comparison (a style of the demo or the bench, a
+    /// peer): the count of each URL's requests starts again, so that the
+    /// Nth request of a flag draws the same delay and faults in every leg,
+    /// and the styles meet the same server. A server no one starts legs on
+    /// (`flags serve --seed`) goes on counting, and reproduces as before.
+    pub fn start_leg(&self) {
+        for n in &self.asked {
+            n.store(0, Ordering::SeqCst);
+        }
+    }
+
     /// Counts a request for the image (or metadata) of `cc`, and says which
     /// request of that URL it was (1, 2, ...).
     pub(crate) fn nth(&self, cc: CountryCode, image: bool) -> u64 {

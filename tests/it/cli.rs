@@ -401,3 +401,24 @@ fn the_demo_runs_a_peer_beside_the_styles_and_says_when_it_fails() {
     let page = std::fs::read_to_string(dir.path().join("demo-timeline.html")).unwrap();
     assert!(page.contains("pair: the server saw 20 requests"), "the page says what the server saw");
 }
+
+#[test]
+fn every_style_and_peer_of_a_demo_meets_the_same_delay_per_flag() {
+    // A long tail of delays: which flags are slow is luck, unless every
+    // leg meets the same draws. The sequential style and the same command
+    // run as a peer then wait the same sum of delays.
+    let dir = tempfile::tempdir().unwrap();
+    let seq = format!("seq={} get --mode sequential -s {{base}} -d {{dir}} {{cc}}", super::util::flags_exe());
+    let out = flags()
+        .current_dir(dir.path())
+        .args(["demo", "--no-work", "--delay", "lognormal:0.1,1", "--seed", "5", "--peer", &seq])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let mean = |name: &str| -> f64 {
+        let row = text.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{text}"));
+        row.split_whitespace().nth(2).unwrap().trim_end_matches('s').parse().unwrap()
+    };
+    let (style, peer) = (mean("sequential"), mean("seq"));
+    assert!((style - peer).abs() <= 0.05 * style, "sequential {style} s, the same as a peer {peer} s: {text}");
+}
