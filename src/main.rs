@@ -133,7 +133,7 @@ fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
     let outcome = flags::get::run(config, sink);
     match config.json {
         true => report::get::json_report(&outcome),
-        false => report::get::final_report(&outcome, config.label),
+        false => report::get::final_report(&outcome, config.label, config.verbose),
     }
     if let Some(path) = &config.timeline {
         if let Err(e) = flags::get::write_timeline(&outcome, path) {

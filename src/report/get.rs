@@ -136,7 +136,7 @@ impl Sink for JsonSink {
 
 /// The lines after the downloads; when nobody answered at a label's
 /// address, a hint to start that server.
-pub fn final_report(report: &GetReport, label: Option<Label>) {
+pub fn final_report(report: &GetReport, label: Option<Label>, verbose: bool) {
     let mut out = String::new();
     let _ = writeln!(out, "{}", "-".repeat(20));
     let _ = writeln!(out, "{} downloaded.", plural(report.ok, "flag"));
@@ -149,16 +149,16 @@ pub fn final_report(report: &GetReport, label: Option<Label>) {
     if let Some(work) = &report.work {
         let _ = writeln!(out, "{}", work_line(work));
     }
-    for hint in hints(report, label) {
+    for hint in hints(report, label, verbose) {
         let _ = writeln!(out, "{hint}");
     }
     write_bytes(out.as_bytes());
 }
 
 /// What the counts alone do not say: the base URL is probably wrong, the
-/// server is not there, or it answers slower than the timeout, or it is
-/// overwhelmed.
-pub fn hints(report: &GetReport, label: Option<Label>) -> Vec<String> {
+/// server is not there (with the reason, unless `-v` printed it with the
+/// code), or it answers slower than the timeout, or it is overwhelmed.
+pub fn hints(report: &GetReport, label: Option<Label>, verbose: bool) -> Vec<String> {
     let mut hints = Vec::new();
     if report.requested > 1 && report.not_found == report.requested {
         hints.push(format!(
@@ -168,7 +168,10 @@ pub fn hints(report: &GetReport, label: Option<Label>) -> Vec<String> {
         ));
     }
     if let Some(reason) = &report.unreachable {
-        let reason = peer_text(reason.as_bytes());
+        let reason = match verbose {
+            true => "Nobody answered".to_string(),
+            false => peer_text(reason.as_bytes()),
+        };
         hints.push(match label {
             Some(label @ (Label::Local | Label::Delay | Label::Error)) => {
                 format!("*** {reason}. Is the {label} server running? Start one with: flags serve --label {label}")

@@ -96,7 +96,7 @@ pub struct Progress {
 
 /// The most bytes one connection's answers may have handed over and not
 /// had taken. A piece of an answer is at most a few KB when rendered for
-/// the request ([`super::timeline::page`]); shared bytes (a flag, a
+/// the request ([`super::timeline_page`]); shared bytes (a flag, a
 /// page) count too, though they cost nothing more, so a client that reads
 /// may have any answer, one at a time at worst.
 pub const BUDGET: usize = 256 << 10;

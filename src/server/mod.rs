@@ -42,6 +42,7 @@ pub mod pages;
 pub mod routes;
 pub mod stats;
 pub mod timeline;
+pub mod timeline_page;
 pub mod tls;
 
 use std::io;

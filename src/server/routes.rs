@@ -27,7 +27,7 @@ use super::config::{LogEntry, ServerConfig, Source};
 use super::faults::FaultKind;
 use super::files::{Content, DirSource};
 use super::stats::Stats;
-use super::{image, pages, timeline};
+use super::{image, pages, timeline, timeline_page};
 use crate::countries::{self, catalog, CountryCode};
 use crate::http::wire::peer_text;
 
@@ -476,7 +476,7 @@ async fn answer_request(
         Route::Timeline => {
             // In pages, rendered as the client takes them: a whole ring is
             // 3 MB, which a client that reads nothing would hold.
-            let query = match timeline::Query::parse(req.uri().query()) {
+            let query = match timeline_page::Query::parse(req.uri().query()) {
                 Ok(query) => query,
                 Err(why) => return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}"))),
             };

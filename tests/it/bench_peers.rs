@@ -130,10 +130,11 @@ fn sigusr1_and_sigalrm_do_not_end_the_bench() {
 
 /// The peak resident set, in MiB, of `cmd` run to its end (at most
 /// `limit`), its stdout read meanwhile; and that stdout.
-#[allow(clippy::zombie_processes, reason = "reaped by wait_with_usage, which reads its rusage")]
+#[allow(clippy::zombie_processes, reason = "reaped by wait_with_usage")]
 fn peak_mib(mut cmd: Command, limit: Duration) -> (u64, Option<i32>, String) {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let pid = child.id();
+    let sampler = super::util::hwm_until_exit(pid);
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -151,7 +152,7 @@ fn peak_mib(mut cmd: Command, limit: Duration) -> (u64, Option<i32>, String) {
     let _ = tx.send(());
     guard.join().unwrap();
     let (code, _) = flags::os::exit_of(waited.status);
-    (waited.max_rss_kib / 1024, code, reader.join().unwrap())
+    (sampler.join().unwrap() / 1024, code, reader.join().unwrap())
 }
 
 /// A peer that prints 300 MB on stdout and saves nothing.

@@ -282,3 +282,17 @@ pub fn wait_in_flight(addr: SocketAddr, n: u64) {
 pub fn peak_rss_kib(pid: u32) -> u64 {
     flags::os::peak_rss_kib(pid).expect("the process runs")
 }
+
+/// Samples process `pid`'s own peak resident set (`VmHWM`, in KiB) until
+/// it exits: the largest seen. Not `wait4`'s figure, which starts a child
+/// at its parent's mark (the test process, which may hold a lot).
+pub fn hwm_until_exit(pid: u32) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(kib) = flags::os::peak_rss_kib(pid) {
+            peak = peak.max(kib);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        peak
+    })
+}

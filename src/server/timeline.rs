@@ -10,7 +10,8 @@
 //! that ended after `MS` (milliseconds since the server started), and
 //! `GET /timeline?after=SEQ` those recorded after the `SEQ`-th, for a
 //! poller (the gallery's live waterfall) that must miss none, in pages of
-//! at most [`PAGE`] rendered as the client reads them ([`page`]); a
+//! at most [`PAGE`](super::timeline_page::PAGE) rendered as the client reads them
+//! ([`timeline_page`](super::timeline_page)); a
 //! request is recorded when it ends;
 //! `flags serve --timeline FILE` draws the whole record when the server
 //! stops, with the same drawing as a client's `--timeline`
@@ -35,9 +36,6 @@ use hyper::body::{Body as _, Frame, SizeHint};
 use serde::Serialize;
 
 use super::body::Body;
-
-pub mod page;
-pub use page::{PageBody, Query, PAGE};
 
 /// How many requests the record keeps.
 pub const KEEP: usize = 10_000;
@@ -81,7 +79,7 @@ pub struct Served {
 
 /// The whole record at once, for the server's own process (`flags serve
 /// --timeline FILE`, the demo, the benchmarks); `GET /timeline` answers it
-/// in pages ([`page`]), with a `next` field besides these.
+/// in pages ([`timeline_page`](super::timeline_page)), with a `next` field besides these.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
     /// Milliseconds since the server started, now.
@@ -105,7 +103,7 @@ pub fn from_gallery(headers: &hyper::HeaderMap) -> bool {
 #[derive(Debug)]
 pub struct Timeline {
     start: Instant,
-    ring: Mutex<VecDeque<Served>>,
+    pub(super) ring: Mutex<VecDeque<Served>>,
     total: AtomicU64,
     conns: AtomicU64,
 }
@@ -132,7 +130,7 @@ impl Timeline {
         self.conns.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    fn push(&self, mut served: Served) {
+    pub(super) fn push(&self, mut served: Served) {
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         served.seq = self.total.fetch_add(1, Ordering::Relaxed) + 1;
         if ring.len() == KEEP {
@@ -267,29 +265,31 @@ impl Drop for Recorded {
     }
 }
 
+/// A request served at `head_ms`, for the tests of the ring and its pages.
+#[cfg(test)]
+pub(crate) fn served(head_ms: f64) -> Served {
+    Served {
+        seq: 0,
+        conn: 1,
+        conn_ms: 0.0,
+        protocol: "HTTP/1.1",
+        tls: false,
+        request: "GET /flags/br/br.gif".into(),
+        head_ms,
+        first_byte_ms: None,
+        last_byte_ms: None,
+        status: Some(200),
+        bytes: 0,
+        fault: None,
+        left_early: false,
+        done_ms: None,
+        page: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    pub(super) fn served(head_ms: f64) -> Served {
-        Served {
-            seq: 0,
-            conn: 1,
-            conn_ms: 0.0,
-            protocol: "HTTP/1.1",
-            tls: false,
-            request: "GET /flags/br/br.gif".into(),
-            head_ms,
-            first_byte_ms: None,
-            last_byte_ms: None,
-            status: Some(200),
-            bytes: 0,
-            fault: None,
-            left_early: false,
-            done_ms: None,
-            page: false,
-        }
-    }
 
     #[test]
     fn the_ring_keeps_the_last_requests_and_answers_since_a_time() {

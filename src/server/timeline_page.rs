@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use super::{Served, Timeline, KEEP};
+use super::timeline::{Served, Timeline, KEEP};
 
 /// The most requests one answer holds.
 pub const PAGE: usize = 1_000;
@@ -191,7 +191,7 @@ impl hyper::body::Body for PageBody {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::served;
+    use super::super::timeline::served;
     use super::*;
     use http_body_util::BodyExt;
 
