@@ -19,7 +19,7 @@
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the chapter's experiment against the embedded server (`flags` alone), and part two: CPU work under the model GIL |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
-//! | [`exam`] | `flags exam`: the catalog of misbehaving servers, their stages, running any client, the grader |
+//! | [`exam`] | `flags exam`: the catalog of misbehaving servers and the controls, their stages, each run watched (its cgroup or session), the grader, the report card as data, baselines and merges |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
