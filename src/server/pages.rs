@@ -140,7 +140,9 @@ async function poll() {\n\
     const rate = done.length ? done[done.length - 1].requests : 0;\n\
     $('now').textContent = now; $('peak').textContent = s.peak_in_flight; $('rate').textContent = rate;\n\
     $('total').textContent = s.requests;\n\
-    $('statuses').textContent = Object.entries(s.by_status).map(([k, v]) => k + ': ' + v).join(', ') || 'none yet';\n\
+    const answers = Object.entries(s.by_status).map(([k, v]) => k + ': ' + v);\n\
+    if (s.unanswered) answers.push('left before an answer: ' + s.unanswered);\n\
+    $('statuses').textContent = answers.join(', ') || 'none yet';\n\
     const top = Math.max(1, ...done.map(d => d.requests));\n\
     $('spark').innerHTML = done.map(d => '<i style=\"height:' + Math.round(100 * d.requests / top) + '%\"></i>').join('');\n\
     seen.updates += 1; seen.most = Math.max(seen.most, now);\n\
@@ -244,7 +246,7 @@ fn gallery(config: &ServerConfig, codes: &[String], host: &str) -> String {
          <p>Download them: <code>flags get -s {base} -a</code> &middot; browse <a href=\"/flags/\">/flags/</a></p>\n\
          <p id=loaded>Loading {n} flags&hellip;</p>\n\
          <div id=live title=\"from /stats, twice a second\"><span><small>in flight</small><br><b id=now>0</b></span>\
-         <span><small>peak</small><br><b id=peak>0</b></span><span><small>requests/s</small><br><b id=rate>0</b></span>\
+         <span><small>peak</small><br><b id=peak>0</b></span><span><small title=\"this page's own images left out\">requests/s</small><br><b id=rate>0</b></span>\
          <span><small>last minute</small><br><span id=spark></span></span>\
          <span><small>requests</small><br><b id=total>0</b> <small id=statuses></small></span></div>\n\
          <details open><summary>Requests as the server sees them (the last 150, from <code>/timeline</code>)</summary>\

@@ -276,7 +276,8 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Re
     // Watching does not change what is watched: `/stats` and `/timeline`
     // count nothing.
     let counted = !matches!(req.uri().path(), "/stats" | "/timeline");
-    let _in_flight = counted.then(|| state.stats.enter());
+    let page_own = timeline::from_gallery(req.headers());
+    let mut in_flight = counted.then(|| state.stats.enter(page_own));
     let record = state.stats.timeline();
     // Recorded even when the answer is dropped unfinished (the client left).
     let pending = counted.then(|| {
@@ -295,7 +296,7 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Re
             fault: None,
             left_early: false,
             done_ms: None,
-            page: timeline::from_gallery(req.headers()),
+            page: page_own,
         })
     });
     // The entry is only built when someone reads it: this is the hot path.
@@ -314,8 +315,9 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Re
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
     }
-    if let (Ok(resp), true) = (&result, counted) {
+    if let (Ok(resp), Some(in_flight)) = (&result, in_flight.as_mut()) {
         state.stats.count_status(resp.status().as_u16());
+        in_flight.answered();
     }
     let status = match &result {
         Ok(resp) => Some(resp.status().as_u16()),

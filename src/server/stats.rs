@@ -23,6 +23,8 @@ const HISTORY: usize = 60;
 pub struct Stats {
     requests: AtomicU64,
     teapots: AtomicU64,
+    /// Requests that ended without an answer sent (the client left).
+    unanswered: AtomicU64,
     /// Requests per flag API URL: two per two-letter code (image, metadata).
     asked: Vec<AtomicU64>,
     /// Answers by status, 100 to 599.
@@ -44,6 +46,7 @@ impl Default for Stats {
         Stats {
             requests: AtomicU64::new(0),
             teapots: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
             asked: (0..26 * 26 * 2).map(|_| AtomicU64::new(0)).collect(),
             statuses: (0..500).map(|_| AtomicU64::new(0)).collect(),
             in_flight: AtomicUsize::new(0),
@@ -65,6 +68,9 @@ pub struct Snapshot {
     pub requests: u64,
     /// Answers sent, by status code.
     pub by_status: std::collections::BTreeMap<u16, u64>,
+    /// Requests that ended with no answer sent: the client left first.
+    /// With `by_status` and `in_flight`, every request is accounted for.
+    pub unanswered: u64,
     /// Requests being answered now.
     pub in_flight: usize,
     /// The most that were ever being answered at once.
@@ -77,7 +83,8 @@ pub struct Snapshot {
     pub tls_handshakes: u64,
     pub tls_handshake_ms: f64,
     /// Requests started in each of the last 60 seconds, oldest first (the
-    /// current second last), with the Unix time of each second.
+    /// current second last), with the Unix time of each second; the
+    /// gallery page's own requests (its images) are left out.
     pub per_second: Vec<Second>,
 }
 
@@ -163,12 +170,17 @@ impl Stats {
         self.peak.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn enter(self: &Arc<Self>) -> InFlight {
+    /// Counts a request as received and in flight; `page` for one the
+    /// gallery page made itself, which the rate per second leaves out.
+    pub(crate) fn enter(self: &Arc<Self>, page: bool) -> InFlight {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         // Only a new peak is written: a read keeps the line shared.
         if now > self.peak.load(Ordering::Relaxed) {
             self.peak.fetch_max(now, Ordering::SeqCst);
+        }
+        if page {
+            return InFlight { stats: Arc::clone(self), answered: false };
         }
         let second = unix_now();
         let (t, n) = &self.seconds[second as usize % HISTORY];
@@ -179,7 +191,7 @@ impl Stats {
             n.store(0, Ordering::Relaxed);
         }
         n.fetch_add(1, Ordering::Relaxed);
-        InFlight(Arc::clone(self))
+        InFlight { stats: Arc::clone(self), answered: false }
     }
 
     /// The record of the last requests.
@@ -207,6 +219,7 @@ impl Stats {
         Snapshot {
             requests: self.requests(),
             by_status,
+            unanswered: self.unanswered.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             peak_in_flight: self.peak_in_flight(),
             connections: self.connections(),
@@ -218,11 +231,26 @@ impl Stats {
     }
 }
 
-/// Counts a request as in flight until dropped.
-pub(crate) struct InFlight(Arc<Stats>);
+/// Counts a request as in flight until dropped; one dropped before its
+/// answer was counted (the client left, and its answer with it) counts as
+/// unanswered.
+pub(crate) struct InFlight {
+    stats: Arc<Stats>,
+    answered: bool,
+}
+
+impl InFlight {
+    /// Its answer's status was counted.
+    pub(crate) fn answered(&mut self) {
+        self.answered = true;
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !self.answered {
+            self.stats.unanswered.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -369,3 +369,26 @@ fn a_client_that_leaves_halfway_through_the_preface_is_let_go_before_its_header_
     // And it serves the next client as ever.
     assert_eq!(fetch(srv.addr, "/flags/br/br.gif").status, 200);
 }
+
+#[test]
+fn every_request_is_accounted_for_in_the_stats_those_left_unanswered_included() {
+    // A client that leaves during a delay got no answer: /stats counts it,
+    // so requests = answers by status + unanswered + in flight, as the
+    // gallery shows them.
+    use std::io::Write;
+    let server = super::util::ServeProcess::start(&["--delay", "30"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    super::util::wait_until("the request is in flight", std::time::Duration::from_secs(10), || {
+        super::util::stats(server.addr)["in_flight"] == 1
+    });
+    drop(s);
+    super::util::wait_until("it is counted as unanswered", std::time::Duration::from_secs(10), || {
+        super::util::stats(server.addr)["unanswered"] == 1
+    });
+    let _ = super::util::fetch(server.addr, "/flags/fr/fr.gif.nope");
+    let st = super::util::stats(server.addr);
+    let answered: u64 = st["by_status"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let (requests, unanswered) = (st["requests"].as_u64().unwrap(), st["unanswered"].as_u64().unwrap());
+    assert_eq!(requests, answered + unanswered + st["in_flight"].as_u64().unwrap(), "{st}");
+}
