@@ -69,23 +69,20 @@ pub fn where_the_cpu_goes(who: &StyleTimes) -> String {
 /// with the speedups, where each style's time goes, and the answers.
 pub fn write_timeline(demo: &Demo, delay: Delay, path: &Path) -> std::io::Result<()> {
     let mut panels = part_panels(&demo.io, "", &|r| where_the_time_goes(r, delay));
-    let mut intro = format!(
-        "The same 20 flags, each answered after {delay}, four ways, on one time axis: {}. One row per flag, in \
-         the order they started; grey while a flag waits for its turn, then its request. A --peer is drawn \
-         from the server's record, a row per request grouped by connection. Hover a row for its times.",
-        summary(&demo.io)
-    );
+    // The times and the answers first, in a few lines; each panel says the
+    // rest in a sentence of its own.
+    let mut intro = format!("Each answer after {delay}: {}.", summary(&demo.io));
     if let Some(work) = &demo.work.filter(|_| !demo.cpu.is_empty()) {
         panels.extend(part_panels(&demo.cpu, &format!("part two, {}: ", work.args()), &where_the_cpu_goes));
         intro += &format!(
-            " Part two: the same flags at no delay, each given {} ms of CPU work ({}): {}; pink while a flag waits \
-             for the GIL, magenta while it computes. {}",
+            " Part two, no delay and {} ms of CPU per flag ({}): {}. {}",
             work.cpu.as_millis(),
             work.args(),
             summary(&demo.cpu),
             answers_or_none(demo, delay, work)
         );
     }
+    intro += " One row per flag, in the order they started; hover a row for its times.";
     let page = crate::waterfall::html_with(
         "flags demo: the same 20 flags, four ways",
         &intro,
