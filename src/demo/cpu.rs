@@ -68,13 +68,25 @@ pub fn answers(io: &[StyleTimes], cpu: &[StyleTimes], delay: Delay, work: &Work)
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let ms = work.cpu.as_secs_f64() * 1000.0;
     let gil = if work.gil { "under the GIL" } else { "without the GIL" };
+    // What the processes' time says: faster than one thread, or, on a
+    // machine busy with other work (or with one core), no faster.
+    let processes_said = match processes < 0.8 * cpu_seq {
+        true => format!(
+            "The processes, each with a GIL of its own, computed side by side: {processes:.2} s on {cores} cores."
+        ),
+        false => format!(
+            "The processes, each with a GIL of its own, should compute side by side, but took {processes:.2} s, \
+             no faster than one thread: this machine had no core to spare for them ({cores} cores, busy with other \
+             work, or starting the processes cost more than it saved)."
+        ),
+    };
     Some(format!(
         "The chapter's two questions, answered by these runs. \
          Why are twenty threads {:.0}x faster than the sequential loop, when the GIL lets one thread run at a time? Because a thread \
          waiting for the network does not hold the GIL: in part one the twenty threads waited out their {delay} \
          together ({threads:.2} s against sequential's {seq:.2} s). Give each flag {ms:.0} ms of CPU {gil} and the \
          same threads take {cpu_threads:.2} s, no faster than one thread's {cpu_seq:.2} s: only one of them can \
-         compute at a time. The processes, each with a GIL of its own, took {processes:.2} s on {cores} cores. \
+         compute at a time. {processes_said} \
          And why is the event loop {:.0}x faster, though it is one thread too? Because it waits for all twenty answers at once \
          ({aio:.2} s), not for one after another. But a coroutine that computes holds the loop: async took \
          {cpu_async:.2} s, every other request stalled while one flag computed. Handed to the blocking pool \
