@@ -3,6 +3,7 @@ mod attack_server;
 mod bench_peers;
 mod browser;
 mod cli;
+mod docs_commands;
 mod exam;
 mod exam_card;
 mod exam_ci;
