@@ -14,7 +14,10 @@ use plotters::prelude::*;
 use super::result::{BenchReport, Point};
 use super::workload::Workload;
 
-const COLOURS: [RGBColor; 10] = [
+/// One colour a tool, for the 15 tools a full bench with `--peers`
+/// measures and a few more: past ten, two tools shared a colour (python3
+/// threads drew in flags sequential's).
+const COLOURS: [RGBColor; 16] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x2c, 0xa0, 0x2c),
@@ -25,6 +28,12 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(0x17, 0xbe, 0xcf),
     RGBColor(0xbc, 0xbd, 0x22),
     RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x00, 0x33, 0x66),
+    RGBColor(0x8b, 0x00, 0x00),
+    RGBColor(0x00, 0x64, 0x00),
+    RGBColor(0xb8, 0x86, 0x0b),
+    RGBColor(0x4b, 0x00, 0x82),
+    RGBColor(0x00, 0x80, 0x80),
 ];
 
 /// Every tool in the report, in a fixed order, so each keeps one colour.
@@ -333,6 +342,14 @@ mod tests {
                 .unwrap();
         assert!(bars.contains("\ncurl\n") && bars.contains("\nW2\n"), "{bars}");
         assert!(bars.contains("concurrency sweep: not measured"));
+    }
+
+    #[test]
+    fn a_full_bench_draws_every_tool_in_a_colour_of_its_own() {
+        let tools: Vec<String> = (0..15).map(|i| format!("tool {i}")).collect();
+        let colours: std::collections::BTreeSet<(u8, u8, u8)> =
+            tools.iter().map(|t| colour_of(&tools, t)).map(|RGBColor(r, g, b)| (r, g, b)).collect();
+        assert_eq!(colours.len(), tools.len());
     }
 
     #[test]
