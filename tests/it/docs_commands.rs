@@ -27,11 +27,13 @@ fn pages() -> Vec<PathBuf> {
 }
 
 /// The lines of `text` inside ```sh, ```console and ```bash blocks, with
-/// their line numbers (from 1).
-fn shell_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
+/// their line numbers (from 1); a line that ends in a backslash is joined
+/// with the next, as the shell joins them.
+fn shell_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
     let mut in_shell = false;
     let mut in_block = false;
+    let mut joining = false;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if let Some(info) = trimmed.strip_prefix("```") {
@@ -43,7 +45,15 @@ fn shell_lines(text: &str) -> Vec<(usize, &str)> {
                 in_shell = matches!(info.trim(), "sh" | "console" | "bash" | "shell");
             }
         } else if in_shell {
-            out.push((i + 1, line));
+            let piece = line.strip_suffix('\\');
+            match (joining, out.last_mut()) {
+                (true, Some((_, joined))) => {
+                    joined.push(' ');
+                    joined.push_str(piece.unwrap_or(line).trim_start());
+                }
+                _ => out.push((i + 1, piece.unwrap_or(line).to_string())),
+            }
+            joining = piece.is_some();
         }
     }
     out
@@ -96,7 +106,7 @@ fn flags_command(line: &str) -> Option<Vec<String>> {
     if !line.starts_with("flags ") && line != "flags" {
         return None;
     }
-    if ["$(", "`", "|", "&&", "||", "<<", ";"].iter().any(|s| line.contains(s)) || line.ends_with('\\') {
+    if ["$(", "`", "|", "&&", "||", "<<", ";"].iter().any(|s| line.contains(s)) {
         return None;
     }
     let mut words = words(line)?;
@@ -126,7 +136,7 @@ fn every_flags_command_in_the_docs_parses() {
         let text = std::fs::read_to_string(&page).unwrap();
         let name = page.strip_prefix(root()).unwrap().display().to_string();
         for (n, line) in shell_lines(&text) {
-            let Some(args) = flags_command(line) else { continue };
+            let Some(args) = flags_command(&line) else { continue };
             checked += 1;
             match Cli::try_parse_from(&args) {
                 Ok(_) => {}
@@ -173,6 +183,13 @@ fn every_relative_link_in_the_docs_exists() {
 
 #[test]
 fn the_shell_split_reads_the_simple_cases() {
+    // A command over two lines is read as one, and a wrong option in its
+    // second line is seen.
+    let joined = shell_lines("```sh\nflags get \\\n  --bogus\n```\n");
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    let args = flags_command(&joined[0].1).unwrap();
+    assert_eq!(args, ["flags", "get", "--bogus"]);
+    assert!(Cli::try_parse_from(&args).is_err());
     assert_eq!(
         flags_command("$ flags get -a --mode threadpool    # the 194 flags"),
         Some(vec!["flags".into(), "get".into(), "-a".into(), "--mode".into(), "threadpool".into()])
