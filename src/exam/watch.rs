@@ -109,8 +109,10 @@ pub fn kill_cgroup(dir: &Path) {
         // SAFETY: kill only sends a signal; a pid gone is ESRCH.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    for _ in 0..20 {
-        if std::fs::remove_dir(dir).is_ok() {
+    // A killed client stays in its cgroup until the thread waiting for it
+    // reaps it: a second at most, then the folder can go.
+    for _ in 0..200 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));

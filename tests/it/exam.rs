@@ -229,6 +229,8 @@ fn ctrl_c_ends_the_exam_kills_its_clients_and_removes_its_scratch_folder() {
         assert_eq!(status.code(), Some(130), "{signals} Ctrl-C");
         wait_until("the client is gone", Duration::from_secs(5), || !flags::os::is_running(pid));
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "{signals} Ctrl-C: the scratch folder is gone");
+        let cgroup = format!("flags-exam-{}", child.id());
+        assert!(!found_under(Path::new("/sys/fs/cgroup"), &cgroup, 4), "{signals} Ctrl-C: {cgroup} is left");
     }
 }
 
@@ -384,4 +386,13 @@ fn what_a_client_prints_costs_the_exam_a_few_kilobytes() {
     assert!(err.contains("bytes left out") && err.ends_with("last words\n"), "{}", &err[err.len() - 100..]);
     assert!(o["stdout_tail"].as_str().unwrap().len() < 10_000);
     assert!(peak_kib > 0 && peak_kib < 100 << 10, "the exam's peak RSS: {} MB", peak_kib >> 10);
+}
+
+/// True when a folder named `name` is under `dir`, `depth` levels down at most.
+fn found_under(dir: &Path, name: &str, depth: usize) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .any(|e| e.file_name() == name || (depth > 0 && found_under(&e.path(), name, depth - 1)))
 }
