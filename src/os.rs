@@ -13,7 +13,6 @@
 //! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
 //! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
 //! | [`wait_with_usage`] | `wait4`: status, CPU time, `ru_maxrss` in KiB | the same, `ru_maxrss` in bytes on macOS |
-//! | [`group_rss_kib`] | the `VmRSS` of every process of the group, from `/proc` | none |
 //! | [`kill_group`] | `killpg(SIGKILL)` | the same |
 //! | [`children`] | `/proc/PID/task/*/children` | none |
 //! | [`hostname`] | `gethostname` | the same |
@@ -149,32 +148,6 @@ pub fn exit_of(status: i32) -> (Option<i32>, Option<i32>) {
     match libc::WIFEXITED(status) {
         true => (Some(libc::WEXITSTATUS(status)), None),
         false => (None, libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))),
-    }
-}
-
-/// The resident memory, in KiB, of every process in group `pgid` now;
-/// `None` where the system does not say.
-pub fn group_rss_kib(pgid: u32) -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        let mut total = 0;
-        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // Fields after the command's ")": state, ppid, pgrp, ...
-            let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
-            if rest.split(' ').nth(2).and_then(|g| g.parse::<u32>().ok()) != Some(pgid) {
-                continue;
-            }
-            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
-            let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:"));
-            total += rss.and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok()).unwrap_or(0);
-        }
-        Some(total)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pgid;
-        None
     }
 }
 

@@ -103,6 +103,17 @@ pub struct Observed {
     pub stderr_bytes: u64,
 }
 
+impl Observed {
+    /// How the client ended, in words: `exit 1`, `killed by signal 9`.
+    pub fn status(&self) -> String {
+        match (self.exit, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            _ => "no exit status".into(),
+        }
+    }
+}
+
 /// Above this peak RSS a client failed, whatever it saved.
 pub const MEMORY_LIMIT_KIB: u64 = 256 << 10;
 
@@ -177,43 +188,44 @@ pub fn counts_as(case: &Case, o: &Observed, v: &Verdict) -> Kind {
     }
 }
 
-/// True when nothing but the files can have failed the run: it ended in
-/// time, leaked nothing, kept to the memory limit, left no process, and
-/// the server saw its request.
+/// True when nothing but the files can have failed the run: no fault of
+/// [`fault_before_files`], and the server saw its request.
 fn only_files_wrong(o: &Observed) -> bool {
-    !o.hung
-        && o.left_running.is_empty()
-        && !o.server.requests.iter().any(|r| r.other && !r.credentials.is_empty())
-        && o.peak_rss_kib.is_none_or(|k| k <= MEMORY_LIMIT_KIB)
-        && o.server.requests.iter().any(|r| !r.other)
+    fault_before_files(o).is_none() && o.server.requests.iter().any(|r| !r.other)
+}
+
+/// What fails a run whatever its files: it hung, leaked credentials to
+/// another host, used too much memory, or left a process running.
+fn fault_before_files(o: &Observed) -> Option<Verdict> {
+    use Grade::Fail;
+    if o.hung {
+        let rss = o.peak_rss_kib.map(|k| format!(", RSS {} MB", k / 1024)).unwrap_or_default();
+        return Some(Verdict::new(Fail, format!("hung: killed after {:.0} s{rss}", o.wall_ms as f64 / 1000.0)));
+    }
+    if let Some(r) = o.server.requests.iter().find(|r| r.other && !r.credentials.is_empty()) {
+        let field = r.credentials.join(" and ");
+        return Some(Verdict::new(Fail, format!("sent {field} to 127.0.0.1:{} (another host)", o.other_port)));
+    }
+    if let Some(kib) = o.peak_rss_kib.filter(|k| *k > MEMORY_LIMIT_KIB) {
+        return Some(Verdict::new(
+            Fail,
+            format!("used {} MB of memory (more than {} MB)", kib / 1024, MEMORY_LIMIT_KIB / 1024),
+        ));
+    }
+    if !o.left_running.is_empty() {
+        return Some(Verdict::new(Fail, format!("left a process running ({})", o.left_running.join(", "))));
+    }
+    None
 }
 
 /// The verdict by what the run left and its exit, before the server's
 /// sight is checked.
 fn outcome(case: &Case, o: &Observed) -> Verdict {
     use Grade::{Fail, Info, Pass};
-    if o.hung {
-        let rss = o.peak_rss_kib.map(|k| format!(", RSS {} MB", k / 1024)).unwrap_or_default();
-        return Verdict::new(Fail, format!("hung: killed after {:.0} s{rss}", o.wall_ms as f64 / 1000.0));
+    if let Some(fault) = fault_before_files(o) {
+        return fault;
     }
-    if let Some(r) = o.server.requests.iter().find(|r| r.other && !r.credentials.is_empty()) {
-        let field = r.credentials.join(" and ");
-        return Verdict::new(Fail, format!("sent {field} to 127.0.0.1:{} (another host)", o.other_port));
-    }
-    if let Some(kib) = o.peak_rss_kib.filter(|k| *k > MEMORY_LIMIT_KIB) {
-        return Verdict::new(
-            Fail,
-            format!("used {} MB of memory (more than {} MB)", kib / 1024, MEMORY_LIMIT_KIB / 1024),
-        );
-    }
-    if !o.left_running.is_empty() {
-        return Verdict::new(Fail, format!("left a process running ({})", o.left_running.join(", ")));
-    }
-    let status = match (o.exit, o.signal) {
-        (Some(c), _) => format!("exit {c}"),
-        (None, Some(s)) => format!("killed by signal {s}"),
-        _ => "no exit status".into(),
-    };
+    let status = o.status();
     let right: Vec<&FileSeen> = o.files.iter().filter(|f| f.is_right()).collect();
     let saved: Vec<&str> =
         case.codes.iter().copied().filter(|cc| right.iter().any(|f| f.named_for().as_deref() == Some(*cc))).collect();

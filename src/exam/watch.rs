@@ -406,20 +406,25 @@ fn marked(pid: u32, mark: &str) -> bool {
     std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == want.as_bytes()))
 }
 
-/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`'s
-/// 22nd field): with the pid, it names one process.
-fn started_at(pid: u32) -> Option<u64> {
+/// The fields of `/proc/PID/stat` after the command's `)`: the state,
+/// then, counted from the parent: the parent (0), group (1), session (2),
+/// ... and the start time (18).
+fn stat(pid: u32) -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(") ")?;
-    rest.split(' ').nth(19)?.parse().ok()
+    Some(rest.split(' ').skip(1).map(|f| f.parse().unwrap_or(0)).take(19).collect())
 }
 
-/// A process's parent, group and session, from `/proc/PID/stat`.
+/// When process `pid` started, in clock ticks since boot: with the pid, it
+/// names one process.
+fn started_at(pid: u32) -> Option<u64> {
+    stat(pid)?.get(18).copied()
+}
+
+/// A process's parent, group and session.
 fn stat_ids(pid: u32) -> Option<(u32, u32, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(") ")?;
-    let mut fields = rest.split(' ').skip(1).map(|f| f.parse::<u32>().ok());
-    Some((fields.next()??, fields.next()??, fields.next()??))
+    let f = stat(pid)?;
+    Some((*f.first()? as u32, *f.get(1)? as u32, *f.get(2)? as u32))
 }
 
 #[cfg(test)]
@@ -435,5 +440,11 @@ mod tests {
         let found = candidates(own);
         assert!(found.contains(&PathBuf::from("/sys/fs/cgroup/memory/a/b")), "{found:?}");
         assert!(!found.iter().any(|p| p.starts_with("/sys/fs/cgroup/cpu")));
+        // This process: its parent is ours, and it started before now.
+        let me = std::process::id();
+        assert_eq!(stat_ids(me).map(|(ppid, ..)| ppid), Some(std::os::unix::process::parent_id()));
+        let ticks = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+        let field_22: u64 = ticks.rsplit_once(") ").unwrap().1.split(' ').nth(19).unwrap().parse().unwrap();
+        assert_eq!(started_at(me), Some(field_22));
     }
 }

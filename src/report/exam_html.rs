@@ -281,11 +281,7 @@ fn details(d: &mut String, run: &Run, client: &Client, case: &CaseInfo) {
         d.push_str("<p>not run</p></div></details>");
         return;
     };
-    let exit = match (o.exit, o.signal) {
-        (Some(c), _) => format!("exit {c}"),
-        (None, Some(s)) => format!("killed by signal {s}"),
-        _ => "no exit status".into(),
-    };
+    let exit = o.status();
     let rss = o.peak_rss_kib.map_or("?".into(), |k| format!("{} KiB", thousands(k)));
     let s = &o.server;
     let _ = write!(
