@@ -19,6 +19,7 @@
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the chapter's experiment against the embedded server (`flags` alone), and part two: CPU work under the model GIL |
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
+//! | [`book`] | `flags book`: the book's own scripts, from the reader's checkout, each beside the style that does the same |
 //! | [`exam`] | `flags exam`: the catalog of misbehaving servers and the controls, their stages, each run watched (its cgroup or session), the grader, the report card as data, baselines and merges |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
@@ -34,6 +35,7 @@
 //! | [`os`] | every call that is not the same on every Unix (clocks, a peer's hang-up, a process's memory), gated in one place |
 
 pub mod bench;
+pub mod book;
 pub mod capture;
 pub mod cli;
 pub mod countries;

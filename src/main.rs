@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 
 use flags::bench::BenchConfig;
+use flags::book::{BookConfig, BookError};
 use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig};
 use flags::demo::DemoConfig;
 use flags::download::Sink;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
         Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
         Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
+        Some(Command::Book(args)) => book_command(&valid("book", BookConfig::try_from(args)), signals),
         Some(Command::Exam(mut args)) => match args.command.take() {
             Some(ExamCommand::Merge(args)) => merge_command(valid("exam merge", MergeRun::try_from(args))),
             None => exam_command(valid("exam", ExamRun::try_from(args)), signals),
@@ -164,6 +166,39 @@ fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode
     let written = demo::write_timeline(&demo, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
     report::seed::demo_end(&demo, config.delay, &config.dest, written);
     Ok(ExitCode::SUCCESS)
+}
+
+fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+    // As the demo: the first signal ends the run in progress and tables
+    // the pairs done; a second quits now, the temporary copies removed.
+    let stop = Arc::new(Stop::default());
+    let first = signals.stop_steps(&stop)?;
+    let book = match flags::book::run(config, &report::book::BookPrinter, &stop) {
+        Ok(book) => book,
+        // A folder that holds no chapter, or a script that is not one of
+        // it: a usage error.
+        Err(BookError::Chapter(e)) => {
+            with_usage(clap::Error::raw(clap::error::ErrorKind::ValueValidation, e), "book").exit()
+        }
+        Err(BookError::NoArgs { script }) => with_usage(
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{script} takes no command line (only the flags2 and flags3 scripts do)"),
+            ),
+            "book",
+        )
+        .exit(),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(signal) = first.get() {
+        report::book::interrupted(&book);
+        return Ok(ExitCode::from(exit_status(signal)));
+    }
+    let written = flags::book::page::write_timeline(&book, &config.timeline)
+        .map(|()| config.timeline.as_path())
+        .map_err(|e| e.to_string());
+    report::book::end(&book, written);
+    Ok(ExitCode::from(if book.all_well() { 0 } else { 1 }))
 }
 
 fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {

@@ -20,11 +20,13 @@ use crate::http::{BaseUrl, Protocol, Trust};
 use crate::save;
 use crate::server::{Delay, FaultPlan, FaultSettings, Label, ServerConfig, Source};
 
+mod book;
 mod exam;
 mod parse;
 mod work;
+pub use book::BookArgs;
 pub use exam::{ExamArgs, ExamCommand, ExamRun, MergeArgs, MergeRun, OutputArgs, Outputs};
-use parse::{invalid, parse_timeout};
+use parse::{invalid, parse_delay, parse_timeout};
 pub use work::WorkArgs;
 
 /// Download country flags in several concurrency styles and measure what each costs.
@@ -51,6 +53,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Measure every style (and curl, aria2c, wget2) on the chapter's workloads and sweeps.
     Bench(BenchArgs),
+    /// Run the book's own scripts from your copy of its code, each beside the flags style that does the same.
+    Book(BookArgs),
     /// Grade HTTP download clients (curl, wget2, your own) against a catalog of misbehaving servers.
     Exam(ExamArgs),
     /// Print a shell completion script: flags completions bash > /etc/bash_completion.d/flags
@@ -564,10 +568,6 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         Ok(t) if t.is_finite() && (0.0..=3600.0).contains(&t) => Ok(Duration::from_secs_f64(t)),
         _ => Err("expected seconds between 0 and 3600".into()),
     }
-}
-
-fn parse_delay(s: &str) -> Result<Delay, String> {
-    s.parse()
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

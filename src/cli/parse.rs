@@ -1,5 +1,5 @@
 //! What more than one command's arguments share: the error for a value
-//! that is not valid, and the parser of a timeout.
+//! that is not valid, and the parsers of a timeout and a delay.
 
 use std::time::Duration;
 
@@ -8,6 +8,11 @@ use clap::error::ErrorKind;
 /// A clap error for `value` of `arg`, saying why it is not valid.
 pub(super) fn invalid(arg: &str, value: impl std::fmt::Display, why: impl std::fmt::Display) -> clap::Error {
     clap::Error::raw(ErrorKind::ValueValidation, format!("invalid value '{value}' for '{arg}': {why}"))
+}
+
+/// A server delay: `0.35`, `0.2..0.5`, `lognormal:0.22,1`.
+pub(super) fn parse_delay(s: &str) -> Result<crate::server::Delay, String> {
+    s.parse()
 }
 
 pub(super) fn parse_timeout(s: &str) -> Result<Duration, String> {

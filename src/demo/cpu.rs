@@ -19,7 +19,7 @@ use crate::work::Work;
 /// core as `ProcessPoolExecutor()` has.
 pub fn legs(work: Work, codes: usize) -> Vec<Leg> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let leg = |mode, concurrency, work| Leg { mode, concurrency, work: Some(work) };
+    let leg = |mode, concurrency, work| Leg { mode, concurrency, work: Some(work), names: false };
     vec![
         leg(Mode::Sequential, 1, work),
         leg(Mode::ThreadPool, codes, work),

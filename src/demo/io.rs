@@ -5,18 +5,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use super::legs::run_leg;
+use super::peer::Peer;
 use super::spec::{DemoConfig, DemoError, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
-use crate::bench::measure;
 use crate::bench::peers::CommandPeer;
 use crate::countries::pop20_sorted;
 use crate::download::Mode;
-use crate::save;
 use crate::server::{self, ServerConfig};
 use crate::signals::Stop;
 use crate::waterfall::Row;
-
-/// What is kept of each stream a peer prints: its first and last 2 KB.
-const SHOWN: usize = 2048;
 
 /// Runs part one; the styles and peers that ran to their end.
 pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Vec<StyleTimes>, DemoError> {
@@ -27,7 +23,7 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
     let mut rows = Vec::new();
     for mode in Mode::ALL {
         let concurrency = if mode == Mode::Sequential { 1 } else { codes.len() };
-        let leg = Leg { mode, concurrency, work: None };
+        let leg = Leg { mode, concurrency, work: None, names: false };
         server.stats().start_leg();
         match run_leg(&leg, (&server.base(), config.delay.max), &codes, config, observer, stop) {
             Some(times) => rows.push(times),
@@ -56,8 +52,7 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
 }
 
 /// Runs `peer` once against `server` into a fresh folder (removed after),
-/// as a step of `stop`, in a process group of its own that a stop reaches
-/// and that ends with it; its run, and the server's record of it as
+/// as a step of `stop`; its run, and the server's record of it as
 /// waterfall rows.
 fn run_peer(
     peer: &CommandPeer,
@@ -71,35 +66,7 @@ fn run_peer(
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
     let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
-    let record = server.stats().timeline();
-    let (before, conns) = (record.total(), server.stats().snapshot().connections);
-    let t0 = std::time::Instant::now();
     let cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
-    let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
-    let output = measure::run(cmd, keep, stop).map_err(DemoError::Peer)?;
-    // The peer's rows on its own clock: from when it started.
-    let origin = record.ms(t0);
-    let mut served = record.after(before).requests;
-    for r in &mut served {
-        r.conn_ms = (r.conn_ms - origin).max(0.0);
-        r.head_ms -= origin;
-        for t in [&mut r.first_byte_ms, &mut r.last_byte_ms, &mut r.done_ms].into_iter().flatten() {
-            *t -= origin;
-        }
-    }
-    let spans: Vec<(f64, f64)> = served.iter().map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms))).collect();
-    let run = PeerRun {
-        name: peer.name.clone(),
-        line,
-        elapsed: output.wall,
-        status: output.status,
-        stdout: output.stdout,
-        stderr: output.stderr,
-        saved: save::gifs_under(dir.path(), 3),
-        wanted: codes.len(),
-        requests: served.len(),
-        peak: crate::download::timeline::peak_of(&spans),
-        connections: (server.stats().snapshot().connections - conns) as usize,
-    };
-    Ok((run, crate::waterfall::served_rows(&served)))
+    let command = Peer { name: &peer.name, line, dir: dir.path(), wanted: codes.len() };
+    command.run(cmd, server, stop).map_err(DemoError::Peer)
 }

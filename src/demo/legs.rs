@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::spec::{DemoConfig, DemoObserver, Leg, StyleTimes};
+use super::spec::{DemoConfig, Leg, LegObserver, StyleTimes};
 use crate::countries::CountryCode;
 use crate::download::{self, Cancel, Job, RunResult};
 use crate::http::BaseUrl;
@@ -21,7 +21,7 @@ pub fn run_leg(
     (base, slowest): (&BaseUrl, Duration),
     codes: &[CountryCode],
     config: &DemoConfig,
-    observer: &dyn DemoObserver,
+    observer: &dyn LegObserver,
     stop: &Stop,
 ) -> Option<StyleTimes> {
     let (mut times, mut waterfall) = (Vec::new(), Vec::new());
@@ -34,6 +34,7 @@ pub fn run_leg(
         job.timeout = Duration::from_secs(10) + slowest;
         job.stall = job.timeout;
         job.work = leg.work;
+        job.names = leg.names;
         let cancel = Cancel::new(&config.dest);
         let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
         // The process exits right after an abort: the gate stays held

@@ -13,16 +13,20 @@
 //! | [`io`] | part one: the styles at the demo's delay, then the `--peer` commands |
 //! | [`cpu`] | part two: the styles with `--work`, and the answers to the chapter's questions |
 //! | [`page`] | `demo-timeline.html` |
+//! | [`peer`] | a command run against the server (`--peer`, the book's scripts), and the server's record of it |
 
 pub mod cpu;
 pub mod io;
 pub mod legs;
 pub mod page;
+pub mod peer;
 pub mod spec;
 
 pub use legs::waterfall_rows;
 pub use page::{timeline_path, where_the_cpu_goes, where_the_time_goes, write_timeline};
-pub use spec::{default_work, Demo, DemoConfig, DemoError, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
+pub use spec::{
+    default_work, Demo, DemoConfig, DemoError, DemoObserver, Leg, LegObserver, PeerRun, Runner, StyleTimes,
+};
 
 use crate::save;
 use crate::signals::Stop;

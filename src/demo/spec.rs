@@ -90,6 +90,8 @@ pub struct Leg {
     pub mode: Mode,
     pub concurrency: usize,
     pub work: Option<Work>,
+    /// flags3: fetch `metadata.json` too and name files after the country.
+    pub names: bool,
 }
 
 impl Leg {
@@ -180,16 +182,20 @@ impl PeerRun {
     }
 }
 
-/// What the demo tells as it goes.
-pub trait DemoObserver {
-    /// The server is up at `base`, answering after `delay`; `codes` flags per run.
-    fn started(&self, base: &BaseUrl, delay: Delay, codes: usize);
-    /// Part two begins: a server at `base` with no delay, `work` per flag.
-    fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize);
+/// What a style's runs tell as they go (the demo's, the book's).
+pub trait LegObserver {
     /// Run `run` of `runs` of `leg` begins; its outcomes go to the sink returned.
     fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink>;
     /// That run is over.
     fn run_ended(&self, result: &RunResult);
+}
+
+/// What the demo tells as it goes.
+pub trait DemoObserver: LegObserver {
+    /// The server is up at `base`, answering after `delay`; `codes` flags per run.
+    fn started(&self, base: &BaseUrl, delay: Delay, codes: usize);
+    /// Part two begins: a server at `base` with no delay, `work` per flag.
+    fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize);
     /// A `--peer` command is about to run (`line`, its placeholders filled).
     fn peer_started(&self, name: &str, line: &str);
     /// It ended.

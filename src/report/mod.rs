@@ -4,6 +4,7 @@
 //!
 //! - [`seed`]: the seed's output (codes as they are saved, then
 //!   `20 flags downloaded in 7.26s`), the demo's runs and table.
+//! - [`book`](mod@book): `flags book`'s runs, and the chapter's table with both columns.
 //! - [`get`]: `flags get`'s flags2-style report: initial report, progress
 //!   bar or one line per code, final counts, or the same as JSON.
 //! - [`serve`]: `flags serve`'s banner and request log.
@@ -14,6 +15,7 @@
 //! - [`out`]: stdout that may be closed under us.
 
 pub mod bench;
+pub mod book;
 pub mod exam;
 pub mod exam_html;
 pub mod exam_junit;

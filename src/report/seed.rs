@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::out::{say, say_part};
 use crate::countries::CountryCode;
-use crate::demo::{Demo, DemoObserver, Leg, PeerRun, Runner, StyleTimes};
+use crate::demo::{Demo, DemoObserver, Leg, LegObserver, PeerRun, Runner, StyleTimes};
 use crate::download::{Mode, Outcome, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
@@ -58,6 +58,21 @@ fn book_script(leg: &Leg) -> &'static str {
 /// Prints the demo as it runs.
 pub struct DemoPrinter;
 
+impl LegObserver for DemoPrinter {
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
+        let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
+        // The command that does the same against `flags serve --delay D`.
+        let m = if leg.mode == Mode::Sequential { String::new() } else { format!(" -m {}", leg.concurrency) };
+        let work = leg.work.map(|w| format!(" {}", w.args())).unwrap_or_default();
+        say!("\n$ flags get --mode {}{m}{work}    # {}{of}", leg.mode, book_script(leg));
+        Arc::new(SeedSink)
+    }
+
+    fn run_ended(&self, result: &RunResult) {
+        say!("\n{}", seed_line(result.saved(), result.elapsed));
+    }
+}
+
 impl DemoObserver for DemoPrinter {
     fn started(&self, base: &BaseUrl, delay: Delay, codes: usize) {
         say!("flags demo: {codes} flags from the embedded flag server at {base}");
@@ -79,46 +94,37 @@ impl DemoObserver for DemoPrinter {
         say!("(each $ line is the flags get that does the same against `flags serve`)");
     }
 
-    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
-        let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
-        // The command that does the same against `flags serve --delay D`.
-        let m = if leg.mode == Mode::Sequential { String::new() } else { format!(" -m {}", leg.concurrency) };
-        let work = leg.work.map(|w| format!(" {}", w.args())).unwrap_or_default();
-        say!("\n$ flags get --mode {}{m}{work}    # {}{of}", leg.mode, book_script(leg));
-        Arc::new(SeedSink)
-    }
-
-    fn run_ended(&self, result: &RunResult) {
-        say!("\n{}", seed_line(result.saved(), result.elapsed));
-    }
-
     fn peer_started(&self, name: &str, line: &str) {
         say!("\n$ {}    # --peer {name}", crate::http::wire::peer_text(line.as_bytes()));
     }
 
     fn peer_ended(&self, run: &PeerRun) {
-        // What the command printed, as text from another program: escaped.
-        // A line redrawn with carriage returns (a progress bar) shows as a
-        // terminal would leave it: its last state. Of a long output, the
-        // ends are shown, and how many bytes were left out between them.
-        let text = [run.stdout.text(), run.stderr.text()].join("\n");
-        for line in text.lines().map(|l| l.trim_end_matches('\r').rsplit('\r').next().unwrap_or("")) {
-            if !line.trim().is_empty() {
-                say!("{}", crate::http::wire::peer_text(line.as_bytes()));
-            }
-        }
-        if run.stdout.left_out() + run.stderr.left_out() > 0 {
-            say!(
-                "[{} printed {} bytes on stdout and {} on stderr: the first and last bytes of each are shown]",
-                run.name,
-                run.stdout.total,
-                run.stderr.total
-            );
-        }
+        peer_output(run);
         match run.failure() {
             None => say!("{} ({}; {})", seed_line(run.saved, run.elapsed), run.name, run.seen()),
             Some(why) => say!("{} failed: {why} ({})", run.name, run.seen()),
         }
+    }
+}
+
+/// What a command printed, as text from another program: escaped. A
+/// line redrawn with carriage returns (a progress bar) shows as a terminal
+/// would leave it: its last state. Of a long output, the ends are shown,
+/// and how many bytes were left out between them.
+pub fn peer_output(run: &PeerRun) {
+    let text = [run.stdout.text(), run.stderr.text()].join("\n");
+    for line in text.lines().map(|l| l.trim_end_matches('\r').rsplit('\r').next().unwrap_or("")) {
+        if !line.trim().is_empty() {
+            say!("{}", crate::http::wire::peer_text(line.as_bytes()));
+        }
+    }
+    if run.stdout.left_out() + run.stderr.left_out() > 0 {
+        say!(
+            "[{} printed {} bytes on stdout and {} on stderr: the first and last bytes of each are shown]",
+            run.name,
+            run.stdout.total,
+            run.stderr.total
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 mod amplify;
 mod attack_server;
 mod bench_peers;
+mod book;
 mod browser;
 mod cli;
 mod docs_commands;

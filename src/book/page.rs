@@ -1,0 +1,66 @@
+//! `book-timeline.html`: each script's waterfall beside its style's, both
+//! from the server's record, on one time axis shared by the pair (a
+//! checkbox gives each its own).
+
+use std::path::Path;
+
+use super::spec::{Book, Pair};
+use crate::save;
+
+/// The style's command, as `flags get` takes it: `flags get --mode
+/// threadpool -m 6` (and the codes when they are not POP20).
+pub fn style_line(pair: &Pair) -> String {
+    let m = match pair.leg.mode {
+        crate::download::Mode::Sequential => String::new(),
+        _ => format!(" -m {}", pair.leg.concurrency),
+    };
+    let names = if pair.leg.names { " --names" } else { "" };
+    format!("flags get --mode {}{m}{names}", pair.leg.mode)
+}
+
+/// `7.05 s`, or what stood in for a time.
+fn time(times: &[std::time::Duration]) -> String {
+    Pair::mean(times).map_or_else(|| "-".to_string(), |t| format!("{:.2} s", t.as_secs_f64()))
+}
+
+/// Writes the page at `path`.
+pub fn write_timeline(book: &Book, path: &Path) -> std::io::Result<()> {
+    use crate::waterfall::{escape, svg, svg_on};
+    let python = &book.setting.python;
+    let mut panels = Vec::new();
+    for pair in book.pairs.iter().filter(|p| p.missing.is_empty()) {
+        let script = format!("{python} {}: {}", pair.script.file, time(&pair.script_times));
+        let style = format!("{}: {}", style_line(pair), time(&pair.flags_times));
+        let shared = [&pair.script_rows, &pair.flags_rows]
+            .iter()
+            .flat_map(|rows| rows.iter().filter_map(|r| r.timeline.done))
+            .fold(0.0, f64::max);
+        for (title, rows, note) in [
+            (&script, &pair.script_rows, pair.script_failure()),
+            (&style, &pair.flags_rows, (pair.flags_failed > 0).then(|| format!("{} flags failed", pair.flags_failed))),
+        ] {
+            let content = format!(
+                "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
+                escape(note.as_deref().unwrap_or("")),
+                svg_on(title, rows, Some(shared)),
+                svg(title, rows)
+            );
+            panels.push((title.clone(), content));
+        }
+    }
+    let intro = format!(
+        "The scripts of {} ({}) against the embedded server, each answer after {}, each beside the flags style \
+         that does what it does. Both sides are drawn from the server's record: when it read each request and \
+         when it sent the last byte, one row per request in the order they came.",
+        book.setting.chapter.edition.title(),
+        book.setting.chapter.dir.display(),
+        book.setting.delay
+    );
+    let page = crate::waterfall::html_with(
+        "flags book: the book's scripts beside flags",
+        &intro,
+        &panels,
+        Some("each run on its own time scale"),
+    );
+    save::write_output(path, page.as_bytes())
+}

@@ -1,0 +1,87 @@
+//! A command run against the demo's server, as the book's reader would
+//! run it (a `--peer`, or one of the book's scripts under `flags book`):
+//! in a process group of its own that a stop reaches and that ends with
+//! it, what it prints kept at its ends, the flags it left counted, and
+//! what the server saw of it drawn as a waterfall.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use super::spec::PeerRun;
+use crate::bench::measure;
+use crate::save;
+use crate::server::timeline::Served;
+use crate::server::RunningServer;
+use crate::signals::Stop;
+use crate::waterfall::Row;
+
+/// What is kept of each stream a command prints: its first and last 2 KB.
+const SHOWN: usize = 2048;
+
+/// A command about to run: its name, the line shown for it, the folder
+/// its flags are counted in, and how many it should leave there.
+#[derive(Debug, Clone)]
+pub struct Peer<'a> {
+    pub name: &'a str,
+    pub line: String,
+    pub dir: &'a Path,
+    pub wanted: usize,
+}
+
+impl Peer<'_> {
+    /// Runs `cmd` as a step of `stop`; its run, and the server's record of
+    /// it as waterfall rows.
+    pub fn run(self, cmd: Command, server: &RunningServer, stop: &Stop) -> std::io::Result<(PeerRun, Vec<Row>)> {
+        let conns = server.stats().snapshot().connections;
+        let watch = Watch::start(server);
+        let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
+        let output = measure::run(cmd, keep, stop)?;
+        let served = watch.served();
+        let spans: Vec<(f64, f64)> = served.iter().map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms))).collect();
+        let run = PeerRun {
+            name: self.name.to_string(),
+            line: self.line,
+            elapsed: output.wall,
+            status: output.status,
+            stdout: output.stdout,
+            stderr: output.stderr,
+            saved: save::gifs_under(self.dir, 3),
+            wanted: self.wanted,
+            requests: served.len(),
+            peak: crate::download::timeline::peak_of(&spans),
+            connections: (server.stats().snapshot().connections - conns) as usize,
+        };
+        Ok((run, crate::waterfall::served_rows(&served)))
+    }
+}
+
+/// The server's record from a moment on: what it served since, on a
+/// clock that starts then.
+pub struct Watch<'a> {
+    server: &'a RunningServer,
+    before: u64,
+    t0: Instant,
+}
+
+impl<'a> Watch<'a> {
+    /// Starts watching `server` now.
+    pub fn start(server: &'a RunningServer) -> Self {
+        Watch { server, before: server.stats().timeline().total(), t0: Instant::now() }
+    }
+
+    /// The requests served since the start, their times from the start.
+    pub fn served(&self) -> Vec<Served> {
+        let record = self.server.stats().timeline();
+        let origin = record.ms(self.t0);
+        let mut served = record.after(self.before).requests;
+        for r in &mut served {
+            r.conn_ms = (r.conn_ms - origin).max(0.0);
+            r.head_ms -= origin;
+            for t in [&mut r.first_byte_ms, &mut r.last_byte_ms, &mut r.done_ms].into_iter().flatten() {
+                *t -= origin;
+            }
+        }
+        served
+    }
+}
