@@ -13,6 +13,7 @@ use crate::download::Mode;
 use crate::save;
 use crate::server::{self, ServerConfig};
 use crate::signals::Stop;
+use crate::waterfall::exchange::{served_recording, Recording};
 use crate::waterfall::Row;
 
 /// What is kept of each stream a peer prints: its first and last 2 KB.
@@ -36,12 +37,12 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
     }
     for peer in &config.peers {
         server.stats().start_leg();
-        let (mut times, mut waterfall, mut note) = (Vec::new(), Vec::new(), None);
+        let (mut times, mut waterfall, mut note, mut recording) = (Vec::new(), Vec::new(), None, None);
         for _ in 1..=config.runs {
             if stop.is_stopped() {
                 return Ok(rows);
             }
-            let (run, served) = run_peer(peer, &server, &codes, observer, stop)?;
+            let (run, served, record) = run_peer(peer, &server, &codes, observer, stop)?;
             observer.peer_ended(&run);
             if stop.is_stopped() {
                 return Ok(rows);
@@ -49,8 +50,9 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
             note = Some(run.failure().map_or_else(|| run.seen(), |why| format!("failed: {why}")));
             times.push(run.elapsed);
             waterfall = served;
+            recording = Some(record);
         }
-        rows.push(StyleTimes { mode: Runner::Peer(peer.name.clone()), times, waterfall, note });
+        rows.push(StyleTimes { mode: Runner::Peer(peer.name.clone()), times, waterfall, note, recording });
     }
     Ok(rows)
 }
@@ -58,14 +60,14 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
 /// Runs `peer` once against `server` into a fresh folder (removed after),
 /// as a step of `stop`, in a process group of its own that a stop reaches
 /// and that ends with it; its run, and the server's record of it as
-/// waterfall rows.
+/// waterfall rows and as a recording.
 fn run_peer(
     peer: &CommandPeer,
     server: &server::RunningServer,
     codes: &[crate::countries::CountryCode],
     observer: &dyn DemoObserver,
     stop: &Stop,
-) -> Result<(PeerRun, Vec<Row>), DemoError> {
+) -> Result<(PeerRun, Vec<Row>, Recording), DemoError> {
     let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
     stop.scratch(dir.path());
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
@@ -73,7 +75,7 @@ fn run_peer(
     observer.peer_started(&peer.name, &line);
     let record = server.stats().timeline();
     let (before, conns) = (record.total(), server.stats().snapshot().connections);
-    let t0 = std::time::Instant::now();
+    let (t0, t0_wall) = (std::time::Instant::now(), std::time::SystemTime::now());
     let cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
     let output = measure::run(cmd, keep, stop).map_err(DemoError::Peer)?;
@@ -101,5 +103,7 @@ fn run_peer(
         peak: crate::download::timeline::peak_of(&spans),
         connections: (server.stats().snapshot().connections - conns) as usize,
     };
-    Ok((run, crate::waterfall::served_rows(&served)))
+    let authority = server.addr().to_string();
+    let record = served_recording(peer.name.clone(), &served, t0_wall, &authority);
+    Ok((run, crate::waterfall::served_rows(&served), record))
 }
