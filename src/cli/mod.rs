@@ -376,6 +376,13 @@ impl DemoArgs {
 impl TryFrom<DemoArgs> for DemoConfig {
     type Error = clap::Error;
     fn try_from(a: DemoArgs) -> Result<Self, clap::Error> {
+        if let Some(path) = &a.timeline {
+            use crate::waterfall::Format;
+            if !matches!(Format::of(path), Format::Html | Format::Trace | Format::Har) {
+                let why = "the demo writes an HTML page (.html), Trace Event (.trace.json) or HAR (.har)";
+                return Err(invalid("--timeline <FILE>", path.display(), why));
+            }
+        }
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DEST>", a.dest.display(), e))?;
         let delay = a.delay.unwrap_or(Delay::fixed(0.35));
         let peers = a
@@ -385,13 +392,6 @@ impl TryFrom<DemoArgs> for DemoConfig {
             .collect::<Result<_, _>>()?;
         let work = (!a.no_work).then(|| crate::work::Work { cpu: a.work, ..crate::demo::default_work() });
         let timeline = a.timeline;
-        if let Some(path) = &timeline {
-            use crate::waterfall::Format;
-            if !matches!(Format::of(path), Format::Html | Format::Trace | Format::Har) {
-                let why = "the demo writes an HTML page (.html), Trace Event (.trace.json) or HAR (.har)";
-                return Err(invalid("--timeline <FILE>", path.display(), why));
-            }
-        }
         let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers, work, timeline };
         // A place its timeline cannot go is known now, before any request.
         let page = crate::demo::timeline_path(&config);
