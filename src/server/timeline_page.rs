@@ -310,7 +310,11 @@ mod tests {
     }
 
     async fn read(t: &Arc<Timeline>, q: Query) -> (serde_json::Value, usize) {
-        let mut body = t.page(q, Form::Json, "localhost");
+        read_as(t, q, Form::Json).await
+    }
+
+    async fn read_as(t: &Arc<Timeline>, q: Query, form: Form) -> (serde_json::Value, usize) {
+        let mut body = t.page(q, form, "localhost");
         let (mut all, mut most) = (Vec::new(), 0);
         while let Some(frame) = body.frame().await {
             let data = frame.unwrap().into_data().unwrap();
@@ -343,5 +347,22 @@ mod tests {
         let (doc, _) = read(&t, Query { since: Some((KEEP + 2_000) as f64), after: 0 }).await;
         assert_eq!(doc["requests"].as_array().unwrap().len(), 499);
         assert!(doc["next"].is_null());
+    }
+
+    #[tokio::test]
+    async fn har_and_trace_pages_are_bounded_in_pieces_too() {
+        let t = Arc::new(Timeline::default());
+        for i in 0..2_500 {
+            t.push(served(i as f64));
+        }
+        let (har, most) = read_as(&t, Query::default(), Form::Har).await;
+        assert!(most < CHUNK + 2048, "a piece of {most} bytes");
+        assert_eq!(har["log"]["entries"].as_array().unwrap().len(), PAGE);
+        assert_eq!(har["log"]["_next"], PAGE as u64);
+        let (trace, most) = read_as(&t, Query { since: None, after: 2_000 }, Form::Trace).await;
+        assert!(most < CHUNK + 4096, "a piece of {most} bytes");
+        assert!(trace["otherData"]["next"].is_null());
+        let begun = trace["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "b" && e["cat"] == "request");
+        assert_eq!(begun.filter(|e| e["args"]["url"] == "http://localhost/flags/br/br.gif").count(), 500);
     }
 }
