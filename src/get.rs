@@ -135,6 +135,10 @@ pub struct GetReport {
     pub unreachable: Option<String>,
     /// Wall time of the downloads, in seconds.
     pub elapsed_s: f64,
+    /// The run's requests, for the timeline files that list them (Trace
+    /// Event, HAR).
+    #[serde(skip)]
+    pub recording: crate::waterfall::exchange::Recording,
     /// The CPU work per flag (`--work`): what it cost, and what one unit cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work: Option<crate::work::Summary>,
@@ -167,7 +171,7 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
     flags.sort_by_key(|f| f.cc);
     let count = |kind: OutcomeKind| flags.iter().filter(|f| f.outcome == kind).count();
     let failures = || result.outcomes().filter_map(|(_, o)| if let Outcome::Failed(f) = o { Some(f) } else { None });
-    let report = GetReport {
+    let mut report = GetReport {
         mode: config.mode.to_string(),
         server: server_name(config.label),
         base_url: config.job.base.to_string(),
@@ -187,10 +191,12 @@ pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
         timeout_s: config.job.timeout.as_secs_f64(),
         unreachable: failures().find(|f| f.is_connect()).map(|f| f.to_string()),
         elapsed_s: result.elapsed.as_secs_f64(),
+        recording: crate::waterfall::exchange::of_run(String::new(), &result, &config.job.base),
         work: config.job.work.map(|work| work_summary(&work, &result, &flags)),
         workers: result.workers.clone(),
         flags,
     };
+    report.recording.title = timeline_title(&report);
     debug_assert_eq!(report.ok + report.not_found + report.errors + report.cancelled, report.requested);
     report
 }
@@ -225,24 +231,42 @@ pub fn waterfall_rows(report: &GetReport) -> Vec<crate::waterfall::Row> {
         .collect()
 }
 
-/// Writes the waterfall of `report` to `path`: SVG, or an HTML page with
-/// the SVG in it when `path` ends in `.html`. The file appears whole or
-/// not at all.
-pub fn write_timeline(report: &GetReport, path: &std::path::Path) -> std::io::Result<()> {
-    let title = format!(
+/// `flags get --mode async: 20 codes from LOCAL, 20 at once, 0.36 s`.
+fn timeline_title(report: &GetReport) -> String {
+    format!(
         "flags get --mode {}: {} codes from {}, {} at once, {:.2} s",
         report.mode, report.requested, report.server, report.concurrency, report.elapsed_s
-    );
-    let svg = crate::waterfall::svg(&title, &waterfall_rows(report));
-    let html = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-    let text = match html {
-        false => svg,
-        true => crate::waterfall::html(
-            "flags get: the timeline",
-            "One row per code, in the order they started; hover a row for its times. The curve above counts \
-             the requests in flight.",
-            &[(format!("{} from {}", report.mode, report.base_url), svg)],
-        ),
+    )
+}
+
+/// Writes the timeline of `report` to `path`, in the form its name asks
+/// for ([`Format`](crate::waterfall::Format)): the SVG waterfall, an HTML
+/// page with it, Trace Event, HAR, or the JSON report (`.json`, as
+/// `--json` prints it). The file appears whole or not at all.
+pub fn write_timeline(report: &GetReport, path: &std::path::Path) -> std::io::Result<()> {
+    use crate::waterfall::{har, trace, Format};
+    let format = Format::of(path);
+    let bytes = match format {
+        Format::Trace => trace::document(std::slice::from_ref(&report.recording)),
+        Format::Har => har::document(std::slice::from_ref(&report.recording)),
+        Format::Json => {
+            let mut json = serde_json::to_vec_pretty(report)?;
+            json.push(b'\n');
+            json
+        }
+        Format::Svg | Format::Html => {
+            let svg = crate::waterfall::svg(&timeline_title(report), &waterfall_rows(report));
+            match format {
+                Format::Html => crate::waterfall::html(
+                    "flags get: the timeline",
+                    "One row per code, in the order they started; hover a row for its times. The curve above \
+                     counts the requests in flight.",
+                    &[(format!("{} from {}", report.mode, report.base_url), svg)],
+                ),
+                _ => svg,
+            }
+            .into_bytes()
+        }
     };
-    crate::save::write_output(path, text.as_bytes())
+    crate::save::write_output(path, &bytes)
 }

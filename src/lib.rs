@@ -28,7 +28,7 @@
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`signals`] | Ctrl-C, SIGTERM and SIGHUP: the first stops cleanly, the second (or SIGQUIT) at once; SIGUSR1 and SIGALRM end nothing |
-//! | [`waterfall`] | a run's timelines drawn: SVG, HTML, Unicode blocks for the terminal |
+//! | [`waterfall`] | a run's timelines drawn (SVG, HTML, Unicode blocks for the terminal) and listed (Trace Event for Perfetto, HAR 1.2 for a browser's network panel), the form chosen by the file's name |
 //! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
 //! | [`ident`] | how `flags` names itself on the wire |
 //! | [`capture`] | what a child process prints, kept bounded: its first and last bytes and their count |

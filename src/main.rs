@@ -248,13 +248,14 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     };
     signals.watch(move |_| stop.graceful(), quit)?;
     let record = Arc::clone(running.stats().timeline());
+    let running_addr = running.addr();
     let waited = running.wait();
     remove_ca();
     // A timeline that cannot be written is a failure, as for `flags get`.
     let mut status = ExitCode::SUCCESS;
     if let Some(path) = &config.timeline {
         let doc = record.since(f64::NEG_INFINITY);
-        match flags::save::write_output(path, &flags::waterfall::served_file(&doc, path)) {
+        match flags::save::write_output(path, &flags::waterfall::served_file(&doc, path, &running_addr.to_string())) {
             Ok(()) => report::serve::timeline_written(path, doc.requests.len()),
             Err(e) => {
                 report::get::timeline_failed(path, &e);

@@ -120,7 +120,7 @@ fn run_pair(
         // A flags2 script asked for every code finds only the catalog's.
         let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
         let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted };
-        let (run, rows) =
+        let (run, rows, _) =
             peer.run(cmd, server, stop).map_err(|source| BookError::Run { python: config.python.clone(), source })?;
         if stop.is_stopped() {
             return Ok(pair);

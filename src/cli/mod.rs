@@ -207,7 +207,9 @@ pub struct GetArgs {
     /// Speak HTTP/1.1 only.
     #[arg(long = "http1.1", conflicts_with = "http2")]
     pub http1_1: bool,
-    /// Write the run's waterfall here: SVG, or HTML when FILE ends in .html.
+    /// Write the run's timeline here, in the form FILE's name asks for:
+    /// .html (a page), .trace.json (Trace Event, for Perfetto), .har (HAR,
+    /// for a browser's network panel), .json (the JSON report), else SVG.
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
     /// Speak HTTP/2 only: over https as agreed in the TLS handshake, over
@@ -352,6 +354,11 @@ pub struct DemoArgs {
     /// Leave out part two, the CPU-bound run.
     #[arg(long)]
     pub no_work: bool,
+    /// Write the timeline here: an HTML page of every style's waterfall,
+    /// or Trace Event (.trace.json) or HAR (.har) [default:
+    /// demo-timeline.html beside DEST].
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
 }
 
 impl DemoArgs {
@@ -365,6 +372,7 @@ impl DemoArgs {
             peer: Vec::new(),
             work: crate::demo::default_work().cpu,
             no_work: false,
+            timeline: None,
         }
     }
 }
@@ -372,6 +380,13 @@ impl DemoArgs {
 impl TryFrom<DemoArgs> for DemoConfig {
     type Error = clap::Error;
     fn try_from(a: DemoArgs) -> Result<Self, clap::Error> {
+        if let Some(path) = &a.timeline {
+            use crate::waterfall::Format;
+            if !matches!(Format::of(path), Format::Html | Format::Trace | Format::Har) {
+                let why = "the demo writes an HTML page (.html), Trace Event (.trace.json) or HAR (.har)";
+                return Err(invalid("--timeline <FILE>", path.display(), why));
+            }
+        }
         save::prepare_dest(&a.dest).map_err(|e| invalid("--dest <DEST>", a.dest.display(), e))?;
         let delay = a.delay.unwrap_or(Delay::fixed(0.35));
         let peers = a
@@ -380,12 +395,14 @@ impl TryFrom<DemoArgs> for DemoConfig {
             .map(|p| crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
             .collect::<Result<_, _>>()?;
         let work = (!a.no_work).then(|| crate::work::Work { cpu: a.work, ..crate::demo::default_work() });
-        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers, work };
-        // Its page goes beside the destination: a place it cannot go is
-        // known now, before any request.
+        let timeline = a.timeline;
+        let config = DemoConfig { delay, seed: a.seed, runs: a.runs as usize, dest: a.dest, peers, work, timeline };
+        // A place its timeline cannot go is known now, before any request.
         let page = crate::demo::timeline_path(&config);
-        save::check_output(&page)
-            .map_err(|why| invalid("--dest <DEST>", config.dest.display(), format!("{}: {why}", page.display())))?;
+        save::check_output(&page).map_err(|why| match &config.timeline {
+            Some(path) => invalid("--timeline <FILE>", path.display(), why),
+            None => invalid("--dest <DEST>", config.dest.display(), format!("{}: {why}", page.display())),
+        })?;
         Ok(config)
     }
 }
@@ -469,8 +486,9 @@ pub struct ServeArgs {
     /// With --tls: the certificate's private key, PEM.
     #[arg(long, value_name = "FILE", requires = "cert", requires = "tls")]
     pub key: Option<PathBuf>,
-    /// When the server stops, write its waterfall of the last requests
-    /// (whatever client sent them) here: .svg, .html or .json.
+    /// When the server stops, write its timeline of the last requests
+    /// (whatever client sent them) here: .svg, .html, .json (the record),
+    /// .trace.json (Trace Event, for Perfetto) or .har (HAR).
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
     /// Serve one case of `flags exam` instead (its id, as `flags exam --list`

@@ -12,6 +12,7 @@ use crate::countries::pop20_sorted;
 use crate::download::Mode;
 use crate::server::{self, ServerConfig};
 use crate::signals::Stop;
+use crate::waterfall::exchange::Recording;
 use crate::waterfall::Row;
 
 /// Runs part one; the styles and peers that ran to their end.
@@ -32,12 +33,12 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
     }
     for peer in &config.peers {
         server.stats().start_leg();
-        let (mut times, mut waterfall, mut note) = (Vec::new(), Vec::new(), None);
+        let (mut times, mut waterfall, mut note, mut recording) = (Vec::new(), Vec::new(), None, None);
         for _ in 1..=config.runs {
             if stop.is_stopped() {
                 return Ok(rows);
             }
-            let (run, served) = run_peer(peer, &server, &codes, observer, stop)?;
+            let (run, served, record) = run_peer(peer, &server, &codes, observer, stop)?;
             observer.peer_ended(&run);
             if stop.is_stopped() {
                 return Ok(rows);
@@ -45,22 +46,23 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
             note = Some(run.failure().map_or_else(|| run.seen(), |why| format!("failed: {why}")));
             times.push(run.elapsed);
             waterfall = served;
+            recording = Some(record);
         }
-        rows.push(StyleTimes { mode: Runner::Peer(peer.name.clone()), times, waterfall, note });
+        rows.push(StyleTimes { mode: Runner::Peer(peer.name.clone()), times, waterfall, note, recording });
     }
     Ok(rows)
 }
 
 /// Runs `peer` once against `server` into a fresh folder (removed after),
 /// as a step of `stop`; its run, and the server's record of it as
-/// waterfall rows.
+/// waterfall rows and as a recording.
 fn run_peer(
     peer: &CommandPeer,
     server: &server::RunningServer,
     codes: &[crate::countries::CountryCode],
     observer: &dyn DemoObserver,
     stop: &Stop,
-) -> Result<(PeerRun, Vec<Row>), DemoError> {
+) -> Result<(PeerRun, Vec<Row>, Recording), DemoError> {
     let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
     stop.scratch(dir.path());
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();

@@ -9,7 +9,7 @@ use crate::countries::CountryCode;
 use crate::download::{self, Cancel, Job, RunResult};
 use crate::http::BaseUrl;
 use crate::signals::Stop;
-use crate::waterfall::{Ending, Row};
+use crate::waterfall::Row;
 
 /// Runs `leg` over `codes` from `base` `config.runs` times, telling
 /// `observer`: its times and its last run's waterfall, or `None` once
@@ -24,7 +24,7 @@ pub fn run_leg(
     observer: &dyn LegObserver,
     stop: &Stop,
 ) -> Option<StyleTimes> {
-    let (mut times, mut waterfall) = (Vec::new(), Vec::new());
+    let (mut times, mut waterfall, mut recording) = (Vec::new(), Vec::new(), None);
     for i in 1..=config.runs {
         if stop.is_stopped() {
             return None;
@@ -48,8 +48,9 @@ pub fn run_leg(
         }
         times.push(result.elapsed);
         waterfall = waterfall_rows(&result);
+        recording = Some(crate::waterfall::exchange::of_run(leg.runner().to_string(), &result, base));
     }
-    Some(StyleTimes { mode: leg.runner(), times, waterfall, note: None })
+    Some(StyleTimes { mode: leg.runner(), times, waterfall, note: None, recording })
 }
 
 /// A run's waterfall: a row per code, in the order they started.
@@ -61,11 +62,7 @@ pub fn waterfall_rows(result: &RunResult) -> Vec<Row> {
         .map(|(d, timeline)| Row {
             label: d.cc.to_string(),
             timeline,
-            ending: match d.outcome {
-                download::Outcome::Failed(_) => Ending::Failed,
-                download::Outcome::NotFound => Ending::NotFound,
-                _ => Ending::Ok,
-            },
+            ending: crate::waterfall::exchange::ending_of(&d.outcome),
         })
         .collect();
     rows.sort_by(|a, b| {

@@ -9,10 +9,15 @@ use super::spec::{Demo, DemoConfig, Runner, StyleTimes};
 use crate::download::Mode;
 use crate::save;
 use crate::server::Delay;
+use crate::waterfall::exchange::Recording;
 use crate::work::Work;
 
-/// Where the demo's HTML waterfall goes: beside the destination folder.
+/// Where the demo's timeline goes: `--timeline`, else
+/// `demo-timeline.html` beside the destination folder.
 pub fn timeline_path(config: &DemoConfig) -> PathBuf {
+    if let Some(path) = &config.timeline {
+        return path.clone();
+    }
     let dir = config.dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     dir.join("demo-timeline.html")
 }
@@ -64,10 +69,34 @@ pub fn where_the_cpu_goes(who: &StyleTimes) -> String {
     }
 }
 
+/// Writes the demo's timeline at `path`, in the form its name asks for
+/// ([`Format`](crate::waterfall::Format)): Trace Event or HAR, a process
+/// or page per style and part, or else (`.html`: the command line takes
+/// no other) the HTML page ([`write_page`]).
+pub fn write_timeline(demo: &Demo, delay: Delay, path: &Path) -> std::io::Result<()> {
+    use crate::waterfall::{har, trace, Format};
+    let recordings = || {
+        let part = |rows: &[StyleTimes], name: &str| {
+            rows.iter()
+                .filter_map(|r| r.recording.clone())
+                .map(|rec| Recording { title: format!("flags demo, {name}: {}", rec.title), ..rec })
+                .collect::<Vec<_>>()
+        };
+        let mut all = part(&demo.io, &format!("part one, {delay} delay"));
+        all.extend(part(&demo.cpu, "part two, CPU work"));
+        all
+    };
+    match Format::of(path) {
+        Format::Trace => save::write_output(path, &trace::document(&recordings())),
+        Format::Har => save::write_output(path, &har::document(&recordings())),
+        _ => write_page(demo, delay, path),
+    }
+}
+
 /// Writes both parts' waterfalls into an HTML page at `path`: each part
 /// on one time axis shared by its styles (a checkbox gives each its own),
 /// with the speedups, where each style's time goes, and the answers.
-pub fn write_timeline(demo: &Demo, delay: Delay, path: &Path) -> std::io::Result<()> {
+pub fn write_page(demo: &Demo, delay: Delay, path: &Path) -> std::io::Result<()> {
     let mut panels = part_panels(&demo.io, "", &|r| where_the_time_goes(r, delay));
     // The times and the answers first, in a few lines; each panel says the
     // rest in a sentence of its own.

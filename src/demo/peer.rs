@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::spec::PeerRun;
 use crate::bench::measure;
@@ -14,6 +14,7 @@ use crate::save;
 use crate::server::timeline::Served;
 use crate::server::RunningServer;
 use crate::signals::Stop;
+use crate::waterfall::exchange::{served_recording, Recording};
 use crate::waterfall::Row;
 
 /// What is kept of each stream a command prints: its first and last 2 KB.
@@ -31,8 +32,13 @@ pub struct Peer<'a> {
 
 impl Peer<'_> {
     /// Runs `cmd` as a step of `stop`; its run, and the server's record of
-    /// it as waterfall rows.
-    pub fn run(self, cmd: Command, server: &RunningServer, stop: &Stop) -> std::io::Result<(PeerRun, Vec<Row>)> {
+    /// it as waterfall rows and as a recording (for the timeline files).
+    pub fn run(
+        self,
+        cmd: Command,
+        server: &RunningServer,
+        stop: &Stop,
+    ) -> std::io::Result<(PeerRun, Vec<Row>, Recording)> {
         let conns = server.stats().snapshot().connections;
         let watch = Watch::start(server);
         let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
@@ -52,7 +58,8 @@ impl Peer<'_> {
             peak: crate::download::timeline::peak_of(&spans),
             connections: (server.stats().snapshot().connections - conns) as usize,
         };
-        Ok((run, crate::waterfall::served_rows(&served)))
+        let recording = watch.recording(self.name.to_string(), &served);
+        Ok((run, crate::waterfall::served_rows(&served), recording))
     }
 }
 
@@ -62,12 +69,14 @@ pub struct Watch<'a> {
     server: &'a RunningServer,
     before: u64,
     t0: Instant,
+    wall: SystemTime,
 }
 
 impl<'a> Watch<'a> {
     /// Starts watching `server` now.
     pub fn start(server: &'a RunningServer) -> Self {
-        Watch { server, before: server.stats().timeline().total(), t0: Instant::now() }
+        let before = server.stats().timeline().total();
+        Watch { server, before, t0: Instant::now(), wall: SystemTime::now() }
     }
 
     /// The requests served since the start, their times from the start.
@@ -83,5 +92,10 @@ impl<'a> Watch<'a> {
             }
         }
         served
+    }
+
+    /// `served` (from [`Watch::served`]) as a recording named `title`.
+    pub fn recording(&self, title: String, served: &[Served]) -> Recording {
+        served_recording(title, served, self.wall, &self.server.addr().to_string())
     }
 }

@@ -9,6 +9,7 @@ use crate::capture::Captured;
 use crate::download::{Mode, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
+use crate::waterfall::exchange::Recording;
 use crate::waterfall::Row;
 use crate::work::Work;
 
@@ -27,6 +28,9 @@ pub struct DemoConfig {
     pub peers: Vec<CommandPeer>,
     /// The CPU work of part two (`None`: no part two).
     pub work: Option<Work>,
+    /// Where its timeline goes (`--timeline`); none: `demo-timeline.html`
+    /// beside the destination folder.
+    pub timeline: Option<PathBuf>,
 }
 
 /// Part two's work: 50 ms of CPU per flag under the model GIL.
@@ -43,6 +47,7 @@ impl Default for DemoConfig {
             dest: PathBuf::from("downloads"),
             peers: Vec::new(),
             work: Some(default_work()),
+            timeline: None,
         }
     }
 }
@@ -113,6 +118,9 @@ pub struct StyleTimes {
     pub waterfall: Vec<Row>,
     /// For a peer: what the server saw of its last run, or why it failed.
     pub note: Option<String>,
+    /// The last run's requests, for the timeline files that list them:
+    /// the client's for a style, the server's record for a peer.
+    pub recording: Option<Recording>,
 }
 
 impl StyleTimes {

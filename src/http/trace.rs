@@ -26,6 +26,13 @@ impl Stamp {
     pub fn ms_since(self, start: Stamp) -> f64 {
         (self.0 as i128 - start.0 as i128) as f64 / 1e6
     }
+
+    /// This moment on the wall clock (for files that want a date: HAR).
+    pub fn wall(self) -> std::time::SystemTime {
+        let ago = std::time::Duration::from_nanos(Stamp::now().0.saturating_sub(self.0));
+        let now = std::time::SystemTime::now();
+        now.checked_sub(ago).unwrap_or(now)
+    }
 }
 
 /// One request's way through a client.

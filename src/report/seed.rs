@@ -234,12 +234,14 @@ mod tests {
                 times: vec![Duration::from_secs(7), Duration::from_secs(8)],
                 waterfall: vec![],
                 note: None,
+                recording: None,
             },
             StyleTimes {
                 mode: Runner::Style(Mode::Async),
                 times: vec![Duration::from_millis(750)],
                 waterfall: vec![],
                 note: None,
+                recording: None,
             },
         ];
         let t = demo_table(&rows);

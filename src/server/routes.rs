@@ -178,8 +178,9 @@ enum Route {
     Page(pages::Page),
     /// `/stats`: the counters, as JSON.
     Stats,
-    /// `/timeline?since=MS&after=SEQ`: a page of the last requests, as JSON.
-    Timeline,
+    /// `/timeline?since=MS&after=SEQ`: a page of the last requests, as
+    /// JSON, HAR (`/timeline.har`) or Trace Event (`/timeline.trace.json`).
+    Timeline(timeline_page::Form),
     Flag(CountryCode, File),
     Missing,
 }
@@ -194,8 +195,8 @@ fn route(path: &str) -> Route {
     if path == "/stats" {
         return Route::Stats;
     }
-    if path == "/timeline" {
-        return Route::Timeline;
+    if let Some(form) = timeline_page::Form::of_path(path) {
+        return Route::Timeline(form);
     }
     let Some(rest) = path.strip_prefix("/flags/") else { return Route::Missing };
     let mut parts = rest.split('/');
@@ -275,7 +276,7 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Re
     let head_at = std::time::Instant::now();
     // Watching does not change what is watched: `/stats` and `/timeline`
     // count nothing.
-    let counted = !matches!(req.uri().path(), "/stats" | "/timeline");
+    let counted = req.uri().path() != "/stats" && timeline_page::Form::of_path(req.uri().path()).is_none();
     let page_own = timeline::from_gallery(req.headers());
     let mut in_flight = counted.then(|| state.stats.enter(page_own));
     let record = state.stats.timeline();
@@ -438,6 +439,16 @@ fn valid_host(h: &[u8]) -> bool {
     name_ok && port_ok
 }
 
+/// The host the client named: HTTP/2's `:authority` (the URI's), else
+/// the `Host` header, else `localhost`.
+fn authority(req: &Request<()>) -> &str {
+    req.uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
+        .unwrap_or("localhost")
+}
+
 async fn answer_request(
     state: &State,
     fd: RawFd,
@@ -457,14 +468,7 @@ async fn answer_request(
     }
     let (cc, file) = match route(req.uri().path()) {
         Route::Page(page) => {
-            // HTTP/2 names the server in `:authority` (the URI's), not `Host`.
-            let host = req
-                .uri()
-                .authority()
-                .map(|a| a.as_str())
-                .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
-                .unwrap_or("localhost");
-            return Ok(match pages::render(&page, &state.config, &state.codes(), host, &state.pages) {
+            return Ok(match pages::render(&page, &state.config, &state.codes(), authority(req), &state.pages) {
                 Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::parts(html)),
                 None => text(StatusCode::NOT_FOUND, "404 Not Found"),
             });
@@ -475,14 +479,14 @@ async fn answer_request(
             resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return Ok(resp);
         }
-        Route::Timeline => {
+        Route::Timeline(form) => {
             // In pages, rendered as the client takes them: a whole ring is
             // 3 MB, which a client that reads nothing would hold.
             let query = match timeline_page::Query::parse(req.uri().query()) {
                 Ok(query) => query,
                 Err(why) => return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}"))),
             };
-            let page = state.stats.timeline().page(query);
+            let page = state.stats.timeline().page(query, form, authority(req));
             let mut resp = respond(StatusCode::OK, "application/json", http_body_util::BodyExt::boxed(page));
             resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return Ok(resp);

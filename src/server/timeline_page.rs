@@ -17,6 +17,14 @@
 //! when it was asked for. A request that leaves the ring while its page is
 //! being read (10 000 newer ones came meanwhile) is left out: the gap in
 //! `seq` shows it.
+//!
+//! The same pages come in two more forms, chosen by the path
+//! ([`Form`]): `/timeline.har` (HAR 1.2, the `next` as the log's `_next`)
+//! and `/timeline.trace.json` (Trace Event, the `next` in `otherData`),
+//! each rendered the same way, a piece at a time. A page cannot know
+//! which of its requests was its connection's first, so neither form
+//! gives a request its connection's opening (HAR `connect` is -1);
+//! `flags serve --timeline FILE`, which has the whole record, does.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -29,6 +37,69 @@ use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
 use super::timeline::{Served, Timeline, KEEP};
+use crate::waterfall::exchange::{self, iso8601, wall, Side};
+use crate::waterfall::{har, trace};
+
+/// The form of a `/timeline` answer, named by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `/timeline`: the record's own JSON.
+    Json,
+    /// `/timeline.har`.
+    Har,
+    /// `/timeline.trace.json`.
+    Trace,
+}
+
+impl Form {
+    /// The form a path asks for, if it is one of the timeline's.
+    pub fn of_path(path: &str) -> Option<Form> {
+        match path {
+            "/timeline" => Some(Form::Json),
+            "/timeline.har" => Some(Form::Har),
+            "/timeline.trace.json" => Some(Form::Trace),
+            _ => None,
+        }
+    }
+}
+
+/// How a page's requests are written, and what closes it.
+enum Render {
+    Json { first: bool },
+    Har { authority: String, started: std::time::SystemTime, first: bool },
+    Trace { authority: String, writer: trace::TraceWriter },
+}
+
+impl Render {
+    /// `s` into `out`, after a comma unless it is the page's first.
+    fn request(&mut self, s: &Served, out: &mut Vec<u8>) {
+        match self {
+            Render::Json { first } => {
+                if !std::mem::take(first) {
+                    out.push(b',');
+                }
+                serde_json::to_writer(out, s).expect("a record always serializes");
+            }
+            Render::Har { authority, started, first } => {
+                let x = exchange::served(s, authority, false);
+                if let Some(entry) = har::entry(&x, Side::Server, *started, "page_1") {
+                    har::push(out, &entry, std::mem::take(first));
+                }
+            }
+            Render::Trace { authority, writer } => {
+                writer.exchange(out, 1, Side::Server, &exchange::served(s, authority, false), 0.0);
+            }
+        }
+    }
+
+    fn tail(&self) -> &'static [u8] {
+        match self {
+            Render::Json { .. } => b"]}\n",
+            Render::Har { .. } => har::TAIL,
+            Render::Trace { .. } => trace::TAIL,
+        }
+    }
+}
 
 /// The most requests one answer holds.
 pub const PAGE: usize = 1_000;
@@ -94,9 +165,10 @@ fn index_of(ring: &VecDeque<Served>, seq: u64) -> usize {
 }
 
 impl Timeline {
-    /// The page of `query`: its first line's fields and the body that
-    /// renders its requests as they are taken.
-    pub fn page(self: &Arc<Self>, query: Query) -> PageBody {
+    /// The page of `query` in `form`: its first line's fields and the
+    /// body that renders its requests as they are taken. `authority`
+    /// (the host the client named) makes the URLs of HAR and Trace Event whole.
+    pub fn page(self: &Arc<Self>, query: Query, form: Form, authority: &str) -> PageBody {
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         let (mut count, mut last, mut more) = (0, query.after, false);
         for s in ring.range(index_of(&ring, query.after.saturating_add(1))..).filter(|s| query.wants(s)) {
@@ -110,12 +182,48 @@ impl Timeline {
         let total = self.total();
         drop(ring);
         let now_ms = self.ms(std::time::Instant::now());
-        let next = if more { last.to_string() } else { "null".into() };
-        let head = format!(
-            "{{\"now_ms\":{},\"total\":{total},\"keep\":{KEEP},\"next\":{next},\"requests\":[",
-            serde_json::to_string(&now_ms).expect("a finite time")
-        );
-        PageBody { timeline: Arc::clone(self), query, last, head: Some(Bytes::from(head)), first: true, done: false }
+        let next = more.then_some(last);
+        let started = wall(std::time::SystemTime::now(), -now_ms);
+        let title = format!("flags serve at {authority}: requests recorded after number {}", query.after);
+        let about = [
+            ("now_ms", serde_json::json!(now_ms)),
+            ("total", serde_json::json!(total)),
+            ("keep", serde_json::json!(KEEP)),
+            ("next", serde_json::json!(next)),
+        ];
+        let (head, render) = match form {
+            Form::Json => {
+                let head = format!(
+                    "{{\"now_ms\":{},\"total\":{total},\"keep\":{KEEP},\"next\":{},\"requests\":[",
+                    serde_json::to_string(&now_ms).expect("a finite time"),
+                    next.map_or("null".into(), |n| n.to_string()),
+                );
+                (head.into_bytes(), Render::Json { first: true })
+            }
+            Form::Har => {
+                let page = har::Page {
+                    started_date_time: iso8601(started),
+                    id: "page_1".into(),
+                    title,
+                    page_timings: har::PageTimings { on_content_load: -1, on_load: -1 },
+                };
+                let extra: Vec<(String, serde_json::Value)> =
+                    about.into_iter().map(|(k, v)| (format!("_{k}"), v)).collect();
+                let extra: Vec<(&str, serde_json::Value)> =
+                    extra.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                let head = har::head(&[page], &extra);
+                (head, Render::Har { authority: authority.to_string(), started, first: true })
+            }
+            Form::Trace => {
+                let mut other = serde_json::Map::from_iter(about.map(|(k, v)| (k.to_string(), v)));
+                other.insert("creator".into(), crate::ident::PRODUCT.into());
+                let mut head = trace::head(&other.into());
+                let mut writer = trace::TraceWriter::default();
+                writer.process(&mut head, 1, &title);
+                (head, Render::Trace { authority: authority.to_string(), writer })
+            }
+        };
+        PageBody { timeline: Arc::clone(self), query, last, head: Some(Bytes::from(head)), render, done: false }
     }
 
     /// Up to [`BATCH`] of the records `query` wants, numbered up to `last`.
@@ -134,7 +242,7 @@ pub struct PageBody {
     /// The number of the page's last request.
     last: u64,
     head: Option<Bytes>,
-    first: bool,
+    render: Render,
     done: bool,
 }
 
@@ -154,10 +262,7 @@ impl PageBody {
                 break;
             }
             for s in &batch {
-                if !std::mem::take(&mut self.first) {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut out, s).expect("a record always serializes");
+                self.render.request(s, &mut out);
                 self.query.after = s.seq;
                 if out.len() >= CHUNK {
                     break;
@@ -166,7 +271,7 @@ impl PageBody {
         }
         if out.is_empty() {
             self.done = true;
-            out.extend_from_slice(b"]}\n");
+            out.extend_from_slice(self.render.tail());
         }
         Some(Bytes::from(out))
     }
@@ -205,7 +310,11 @@ mod tests {
     }
 
     async fn read(t: &Arc<Timeline>, q: Query) -> (serde_json::Value, usize) {
-        let mut body = t.page(q);
+        read_as(t, q, Form::Json).await
+    }
+
+    async fn read_as(t: &Arc<Timeline>, q: Query, form: Form) -> (serde_json::Value, usize) {
+        let mut body = t.page(q, form, "localhost");
         let (mut all, mut most) = (Vec::new(), 0);
         while let Some(frame) = body.frame().await {
             let data = frame.unwrap().into_data().unwrap();
@@ -238,5 +347,22 @@ mod tests {
         let (doc, _) = read(&t, Query { since: Some((KEEP + 2_000) as f64), after: 0 }).await;
         assert_eq!(doc["requests"].as_array().unwrap().len(), 499);
         assert!(doc["next"].is_null());
+    }
+
+    #[tokio::test]
+    async fn har_and_trace_pages_are_bounded_in_pieces_too() {
+        let t = Arc::new(Timeline::default());
+        for i in 0..2_500 {
+            t.push(served(i as f64));
+        }
+        let (har, most) = read_as(&t, Query::default(), Form::Har).await;
+        assert!(most < CHUNK + 2048, "a piece of {most} bytes");
+        assert_eq!(har["log"]["entries"].as_array().unwrap().len(), PAGE);
+        assert_eq!(har["log"]["_next"], PAGE as u64);
+        let (trace, most) = read_as(&t, Query { since: None, after: 2_000 }, Form::Trace).await;
+        assert!(most < CHUNK + 4096, "a piece of {most} bytes");
+        assert!(trace["otherData"]["next"].is_null());
+        let begun = trace["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "b" && e["cat"] == "request");
+        assert_eq!(begun.filter(|e| e["args"]["url"] == "http://localhost/flags/br/br.gif").count(), 500);
     }
 }

@@ -1,7 +1,9 @@
 //! The server's record of its requests as waterfall rows and files.
 
-use super::draw::{html, svg, Ending, Row};
-use crate::download::TimelineMs;
+use super::draw::{html, svg, Row};
+use super::exchange::{self, served_recording};
+use super::format::Format;
+use super::{har, trace};
 
 /// The server's record ([`crate::server::timeline`]) as rows, grouped by
 /// connection, in the order the requests came on each: grey from the
@@ -15,43 +17,32 @@ pub fn served_rows(served: &[crate::server::timeline::Served]) -> Vec<Row> {
     for s in served {
         let first_on_conn = s.conn != last_conn;
         last_conn = s.conn;
-        let name = s.request.rsplit('/').next().unwrap_or("").trim_end_matches(".gif");
-        let short: String = name.chars().take(8).collect();
-        let timeline = TimelineMs {
-            queued: first_on_conn.then_some(s.conn_ms),
-            started: Some(s.head_ms),
-            sent: Some(s.head_ms),
-            first_byte: s.first_byte_ms,
-            body_done: s.last_byte_ms,
-            done: s.done_ms.or(s.last_byte_ms),
-            conn: Some(s.conn),
-            reused: !first_on_conn,
-            attempts: 1,
-            ..TimelineMs::default()
-        };
-        let ending = match s.status {
-            Some(404) => Ending::NotFound,
-            Some(200..=399) if !s.left_early => Ending::Ok,
-            _ => Ending::Failed,
-        };
-        rows.push(Row { label: format!("#{} {short}", s.conn), timeline, ending });
+        let x = exchange::served(s, "", first_on_conn);
+        rows.push(Row { label: x.label, timeline: x.timeline, ending: x.ending });
     }
     rows
 }
 
-/// The server's record as the bytes of `path`: JSON when it ends in
-/// `.json`, an HTML page when `.html`, else SVG.
-pub fn served_file(doc: &crate::server::timeline::Document, path: &std::path::Path) -> Vec<u8> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    if ext == "json" {
-        return serde_json::to_vec_pretty(doc).unwrap_or_default();
+/// The server's record as the bytes of `path`, in the form its name asks
+/// for ([`Format`]): its own JSON, Trace Event, HAR, an HTML page or SVG.
+/// `authority` (host and port) makes the requests' URLs whole.
+pub fn served_file(doc: &crate::server::timeline::Document, path: &std::path::Path, authority: &str) -> Vec<u8> {
+    let title = |what: &str| format!("flags serve at {authority}: {what}");
+    let started = exchange::wall(std::time::SystemTime::now(), -doc.now_ms);
+    let recording = || served_recording(title("the server's record"), &doc.requests, started, authority);
+    let format = Format::of(path);
+    match format {
+        Format::Json => return serde_json::to_vec_pretty(doc).unwrap_or_default(),
+        Format::Trace => return trace::document(&[recording()]),
+        Format::Har => return har::document(&[recording()]),
+        Format::Html | Format::Svg => {}
     }
     let rows = served_rows(&doc.requests);
     let conns = rows.iter().filter(|r| !r.timeline.reused).count();
     let title = format!("flags serve: {} requests on {conns} connections, as the server saw them", rows.len());
     let svg = svg(&title, &rows);
-    match ext.as_str() {
-        "html" => html(
+    match format {
+        Format::Html => html(
             "flags serve: the server's waterfall",
             "One row per request, grouped by connection: grey from the connection's accept to its first request, \
              blue while the server held the answer (its delay), green while the answer left. Hover a row for its times.",

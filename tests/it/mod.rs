@@ -27,6 +27,7 @@ mod signals_every;
 mod soak;
 mod styles;
 mod timeline;
+mod timeline_formats;
 mod tls;
 pub mod util;
 mod work;
