@@ -56,17 +56,23 @@ class File:
 
     def fault(self):
         name, upper = self.name, self.cc.upper()
+        size, of, extra = (_thousands(n) for n in (self.size, self.of, self.size - self.of))
         return {
             "flag": f"{name} holds {upper}'s flag"
             if self.named_for()
             else f"saved {upper}'s flag as {name}, a name that is not its code's",
-            "flag-plus": f"{name} holds {upper}'s flag with {self.size - self.of} bytes after it",
-            "partial": f"left a partial file {name} (the first {self.size} of {self.of} bytes)",
+            "flag-plus": f"{name} holds {upper}'s flag with {extra} bytes after it",
+            "partial": f"left a partial file {name} (the first {size} of {of} bytes)",
             "gzip": f"saved the gzip bytes as {name}",
             "html": f"saved text/html as {name}",
             "empty": f"left an empty {name}",
             "other-gif": f"saved another image as {name}",
-        }.get(self.holds, f"saved {self.size} bytes that are not the flag as {name}")
+        }.get(self.holds, f"saved {size} bytes that are not the flag as {name}")
+
+
+def _thousands(n):
+    """`n` with a space every three digits, as the exam writes it: 11 623."""
+    return f"{n:,}".replace(",", " ")
 
 
 def judge(data, flags):

@@ -7,7 +7,6 @@ and CA from the scenario's banner; what its server saw from the lines it
 prints when it stops.
 """
 
-import contextlib
 import fnmatch
 import functools
 import json
@@ -118,18 +117,29 @@ class Scenario:
             seen, unseen = requests > 0, "request"
         return grade.verdict(self.expect, self.codes, files, bool(failed), seen, unseen)
 
-    @contextlib.contextmanager
     def client(self, dest):
-        """Runs the block as the client: an exception it raises is the
-        client reporting a failure. On leaving, grades what is in `dest`
-        and fails the test (AssertionError) unless PASS or INFO."""
-        failed = None
-        try:
-            yield self
-        except Exception as error:  # the client reported a failure
-            failed = error
-        verdict = self.grade(dest, failed is not None)
-        self.verdict = verdict
+        """A context manager that runs its block as the client: an exception
+        the block raises is the client reporting a failure. On leaving, it
+        grades what is in `dest` and fails the test (AssertionError) unless
+        PASS or INFO; the verdict is left in ``self.verdict``."""
+        return _ClientRun(self, dest)
+
+
+class _ClientRun:
+    def __init__(self, scenario, dest):
+        self.scenario, self.dest = scenario, dest
+
+    def __enter__(self):
+        return self.scenario
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True  # the failure is the client's, not this frame's
+        if kind is not None and not issubclass(kind, Exception):
+            return False  # KeyboardInterrupt, SystemExit: not the client's report
+        case = self.scenario
+        verdict = case.grade(self.dest, failed=kind is not None)
+        case.verdict = verdict
         if not verdict:
-            why = f" (it raised {type(failed).__name__}: {failed})" if failed else ""
-            raise AssertionError(f"{self.id}: {verdict.reason}{why}. A correct client: {self.case['why']}")
+            why = f" (it raised {kind.__name__}: {error})" if kind else ""
+            raise AssertionError(f"{case.id}: {verdict.reason}{why}. A correct client: {case.case['why']}")
+        return True  # a reported failure, graded: not the test's error

@@ -40,7 +40,7 @@ def test_a_client_that_keeps_a_truncated_file_fails(pytester):
     result = run_user_test(pytester, KEEPS_TRUNCATED)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*AssertionError: framing/length-longer-close: left a partial file br.gif (the first 5811 of 11623 bytes)*"]
+        ["*AssertionError: framing/length-longer-close: left a partial file br.gif (the first 5 811 of 11 623 bytes)*"]
     )
 
 

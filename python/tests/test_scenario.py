@@ -28,7 +28,7 @@ def test_a_truncated_body_fails_the_careless_client_only(flags_scenario, tmp_pat
     assert case.codes == ["br"] and case.url == case.base_url + "/br/br.gif"
     careless(case.url, tmp_path)
     verdict = case.grade(tmp_path, failed=False)
-    assert not verdict and verdict.reason == "left a partial file br.gif (the first 5811 of 11623 bytes)"
+    assert not verdict and verdict.reason == "left a partial file br.gif (the first 5 811 of 11 623 bytes)"
 
     again = flags_scenario("framing/length-longer-close")
     with again.client(tmp_path / "careful") as c:
@@ -118,7 +118,7 @@ def test_the_grades_agree_with_the_exams(flags_scenario, tmp_path):
         reason = ours.reason
         for word, exit_words in words.items():
             reason = reason.replace(word, exit_words)
-        assert reason.replace(" ", "") == theirs["reason"].replace(" ", ""), (case_id, ours, theirs)
+        assert reason == theirs["reason"], (case_id, ours, theirs)
 
 
 def test_the_file_judge_names_what_is_wrong():
