@@ -9,6 +9,7 @@ import atexit
 import json
 import ssl
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -30,9 +31,12 @@ class FlagServer:
     knowledge). There is no option to turn either off.
     """
 
-    def __init__(self, *, delay=None, error_rate=None, fault=None, seed=None, tls=False, dir=None, args=(), timeout=None):
+    def __init__(
+        self, *, delay=None, error_rate=None, fault=None, seed=None, tls=False, dir=None, args=(), timeout=None
+    ):
         argv = ["--port", "0"]
-        for name, value in (("--delay", delay), ("--error-rate", error_rate), ("--fault", fault), ("--seed", seed), ("--dir", dir)):
+        options = {"--delay": delay, "--error-rate": error_rate, "--fault": fault, "--seed": seed, "--dir": dir}
+        for name, value in options.items():
             if value is not None:
                 argv += [name, str(value)]
         if tls:
@@ -97,6 +101,20 @@ class FlagServer:
             after = page.get("next")
             if after is None:
                 return requests
+
+    def wait_for_requests(self, count, timeout=5.0):
+        """The timeline once it holds `count` requests. The server records a
+        request when its answer ends, which may be just after the client has
+        read it all: ask this, not `timeline()`, right after a download.
+        TimeoutError when `timeout` passes first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            requests = self.timeline()
+            if len(requests) >= count:
+                return requests
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the server recorded {len(requests)} requests, not {count}, in {timeout} s")
+            time.sleep(0.01)  # a poll's interval: the server gives no notice
 
     @property
     def output(self):

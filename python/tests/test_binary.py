@@ -14,7 +14,10 @@ def test_the_wheels_binary_by_default(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     found = Path(find_flags())
     # Where this interpreter's installer put scripts (a venv's bin, or the user's).
-    places = {Path(sysconfig.get_path("scripts")).resolve(), Path(sysconfig.get_path("scripts", f"{os.name}_user")).resolve()}
+    places = {
+        Path(sysconfig.get_path("scripts")).resolve(),
+        Path(sysconfig.get_path("scripts", f"{os.name}_user")).resolve(),
+    }
     assert found.parent in places, (found, places)
 
 

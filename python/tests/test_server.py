@@ -14,15 +14,16 @@ def test_it_serves_the_flags_and_knows_their_bytes(flags_server, tmp_path):
     assert server.flag_url("BR") == server.base_url + "/br/br.gif"
     careful(server.flag_url("br"), tmp_path)
     assert (tmp_path / "br.gif").read_bytes() == server.flag_bytes("br")
+    (seen,) = server.wait_for_requests(1)
     assert server.stats()["by_status"] == {"200": 1}
-    (seen,) = server.timeline()
-    assert (seen["request"], seen["status"], seen["bytes"]) == ("GET /flags/br/br.gif", 200, len(server.flag_bytes("br")))
+    size = len(server.flag_bytes("br"))
+    assert (seen["request"], seen["status"], seen["bytes"]) == ("GET /flags/br/br.gif", 200, size)
 
 
 def test_a_delay_holds_each_answer(flags_server, tmp_path):
     server = flags_server(delay=0.3)
     careful(server.flag_url("fr"), tmp_path)
-    (seen,) = server.timeline()
+    (seen,) = server.wait_for_requests(1)
     assert seen["first_byte_ms"] - seen["head_ms"] >= 300
 
 
