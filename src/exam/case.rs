@@ -180,6 +180,11 @@ pub struct CaseInfo {
     pub why: String,
     /// What the server sends, step by step, with its text escaped.
     pub server: Vec<String>,
+    /// The codes a client is asked for, lower case: a correct client that
+    /// saves ends with `{cc}.gif` for each. (Reports written before it
+    /// was listed read as none.)
+    #[serde(default)]
+    pub codes: Vec<String>,
 }
 
 /// The user name and password in the URL of the cases with credentials.

@@ -119,6 +119,7 @@ pub(crate) fn sample(runs: &[(&str, &str, super::Grade, &str)]) -> ExamReport {
                 about: String::new(),
                 why: String::new(),
                 server: Vec::new(),
+                codes: vec!["br".into()],
             });
         }
     }

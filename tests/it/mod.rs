@@ -19,6 +19,7 @@ mod hostile_wire;
 mod layout;
 mod lifetime;
 mod promises;
+mod pytest_plugin;
 mod script_server;
 mod server;
 mod server_h1;

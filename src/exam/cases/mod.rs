@@ -129,6 +129,7 @@ impl Case {
             about: self.about.into(),
             why: self.why.into(),
             server: describe(self),
+            codes: self.codes.iter().map(|cc| cc.to_string()).collect(),
         }
     }
 }
