@@ -111,7 +111,8 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
-    let (t_min, t_max) = log_bounds(sweep.iter().flat_map(|p| [p.median_s, p.ideal_s]), (0.001, 10.0));
+    let (t_min, t_max) =
+        log_bounds(sweep.iter().flat_map(|p| [p.median_s, p.ideal_s]).filter(|t| *t > 0.0), (0.001, 10.0));
     let latency = sweep.first().map_or(0.0, |p| p.latency_s);
     let codes = sweep.first().map_or(0, |p| p.codes);
     let title = match sweep.is_empty() {
@@ -147,7 +148,9 @@ fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         chart.draw_series(series.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(draw_err)?;
     }
-    let mut bound: Vec<(f64, f64)> = sweep.iter().map(|p| (p.concurrency as f64, p.ideal_s)).collect();
+    // No bound is drawn under a random delay (`--delay`): none is known.
+    let mut bound: Vec<(f64, f64)> =
+        sweep.iter().filter(|p| p.delay.is_none()).map(|p| (p.concurrency as f64, p.ideal_s)).collect();
     bound.sort_by(|a, b| a.0.total_cmp(&b.0));
     bound.dedup();
     if !bound.is_empty() {
@@ -299,6 +302,7 @@ mod tests {
             codes: 194,
             concurrency,
             latency_s: 0.02,
+            delay: None,
             error_rate: 0.0,
             ideal_s: 0.02,
             work_ms: None,

@@ -69,6 +69,9 @@ pub struct BenchConfig {
     pub commands: Vec<CommandPeer>,
     /// Only these workloads (empty: all).
     pub only: Vec<Workload>,
+    /// The delay in place of the fixed latency of the workloads that have
+    /// one (`--delay`).
+    pub delay: Option<Delay>,
     /// Also write this Markdown report (BENCHMARKS.md).
     pub markdown: Option<PathBuf>,
     /// Another `flags` build run beside this one (`--baseline`), as
@@ -281,7 +284,7 @@ impl OutDir {
 
 /// The points `cfg` measures.
 fn plan(cfg: &BenchConfig) -> Vec<Spec> {
-    specs(cfg.quick, cfg.server.is_some(), &cfg.only)
+    specs(cfg.quick, cfg.server.is_some(), &cfg.only, cfg.delay)
 }
 
 /// What the benchmark tells as it goes.
@@ -397,7 +400,7 @@ fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {
         false => None,
     };
     let config = ServerConfig {
-        delay: Delay::fixed(spec.latency),
+        delay: spec.delay.unwrap_or(Delay::fixed(spec.latency)),
         error_rate: spec.error_rate,
         seed: 17,
         tls,
@@ -489,7 +492,9 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
     let (median_s, min_s, max_s) = measure::spread(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
     let (cpu_s, ..) = measure::spread(&samples.iter().map(|s| s.cpu).collect::<Vec<Duration>>());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Under a random delay (`--delay`) no bound is known beforehand.
     let ideal_s = match spec.work {
+        _ if spec.delay.is_some() => 0.0,
         Some(work) => result::ideal_with_work(codes, concurrency, spec.latency, work, cores),
         None => result::ideal(codes, concurrency, spec.latency),
     };
@@ -503,6 +508,7 @@ fn point(spec: &Spec, tool: &Tool, samples: &[measure::Sample], counted: &[Count
         codes,
         concurrency,
         latency_s: spec.latency,
+        delay: spec.delay.map(|d| d.as_arg()),
         error_rate: spec.error_rate,
         ideal_s,
         work_ms: spec.work.map(|w| w * 1000.0),

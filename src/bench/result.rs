@@ -33,8 +33,13 @@ pub struct Point {
     pub codes: usize,
     /// Requests in flight at most.
     pub concurrency: usize,
-    /// Server delay per response, seconds.
+    /// Server delay per response, seconds: the median when the delay is
+    /// random (`delay`).
     pub latency_s: f64,
+    /// The delay given with `--delay` when it is random (`lognormal:0.22,1`,
+    /// `0.2..0.5`): the ideal is then not known (0) and not compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
     /// Share of requests the server answered 418.
     pub error_rate: f64,
     /// The latency bound, ceil(codes / concurrency) x latency, plus with

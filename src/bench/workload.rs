@@ -14,6 +14,7 @@
 use std::fmt;
 
 use crate::countries::{catalog, pop20_sorted, CountryCode, POP20};
+use crate::server::Delay;
 
 /// A workload's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
@@ -145,8 +146,11 @@ pub const W6_WORK_S: f64 = 0.05;
 pub struct Spec {
     pub workload: Workload,
     pub codes: Codes,
-    /// Server delay per response, seconds.
+    /// Server delay per response, seconds (the median of `delay`'s, when
+    /// there is one).
     pub latency: f64,
+    /// The delay given in place of the fixed latency (`--delay`).
+    pub delay: Option<Delay>,
     /// Share of requests the server answers 418.
     pub error_rate: f64,
     /// `None`: all codes at once.
@@ -162,13 +166,15 @@ pub struct Spec {
 }
 
 /// The points to measure: every workload, fewer sweep levels when `quick`,
-/// only those without latency against an `external` server, and only the
-/// workloads in `only` (if any).
-pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
+/// only those without latency against an `external` server, only the
+/// workloads in `only` (if any), and `delay` in place of each fixed latency
+/// but the latency sweep's.
+pub fn specs(quick: bool, external: bool, only: &[Workload], delay: Option<Delay>) -> Vec<Spec> {
     let spec = |workload, codes, latency, error_rate, concurrency, sequential, peers| Spec {
         workload,
         codes,
         latency,
+        delay: None,
         error_rate,
         concurrency,
         sequential,
@@ -202,6 +208,13 @@ pub fn specs(quick: bool, external: bool, only: &[Workload]) -> Vec<Spec> {
     }
     if !only.is_empty() {
         v.retain(|s| only.contains(&s.workload));
+    }
+    if let Some(delay) = delay {
+        for s in v.iter_mut().filter(|s| s.latency > 0.0 && s.workload != Workload::SweepLatency) {
+            s.latency = delay.median();
+            // A fixed delay keeps its bound; a random one has none known.
+            s.delay = (delay.min != delay.max).then_some(delay);
+        }
     }
     v
 }

@@ -95,6 +95,13 @@ pub struct BenchArgs {
     /// {cacert}, the plain-HTTP ones only. Repeatable.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub peer: Vec<String>,
+    /// The server's delay in place of the fixed latency of every workload
+    /// that has one (W1, W3, W4, W5, the concurrency sweep): `0.5`, a range
+    /// `0.2..0.5`, or `lognormal:MEDIAN,SIGMA`, a long tail as on the
+    /// internet. Each tool meets the same delay for the same flag. The
+    /// latency sweep keeps its levels.
+    #[arg(long, value_name = "DELAY", value_parser = parse_delay)]
+    pub delay: Option<Delay>,
     /// Only these workloads, comma-separated [default: all].
     #[arg(long, value_delimiter = ',', value_enum, ignore_case = true, value_name = "ID")]
     pub workloads: Vec<Workload>,
@@ -131,6 +138,7 @@ impl TryFrom<BenchArgs> for BenchConfig {
                 })
                 .collect::<Result<_, _>>()?,
             only: a.workloads,
+            delay: a.delay,
             markdown: a.markdown,
             baseline: a.baseline,
         };

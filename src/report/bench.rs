@@ -18,13 +18,14 @@ fn opt(v: Option<f64>, suffix: &str) -> String {
 /// One point as a table row.
 pub fn row(p: &Point) -> String {
     format!(
-        "{:<18} {:<24} {:>6} {:>5} {:>7.3}s {:>6.2}s {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6} {:>6} {:>5}",
+        "{:<18} {:<24} {:>6} {:>5} {:>7.3}s {:>7} {:>7.3}s {:>6.3}s {:>6.3}s {:>8} {:>8} {:>9.1} {:>7.2} {:>6} {:>6} {:>6} {:>5}",
         p.workload,
         p.tool,
         p.codes,
         p.concurrency,
         p.latency_s,
-        p.ideal_s,
+        // Under a random delay the bound is not known.
+        if p.delay.is_some() { "-".to_string() } else { format!("{:.2}s", p.ideal_s) },
         p.median_s,
         p.min_s,
         p.max_s,
@@ -126,6 +127,13 @@ fn header(cfg: &BenchConfig, peers: &[Peer]) {
         cfg.styles.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
         if peers.is_empty() { "none".to_string() } else { peers.join(", ") }
     );
+    if let Some(delay) = cfg.delay {
+        say!(
+            "delay {} in place of each fixed latency (the latency column gives its median); every tool meets the \
+             same delay for the same flag",
+            delay.as_arg()
+        );
+    }
     say!("{HEAD}");
 }
 

@@ -109,6 +109,14 @@ impl Delay {
         Delay { min: d, max: d, lognormal: None }
     }
 
+    /// The delay half the answers wait less than, in seconds.
+    pub fn median(&self) -> f64 {
+        match self.lognormal {
+            Some((median, _)) => median,
+            None => (self.min + self.max).as_secs_f64() / 2.0,
+        }
+    }
+
     /// Uniform between `min` and `max` seconds.
     pub fn range(min: f64, max: f64) -> Self {
         Delay { min: Duration::from_secs_f64(min), max: Duration::from_secs_f64(max), lognormal: None }

@@ -422,3 +422,42 @@ fn every_style_and_peer_of_a_demo_meets_the_same_delay_per_flag() {
     let (style, peer) = (mean("sequential"), mean("seq"));
     assert!((style - peer).abs() <= 0.05 * style, "sequential {style} s, the same as a peer {peer} s: {text}");
 }
+
+#[test]
+fn bench_takes_a_delay_that_every_tool_meets_the_same_per_flag() {
+    // `--delay lognormal` in place of W1's fixed 0.35 s: no bound is known,
+    // and the sequential style and the same command run as a peer meet the
+    // same draws, so they wait the same sum of delays.
+    let dir = tempfile::tempdir().unwrap();
+    let seq = format!("seq={} get --mode sequential -s {{base}} -d {{dir}} {{cc}}", super::util::flags_exe());
+    let out = flags()
+        .args(["bench", "--quick", "--workloads", "W1", "--styles", "sequential", "--delay", "lognormal:0.05,1"])
+        .args(["--peer", &seq, "--out"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("delay lognormal:0.05,1 in place of each fixed latency"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let point = |tool: &str| {
+        report["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["tool"] == tool)
+            .unwrap_or_else(|| panic!("{text}"))
+            .clone()
+    };
+    let (style, peer) = (point("flags sequential"), point("seq"));
+    for p in [&style, &peer] {
+        assert_eq!(p["delay"], "lognormal:0.05,1");
+        assert_eq!((p["latency_s"].as_f64(), p["ideal_s"].as_f64()), (Some(0.05), Some(0.0)));
+        assert!(p["ratio_to_ideal"].is_null(), "{p}");
+    }
+    let row = text.lines().find(|l| l.contains("flags sequential")).unwrap();
+    assert_eq!(row.split_whitespace().nth(6), Some("-"), "no ideal under a random delay: {row}");
+    let (a, b) = (style["median_s"].as_f64().unwrap(), peer["median_s"].as_f64().unwrap());
+    assert!((a - b).abs() <= 0.05 * a, "sequential {a} s, the same as a peer {b} s: {text}");
+}
