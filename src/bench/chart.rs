@@ -203,8 +203,26 @@ fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String])
     Ok(())
 }
 
-/// W1 to W6: a group of bars per workload, one per tool that ran it.
-fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
+/// W1 to W6: a group of bars per workload, one per tool that ran it, and
+/// their key in a column of its own on the right, where no bar goes.
+fn workloads_panel(whole: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
+    let mut shown: Vec<&str> = Vec::new();
+    for p in bars {
+        if !shown.contains(&p.tool.as_str()) {
+            shown.push(&p.tool);
+        }
+    }
+    let key_width = shown.iter().map(|t| t.len()).max().unwrap_or(0) as u32 * 7 + 40;
+    let (width_px, _) = whole.dim_in_pixel();
+    let (area, key) = whole.split_horizontally(width_px.saturating_sub(key_width));
+    let area = &area;
+    for (i, tool) in shown.iter().enumerate() {
+        let (x, y) = (8, 48 + i as i32 * 18);
+        let colour = colour_of(tools, tool);
+        key.draw(&Rectangle::new([(x, y), (x + 12, y + 10)], colour.filled())).map_err(draw_err)?;
+        key.draw(&Text::new(tool.to_string(), (x + 18, y), ("sans-serif", 13).into_font().color(&BLACK)))
+            .map_err(draw_err)?;
+    }
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();
     workloads.sort();
     workloads.dedup();
@@ -253,32 +271,16 @@ fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(),
             )))
             .map_err(draw_err)?;
     }
-    let mut labelled: Vec<String> = Vec::new();
     for (x, p) in &slots {
         let colour = colour_of(tools, &p.tool);
         let bar = Rectangle::new([(x - 0.42, lo), (x + 0.42, p.median_s.max(lo))], colour.mix(0.8).filled());
-        let drawn = chart.draw_series(std::iter::once(bar)).map_err(draw_err)?;
-        if !labelled.contains(&p.tool) {
-            labelled.push(p.tool.clone());
-            drawn
-                .label(p.tool.as_str())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
-        }
+        chart.draw_series(std::iter::once(bar)).map_err(draw_err)?;
         let whisker = [
             PathElement::new(vec![(*x, p.min_s), (*x, p.max_s)], BLACK.stroke_width(1)),
             PathElement::new(vec![(x - 0.2, p.min_s), (x + 0.2, p.min_s)], BLACK.stroke_width(1)),
             PathElement::new(vec![(x - 0.2, p.max_s), (x + 0.2, p.max_s)], BLACK.stroke_width(1)),
         ];
         chart.draw_series(whisker).map_err(draw_err)?;
-    }
-    if !labelled.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err)?;
     }
     Ok(())
 }
@@ -346,6 +348,36 @@ mod tests {
                 .unwrap();
         assert!(bars.contains("\ncurl\n") && bars.contains("\nW2\n"), "{bars}");
         assert!(bars.contains("concurrency sweep: not measured"));
+    }
+
+    #[test]
+    fn the_key_of_the_bars_is_beside_them_never_over_them() {
+        let tools = ["flags sequential", "flags async", "python3 threads", "python3 processes", "curl"];
+        let points = [Workload::W1, Workload::W2, Workload::W6]
+            .into_iter()
+            .flat_map(|w| tools.iter().map(move |t| point(w, t, 20, 1.0)))
+            .collect();
+        let drawn = svg(&report(points)).unwrap();
+        let doc = roxmltree::Document::parse(&drawn).unwrap();
+        let number = |n: &roxmltree::Node, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // The bars: the rectangles drawn see-through, as only bars are.
+        let bars_end = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "rect" && n.attribute("opacity") == Some("0.8"))
+            .map(|n| number(&n, "x") + number(&n, "width"))
+            .fold(0.0, f64::max);
+        assert!(bars_end > 0.0, "no bar found: {drawn}");
+        for tool in tools {
+            let key = doc
+                .descendants()
+                .find(|n| n.tag_name().name() == "text" && n.text().map(str::trim) == Some(tool))
+                .unwrap();
+            assert!(
+                number(&key, "x") > bars_end,
+                "{tool}'s key at x {} over the bars (to {bars_end})",
+                number(&key, "x")
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn time(times: &[std::time::Duration]) -> String {
 
 /// Writes the page at `path`.
 pub fn write_timeline(book: &Book, path: &Path) -> std::io::Result<()> {
-    use crate::waterfall::{escape, svg, svg_on};
+    use crate::waterfall::{escape, served_svg_on};
     let python = &book.setting.python;
     let mut panels = Vec::new();
     for pair in book.pairs.iter().filter(|p| p.missing.is_empty()) {
@@ -42,8 +42,8 @@ pub fn write_timeline(book: &Book, path: &Path) -> std::io::Result<()> {
             let content = format!(
                 "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
                 escape(note.as_deref().unwrap_or("")),
-                svg_on(title, rows, Some(shared)),
-                svg(title, rows)
+                served_svg_on(title, rows, Some(shared)),
+                served_svg_on(title, rows, None)
             );
             panels.push((title.clone(), content));
         }

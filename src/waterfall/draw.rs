@@ -165,6 +165,29 @@ pub fn svg(title: &str, rows: &[Row]) -> String {
 /// [`svg`] on a time axis of `span_ms` (at least its own run's), so that
 /// several runs drawn side by side share one scale.
 pub fn svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String {
+    draw(title, rows, span_ms, Seen::Client)
+}
+
+/// [`svg_on`] for rows of the server's record
+/// ([`served_rows`](super::served_rows)), with the server's legend: from
+/// the accept to the first request, the answer held, the answer leaving.
+pub fn served_svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String {
+    draw(title, rows, span_ms, Seen::Server)
+}
+
+/// Whose record a waterfall draws, which its legend names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Client,
+    Server,
+}
+
+/// The server's names for the phases its rows use (of [`PHASES`]: the
+/// wait, the server's time, the answer's bytes).
+const SERVED: [(usize, &str); 3] =
+    [(0, "from the accept to its first request"), (2, "held (the delay)"), (3, "the answer leaving")];
+
+fn draw(title: &str, rows: &[Row], span_ms: Option<f64>, seen: Seen) -> String {
     const WIDTH: f64 = 960.0;
     const LEFT: f64 = 56.0;
     const RIGHT: f64 = 24.0;
@@ -192,8 +215,12 @@ pub fn svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String {
     let mut lx = LEFT;
     let worked = rows.iter().any(|r| r.timeline.work.is_some());
     let shown = if worked { PHASES.len() } else { WORK_PHASES };
+    let names: Vec<(&str, &str)> = match seen {
+        Seen::Client => PHASES[..shown].to_vec(),
+        Seen::Server => SERVED.iter().map(|&(i, name)| (name, PHASES[i].1)).collect(),
+    };
     let key: Vec<(&str, &str)> =
-        PHASES[..shown].iter().copied().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
+        names.into_iter().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
     for (name, colour) in key {
         let _ = writeln!(s, r#"<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>"#);
         let _ = writeln!(s, r#"<text x="{}" y="39">{name}</text>"#, lx + 14.0);
@@ -448,6 +475,18 @@ mod tests {
         assert!(lines[3].contains('░'), "the last one waited: {lines:#?}");
         assert!(lines[4].chars().filter(|c| *c == '█').count() > 30, "one in flight all along: {lines:#?}");
         assert!(lines[6].contains("in flight (peak 1)"), "{lines:#?}");
+    }
+
+    #[test]
+    fn the_servers_record_is_drawn_with_the_servers_legend() {
+        let rows = [row("BR", 0.0, 350.0)];
+        let client = svg_on("run", &rows, None);
+        let served = served_svg_on("served", &rows, None);
+        assert!(client.contains(">waiting for a place<") && client.contains(">saving<"));
+        for name in ["from the accept to its first request", "held (the delay)", "the answer leaving"] {
+            assert!(served.contains(&format!(">{name}<")) && !client.contains(name), "{name}");
+        }
+        assert!(!served.contains("waiting for a place") && !served.contains(">saving<"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The server's record of its requests as waterfall rows and files.
 
-use super::draw::{html, svg, Row};
+use super::draw::{html, served_svg_on, Row};
 use super::exchange::{self, served_recording};
 use super::format::Format;
 use super::{har, trace};
@@ -40,7 +40,7 @@ pub fn served_file(doc: &crate::server::timeline::Document, path: &std::path::Pa
     let rows = served_rows(&doc.requests);
     let conns = rows.iter().filter(|r| !r.timeline.reused).count();
     let title = format!("flags serve: {} requests on {conns} connections, as the server saw them", rows.len());
-    let svg = svg(&title, &rows);
+    let svg = served_svg_on(&title, &rows, None);
     match format {
         Format::Html => html(
             "flags serve: the server's waterfall",

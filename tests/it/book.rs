@@ -133,7 +133,7 @@ fn the_second_editions_scripts_run_beside_their_styles_and_the_readers_files_sta
     );
     // The waterfalls, a pair per script, from the server's record.
     let html = std::fs::read_to_string(&page).unwrap();
-    for name in ["python3 flags.py", "python3 flags_asyncio.py", "flags get --mode async -m 20"] {
+    for name in ["python3 flags.py", "python3 flags_asyncio.py", "flags get --mode async -m 20", "held (the delay)"] {
         assert!(html.contains(name), "{name} not in the page");
     }
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
