@@ -261,3 +261,51 @@ fn sigterm_ends_the_script_in_progress_and_leaves_no_copy() {
     assert!(out.contains("Interrupted before any script and its style finished."), "{out}");
     assert!(copies().is_empty(), "left: {:?}", copies());
 }
+
+/// Each row of the SVG titled `title` in `page` (its first drawing): the
+/// flag and how long the server held its answer, in ms.
+fn holds(page: &str, title: &str) -> BTreeMap<String, f64> {
+    let at = page.find(&format!("font-weight=\"bold\">{title}")).unwrap_or_else(|| panic!("no panel {title}"));
+    let svg = &page[at..page[at..].find("</svg>").map_or(page.len(), |e| at + e)];
+    let field = |row: &str, name: &str| -> f64 {
+        let line = row.lines().find(|l| l.starts_with(&format!("{name}: "))).unwrap();
+        line[name.len() + 2..].trim_end_matches(" ms").parse().unwrap()
+    };
+    svg.split("<g class=\"row\" data-label=\"")
+        .skip(1)
+        .map(|row| {
+            let cc = row.split('"').next().unwrap().rsplit(' ').next().unwrap().to_string();
+            (cc, field(row, "first_byte") - field(row, "sent"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_script_and_its_style_meet_the_same_delay_for_each_flag_in_the_servers_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chapter = checkout("example-code-2e", tmp.path());
+    let page = tmp.path().join("pairs.html");
+    let args = [
+        chapter.to_str().unwrap(),
+        "flags.py",
+        "--delay",
+        "lognormal:0.03,1",
+        "--seed",
+        "3",
+        "--timeline",
+        page.to_str().unwrap(),
+    ];
+    let (code, out, err) = book(tmp.path(), tmp.path(), &args);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let page = std::fs::read_to_string(&page).unwrap();
+    let (script, style) = (holds(&page, "python3 flags.py: "), holds(&page, "flags get --mode sequential: "));
+    assert_eq!(script.len(), 20, "{script:?}");
+    assert_eq!(script.keys().collect::<Vec<_>>(), style.keys().collect::<Vec<_>>());
+    for (cc, held) in &script {
+        assert!((held - style[cc]).abs() < 20.0, "{cc}: held {held} ms for the script, {} ms for its style", style[cc]);
+    }
+    // A long tail: the draws differ from flag to flag, so meeting the same
+    // ones is no accident of a fixed delay.
+    let (least, most) = script.values().fold((f64::MAX, 0.0f64), |(a, b), h| (a.min(*h), b.max(*h)));
+    assert!(most > 3.0 * least, "held from {least} to {most} ms");
+}
