@@ -6,7 +6,7 @@
 //! | W2 | the 194 flags | no latency | 100 |
 //! | W3 | all 676 codes | ERROR-style: 0.5 s, 25% 418s | 200 |
 //! | W4 | all 676 codes | 1 s latency | all at once |
-//! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams on one |
+//! | W5 | the 194 flags | HTTPS, 20 ms latency | 100: HTTP/1.1 connections, or HTTP/2 streams (32 per connection at most) |
 //! | W6 | POP20, each with 50 ms of CPU work (`--work`) | no latency | 20, with and without `--gil`, beside Python |
 //! | sweep-concurrency | the 194 flags | 20 ms latency | 1, 2, 5, 10, 20, 50, 100, 200, 500 |
 //! | sweep-latency | POP20 | 0, 10 ms, 100 ms, 1 s | 20 |

@@ -9,13 +9,17 @@
 //! differently is here: a server's `RST_STREAM` ends one answer, not the
 //! connection, and a body ends with its stream.
 //!
-//! One connection per server: the first request to a server opens it while
+//! Connections per server: the first request to a server opens one while
 //! the others wait (`Hosts`), and every later request is a new stream on
-//! it. The number of streams in flight is the style's limit (`-m`); hyper
-//! also keeps to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`.
+//! it, as long as the server takes that many at once
+//! (`SETTINGS_MAX_CONCURRENT_STREAMS`, read by [`super::h2_limit`]). A
+//! request that would pass the limit opens another connection, and so on:
+//! `-m 100` against a server that takes 32 streams runs on 4 connections.
+//! A server that takes enough gets one.
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::conn::{answer_wait, remaining, within, Key};
 use super::error::{FetchError, IoFailure, StreamFailure};
+use super::h2_limit::{has_room, Limit, Place, Watched};
 use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
 use super::wire::{self, BadHead, Framing, Head, WireError};
@@ -42,32 +47,49 @@ pub(crate) struct Hosts {
     slots: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Slot>>>>,
 }
 
-/// One server: its connection, or that it answered in HTTP/1.1.
+/// One server: its connections, or that it answered in HTTP/1.1.
 #[derive(Default)]
 pub(crate) struct Slot {
-    /// The connection's sender, id, and when it was ready.
-    sender: Option<(Sender, u64, Stamp)>,
+    conns: Vec<Conn>,
     /// The server chose HTTP/1.1 when offered both.
     pub(crate) http1: bool,
 }
 
+/// One HTTP/2 connection: its sender, id, when it was ready, the streams
+/// it carries now and the server's limit on them.
+struct Conn {
+    sender: Sender,
+    id: u64,
+    opened: Stamp,
+    streams: Arc<AtomicUsize>,
+    limit: Limit,
+}
+
+/// A stream's way: the connection's sender, id, when it was ready, and the
+/// stream's place on it.
+pub(crate) type Way = (Sender, u64, Stamp, Place);
+
 impl Slot {
-    /// A sender on the live connection, if there is one.
-    pub(crate) fn sender(&self) -> Option<(Sender, u64, Stamp)> {
-        self.sender.as_ref().filter(|(s, ..)| !s.is_closed()).cloned()
+    /// A live connection with room for one more stream, and the stream's
+    /// place on it; none when every connection is full (or there is none).
+    pub(crate) fn sender(&mut self) -> Option<Way> {
+        self.conns.retain(|c| !c.sender.is_closed());
+        let c = self.conns.iter().find(|c| has_room(c.streams.load(Ordering::SeqCst), *c.limit.borrow()))?;
+        Some((c.sender.clone(), c.id, c.opened, Place::take(&c.streams)))
     }
 
     /// Forgets connection `id`: the server went away from it.
     pub(crate) fn forget(&mut self, id: u64) {
-        if self.sender.as_ref().is_some_and(|(_, kept, _)| *kept == id) {
-            self.sender = None;
-        }
+        self.conns.retain(|c| c.id != id);
     }
 
-    /// Keeps `sender` for the next requests, with its connection's id and
-    /// when it was ready.
-    pub(crate) fn keep(&mut self, sender: Sender, id: u64, opened: Stamp) {
-        self.sender = Some((sender, id, opened));
+    /// Keeps `sender` for the next requests, with its connection's id, when
+    /// it was ready and its limit; the first stream's place on it.
+    pub(crate) fn keep(&mut self, sender: Sender, id: u64, opened: Stamp, limit: Limit) -> Way {
+        let streams = Arc::new(AtomicUsize::new(0));
+        let place = Place::take(&streams);
+        self.conns.push(Conn { sender: sender.clone(), id, opened, streams, limit });
+        (sender, id, opened, place)
     }
 }
 
@@ -80,15 +102,18 @@ impl Hosts {
 }
 
 /// Starts HTTP/2 on `io` (after ALPN chose `h2`, or with prior knowledge on
-/// plain TCP); the connection runs as a task on the current runtime until
-/// every sender is dropped or the server closes it.
-pub(crate) async fn handshake<T>(io: T, deadline: Instant) -> Result<Sender, FetchError>
+/// plain TCP), and waits for the server's SETTINGS (a server's preface, so
+/// at once), at most `SETTINGS_WAIT`; the connection runs as a task on the
+/// current runtime until every sender is dropped or the server closes it.
+/// Its sender, and its limit of streams at once.
+pub(crate) async fn handshake<T>(io: T, deadline: Instant) -> Result<(Sender, Limit), FetchError>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
     builder.max_header_list_size(super::conn::MAX_HEAD as u32);
     let wait = remaining(deadline, false).map_err(|f| f.error)?;
+    let (io, mut limit) = Watched::new(io);
     let (sender, connection) = match tokio::time::timeout(wait, builder.handshake(TokioIo::new(io))).await {
         Err(_) => return Err(FetchError::Timeout { answered: false }),
         Ok(result) => result.map_err(|e| error(e, None))?,
@@ -98,8 +123,15 @@ where
         // each request that was on it.
         let _ = connection.await;
     });
-    Ok(sender)
+    // A server that says nothing is taken at its word: no limit known.
+    let wait = remaining(deadline, false).map_err(|f| f.error)?.min(SETTINGS_WAIT);
+    let _ = tokio::time::timeout(wait, limit.wait_for(Option::is_some)).await;
+    Ok((sender, limit))
 }
+
+/// The longest wait for a server's first SETTINGS frame after the
+/// handshake.
+const SETTINGS_WAIT: Duration = Duration::from_secs(2);
 
 /// An answer on a stream, head checked by the caller.
 pub(crate) struct Answer {

@@ -11,7 +11,8 @@
 //! | [`connect`] | opening connections without overflowing a slow server's listen queue |
 //! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
-//! | [`h2`] | HTTP/2 for the async client: streams on one connection per server (hyper's framing) |
+//! | [`h2`] | HTTP/2 for the async client: streams on a connection per server, more past its stream limit (hyper's framing) |
+//! | [`h2_limit`] | the server's limit of streams at once, read from its SETTINGS frames as they pass to hyper |
 //! | [`tls`] | the one rustls configuration both use for `https://`, and [`tls::Trust`] |
 //! | [`trace`] | when a request's steps happened: [`trace::Trace`], for the timelines |
 //!
@@ -37,6 +38,7 @@ pub mod error;
 pub(crate) mod exchange;
 pub mod gif;
 pub mod h2;
+pub mod h2_limit;
 pub mod nonblocking;
 pub mod policy;
 pub mod tls;

@@ -27,7 +27,7 @@ use super::tls::{Alpn, Trust};
 use super::trace::{Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
 use super::wire::{Framing, Head};
-use super::{connect, h2, tls};
+use super::{connect, h2, h2_limit, tls};
 
 /// An async HTTP/1.1 and HTTP/2 client. Cheap to clone; clones share one
 /// pool.
@@ -125,15 +125,15 @@ enum Body {
     /// The rest of an HTTP/1.1 exchange (boxed: it is ten times an
     /// HTTP/2 stream's size).
     Http1(Box<(Conn<Stream>, Exchange)>),
-    /// An HTTP/2 stream.
-    Http2 { incoming: hyper::body::Incoming, framing: Framing },
+    /// An HTTP/2 stream, and its place on its connection.
+    Http2 { incoming: hyper::body::Incoming, framing: Framing, _place: h2_limit::Place },
 }
 
 /// How a request to a server goes, when HTTP/2 may be spoken.
 enum Route {
     /// As a stream on this connection (`fresh`: just opened; `conn`: its
     /// id, ready at `opened`).
-    Http2 { sender: h2::Sender, fresh: bool, conn: u64, opened: Stamp },
+    Http2 { sender: h2::Sender, fresh: bool, conn: u64, opened: Stamp, place: h2_limit::Place },
     /// As HTTP/1.1: on this new connection, or the usual way.
     Http1(Option<Conn<Stream>>),
 }
@@ -180,7 +180,7 @@ impl AsyncClient {
             let mut resent = false;
             loop {
                 match self.route(base, deadline).await? {
-                    Route::Http2 { mut sender, fresh, conn, opened } => {
+                    Route::Http2 { mut sender, fresh, conn, opened, place } => {
                         let stall = self.inner.limits.stall;
                         *trace = Trace {
                             conn: Some(conn),
@@ -204,7 +204,8 @@ impl AsyncClient {
                             Err(e) => return Err(e),
                             Ok(answer) => {
                                 policy::check_head(&answer.head, answer.framing, want, limits.max_size)?;
-                                let body = Body::Http2 { incoming: answer.body, framing: answer.framing };
+                                let body =
+                                    Body::Http2 { incoming: answer.body, framing: answer.framing, _place: place };
                                 return Ok(Response { client: self, head: answer.head, deadline, body });
                             }
                         }
@@ -267,8 +268,8 @@ impl AsyncClient {
         let Ok(mut slot) = tokio::time::timeout(wait, slot.lock()).await else {
             return Err(FetchError::Timeout { answered: false });
         };
-        if let Some((sender, conn, opened)) = slot.sender() {
-            return Ok(Route::Http2 { sender, fresh: false, conn, opened });
+        if let Some((sender, conn, opened, place)) = slot.sender() {
+            return Ok(Route::Http2 { sender, fresh: false, conn, opened, place });
         }
         if slot.http1 {
             return Ok(Route::Http1(None));
@@ -286,9 +287,9 @@ impl AsyncClient {
             return Ok(Route::Http1(Some(conn)));
         }
         let (id, opened) = (conn.id, Stamp::now());
-        let sender = h2::handshake(conn.stream, deadline).await?;
-        slot.keep(sender.clone(), id, opened);
-        Ok(Route::Http2 { sender, fresh: true, conn: id, opened })
+        let (sender, limit) = h2::handshake(conn.stream, deadline).await?;
+        let (sender, conn, opened, place) = slot.keep(sender, id, opened, limit);
+        Ok(Route::Http2 { sender, fresh: true, conn, opened, place })
     }
 
     /// A new connection to `base`'s server, TLS included.
@@ -380,7 +381,7 @@ impl Response<'_> {
     /// arrives, as [`super::blocking::Response::read_body`] does.
     pub async fn read_body<E: From<FetchError>>(self, mut piece: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
         let (mut conn, mut ex) = match self.body {
-            Body::Http2 { incoming, framing } => {
+            Body::Http2 { incoming, framing, .. } => {
                 let stall = self.client.inner.limits.stall;
                 return h2::read_body(incoming, framing, self.deadline, stall, piece).await;
             }

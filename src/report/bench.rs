@@ -222,7 +222,7 @@ after deleting many files (a previous bench's, say) before measuring.\n\n";
     md += "| W3 | all 676 codes against an ERROR-style server (0.5 s, 25% 418s), `-m 200` |\n";
     md += "| W4 | all 676 codes at once against a 1 s latency |\n";
     md += "| W5 | the 194 flags over HTTPS at 20 ms latency, `-m 100`: the async style on HTTP/1.1 connections \
-(`h1`) and as HTTP/2 streams on one connection (`h2`); curl `--http2` and wget2 multiplex too |\n";
+(`h1`) and as HTTP/2 streams, up to the server's 32 per connection (`h2`); curl `--http2` and wget2 multiplex too |\n";
     md += "| W6 | POP20 at no latency, each flag given 50 ms of CPU work (`--work 50ms`), `-m 20` (the process \
 pools: a worker per core), with and without `--gil`, beside the Python reference `bench/flags_work.py` \
 (sequential, `ThreadPoolExecutor`, `ProcessPoolExecutor`) when python3 is installed; the ideal is the CPU over \

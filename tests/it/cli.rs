@@ -271,10 +271,15 @@ fn bench_w5_compares_http1_connections_with_http2_streams_over_tls() {
     }
     // (A connect abandoned on a loaded machine may add one or two.)
     assert!((100..110).contains(&points[0]["connections"].as_u64().unwrap()), "{}", points[0]);
-    assert_eq!(points[1]["connections"], 1);
-    assert_eq!(points[1]["tls_handshakes"], 1);
+    // HTTP/2: as many connections as -m 100 needs at 32 streams each.
+    let h2 = points[1]["connections"].as_u64().unwrap();
+    assert!((1..=4).contains(&h2), "{}", points[1]);
+    assert_eq!(points[1]["tls_handshakes"], h2);
     let text = std::fs::read_to_string(&md).unwrap();
-    assert!(text.contains("### TLS handshake cost (W5)") && text.contains("| flags async h2 | 1 x "), "{text}");
+    assert!(
+        text.contains("### TLS handshake cost (W5)") && text.contains(&format!("| flags async h2 | {h2} x ")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -24,6 +24,8 @@ use super::util::{files_in, flags_exe};
 enum Act {
     /// A good answer.
     Flag,
+    /// A good answer after 300 ms, so that the streams overlap.
+    Held,
     /// A 200 with an HTML page.
     Html,
     /// A 302 elsewhere.
@@ -140,6 +142,10 @@ async fn answer(act: Act, cc: String, mut respond: SendResponse<Bytes>) {
     let gif_head = |len: usize| head(200, &[("content-type", "image/gif".into()), ("content-length", len.to_string())]);
     let (response, body): (hyper::Response<()>, Vec<u8>) = match act {
         Act::Flag => (gif_head(gif.len()), gif),
+        Act::Held => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            (gif_head(gif.len()), gif)
+        }
         Act::Html => {
             let page = b"<!doctype html><title>Sorry</title>".to_vec();
             let fields =
@@ -298,5 +304,29 @@ fn a_stream_the_server_refuses_is_sent_again() {
         let (code, report, dir, _) = get(&srv, &codes, &["-m", "12"]);
         assert_eq!(code, Some(0), "{report}");
         assert_eq!(files_in(dir.path()).len(), codes.len(), "{report}");
+    }
+}
+
+#[test]
+fn past_the_servers_stream_limit_more_connections_are_opened_and_no_more() {
+    // A server that takes 4 streams at once: 12 flags at -m 12 go on 3
+    // connections, each full, rather than wait for places on one.
+    let codes = ["br", "cn", "de", "eg", "fr", "in", "jp", "mx", "ng", "ru", "tr", "us"];
+    for (life, m, connections) in [
+        (Life::FewStreams(4), "12", 3),
+        (Life::FewStreams(4), "4", 1),
+        (Life::FewStreams(5), "12", 3),
+        (Life::FewStreams(100), "12", 1),
+        (Life::Forever, "12", 1),
+    ] {
+        let srv = H2Server::start(Act::Held, life);
+        let (code, report, dir, _) = get(&srv, &codes, &["-m", m]);
+        assert_eq!(code, Some(0), "{life:?} -m {m}: {report}");
+        assert_eq!(files_in(dir.path()).len(), codes.len(), "{life:?} -m {m}: {report}");
+        let opened = srv.connections.load(Ordering::SeqCst);
+        assert_eq!(opened, connections, "{life:?} -m {m}: {opened} connections");
+        let conns: std::collections::BTreeSet<u64> =
+            report["flags"].as_array().unwrap().iter().filter_map(|f| f["timeline"]["conn"].as_u64()).collect();
+        assert_eq!(conns.len(), connections, "{life:?} -m {m}: the timelines name {conns:?}");
     }
 }

@@ -139,7 +139,7 @@ fn a_bad_cacert_or_http2_with_a_blocking_style_is_a_usage_error() {
 }
 
 #[test]
-fn http2_carries_a_whole_run_on_one_connection() {
+fn http2_carries_a_whole_run_on_as_few_connections_as_the_servers_stream_limit_allows() {
     let srv = ServeProcess::start(&["--tls"]);
     let ca = srv.ca.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -147,10 +147,13 @@ fn http2_carries_a_whole_run_on_one_connection() {
     get(&base, dir.path()).args(["-a", "-m", "100", "--http2", "--cacert"]).arg(&ca).assert().success();
     assert_exactly_saved(dir.path(), &all_codes());
     let counted = stats(&srv);
-    // The run's connection; the one that asked for the stats counts nothing.
-    assert_eq!(counted["connections"], 1, "{counted}");
-    assert_eq!(counted["h2_connections"], 1, "{counted}");
-    assert_eq!(counted["tls_handshakes"], 1, "{counted}");
+    // The server takes 32 streams at once on a connection: -m 100 needs at
+    // most 4 (fewer when streams end before the next ones start). The one
+    // that asked for the stats counts nothing.
+    let conns = counted["connections"].as_u64().unwrap();
+    assert!((1..=4).contains(&conns), "{counted}");
+    assert_eq!(counted["h2_connections"], conns, "{counted}");
+    assert_eq!(counted["tls_handshakes"], conns, "{counted}");
     assert_eq!(counted["by_status"]["200"], 194, "{counted}");
 
     // By default async speaks HTTP/2 over https too; HTTP/1.1 when told.
@@ -168,8 +171,10 @@ fn http2_with_prior_knowledge_on_plain_http() {
     get(&format!("http://{}/flags", srv.addr), dir.path()).args(["-a", "--http2"]).assert().success();
     assert_exactly_saved(dir.path(), &all_codes());
     let stats: serde_json::Value = serde_json::from_slice(&super::util::fetch(srv.addr, "/stats").body).unwrap();
-    assert_eq!(stats["connections"], 1, "{stats}");
-    assert_eq!(stats["h2_connections"], 1, "{stats}");
+    // -m 100 (async's default) on a server that takes 32 streams at once.
+    let conns = stats["connections"].as_u64().unwrap();
+    assert!((1..=4).contains(&conns), "{stats}");
+    assert_eq!(stats["h2_connections"], conns, "{stats}");
 }
 
 #[test]
