@@ -98,6 +98,8 @@ fn run_pair(
         flags_failed: 0,
         script_rows: Vec::new(),
         flags_rows: Vec::new(),
+        script_recording: None,
+        flags_recording: None,
     };
     if !pair.missing.is_empty() {
         observer.skipped(&pair.script, &pair.missing);
@@ -120,7 +122,7 @@ fn run_pair(
         // A flags2 script asked for every code finds only the catalog's.
         let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
         let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted };
-        let (run, rows, _) =
+        let (run, rows, recording) =
             peer.run(cmd, server, stop).map_err(|source| BookError::Run { python: config.python.clone(), source })?;
         if stop.is_stopped() {
             return Ok(pair);
@@ -129,6 +131,7 @@ fn run_pair(
         pair.script_times.push(said_time(&run.stdout.text()).unwrap_or(run.elapsed));
         pair.script_runs.push(run);
         pair.script_rows = rows;
+        pair.script_recording = Some(recording);
     }
     server.stats().start_leg();
     let scratch = tempfile::Builder::new().prefix("flags-book-style-").tempdir().map_err(BookError::Copy)?;
@@ -141,7 +144,9 @@ fn run_pair(
         };
         pair.flags_times.extend(times.times);
         pair.flags_failed += times.waterfall.iter().filter(|r| r.ending == crate::waterfall::Ending::Failed).count();
-        pair.flags_rows = crate::waterfall::served_rows(&watch.served());
+        let served = watch.served();
+        pair.flags_rows = crate::waterfall::served_rows(&served);
+        pair.flags_recording = Some(watch.recording(page::style_line(&pair), &served));
     }
     Ok(pair)
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::spec::{Book, Pair};
 use crate::save;
+use crate::waterfall::exchange::Recording;
 
 /// The style's command, as `flags get` takes it: `flags get --mode
 /// threadpool -m 6` (and the codes when they are not POP20).
@@ -23,8 +24,31 @@ fn time(times: &[std::time::Duration]) -> String {
     Pair::mean(times).map_or_else(|| "-".to_string(), |t| format!("{:.2} s", t.as_secs_f64()))
 }
 
-/// Writes the page at `path`.
+/// Writes the pairs' waterfalls at `path`, in the form its name asks for:
+/// a Trace Event (`.trace.json`) or HAR (`.har`) file of every run, each
+/// from the server's record, else the HTML page.
 pub fn write_timeline(book: &Book, path: &Path) -> std::io::Result<()> {
+    use crate::waterfall::{har, trace, Format};
+    let python = &book.setting.python;
+    let recordings = || {
+        let mut all = Vec::new();
+        for pair in &book.pairs {
+            if let Some(r) = &pair.script_recording {
+                all.push(Recording { title: format!("{python} {}", pair.script.file), ..r.clone() });
+            }
+            all.extend(pair.flags_recording.clone());
+        }
+        all
+    };
+    match Format::of(path) {
+        Format::Trace => save::write_output(path, &trace::document(&recordings())),
+        Format::Har => save::write_output(path, &har::document(&recordings())),
+        _ => write_page(book, path),
+    }
+}
+
+/// Writes the HTML page at `path`.
+fn write_page(book: &Book, path: &Path) -> std::io::Result<()> {
     use crate::waterfall::{escape, served_svg_on};
     let python = &book.setting.python;
     let mut panels = Vec::new();

@@ -12,6 +12,7 @@ use crate::countries::CountryCode;
 use crate::demo::{Leg, LegObserver, PeerRun};
 use crate::http::BaseUrl;
 use crate::server::Delay;
+use crate::waterfall::exchange::Recording;
 use crate::waterfall::Row;
 
 /// What `flags book` is asked to do.
@@ -33,7 +34,8 @@ pub struct BookConfig {
     pub runs: usize,
     /// The Python interpreter to run the scripts with.
     pub python: String,
-    /// Where the waterfalls go.
+    /// Where the waterfalls go: an HTML page, or a Trace Event
+    /// (`.trace.json`) or HAR (`.har`) file.
     pub timeline: PathBuf,
 }
 
@@ -104,9 +106,12 @@ pub struct Pair {
     pub flags_times: Vec<Duration>,
     /// The flags each style run failed to save, over all its runs.
     pub flags_failed: usize,
-    /// The server's record of each side's last run.
+    /// The server's record of each side's last run, as rows and as
+    /// recordings (for the Trace Event and HAR files).
     pub script_rows: Vec<Row>,
     pub flags_rows: Vec<Row>,
+    pub script_recording: Option<Recording>,
+    pub flags_recording: Option<Recording>,
 }
 
 impl Pair {

@@ -41,7 +41,8 @@ pub struct BookArgs {
     /// environment's python, say).
     #[arg(long, value_name = "PROGRAM", default_value = "python3")]
     pub python: String,
-    /// Where the waterfalls go (HTML).
+    /// Where the waterfalls go: an HTML page, or every run's record as
+    /// Trace Event (.trace.json, for Perfetto) or HAR (.har, for DevTools).
     #[arg(long, value_name = "FILE", default_value = "book-timeline.html")]
     pub timeline: PathBuf,
 }

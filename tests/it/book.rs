@@ -309,3 +309,33 @@ fn a_script_and_its_style_meet_the_same_delay_for_each_flag_in_the_servers_recor
     let (least, most) = script.values().fold((f64::MAX, 0.0f64), |(a, b), h| (a.min(*h), b.max(*h)));
     assert!(most > 3.0 * least, "held from {least} to {most} ms");
 }
+
+#[test]
+fn the_pairs_go_to_perfetto_and_devtools_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chapter = checkout("example-code", tmp.path());
+    for name in ["pairs.har", "pairs.trace.json"] {
+        let path = tmp.path().join(name);
+        let args = [
+            chapter.to_str().unwrap(),
+            "flags_threadpool_ac.py",
+            "--delay",
+            "0.02",
+            "--timeline",
+            path.to_str().unwrap(),
+        ];
+        let (code, out, err) = book(tmp.path(), tmp.path(), &args);
+        assert_eq!(code, Some(0), "{out}\n{err}");
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        match name.ends_with(".har") {
+            // The script's 5 requests and its style's, each a page.
+            true => {
+                assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 10, "{doc}");
+                let pages: Vec<&str> =
+                    doc["log"]["pages"].as_array().unwrap().iter().filter_map(|p| p["title"].as_str()).collect();
+                assert_eq!(pages, ["python3 flags_threadpool_ac.py", "flags get --mode threadpool -m 3"], "{doc}");
+            }
+            false => assert!(doc["traceEvents"].as_array().unwrap().len() > 10, "{doc}"),
+        }
+    }
+}
