@@ -10,7 +10,9 @@
 //! values and tell their progress to an observer the caller passes in. The
 //! binary (`src/main.rs`, the command layer) passes the printers of
 //! [`report`], the one module that prints. No module imports a module that
-//! imports it back (`tests/it/layout.rs` checks).
+//! imports it back, file by file and between the top-level modules below:
+//! what two of them share lives in a third below both (`tests/it/layout.rs`
+//! checks).
 //!
 //! | module | what it holds |
 //! |---|---|
