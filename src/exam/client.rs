@@ -23,6 +23,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::case::Needs;
+pub use crate::shell::quote;
 
 /// A client the exam runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,14 +143,6 @@ fn placeholders(template: &str) -> Result<Vec<&'static str>, ClientError> {
         rest = &after[end + 1..];
     }
     Ok(used)
-}
-
-/// `s` quoted for `sh`.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
-        return s.into();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 fn expand(template: &str, v: &Vars) -> String {
