@@ -109,7 +109,7 @@ pub fn svg(report: &BenchReport) -> Result<String, ChartError> {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
+fn sweep_panel(area: &Area<'_>, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let (t_min, t_max) = log_bounds(sweep.iter().flat_map(|p| [p.median_s, p.ideal_s]), (0.001, 10.0));
     let latency = sweep.first().map_or(0.0, |p| p.latency_s);
@@ -169,7 +169,7 @@ fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String
     Ok(())
 }
 
-fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
+fn rss_panel(area: &Area<'_>, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let mib = |p: &Point| p.peak_rss_kib as f64 / 1024.0;
     let (lo, hi) = log_bounds(sweep.iter().map(|p| mib(p)), (1.0, 100.0));
@@ -201,7 +201,7 @@ fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String])
 }
 
 /// W1 to W6: a group of bars per workload, one per tool that ran it.
-fn workloads_panel(area: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
+fn workloads_panel(area: &Area<'_>, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();
     workloads.sort();
     workloads.dedup();

@@ -96,7 +96,7 @@ impl Client {
     }
 
     /// The command line for one run.
-    pub fn command(&self, h2: bool, vars: &Vars) -> String {
+    pub fn command(&self, h2: bool, vars: &Vars<'_>) -> String {
         let template = match (h2, &self.h2_template) {
             (true, Some(t)) => t,
             _ => &self.template,
@@ -145,7 +145,7 @@ fn placeholders(template: &str) -> Result<Vec<&'static str>, ClientError> {
     Ok(used)
 }
 
-fn expand(template: &str, v: &Vars) -> String {
+fn expand(template: &str, v: &Vars<'_>) -> String {
     let url = |cc: &str| format!("{}/{cc}/{cc}.gif", v.base);
     let words = |items: Vec<String>| items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
     let first = v.codes.first().copied().unwrap_or("br");
