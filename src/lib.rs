@@ -10,7 +10,9 @@
 //! values and tell their progress to an observer the caller passes in. The
 //! binary (`src/main.rs`, the command layer) passes the printers of
 //! [`report`], the one module that prints. No module imports a module that
-//! imports it back (`tests/it/layout.rs` checks).
+//! imports it back, file by file and between the top-level modules below:
+//! what two of them share lives in a third below both (`tests/it/layout.rs`
+//! checks).
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -25,8 +27,10 @@
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
 //! | [`save`] | file names, and files that are complete or absent |
+//! | [`served`] | the server's record of its requests as plain data ([`Served`](served::Served), [`Document`](served::Document)): the server writes it, [`waterfall`] draws it |
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
+//! | [`shell`] | commands run for the commands above: words quoted for `sh`, a command a user names (`--peer`), one process run and measured |
 //! | [`signals`] | Ctrl-C, SIGTERM and SIGHUP: the first stops cleanly, the second (or SIGQUIT) at once; SIGUSR1 and SIGALRM end nothing |
 //! | [`waterfall`] | a run's timelines drawn (SVG, HTML, Unicode blocks for the terminal) and listed (Trace Event for Perfetto, HAR 1.2 for a browser's network panel), the form chosen by the file's name |
 //! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
@@ -49,7 +53,9 @@ pub mod ident;
 pub mod os;
 pub mod report;
 pub mod save;
+pub mod served;
 pub mod server;
+pub mod shell;
 pub mod signals;
 pub mod waterfall;
 pub mod work;

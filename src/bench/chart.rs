@@ -109,7 +109,7 @@ pub fn svg(report: &BenchReport) -> Result<String, ChartError> {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
+fn sweep_panel(area: &Area<'_>, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let (t_min, t_max) =
         log_bounds(sweep.iter().flat_map(|p| [p.median_s, p.ideal_s]).filter(|t| *t > 0.0), (0.001, 10.0));
@@ -172,7 +172,7 @@ fn sweep_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String
     Ok(())
 }
 
-fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
+fn rss_panel(area: &Area<'_>, sweep: &[&Point], shown: &[&String], tools: &[String]) -> Result<(), ChartError> {
     let max_c = sweep.iter().map(|p| p.concurrency).max().unwrap_or(500).max(2) as f64 * 1.5;
     let mib = |p: &Point| p.peak_rss_kib as f64 / 1024.0;
     let (lo, hi) = log_bounds(sweep.iter().map(|p| mib(p)), (1.0, 100.0));
@@ -205,7 +205,7 @@ fn rss_panel(area: &Area, sweep: &[&Point], shown: &[&String], tools: &[String])
 
 /// W1 to W6: a group of bars per workload, one per tool that ran it, and
 /// their key in a column of its own on the right, where no bar goes.
-fn workloads_panel(whole: &Area, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
+fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
     let mut shown: Vec<&str> = Vec::new();
     for p in bars {
         if !shown.contains(&p.tool.as_str()) {
@@ -359,7 +359,8 @@ mod tests {
             .collect();
         let drawn = svg(&report(points)).unwrap();
         let doc = roxmltree::Document::parse(&drawn).unwrap();
-        let number = |n: &roxmltree::Node, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let number =
+            |n: &roxmltree::Node<'_, '_>, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
         // The bars: the rectangles drawn see-through, as only bars are.
         let bars_end = doc
             .descendants()

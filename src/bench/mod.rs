@@ -24,7 +24,7 @@
 
 pub mod chart;
 mod error;
-pub mod measure;
+pub use crate::shell::measure;
 pub mod peers;
 pub mod result;
 mod run;

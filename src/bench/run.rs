@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 use super::error::BenchError;
-use super::measure;
-use super::peers::{CommandPeer, Peer};
+use super::peers::Peer;
 use super::workload::Spec;
 use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
+use crate::shell::{measure, CommandPeer};
 use crate::signals::Stop;
 
 /// A tool to measure on a spec.

@@ -113,7 +113,7 @@ fn run_pair(
         let line = std::iter::once(config.python.as_str())
             .chain([pair.script.file])
             .chain(args.iter().map(String::as_str))
-            .map(crate::exam::client::quote)
+            .map(crate::shell::quote)
             .collect::<Vec<_>>()
             .join(" ");
         observer.script_started(&pair.script, &line);

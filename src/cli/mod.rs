@@ -133,9 +133,7 @@ impl TryFrom<BenchArgs> for BenchConfig {
             commands: a
                 .peer
                 .iter()
-                .map(|p| {
-                    crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why))
-                })
+                .map(|p| crate::shell::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
                 .collect::<Result<_, _>>()?,
             only: a.workloads,
             delay: a.delay,
@@ -400,7 +398,7 @@ impl TryFrom<DemoArgs> for DemoConfig {
         let peers = a
             .peer
             .iter()
-            .map(|p| crate::bench::peers::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
+            .map(|p| crate::shell::CommandPeer::parse(p).map_err(|why| invalid("--peer <NAME=COMMAND>", p, why)))
             .collect::<Result<_, _>>()?;
         let work = (!a.no_work).then(|| crate::work::Work { cpu: a.work, ..crate::demo::default_work() });
         let timeline = a.timeline;

@@ -9,10 +9,10 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 use super::spec::PeerRun;
-use crate::bench::measure;
 use crate::save;
 use crate::server::timeline::Served;
 use crate::server::RunningServer;
+use crate::shell::measure;
 use crate::signals::Stop;
 use crate::waterfall::exchange::{served_recording, Recording};
 use crate::waterfall::Row;

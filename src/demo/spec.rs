@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bench::peers::CommandPeer;
 use crate::capture::Captured;
 use crate::download::{Mode, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
+use crate::shell::CommandPeer;
 use crate::waterfall::exchange::Recording;
 use crate::waterfall::Row;
 use crate::work::Work;

@@ -23,6 +23,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::case::Needs;
+pub use crate::shell::quote;
 
 /// A client the exam runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,7 +96,7 @@ impl Client {
     }
 
     /// The command line for one run.
-    pub fn command(&self, h2: bool, vars: &Vars) -> String {
+    pub fn command(&self, h2: bool, vars: &Vars<'_>) -> String {
         let template = match (h2, &self.h2_template) {
             (true, Some(t)) => t,
             _ => &self.template,
@@ -144,15 +145,7 @@ fn placeholders(template: &str) -> Result<Vec<&'static str>, ClientError> {
     Ok(used)
 }
 
-/// `s` quoted for `sh`.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
-        return s.into();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn expand(template: &str, v: &Vars) -> String {
+fn expand(template: &str, v: &Vars<'_>) -> String {
     let url = |cc: &str| format!("{}/{cc}/{cc}.gif", v.base);
     let words = |items: Vec<String>| items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
     let first = v.codes.first().copied().unwrap_or("br");

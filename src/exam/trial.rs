@@ -89,7 +89,7 @@ pub(super) fn trial(
     case: &'static Case,
     client: &Client,
     scratch: &Scratch,
-    bounds: &Bounds,
+    bounds: &Bounds<'_>,
 ) -> Result<Observed, String> {
     // A name nothing can be read from (a number would tell the run's place).
     let root = scratch.dir.path().join(format!("{:016x}", super::script::unpredictable()));
@@ -158,7 +158,7 @@ const KEPT: usize = 2048;
 /// can, a cgroup) of its own, until it ends, the deadline passes or the
 /// exam is cancelled; then kills every process of the run, noting those
 /// still running after the client ended.
-fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds) -> std::io::Result<Ended> {
+fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds<'_>) -> std::io::Result<Ended> {
     let t0 = Instant::now();
     let (tmp, home) = (root.join("tmp"), root.join("home"));
     let mut cmd = Command::new("sh");

@@ -33,63 +33,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, SizeHint};
-use serde::Serialize;
 
 use super::body::Body;
+/// The record's data, below both the server that writes it and the
+/// waterfalls that draw it.
+pub use crate::served::{Document, Served};
 
 /// How many requests the record keeps.
 pub const KEEP: usize = 10_000;
-
-/// One request, as the server saw it. Times are in milliseconds since the
-/// server started.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Served {
-    /// Its place in the record: 1 for the first request recorded.
-    pub seq: u64,
-    /// The connection it came on, numbered from 1 in the order accepted.
-    pub conn: u64,
-    /// When that connection was accepted.
-    pub conn_ms: f64,
-    /// `HTTP/1.1` or `HTTP/2`.
-    pub protocol: &'static str,
-    pub tls: bool,
-    /// The request's method and path, escaped, at most 200 characters.
-    pub request: String,
-    /// When its head had arrived (the connection handed it over).
-    pub head_ms: f64,
-    /// When the first and the last byte of the answer left; none if the
-    /// answer never began or never ended.
-    pub first_byte_ms: Option<f64>,
-    pub last_byte_ms: Option<f64>,
-    /// The status sent; 0 when the server dropped the connection without
-    /// an answer (a stall), none when the client left before it.
-    pub status: Option<u16>,
-    /// Body bytes sent.
-    pub bytes: u64,
-    /// The fault injected, if any.
-    pub fault: Option<&'static str>,
-    /// The client went away before the answer was complete.
-    pub left_early: bool,
-    /// When the server was done with it: its last byte left, or it let go.
-    pub done_ms: Option<f64>,
-    /// Asked by the gallery page itself (its `Referer` is the server's
-    /// root): the page's own images, which its live waterfall leaves out.
-    pub page: bool,
-}
-
-/// The whole record at once, for the server's own process (`flags serve
-/// --timeline FILE`, the demo, the benchmarks); `GET /timeline` answers it
-/// in pages ([`timeline_page`](super::timeline_page)), with a `next` field besides these.
-#[derive(Debug, Clone, Serialize)]
-pub struct Document {
-    /// Milliseconds since the server started, now.
-    pub now_ms: f64,
-    /// Requests recorded since the server started, and the most kept.
-    pub total: u64,
-    pub keep: usize,
-    /// The requests asked for, oldest first.
-    pub requests: Vec<Served>,
-}
 
 /// True for a request the gallery page made: its `Referer` is the root of
 /// the server it came to (`http://host:port/`).
@@ -265,31 +216,10 @@ impl Drop for Recorded {
     }
 }
 
-/// A request served at `head_ms`, for the tests of the ring and its pages.
-#[cfg(test)]
-pub(crate) fn served(head_ms: f64) -> Served {
-    Served {
-        seq: 0,
-        conn: 1,
-        conn_ms: 0.0,
-        protocol: "HTTP/1.1",
-        tls: false,
-        request: "GET /flags/br/br.gif".into(),
-        head_ms,
-        first_byte_ms: None,
-        last_byte_ms: None,
-        status: Some(200),
-        bytes: 0,
-        fault: None,
-        left_early: false,
-        done_ms: None,
-        page: false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::served::served;
 
     #[test]
     fn the_ring_keeps_the_last_requests_and_answers_since_a_time() {

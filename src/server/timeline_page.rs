@@ -296,8 +296,8 @@ impl hyper::body::Body for PageBody {
 
 #[cfg(test)]
 mod tests {
-    use super::super::timeline::served;
     use super::*;
+    use crate::served::served;
     use http_body_util::BodyExt;
 
     #[test]

@@ -10,7 +10,7 @@ use super::draw::Ending;
 use crate::download::pipeline::gif_path;
 use crate::download::{Failure, Outcome, RunResult, TimelineMs};
 use crate::http::BaseUrl;
-use crate::server::timeline::Served;
+use crate::served::Served;
 use crate::work::PhaseKind;
 
 /// Whose view a recording is: a client's (it waited for a place,
@@ -365,7 +365,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_servers_record_names_its_url_and_first_requests() {
-        let mut a = crate::server::timeline::served(10.0);
+        let mut a = crate::served::served(10.0);
         (a.seq, a.conn_ms, a.first_byte_ms, a.last_byte_ms, a.done_ms) = (1, 2.0, Some(50.0), Some(51.0), Some(51.0));
         let mut b = a.clone();
         (b.seq, b.head_ms, b.request) = (2, 60.0, "HEAD /flags/\"x\\/x.gif".into());

@@ -22,7 +22,7 @@
 //! for every writer.
 //!
 //! [`served_rows`] turns the server's own record of its requests
-//! ([`crate::server::timeline`]) into rows, so that the server's view of a
+//! ([`crate::served`]) into rows, so that the server's view of a
 //! client is drawn by the same code, in the same colours, as a client's.
 
 mod draw;

@@ -5,12 +5,12 @@ use super::exchange::{self, served_recording};
 use super::format::Format;
 use super::{har, trace};
 
-/// The server's record ([`crate::server::timeline`]) as rows, grouped by
+/// The server's record ([`crate::served`]) as rows, grouped by
 /// connection, in the order the requests came on each: grey from the
 /// connection's accept to its first request, blue while the server held the
 /// answer (its delay), green while the answer left.
-pub fn served_rows(served: &[crate::server::timeline::Served]) -> Vec<Row> {
-    let mut served: Vec<&crate::server::timeline::Served> = served.iter().collect();
+pub fn served_rows(served: &[crate::served::Served]) -> Vec<Row> {
+    let mut served: Vec<&crate::served::Served> = served.iter().collect();
     served.sort_by(|a, b| a.conn.cmp(&b.conn).then(a.head_ms.total_cmp(&b.head_ms)));
     let mut rows = Vec::with_capacity(served.len());
     let mut last_conn = 0;
@@ -26,7 +26,7 @@ pub fn served_rows(served: &[crate::server::timeline::Served]) -> Vec<Row> {
 /// The server's record as the bytes of `path`, in the form its name asks
 /// for ([`Format`]): its own JSON, Trace Event, HAR, an HTML page or SVG.
 /// `authority` (host and port) makes the requests' URLs whole.
-pub fn served_file(doc: &crate::server::timeline::Document, path: &std::path::Path, authority: &str) -> Vec<u8> {
+pub fn served_file(doc: &crate::served::Document, path: &std::path::Path, authority: &str) -> Vec<u8> {
     let title = |what: &str| format!("flags serve at {authority}: {what}");
     let started = exchange::wall(std::time::SystemTime::now(), -doc.now_ms);
     let recording = || served_recording(title("the server's record"), &doc.requests, started, authority);

@@ -70,7 +70,7 @@ impl TraceWriter {
     }
 
     /// `event` into `out`, after a comma unless it is the document's first.
-    fn emit(&mut self, out: &mut Vec<u8>, event: &Event) {
+    fn emit(&mut self, out: &mut Vec<u8>, event: &Event<'_>) {
         if std::mem::replace(&mut self.wrote, true) {
             out.push(b',');
         }

@@ -149,7 +149,14 @@ fn the_gallerys_live_strip_follows_a_download() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The page loads once the download is under way: its first requests
+    // are held at the server.
+    super::util::wait_until("the download's first requests in flight", Duration::from_secs(60), || {
+        let stats = super::util::https_get(srv.addr, "/stats", srv.ca.as_ref().unwrap());
+        let stats = String::from_utf8_lossy(&stats);
+        let in_flight = stats.split("\"in_flight\":").nth(1).unwrap_or_default();
+        in_flight.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).unwrap_or(0) >= 1
+    });
     let mut watch = headless(&chromium, &profile);
     watch.arg("--dump-dom").arg(format!("https://localhost:{}/", srv.addr.port()));
     let dom = String::from_utf8_lossy(&output_within(watch).stdout).into_owned();

@@ -148,7 +148,8 @@ fn verbose_logs_a_stalled_request_when_its_client_leaves() {
         use std::io::Write;
         let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
         s.write_all(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        // The server holds the request (the stall) before its client leaves.
+        super::util::wait_in_flight(srv.addr, 1);
     }
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(5) {

@@ -95,6 +95,12 @@ impl ThreadPoolExecutor {
         self.shared.alive.load(Ordering::SeqCst)
     }
 
+    /// Workers waiting for a job that no `submit` has claimed yet: what the
+    /// next submits claim before they start a new worker.
+    pub fn idle_workers(&self) -> usize {
+        self.shared.idle.load(Ordering::SeqCst)
+    }
+
     /// Schedules `job` and returns its future. After `shutdown` the future
     /// is already finished with [`FutureError::Shutdown`].
     pub fn submit<T, F>(&self, job: F) -> FutureHandle<T>

@@ -12,7 +12,14 @@ use serde_json::json;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::with_diagnostics)
+    REGISTRY.get_or_init(|| {
+        // Like `sleep_ms`, but says it started: it creates the file first.
+        Registry::with_diagnostics().register("mark_then_sleep_ms", |(mark, ms): (std::path::PathBuf, u64)| {
+            let _ = std::fs::write(mark, b"");
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        })
+    })
 }
 
 fn pool(n: usize) -> ProcessPoolExecutor {
@@ -67,14 +74,17 @@ fn unknown_jobs_and_wrong_types_are_errors() {
 fn a_killed_worker_fails_only_its_job_and_is_replaced() {
     let ex = pool(1);
     let pid: u32 = ex.submit("pid", ()).result(None).unwrap();
-    let doomed = ex.submit::<_, u64>("sleep_ms", 10_000);
+    let started = std::env::temp_dir().join(format!("process-pool-started-{}", std::process::id()));
+    let _ = std::fs::remove_file(&started);
+    let doomed = ex.submit::<_, u64>("mark_then_sleep_ms", json!([started, 10_000]));
     let queued = ex.submit::<_, u32>("pid", ());
-    // Let the worker start the long job, then kill it.
+    // Let the worker start the long job (it leaves a mark), then kill it.
     let t0 = Instant::now();
-    while !doomed.running() && t0.elapsed() < Duration::from_secs(5) {
+    while !started.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(5), "the worker never started the long job");
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(50));
+    let _ = std::fs::remove_file(&started);
     // SAFETY: kill(2) on our own worker process.
     assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
     match doomed.result(Some(Duration::from_secs(10))) {

@@ -208,9 +208,14 @@ fn as_completed_times_out() {
 #[test]
 fn a_burst_of_submits_claims_idle_workers_and_starts_new_ones() {
     let ex = ThreadPoolExecutor::new(4);
-    // One worker, now idle.
+    // One worker, now idle: its job done, it counts itself idle as it
+    // waits for the next.
     ex.submit(|| ()).result(None).unwrap();
-    sleep(Duration::from_millis(50));
+    let t0 = std::time::Instant::now();
+    while ex.idle_workers() < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the worker never waited for a job");
+        sleep(Duration::from_millis(1));
+    }
     // Four jobs that can only finish together: had they queued behind the
     // one idle worker, none would.
     let gate = Arc::new(Barrier::new(4));
