@@ -20,12 +20,16 @@ chmod 755 "$work" # nginx workers run as an unprivileged user
 cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# Starts `flags serve ARGS...` on a free port with 2 threads in the
+# How many threads (flags serve) and worker processes (nginx) each server
+# runs: WORKERS from the environment, 2 by default.
+workers=${WORKERS:-2}
+
+# Starts `flags serve ARGS...` on a free port with $workers threads in the
 # background; sets $flags_base and $flags_pid.
 start_flags_server() {
   local log
   log=$(mktemp -p "$work")
-  "$flags" serve --port 0 --threads 2 "$@" >"$log" 2>&1 &
+  "$flags" serve --port 0 --threads "$workers" "$@" >"$log" 2>&1 &
   flags_pid=$!
   for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
   flags_base=$(grep -o 'http://[0-9.:]*/flags' "$log" | head -1)
@@ -38,13 +42,13 @@ stop_flags_server() {
 }
 
 # Starts nginx on a free port serving $work/root, tuned as a static server
-# would be (2 workers, sendfile, no access log); sets $nginx_base to its
+# would be ($workers workers, sendfile, no access log); sets $nginx_base to its
 # /flags URL and waits until PROBE (a path under /flags) answers.
 start_nginx() {
   local probe=$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
+worker_processes $workers;
 daemon off;
 error_log $work/error.log;
 pid $work/nginx.pid;

@@ -5,7 +5,8 @@
 #   flags serve             (the embedded catalog)
 #   flags serve --dir DIR   (files on disk)
 #   nginx                   (the same DIR; 2 workers, sendfile, no access log)
-# each with 2 threads or worker processes. The three run side by side and
+# each with WORKERS threads or worker processes (2 unless the environment
+# says otherwise: WORKERS=1 scripts/server-vs-nginx.sh). The three run side by side and
 # wrk visits them round-robin, ROUNDS times, SECONDS each; the medians are
 # printed (see scripts/wrk-compare.py).
 # DIR is a directory laid out like the unpacked flags.zip (DIR/br/br.gif);
