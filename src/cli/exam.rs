@@ -53,10 +53,11 @@ pub enum ExamCommand {
     /// per job) into one card. They must have graded the same cases, each its
     /// own clients.
     Merge(MergeArgs),
-    /// Grade one run of one case made outside the exam: the case served by
-    /// `flags serve --scenario ID --record FILE`, the client run by you
-    /// (a test, a script). It judges the files in the client's folder, its
-    /// exit status and what the server saw, by the exam's rules; what the
+    /// Grade one run of one case made outside the exam, by the exam's rules.
+    ///
+    /// The case is served by `flags serve --scenario ID --record FILE`, the
+    /// client run by you (a test, a script). It judges the files in the
+    /// client's folder, its exit status and what the server saw; what the
     /// exam watches of a process it runs itself (memory, processes left
     /// running, TMPDIR and HOME, the deadline) is not judged. Exit 0 when
     /// the verdict is given, whatever the grade; 2 for a usage error.
