@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser};
 
 use flags::bench::BenchConfig;
 use flags::book::{BookConfig, BookError};
-use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig};
+use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig, VerdictRun};
 use flags::demo::DemoConfig;
 use flags::download::Sink;
 use flags::get::GetConfig;
@@ -44,6 +44,11 @@ fn main() -> ExitCode {
         Some(Command::Book(args)) => book_command(&valid("book", BookConfig::try_from(args)), signals),
         Some(Command::Exam(mut args)) => match args.command.take() {
             Some(ExamCommand::Merge(args)) => merge_command(valid("exam merge", MergeRun::try_from(args))),
+            Some(ExamCommand::Verdict(args)) => {
+                let run = valid("exam verdict", VerdictRun::try_from(args));
+                report::exam::verdict(&flags::exam::outside::grade(&run.run()), run.json);
+                Ok(ExitCode::SUCCESS)
+            }
             None => exam_command(valid("exam", ExamRun::try_from(args)), signals),
         },
         Some(Command::Completions { shell }) => {
@@ -203,7 +208,7 @@ fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCod
 
 fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
     if let Some(case) = config.scenario {
-        return scenario_command(case, config.addr, signals);
+        return scenario_command(case, config.addr, config.record.as_deref(), signals);
     }
     if config.verbose {
         config.server.log = Some(report::serve::server_log());
@@ -401,18 +406,20 @@ fn deliver(report: &flags::exam::ExamReport, outputs: &Outputs) -> anyhow::Resul
 }
 
 /// `flags serve --scenario ID`: one exam case on the given address, until
-/// Ctrl-C; then what the server saw.
+/// Ctrl-C; then what the server saw, printed and, with `--record FILE`,
+/// written for `flags exam verdict`.
 fn scenario_command(
     case: &'static flags::exam::Case,
     addr: std::net::SocketAddr,
+    record: Option<&std::path::Path>,
     signals: Signals,
 ) -> anyhow::Result<ExitCode> {
-    use flags::exam::{certs::Certs, stage::Stage};
+    use flags::exam::{certs::Certs, outside, stage::Stage};
     let certs = Certs::make().map_err(anyhow::Error::msg)?;
     let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
     std::fs::write(ca.path(), &certs.ca_pem)?;
-    let stage =
-        Stage::start_on(case, &certs, addr, flags::exam::script::Stamp::none()).map_err(|e| bind_error(e, addr))?;
+    let mark = outside::scenario_stamp();
+    let stage = Stage::start_on(case, &certs, addr, mark.clone()).map_err(|e| bind_error(e, addr))?;
     report::serve::scenario(case, &stage, ca.path());
     let (tx, rx) = std::sync::mpsc::channel();
     let ca_path = ca.path().to_path_buf();
@@ -426,6 +433,13 @@ fn scenario_command(
         },
     )?;
     let _ = rx.recv();
-    report::serve::scenario_log(&stage.stop());
+    let other_port = stage.other.port();
+    let saw = stage.stop();
+    report::serve::scenario_log(&saw);
+    if let Some(path) = record {
+        let record = outside::Record { case: case.id.into(), mark, other_port, server: saw };
+        flags::save::write_output(path, &serde_json::to_vec_pretty(&record)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))))
 }

@@ -15,7 +15,7 @@ docs/python.md in the project has the whole API and an example.
 """
 
 from .binary import DISTRIBUTION, FlagsNotFound, find_flags
-from .grade import Verdict
+from .grade import GradingError, Verdict
 from .scenario import Scenario, cases, catalog
 from .server import FlagServer, reference_flag
 
@@ -23,6 +23,7 @@ __all__ = [
     "DISTRIBUTION",
     "FlagServer",
     "FlagsNotFound",
+    "GradingError",
     "Scenario",
     "Verdict",
     "cases",

@@ -3,15 +3,17 @@ the catalog of cases to choose from.
 
 The case's facts (what the server does, what a correct client ends with,
 the codes it is asked for) come from `flags exam --list --json`; its URLs
-and CA from the scenario's banner; what its server saw from the lines it
-prints when it stops.
+and CA from the scenario's banner; what its server saw from the record it
+writes when it stops (``--record``), which `flags exam verdict` grades.
 """
 
 import fnmatch
 import functools
 import json
-import re
 import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 from . import grade
 from .binary import find_flags
@@ -57,9 +59,6 @@ def _case(case_id):
     raise ValueError(f"no exam case {case_id!r}: `flags exam --list` shows them")
 
 
-_SAW = re.compile(r"^(\d+) connection\(s\), (\d+) request\(s\):")
-
-
 class Scenario:
     """A running `flags serve --scenario ID` on a free port.
 
@@ -75,8 +74,13 @@ class Scenario:
         self.codes = list(self.case["codes"])
         self.expect = self.case["expect"]
         extra = {"timeout": timeout} if timeout else {}
+        # Removed with the Scenario (or at exit): grade() may be asked again.
+        self._scratch = tempfile.TemporaryDirectory(prefix="flags-scenario-")
+        self._record = Path(self._scratch.name, "record.json")
         self.process = ServeProcess(
-            ["--scenario", case_id, "--port", "0"], banner_end=lambda line: line.startswith("try: "), **extra
+            ["--scenario", case_id, "--port", "0", "--record", str(self._record)],
+            banner_end=lambda line: line.startswith("try: "),
+            **extra,
         )
         served = next(line for line in self.process.banner if line.startswith("serving at "))
         #: The first code's URL, ``http://127.0.0.1:PORT/flags/br/br.gif``.
@@ -89,33 +93,34 @@ class Scenario:
             if line.startswith("CA certificate: "):
                 self.ca_file = line[len("CA certificate: ") :].split(" ")[0]
         self._saw = None
+        self._started = time.monotonic()
 
     def flag_bytes(self, cc):
         """The bytes a correct download of `cc` holds."""
         return reference_flag(cc)
 
     def stop(self):
-        """Stops the server (once): (connections, requests) it saw."""
+        """Stops the server (once): (connections, requests) it saw, from
+        the record it wrote; (0, 0) if it wrote none."""
         if self._saw is None:
             self.process.stop()
-            counts = [m.groups() for m in map(_SAW.match, self.process.lines) if m]
-            self._saw = tuple(map(int, counts[-1])) if counts else (0, 0)
+            try:
+                saw = json.loads(self._record.read_text())["server"]
+                self._saw = (saw["connections"], len(saw["requests"]))
+            except (OSError, ValueError, KeyError):
+                self._saw = (0, 0)
         return self._saw
 
-    def grade(self, dest, failed):
+    def grade(self, dest, failed, seconds=None):
         """The verdict for a client that left what is in `dest` (a folder
-        of its own) and did (`failed=True`) or did not report a failure.
-        Stops the server, to read what it saw."""
-        connections, requests = self.stop()
-        flags = {cc: self.flag_bytes(cc) for cc in self.codes}
-        files = grade.files_in(dest, flags)
-        if self.id == "time/refused":
-            seen, unseen = True, ""
-        elif self.id.startswith("tls/"):
-            seen, unseen = connections > 0, "TLS handshake"
-        else:
-            seen, unseen = requests > 0, "request"
-        return grade.verdict(self.expect, self.codes, files, bool(failed), seen, unseen)
+        of its own) and did (`failed=True`) or did not report a failure,
+        given by `flags exam verdict`; `seconds` is how long the client ran
+        (by default, since the server started). Stops the server, whose
+        record says what it saw."""
+        self.stop()
+        if seconds is None:
+            seconds = time.monotonic() - self._started
+        return grade.verdict(self.id, dest, self._record, bool(failed), seconds)
 
     def client(self, dest):
         """A context manager that runs its block as the client: an exception
@@ -130,6 +135,7 @@ class _ClientRun:
         self.scenario, self.dest = scenario, dest
 
     def __enter__(self):
+        self.started = time.monotonic()
         return self.scenario
 
     def __exit__(self, kind, error, traceback):
@@ -137,7 +143,7 @@ class _ClientRun:
         if kind is not None and not issubclass(kind, Exception):
             return False  # KeyboardInterrupt, SystemExit: not the client's report
         case = self.scenario
-        verdict = case.grade(self.dest, failed=kind is not None)
+        verdict = case.grade(self.dest, failed=kind is not None, seconds=time.monotonic() - self.started)
         case.verdict = verdict
         if not verdict:
             why = f" (it raised {kind.__name__}: {error})" if kind else ""

@@ -1,6 +1,7 @@
 //! `flags exam`'s arguments and the configurations they become: an exam to
-//! run, or (`flags exam merge`) reports to merge; both end in the same
-//! outputs ([`Outputs`]).
+//! run, or (`flags exam merge`) reports to merge, both ending in the same
+//! outputs ([`Outputs`]); or (`flags exam verdict`) one run made outside
+//! the exam, to grade.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -11,6 +12,7 @@ use clap::{Args, Subcommand};
 
 use super::parse::{invalid, parse_timeout};
 use crate::exam::baseline::{self, Entry};
+use crate::exam::outside::Record;
 use crate::exam::{self, Client, ExamConfig};
 use crate::save;
 
@@ -51,6 +53,91 @@ pub enum ExamCommand {
     /// per job) into one card. They must have graded the same cases, each its
     /// own clients.
     Merge(MergeArgs),
+    /// Grade one run of one case made outside the exam, by the exam's rules.
+    ///
+    /// The case is served by `flags serve --scenario ID --record FILE`, the
+    /// client run by you (a test, a script). It judges the files in the
+    /// client's folder, its exit status and what the server saw; what the
+    /// exam watches of a process it runs itself (memory, processes left
+    /// running, TMPDIR and HOME, the deadline) is not judged. Exit 0 when
+    /// the verdict is given, whatever the grade; 2 for a usage error.
+    Verdict(VerdictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
+    /// The case, as `flags exam --list` names it.
+    #[arg(long, value_name = "ID")]
+    pub case: String,
+    /// The folder the client saved into (every file under it is judged).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The client's exit status: 0 says it succeeded, any other a failure
+    /// it reported.
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(i32).range(0..=255))]
+    pub exit: i32,
+    /// What the case's server saw: the file `flags serve --scenario ID
+    /// --record FILE` wrote when it stopped.
+    #[arg(long, value_name = "FILE")]
+    pub record: PathBuf,
+    /// How long the client ran, in seconds, when known (the reason of a
+    /// slow case's PASS says it) [default: 0].
+    #[arg(long, value_name = "SECS", value_parser = parse_wall)]
+    pub seconds: Option<Duration>,
+    /// Print the verdict as JSON: the grade and reason as the exam's report
+    /// writes them, the exit status in words, and every file judged.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_wall(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && (0.0..=86_400.0).contains(&t) => Ok(Duration::from_secs_f64(t)),
+        _ => Err("expected a number of seconds, 0 or more (e.g. 1.5)".into()),
+    }
+}
+
+/// A validated `flags exam verdict`: the case found, the folder there, the
+/// record read and made for this case.
+#[derive(Debug)]
+pub struct VerdictRun {
+    pub case: &'static exam::Case,
+    pub dir: PathBuf,
+    pub exit: i32,
+    pub wall: Duration,
+    pub record: Record,
+    pub json: bool,
+}
+
+impl VerdictRun {
+    /// The run, as the grader takes it.
+    pub fn run(&self) -> exam::outside::Run<'_> {
+        exam::outside::Run { case: self.case, dir: &self.dir, exit: self.exit, wall: self.wall, record: &self.record }
+    }
+}
+
+impl TryFrom<VerdictArgs> for VerdictRun {
+    type Error = clap::Error;
+    fn try_from(a: VerdictArgs) -> Result<Self, clap::Error> {
+        let Some(case) = exam::catalog().iter().find(|c| c.id == a.case) else {
+            return Err(invalid("--case <ID>", &a.case, "no such case (flags exam --list shows them)"));
+        };
+        if !a.dir.is_dir() {
+            return Err(invalid("--dir <DIR>", a.dir.display(), "not a directory"));
+        }
+        let arg = "--record <FILE>";
+        let text = std::fs::read(&a.record).map_err(|e| invalid(arg, a.record.display(), e))?;
+        let record: Record = serde_json::from_slice(&text).map_err(|e| {
+            let why = format!("not a record written by `flags serve --scenario ID --record FILE` ({e})");
+            invalid(arg, a.record.display(), why)
+        })?;
+        if record.case != case.id {
+            let why = format!("it records a server of case {}, not of {}", record.case, case.id);
+            return Err(invalid(arg, a.record.display(), why));
+        }
+        let wall = a.seconds.unwrap_or_default();
+        Ok(VerdictRun { case, dir: a.dir, exit: a.exit, wall, record, json: a.json })
+    }
 }
 
 #[derive(Debug, Args)]

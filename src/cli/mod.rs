@@ -25,7 +25,7 @@ mod exam;
 mod parse;
 mod work;
 pub use book::BookArgs;
-pub use exam::{ExamArgs, ExamCommand, ExamRun, MergeArgs, MergeRun, OutputArgs, Outputs};
+pub use exam::{ExamArgs, ExamCommand, ExamRun, MergeArgs, MergeRun, OutputArgs, Outputs, VerdictArgs, VerdictRun};
 use parse::{invalid, parse_delay, parse_timeout};
 pub use work::WorkArgs;
 
@@ -502,6 +502,11 @@ pub struct ServeArgs {
     /// and --port do not apply.
     #[arg(long, value_name = "ID")]
     pub scenario: Option<String>,
+    /// With --scenario: when the server stops, write what it saw to FILE
+    /// (JSON: its requests, connections, TLS handshakes begun, the mark on
+    /// its flags), for `flags exam verdict --record FILE`.
+    #[arg(long, value_name = "FILE", requires = "scenario")]
+    pub record: Option<PathBuf>,
 }
 
 /// A validated `flags serve`.
@@ -515,6 +520,8 @@ pub struct ServeConfig {
     pub tls: Option<crate::server::CertSource>,
     /// Serve this exam case instead.
     pub scenario: Option<&'static crate::exam::Case>,
+    /// With a scenario: write what its server saw here when it stops.
+    pub record: Option<PathBuf>,
     /// Write the server's waterfall here when it stops.
     pub timeline: Option<PathBuf>,
 }
@@ -535,8 +542,10 @@ impl TryFrom<ServeArgs> for ServeConfig {
             },
             None => None,
         };
-        if let Some(path) = &a.timeline {
-            save::check_output(path).map_err(|why| invalid("--timeline <FILE>", path.display(), why))?;
+        for (arg, path) in [("--timeline <FILE>", &a.timeline), ("--record <FILE>", &a.record)] {
+            if let Some(path) = path {
+                save::check_output(path).map_err(|why| invalid(arg, path.display(), why))?;
+            }
         }
         let port = a.port.or(a.label.and_then(Label::port)).unwrap_or(8000);
         for (arg, file) in [("--cert <FILE>", &a.cert), ("--key <FILE>", &a.key)] {
@@ -578,6 +587,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             verbose: a.verbose,
             tls,
             scenario,
+            record: a.record,
             timeline: a.timeline,
         })
     }

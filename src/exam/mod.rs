@@ -23,6 +23,10 @@
 //! The results are a [`card::ExamReport`], which the report module prints
 //! as a grid, JSON or HTML.
 //!
+//! A run made outside the exam ([`outside`]: a case served by
+//! `flags serve --scenario`, a client someone else ran) is graded by the
+//! same [`grade`], for what can be known of it (`flags exam verdict`).
+//!
 //! The case servers are written by hand on std's sockets, not with hyper:
 //! the point of most cases is bytes that a correct HTTP library refuses to
 //! send.
@@ -37,6 +41,7 @@ pub mod grade;
 pub mod h2;
 pub mod judge;
 pub mod merge;
+pub mod outside;
 mod play;
 mod record;
 pub mod runner;

@@ -57,9 +57,25 @@ impl Ask {
 /// The mark of one run: every flag the run serves carries it in its GIF
 /// comment, so that a file holds this run's flag only if the client
 /// downloaded it in this run (a copy made elsewhere, or the catalog's own
-/// drawing, has other bytes). Same size, still a valid GIF.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// drawing, has other bytes). Same size, still a valid GIF. It is written
+/// as its text (empty for none): a scenario's record carries the mark its
+/// flags had, so that a verdict given later judges the files by the same
+/// bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 pub struct Stamp(Vec<u8>);
+
+impl From<String> for Stamp {
+    fn from(mark: String) -> Stamp {
+        Stamp(mark.into_bytes())
+    }
+}
+
+impl From<Stamp> for String {
+    fn from(stamp: Stamp) -> String {
+        String::from_utf8_lossy(&stamp.0).into_owned()
+    }
+}
 
 impl Stamp {
     /// A new, unpredictable mark.

@@ -109,7 +109,7 @@ pub(super) fn trial(
     let ran = spawn_and_wait(&command, &root, &mut watch, bounds);
     let server = stage.stop();
     let ran = ran.map_err(|e| format!("the exam could not start the client: {e}"))?;
-    let flags: Vec<(&str, bytes::Bytes)> = case.codes.iter().map(|cc| (*cc, stamp.flag(cc))).collect();
+    let flags = flags_of(case, &stamp);
     let mut files = files_in(&dir, Place::Dir, &flags);
     // Whatever has bytes in TMPDIR is left over (an empty file is a tool's
     // lock, as wget2's); a tool may keep state in HOME (wget its HSTS
@@ -214,6 +214,12 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
     Ok(Ended { exit, signal, hung, wall, rss_kib, left_running, stdout, stderr })
 }
 
+/// The flags a run's files are judged against: each of the case's codes,
+/// with the mark its server put on them.
+pub(super) fn flags_of(case: &Case, stamp: &Stamp) -> Vec<(&'static str, bytes::Bytes)> {
+    case.codes.iter().map(|cc| (*cc, stamp.flag(cc))).collect()
+}
+
 /// What a folder that was not walked is called in the report.
 const TOO_DEEP: &str = "a folder too deep to walk";
 const UNREADABLE: &str = "a folder that could not be read";
@@ -231,7 +237,7 @@ const DEPTH: usize = 16;
 /// cannot be read is reported as a leftover, so that nothing can be hidden
 /// from the walk. Only regular files are opened (a FIFO named `br.gif`
 /// would block the exam); anything else is judged as other bytes.
-fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<FileSeen> {
+pub(super) fn files_in(dir: &Path, place: Place, flags: &[(&str, bytes::Bytes)]) -> Vec<FileSeen> {
     fn walk(at: &Path, depth: usize, out: &mut Vec<(PathBuf, Option<&'static str>)>) {
         let Ok(entries) = std::fs::read_dir(at) else {
             out.push((at.to_path_buf(), Some(UNREADABLE)));

@@ -219,3 +219,12 @@ pub fn not_merged(e: &MergeError) {
 pub fn interrupted() {
     eprintln!("flags exam: interrupted; the scratch folder is removed");
 }
+
+/// Prints the verdict on a run made outside the exam (`flags exam
+/// verdict`): one line, `FAIL: left a partial file br.gif (...)`, or JSON.
+pub fn verdict(graded: &crate::exam::outside::Graded, json: bool) {
+    match json {
+        true => say!("{}", serde_json::to_string_pretty(graded).unwrap_or_default()),
+        false => say!("{}: {}", graded.verdict.grade.word(), peer_text(graded.verdict.reason.as_bytes())),
+    }
+}

@@ -10,6 +10,7 @@ mod exam_card;
 mod exam_ci;
 mod exam_fool;
 mod exam_html;
+mod exam_verdict;
 mod faults;
 mod get;
 mod hostile;

@@ -2,7 +2,9 @@
 //! here so that a change to it breaks a Rust test and not only a Python
 //! one: the catalog as JSON with each case's codes, and the lines of
 //! `flags serve --scenario`: where it serves, the CA to trust, the end of
-//! the banner, and what its server saw when SIGTERM stops it.
+//! the banner, and what its server saw when SIGTERM stops it. The record
+//! it grades with (`--record`, `flags exam verdict`) is held in
+//! `exam_verdict.rs`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
