@@ -80,7 +80,7 @@ pub struct Graded {
 
 /// What the exam would have observed of `run`, with the parts it cannot
 /// know of a client it did not start given neutral values.
-pub fn observed(run: &Run) -> Observed {
+pub fn observed(run: &Run<'_>) -> Observed {
     let flags = trial::flags_of(run.case, &run.record.mark);
     Observed {
         command: String::new(),
@@ -103,7 +103,7 @@ pub fn observed(run: &Run) -> Observed {
 }
 
 /// The exam's verdict on `run`.
-pub fn grade(run: &Run) -> Graded {
+pub fn grade(run: &Run<'_>) -> Graded {
     let o = observed(run);
     Graded { case: run.case.id.to_string(), verdict: grade::verdict(run.case, &o), status: o.status(), files: o.files }
 }
