@@ -173,6 +173,12 @@ fn sighup_and_sigquit_end_the_exam_killing_its_clients_and_removing_its_scratch(
         let (child, tmp, client, _mark) = exam_with_client("60");
         send_signal(child.id(), signal);
         let (status, _) = finish(child, Duration::from_secs(30));
+        // Killed, the client may still be ending (its cgroup already empty)
+        // as the exam exits: it is gone within a moment, or left running.
+        let t0 = Instant::now();
+        while flags::os::is_running(client) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let left = flags::os::is_running(client);
         if left {
             send_signal(client, libc::SIGKILL);
