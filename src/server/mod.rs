@@ -39,6 +39,7 @@ pub mod h1;
 pub mod image;
 pub mod lifetime;
 pub mod pages;
+pub mod plan;
 pub mod routes;
 pub mod stats;
 pub mod timeline;

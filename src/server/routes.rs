@@ -449,89 +449,146 @@ fn authority(req: &Request<()>) -> &str {
         .unwrap_or("localhost")
 }
 
+/// The answer to `req`, in four steps: the request is checked
+/// ([`guard`]), routed (pages, `/stats` and `/timeline` answered at once by
+/// [`direct`]), a flag's file planned ([`plan`](super::plan::plan): its
+/// delay, a 418, its fault) and the plan carried out ([`carry_out`]). The
+/// fault injected is noted in `injected`.
 async fn answer_request(
     state: &State,
     fd: RawFd,
     req: &Request<()>,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
-    if let Some(refused) = too_large(req) {
+    if let Some(refused) = guard(req) {
         return Ok(refused);
     }
+    let (cc, file) = match route(req.uri().path()) {
+        Route::Flag(cc, file) => (cc, file),
+        other => return Ok(direct(state, req, other)),
+    };
+    let (path, n) = (req.uri().path(), state.stats.nth(cc, file == File::Image));
+    let plan = super::plan::plan(&state.config, file == File::Image, |salt| state.draw(path, n, salt));
+    carry_out(state, fd, req, (cc, file), plan, injected).await
+}
+
+/// The refusal of a request no route may see: too large, a bad `Host`, a
+/// method other than GET and HEAD.
+fn guard(req: &Request<()>) -> Option<Resp> {
+    if let Some(refused) = too_large(req) {
+        return Some(refused);
+    }
     if let Some(why) = bad_host(req) {
-        return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}")));
+        return Some(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}")));
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: use GET or HEAD");
         resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Ok(resp);
+        return Some(resp);
     }
-    let (cc, file) = match route(req.uri().path()) {
-        Route::Page(page) => {
-            return Ok(match pages::render(&page, &state.config, &state.codes(), authority(req), &state.pages) {
-                Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::parts(html)),
-                None => text(StatusCode::NOT_FOUND, "404 Not Found"),
-            });
-        }
+    None
+}
+
+/// The answer of a route that is not a flag's file: a page, the counters,
+/// the record, or a 404.
+fn direct(state: &State, req: &Request<()>, route: Route) -> Resp {
+    match route {
+        Route::Page(page) => match pages::render(&page, &state.config, &state.codes(), authority(req), &state.pages) {
+            Some(html) => respond(StatusCode::OK, "text/html; charset=utf-8", body::parts(html)),
+            None => text(StatusCode::NOT_FOUND, "404 Not Found"),
+        },
         Route::Stats => {
             let json = serde_json::to_vec(&state.stats.snapshot()).expect("counters always serialize");
-            let mut resp = respond(StatusCode::OK, "application/json", body::full(json));
-            resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return Ok(resp);
+            no_store(respond(StatusCode::OK, "application/json", body::full(json)))
         }
         Route::Timeline(form) => {
             // In pages, rendered as the client takes them: a whole ring is
             // 3 MB, which a client that reads nothing would hold.
             let query = match timeline_page::Query::parse(req.uri().query()) {
                 Ok(query) => query,
-                Err(why) => return Ok(text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}"))),
+                Err(why) => return text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {why}")),
             };
             let page = state.stats.timeline().page(query, form, authority(req));
-            let mut resp = respond(StatusCode::OK, "application/json", http_body_util::BodyExt::boxed(page));
-            resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return Ok(resp);
+            no_store(respond(StatusCode::OK, "application/json", http_body_util::BodyExt::boxed(page)))
         }
-        Route::Missing => return Ok(text(StatusCode::NOT_FOUND, "404 Not Found")),
-        Route::Flag(cc, file) => (cc, file),
-    };
-    let cfg = &state.config;
-    let path = req.uri().path();
-    let n = state.stats.nth(cc, file == File::Image);
-    if !cfg.delay.max.is_zero() {
-        hold(fd, cfg.delay.at(state.draw(path, n, 1))).await?;
+        Route::Missing | Route::Flag(..) => text(StatusCode::NOT_FOUND, "404 Not Found"),
     }
-    if cfg.error_rate > 0.0 && state.draw(path, n, 2) < cfg.error_rate {
+}
+
+/// `resp`, marked not to be kept by a cache.
+fn no_store(mut resp: Resp) -> Resp {
+    resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Carries out `plan` for `cc`'s `file`: its delay, its 418, its fault,
+/// then the file itself. A hold ends early (`Err`) when the client leaves.
+async fn carry_out(
+    state: &State,
+    fd: RawFd,
+    req: &Request<()>,
+    (cc, file): (CountryCode, File),
+    plan: super::plan::Plan,
+    injected: &mut Option<FaultKind>,
+) -> Result<Resp, io::Error> {
+    if let Some(delay) = plan.delay {
+        hold(fd, delay).await?;
+    }
+    if plan.teapot {
         state.stats.count_teapot();
         *injected = Some(FaultKind::Teapot);
         return Ok(status_fault(418, 0));
     }
-    let fault = match file {
-        File::Image if !cfg.faults.is_empty() => cfg.faults.pick(state.draw(path, n, 3)),
-        _ => None,
-    };
-    *injected = fault;
-    match fault {
-        Some(kind) if kind.status().is_some() => {
-            return Ok(status_fault(kind.status().expect("a status fault"), cfg.fault_settings.retry_after))
-        }
-        Some(FaultKind::Latency) => hold(fd, cfg.fault_settings.jitter.mul_f64(state.draw(path, n, 4))).await?,
+    *injected = plan.fault;
+    let settings = &state.config.fault_settings;
+    match plan.fault {
+        Some(FaultKind::Latency) => hold(fd, plan.jitter.unwrap_or_default()).await?,
         Some(FaultKind::Stall) => {
-            hold(fd, cfg.fault_settings.stall).await?;
+            hold(fd, settings.stall).await?;
             return Err(io::Error::other("stalled on purpose"));
         }
-        Some(FaultKind::Html) => {
-            let page = "<!doctype html><title>Not a flag</title><p>A page where a flag should be.</p>";
-            return Ok(respond(StatusCode::OK, "text/html; charset=utf-8", body::full(page)));
+        Some(kind) => {
+            if let Some(resp) = fault_answer(kind, cc, settings.retry_after) {
+                return Ok(resp);
+            }
         }
-        Some(FaultKind::NoContent) => return Ok(respond(StatusCode::NO_CONTENT, "image/gif", body::empty())),
-        Some(FaultKind::Redirect) => {
+        None => {}
+    }
+    flag_answer(state, fd, req, (cc, file), plan.fault).await
+}
+
+/// The answer a fault puts in the place of the flag, if it does: an error
+/// status, an HTML page, a 204, a redirect to the flag's folder.
+fn fault_answer(kind: FaultKind, cc: CountryCode, retry_after: u64) -> Option<Resp> {
+    if let Some(status) = kind.status() {
+        return Some(status_fault(status, retry_after));
+    }
+    match kind {
+        FaultKind::Html => {
+            let page = "<!doctype html><title>Not a flag</title><p>A page where a flag should be.</p>";
+            Some(respond(StatusCode::OK, "text/html; charset=utf-8", body::full(page)))
+        }
+        FaultKind::NoContent => Some(respond(StatusCode::NO_CONTENT, "image/gif", body::empty())),
+        FaultKind::Redirect => {
             let mut resp = text(StatusCode::FOUND, "302 Found");
             let to = format!("/flags/{}/", cc.lower());
             resp.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_str(&to).expect("ascii"));
-            return Ok(resp);
+            Some(resp)
         }
-        _ => {}
+        _ => None,
     }
+}
+
+/// The flag's file as the request asks for it (whole, a range, not
+/// modified), shaped by `fault` (gzipped, dripped, cut, reset, a lying or
+/// missing length, a slow close).
+async fn flag_answer(
+    state: &State,
+    fd: RawFd,
+    req: &Request<()>,
+    (cc, file): (CountryCode, File),
+    fault: Option<FaultKind>,
+) -> Result<Resp, io::Error> {
     let Some(served) = state.flag_file(cc, file) else {
         return Ok(text(StatusCode::NOT_FOUND, "404 Not Found"));
     };
@@ -557,21 +614,41 @@ async fn answer_request(
         resp.headers_mut().insert(hyper::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         return Ok(resp);
     }
-    let full_len = content.len();
     let h2 = req.version() == Version::HTTP_2;
-    let shape = match fault {
-        Some(FaultKind::Drip) => Shape::Drip(cfg.fault_settings.drip_rate),
+    let full_len = content.len();
+    let mut resp = respond(status, served.mime, body::body(content, shape(fault, h2, fd, &state.config)));
+    set_headers(&mut resp, &served.validators, (decision, len, full_len), fault, h2);
+    Ok(resp)
+}
+
+/// How the body goes out under `fault`.
+fn shape(fault: Option<FaultKind>, h2: bool, fd: RawFd, config: &ServerConfig) -> Shape {
+    let settings = &config.fault_settings;
+    match fault {
+        Some(FaultKind::Drip) => Shape::Drip(settings.drip_rate),
         Some(FaultKind::Truncate) => Shape::Truncate,
         // Over HTTP/2 a reset ends the stream (RST_STREAM), not the
         // connection the other streams share.
         Some(FaultKind::Reset) if h2 => Shape::ResetStream,
         Some(FaultKind::Reset) => Shape::Reset(fd),
-        Some(FaultKind::SlowClose) => Shape::SlowClose(cfg.fault_settings.slow_close),
+        Some(FaultKind::SlowClose) => Shape::SlowClose(settings.slow_close),
         Some(FaultKind::LengthLie) => Shape::Lie,
-        Some(FaultKind::Endless) => Shape::Endless(cfg.fault_settings.drip_rate),
+        Some(FaultKind::Endless) => Shape::Endless(settings.drip_rate),
         _ => Shape::Whole,
-    };
-    let mut resp = respond(status, served.mime, body::body(content, shape));
+    }
+}
+
+/// The flag answer's headers: its length (announced falsely or not at all
+/// under some faults), validators, ranges, and `Connection: close` for a
+/// slow close over HTTP/1.1.
+fn set_headers(
+    resp: &mut Resp,
+    validators: &Validators,
+    (decision, len, full_len): (Answer, u64, u64),
+    fault: Option<FaultKind>,
+    h2: bool,
+) {
+    let status = resp.status();
     let h = resp.headers_mut();
     let announced = match fault {
         _ if status == StatusCode::NOT_MODIFIED => None,
@@ -580,15 +657,11 @@ async fn answer_request(
         _ => Some(full_len),
     };
     match announced {
-        Some(n) => {
-            h.insert(CONTENT_LENGTH, HeaderValue::from(n));
-        }
-        None => {
-            h.remove(CONTENT_LENGTH);
-        }
-    }
-    h.insert(ETAG, served.validators.etag_value.clone());
-    h.insert(LAST_MODIFIED, served.validators.last_modified_value.clone());
+        Some(n) => h.insert(CONTENT_LENGTH, HeaderValue::from(n)),
+        None => h.remove(CONTENT_LENGTH),
+    };
+    h.insert(ETAG, validators.etag_value.clone());
+    h.insert(LAST_MODIFIED, validators.last_modified_value.clone());
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Answer::Part { start, end } = decision {
         h.insert(CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"));
@@ -597,7 +670,6 @@ async fn answer_request(
     if fault == Some(FaultKind::SlowClose) && !h2 {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    Ok(resp)
 }
 
 /// Bytes `start..=end` of `content`.
