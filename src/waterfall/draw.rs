@@ -188,132 +188,151 @@ const SERVED: [(usize, &str); 3] =
     [(0, "from the accept to its first request"), (2, "held (the delay)"), (3, "the answer leaving")];
 
 fn draw(title: &str, rows: &[Row], span_ms: Option<f64>, seen: Seen) -> String {
+    let frame = Frame::new(rows, span_ms);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{:.0}" viewBox="0 0 {} {:.0}" font-family="sans-serif" font-size="11" data-rows="{}">"#,
+        Frame::WIDTH,
+        frame.height,
+        Frame::WIDTH,
+        frame.height,
+        rows.len()
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ =
+        writeln!(s, r#"<text x="{}" y="18" font-size="15" font-weight="bold">{}</text>"#, Frame::LEFT, escape(title));
+    legend(&mut s, rows, seen);
+    in_flight(&mut s, rows, &frame);
+    time_axis(&mut s, &frame);
+    for (i, row) in rows.iter().enumerate() {
+        row_svg(&mut s, row, frame.rows_top + i as f64 * frame.row_h, &frame);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Where a waterfall's parts go: its time axis, its curve and its rows.
+struct Frame {
+    plot: f64,
+    row_h: f64,
+    span: f64,
+    rows_top: f64,
+    bottom: f64,
+    height: f64,
+}
+
+impl Frame {
     const WIDTH: f64 = 960.0;
     const LEFT: f64 = 56.0;
     const RIGHT: f64 = 24.0;
     const CURVE: f64 = 90.0;
-    let plot = WIDTH - LEFT - RIGHT;
-    let row_h = (640.0 / rows.len().max(1) as f64).clamp(1.0, 16.0);
-    let labelled = row_h >= 9.0;
-    let span = span_ms.map_or(self::span_ms(rows), |s| s.max(self::span_ms(rows)));
-    let x = |ms: f64| LEFT + ms / span * plot;
-    let curve_top = 58.0;
-    let rows_top = curve_top + CURVE + 28.0;
-    let height = rows_top + row_h * rows.len() as f64 + 40.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11" data-rows="{}">"#,
-        rows.len()
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{LEFT}" y="18" font-size="15" font-weight="bold">{}</text>"#, escape(title));
-    // The legend, with the failures counted.
+    const CURVE_TOP: f64 = 58.0;
+
+    fn new(rows: &[Row], span_ms: Option<f64>) -> Self {
+        let row_h = (640.0 / rows.len().max(1) as f64).clamp(1.0, 16.0);
+        let span = span_ms.map_or(self::span_ms(rows), |s| s.max(self::span_ms(rows)));
+        let rows_top = Self::CURVE_TOP + Self::CURVE + 28.0;
+        let bottom = rows_top + row_h * rows.len() as f64;
+        let plot = Self::WIDTH - Self::LEFT - Self::RIGHT;
+        Frame { plot, row_h, span, rows_top, bottom, height: bottom + 40.0 }
+    }
+
+    /// The x of `ms` after the run's start.
+    fn x(&self, ms: f64) -> f64 {
+        Self::LEFT + ms / self.span * self.plot
+    }
+}
+
+/// The legend: the phases the rows use (the client's or the server's
+/// names), then the failures and the 404s, counted.
+fn legend(s: &mut String, rows: &[Row], seen: Seen) {
     let count = |e: Ending| rows.iter().filter(|r| r.ending == e).count();
     let failed = format!("failed ({})", count(Ending::Failed));
     let not_found = format!("not found ({})", count(Ending::NotFound));
-    let mut lx = LEFT;
     let worked = rows.iter().any(|r| r.timeline.work.is_some());
     let shown = if worked { PHASES.len() } else { WORK_PHASES };
     let names: Vec<(&str, &str)> = match seen {
         Seen::Client => PHASES[..shown].to_vec(),
         Seen::Server => SERVED.iter().map(|&(i, name)| (name, PHASES[i].1)).collect(),
     };
-    let key: Vec<(&str, &str)> =
-        names.into_iter().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]).collect();
-    for (name, colour) in key {
+    let mut lx = Frame::LEFT;
+    for (name, colour) in names.into_iter().chain([(failed.as_str(), FAILED), (not_found.as_str(), NOT_FOUND)]) {
         let _ = writeln!(s, r#"<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>"#);
         let _ = writeln!(s, r#"<text x="{}" y="39">{name}</text>"#, lx + 14.0);
         lx += 20.0 + name.len() as f64 * 5.6;
     }
-    // The requests in flight, as a step line over the same time axis.
+}
+
+/// The requests in flight, as a step line over the rows' time axis.
+fn in_flight(s: &mut String, rows: &[Row], f: &Frame) {
+    let (top, left) = (Frame::CURVE_TOP, Frame::LEFT);
     let timelines: Vec<TimelineMs> = rows.iter().map(|r| r.timeline.clone()).collect();
     let curve = in_flight_curve(&timelines);
     let peak = peak_in_flight(&timelines).max(1);
-    let y = |n: usize| curve_top + CURVE - n as f64 / peak as f64 * CURVE;
-    let _ = writeln!(
-        s,
-        r##"<text x="{LEFT}" y="{}" fill="#444">requests in flight (peak {peak})</text>"##,
-        curve_top - 4.0
-    );
-    let _ = writeln!(
-        s,
-        r##"<line x1="{LEFT}" y1="{0}" x2="{1}" y2="{0}" stroke="#999"/>"##,
-        curve_top + CURVE,
-        LEFT + plot
-    );
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{peak}</text>"#, LEFT - 6.0, y(peak) + 4.0);
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">0</text>"#, LEFT - 6.0, y(0) + 4.0);
-    let mut path = format!("M{:.1},{:.1}", x(0.0), y(0));
+    let y = |n: usize| top + Frame::CURVE - n as f64 / peak as f64 * Frame::CURVE;
+    let _ = writeln!(s, r##"<text x="{left}" y="{}" fill="#444">requests in flight (peak {peak})</text>"##, top - 4.0);
+    let _ = writeln!(s, r##"<line x1="{left}" y1="{0}" x2="{1}" y2="{0}" stroke="#999"/>"##, y(0), left + f.plot);
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{peak}</text>"#, left - 6.0, y(peak) + 4.0);
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">0</text>"#, left - 6.0, y(0) + 4.0);
+    let mut path = format!("M{:.1},{:.1}", f.x(0.0), y(0));
     for &(t, n) in &curve {
-        let _ = write!(path, " H{:.1} V{:.1}", x(t), y(n));
+        let _ = write!(path, " H{:.1} V{:.1}", f.x(t), y(n));
     }
-    let _ = write!(path, " H{:.1} V{:.1} Z", x(span), y(0));
+    let _ = write!(path, " H{:.1} V{:.1} Z", f.x(f.span), y(0));
     let _ = writeln!(s, r##"<path class="in-flight" d="{path}" fill="#c6dbef" stroke="#3173b5" stroke-width="1"/>"##);
-    // The time axis, with its grid through the rows.
-    let bottom = rows_top + row_h * rows.len() as f64;
-    for t in ticks(span, 8) {
+}
+
+/// The time axis, with its grid through the rows.
+fn time_axis(s: &mut String, f: &Frame) {
+    let (top, bottom) = (Frame::CURVE_TOP, f.bottom);
+    for t in ticks(f.span, 8) {
+        let x = f.x(t);
+        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom:.1}" stroke="#eee"/>"##);
         let _ =
-            writeln!(s, r##"<line x1="{0:.1}" y1="{curve_top}" x2="{0:.1}" y2="{bottom:.1}" stroke="#eee"/>"##, x(t));
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            x(t),
-            bottom + 16.0,
-            format_ms(t)
-        );
+            writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, bottom + 16.0, format_ms(t));
     }
     let _ = writeln!(
         s,
         r##"<text x="{}" y="{:.1}" text-anchor="end" fill="#444">time since the run started</text>"##,
-        LEFT + plot,
+        Frame::LEFT + f.plot,
         bottom + 32.0
     );
-    // One row per code.
-    for (i, row) in rows.iter().enumerate() {
-        let top = rows_top + i as f64 * row_h;
-        let _ =
-            write!(s, r#"<g class="row" data-label="{}"><title>{}</title>"#, escape(&row.label), escape(&tooltip(row)));
-        if labelled {
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-                LEFT - 6.0,
-                top + row_h - 3.0,
-                escape(&row.label)
-            );
-        }
-        let bar_h = if row_h >= 4.0 { row_h - 2.0 } else { row_h };
-        let (band, whole) = match row.ending {
-            Ending::Ok => (None, None),
-            Ending::NotFound => (Some(NOT_FOUND_BAND), Some(NOT_FOUND)),
-            Ending::Failed => (Some(FAILED_BAND), Some(FAILED)),
-        };
-        if let Some(band) = band {
-            let _ = write!(
-                s,
-                r#"<rect class="band" x="{LEFT}" y="{top:.2}" width="{plot:.2}" height="{row_h:.2}" fill="{band}"/>"#
-            );
-        }
-        for (phase, from, to) in phases(&row.timeline) {
-            // A row that waited for a place keeps its grey; the rest of it
-            // takes the colour of how it ended.
-            let colour = match whole {
-                Some(c) if phase > 0 => c,
-                _ => PHASES[phase].1,
-            };
-            let _ = write!(
-                s,
-                r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{bar_h:.2}" fill="{colour}"/>"#,
-                x(from),
-                top,
-                (x(to) - x(from)).max(0.5)
-            );
-        }
-        s.push_str("</g>\n");
+}
+
+/// One row at `top`: its label, its band when it failed or was not
+/// found, its phases, and its times on hover.
+fn row_svg(s: &mut String, row: &Row, top: f64, f: &Frame) {
+    let (left, row_h) = (Frame::LEFT, f.row_h);
+    let _ = write!(s, r#"<g class="row" data-label="{}"><title>{}</title>"#, escape(&row.label), escape(&tooltip(row)));
+    if row_h >= 9.0 {
+        let label = escape(&row.label);
+        let _ = write!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{label}</text>"#, left - 6.0, top + row_h - 3.0);
     }
-    s.push_str("</svg>\n");
-    s
+    let bar_h = if row_h >= 4.0 { row_h - 2.0 } else { row_h };
+    let (band, whole) = match row.ending {
+        Ending::Ok => (None, None),
+        Ending::NotFound => (Some(NOT_FOUND_BAND), Some(NOT_FOUND)),
+        Ending::Failed => (Some(FAILED_BAND), Some(FAILED)),
+    };
+    if let Some(band) = band {
+        let plot = f.plot;
+        let _ = write!(
+            s,
+            r#"<rect class="band" x="{left}" y="{top:.2}" width="{plot:.2}" height="{row_h:.2}" fill="{band}"/>"#
+        );
+    }
+    for (phase, from, to) in phases(&row.timeline) {
+        // A row that waited for a place keeps its grey; the rest of it
+        // takes the colour of how it ended.
+        let colour = match whole {
+            Some(c) if phase > 0 => c,
+            _ => PHASES[phase].1,
+        };
+        let (x, width) = (f.x(from), (f.x(to) - f.x(from)).max(0.5));
+        let _ = write!(s, r#"<rect x="{x:.2}" y="{top:.2}" width="{width:.2}" height="{bar_h:.2}" fill="{colour}"/>"#);
+    }
+    s.push_str("</g>\n");
 }
 
 /// An HTML page showing `panels` (title and SVG each) side by side,
