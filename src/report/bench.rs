@@ -148,6 +148,24 @@ pub fn interrupted() {
     eprintln!("flags bench: interrupted; nothing was written, and its scratch files are removed");
 }
 
+/// The TLS handshakes of W5 in BENCHMARKS.md, beside curl's.
+fn tls_section(report: &BenchReport) -> String {
+    let tls: Vec<&Point> = report.points.iter().filter(|p| p.tls_handshakes.is_some()).collect();
+    if tls.is_empty() {
+        return String::new();
+    }
+    let mut md = "### TLS handshake cost (W5)\n\nConnections x time per handshake, measured by the server from \
+accept to the handshake's end, in the median run:\n\n| tool | handshakes | median time | vs curl |\n|---|---|---|---|\n"
+        .to_string();
+    let curl = tls.iter().find(|p| p.tool == "curl").map(|p| p.median_s);
+    for p in &tls {
+        let vs = curl.map_or("-".to_string(), |c| format!("{:.2}x", p.median_s / c));
+        let _ = writeln!(md, "| {} | {} | {:.3} s | {vs} |", p.tool, handshake_cost(p).unwrap_or_default(), p.median_s);
+    }
+    md += "\n";
+    md
+}
+
 /// W6 in BENCHMARKS.md: each of `flags`'s ways of computing beside the
 /// Python that it models, with the ratios the GIL model is held to.
 fn w6_section(report: &BenchReport) -> String {
@@ -245,18 +263,7 @@ the cores that can compute at once |\n";
     }
     md += "```\n\n";
     md += "*conns* is how many connections the embedded server accepted in the run.\n\n";
-    let tls: Vec<&Point> = report.points.iter().filter(|p| p.tls_handshakes.is_some()).collect();
-    if !tls.is_empty() {
-        md += "### TLS handshake cost (W5)\n\nConnections x time per handshake, measured by the server from \
-accept to the handshake's end, in the median run:\n\n| tool | handshakes | median time | vs curl |\n|---|---|---|---|\n";
-        let curl = tls.iter().find(|p| p.tool == "curl").map(|p| p.median_s);
-        for p in &tls {
-            let vs = curl.map_or("-".to_string(), |c| format!("{:.2}x", p.median_s / c));
-            let _ =
-                writeln!(md, "| {} | {} | {:.3} s | {vs} |", p.tool, handshake_cost(p).unwrap_or_default(), p.median_s);
-        }
-        md += "\n";
-    }
+    md += &tls_section(report);
     md += &workers_section(report);
     md += &w6_section(report);
     let _ = writeln!(md, "![time and RSS against concurrency]({svg})");
