@@ -203,6 +203,9 @@ fn rss_panel(area: &Area<'_>, sweep: &[&Point], shown: &[&String], tools: &[Stri
     Ok(())
 }
 
+/// The longest tool name the bars' key shows whole.
+const KEY_NAME: usize = 32;
+
 /// W1 to W6: a group of bars per workload, one per tool that ran it, and
 /// their key in a column of its own on the right, where no bar goes.
 fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
@@ -212,7 +215,13 @@ fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Resul
             shown.push(&p.tool);
         }
     }
-    let key_width = shown.iter().map(|t| t.len()).max().unwrap_or(0) as u32 * 7 + 40;
+    // A name longer than KEY_NAME (a `--peer`'s, say) is cut, so the bars
+    // keep their room.
+    let name = |tool: &str| match tool.chars().count() > KEY_NAME {
+        true => format!("{}…", tool.chars().take(KEY_NAME - 1).collect::<String>()),
+        false => tool.to_string(),
+    };
+    let key_width = shown.iter().map(|t| name(t).chars().count()).max().unwrap_or(0) as u32 * 7 + 40;
     let (width_px, _) = whole.dim_in_pixel();
     let (area, key) = whole.split_horizontally(width_px.saturating_sub(key_width));
     let area = &area;
@@ -220,7 +229,7 @@ fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Resul
         let (x, y) = (8, 48 + i as i32 * 18);
         let colour = colour_of(tools, tool);
         key.draw(&Rectangle::new([(x, y), (x + 12, y + 10)], colour.filled())).map_err(draw_err)?;
-        key.draw(&Text::new(tool.to_string(), (x + 18, y), ("sans-serif", 13).into_font().color(&BLACK)))
+        key.draw(&Text::new(name(tool), (x + 18, y), ("sans-serif", 13).into_font().color(&BLACK)))
             .map_err(draw_err)?;
     }
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();

@@ -194,6 +194,12 @@ pub fn check(cfg: &BenchConfig) -> Result<(), String> {
             }
         ));
     }
+    if let (Some(delay), Some(_)) = (cfg.delay, &cfg.server) {
+        return Err(format!(
+            "the argument '--delay {}' cannot be used with '--server': the delay is the embedded server's",
+            delay.as_arg()
+        ));
+    }
     if let Some(out) = &cfg.out {
         writable_dir(out).map_err(|e| format!("invalid value '{}' for '--out <DIR>': {e}", out.display()))?;
     }

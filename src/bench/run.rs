@@ -238,7 +238,9 @@ fn flags_command(
     let mut cmd = Command::new(exe);
     cmd.arg("get").args(spec.codes.args()).args(["--json", "-s", &base.to_string(), "--mode", mode.as_str()]);
     cmd.args(["-m", &m.to_string(), "--timeout"]);
-    cmd.arg((10.0 + spec.latency).to_string()).arg("-d").arg(dir);
+    // Past the longest delay the server may draw (`--delay`'s cap, not its median).
+    let slowest = spec.delay.map_or(spec.latency, |d| d.max.as_secs_f64());
+    cmd.arg((10.0 + slowest).to_string()).arg("-d").arg(dir);
     if let Some(ca) = ca {
         cmd.arg("--cacert").arg(ca);
     }

@@ -54,7 +54,9 @@ pub enum Workers {
     /// `ThreadPoolExecutor()` with no argument: `min(32, os.cpu_count() + 4)`
     /// since Python 3.8, so it depends on the reader's machine.
     PythonDefault,
-    /// A flags2 script: `min(-m or DEFAULT_CONCUR_REQ, MAX_CONCUR_REQ, codes)`.
+    /// A flags2 script: `min(-m or DEFAULT_CONCUR_REQ, MAX_CONCUR_REQ, codes)`,
+    /// and at most 100 for an asyncio one (the connections httpx's
+    /// `AsyncClient()` and aiohttp's session open by default).
     Flags2,
 }
 
@@ -228,6 +230,11 @@ pub fn flags2_limits(text: &str) -> (usize, usize) {
     (constant("DEFAULT_CONCUR_REQ"), constant("MAX_CONCUR_REQ"))
 }
 
+/// The connections an asyncio script's HTTP client opens at most by
+/// default: httpx's `AsyncClient()` (`max_connections=100`) and aiohttp's
+/// `ClientSession()` (`limit=100`).
+const ASYNC_CLIENT_LIMIT: usize = 100;
+
 /// How many requests `script` has in flight at once over `codes` flags:
 /// `cpus` is Python's `os.cpu_count()`, `max_req` a flags2 `-m`, `text`
 /// the script's source.
@@ -237,7 +244,8 @@ pub fn workers(script: &Script, codes: usize, cpus: usize, max_req: Option<usize
         Workers::PythonDefault => (cpus + 4).min(32),
         Workers::Flags2 => {
             let (default, max) = flags2_limits(text);
-            max_req.unwrap_or(default).min(max)
+            let client_limit = if script.mode == Mode::Async { ASYNC_CLIENT_LIMIT } else { usize::MAX };
+            max_req.unwrap_or(default).min(max).min(client_limit)
         }
     };
     n.min(codes).max(1)
@@ -268,6 +276,8 @@ mod tests {
         assert_eq!(workers(&SECOND[1], 20, 2, None, ""), 6);
         assert_eq!(workers(&SECOND[1], 20, 64, None, ""), 20);
         assert_eq!(workers(&SECOND[2], 5, 2, None, ""), 3);
+        // flags2_asyncio.py -m 200: httpx opens 100 connections at most.
+        assert_eq!(workers(&SECOND[6], 676, 2, Some(200), "DEFAULT_CONCUR_REQ = 5\nMAX_CONCUR_REQ = 1000\n"), 100);
     }
 
     #[test]

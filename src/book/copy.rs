@@ -29,39 +29,47 @@ impl Copy {
     pub fn make(chapter: &Path, base: &str) -> std::io::Result<(Copy, Vec<Change>)> {
         let dir = tempfile::Builder::new().prefix("flags-book-").tempdir()?;
         let mut changes = Vec::new();
+        // A link to a file counts as the file (the chapter's own listing
+        // follows links too).
         let mut names: Vec<PathBuf> = std::fs::read_dir(chapter)?
             .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
             .filter(|p| p.extension().is_some_and(|x| x == "py" || x == "txt"))
             .collect();
         names.sort();
+        let mut made: Vec<String> = Vec::new();
         for path in names {
             let name = path.file_name().expect("a file has a name").to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path)?;
             let target = dir.path().join(&name);
-            match (name.ends_with(".py"), String::from_utf8(bytes)) {
-                (true, Ok(text)) => {
-                    let (text, changed) = point_at(&text, base);
-                    changes.extend(changed.into_iter().map(|(line, before, after)| Change {
-                        file: name.clone(),
-                        line,
-                        before,
-                        after,
-                    }));
-                    // The first edition's scripts save into a folder they
-                    // do not make: the book has its reader make it.
-                    let makes_its_own = text.contains("mkdir") || text.contains("makedirs");
-                    for folder in dest_dirs(&text).into_iter().filter(|_| !makes_its_own) {
-                        std::fs::create_dir_all(dir.path().join(&folder))?;
-                        let after = format!("made, for {name} saves into it (DEST_DIR) and does not make it");
-                        changes.push(Change { file: format!("{folder}/"), line: 0, before: String::new(), after });
-                    }
-                    std::fs::write(target, text)?;
+            let text = match name.ends_with(".py") {
+                true => std::fs::read(&path).ok().and_then(|b| String::from_utf8(b).ok()),
+                false => None,
+            };
+            let Some(text) = text else {
+                std::fs::copy(&path, &target)?;
+                continue;
+            };
+            let (text, changed) = point_at(&text, base);
+            changes.extend(changed.into_iter().map(|(line, before, after)| Change {
+                file: name.clone(),
+                line,
+                before,
+                after,
+            }));
+            // The first edition's scripts save into a folder they do not
+            // make: the book has its reader make it.
+            let makes_its_own = text.contains("mkdir") || text.contains("makedirs");
+            for folder in dest_dirs(&text) {
+                if makes_its_own || made.contains(&folder) {
+                    continue;
                 }
-                (_, Ok(text)) => std::fs::write(target, text)?,
-                (_, Err(e)) => std::fs::write(target, e.into_bytes())?,
+                std::fs::create_dir_all(dir.path().join(&folder))?;
+                let after = format!("made, for {name} saves into it (DEST_DIR) and does not make it");
+                changes.push(Change { file: format!("{folder}/"), line: 0, before: String::new(), after });
+                made.push(folder);
             }
+            std::fs::write(target, text)?;
         }
         Ok((Copy { dir }, changes))
     }
@@ -158,15 +166,18 @@ mod tests {
         std::fs::write(chapter.path().join("flags.py"), original).unwrap();
         std::fs::write(chapter.path().join("country_codes.txt"), "AD AE\n").unwrap();
         std::fs::write(chapter.path().join("flags.zip"), [0u8; 4]).unwrap();
+        // A link to a script counts as the script, and the folder both save
+        // into is made (and said) once.
+        std::os::unix::fs::symlink("flags.py", chapter.path().join("flags_again.py")).unwrap();
         let (copy, changes) = Copy::make(chapter.path(), BASE).unwrap();
         assert_eq!(std::fs::read_to_string(chapter.path().join("flags.py")).unwrap(), original);
         let copied = std::fs::read_to_string(copy.path().join("flags.py")).unwrap();
         assert!(copied.contains(BASE));
         assert!(copy.path().join("downloads").is_dir() && copy.path().join("country_codes.txt").is_file());
         assert!(!copy.path().join("flags.zip").exists());
-        assert_eq!(changes.len(), 2);
-        assert_eq!((changes[0].file.as_str(), changes[0].line), ("flags.py", 1));
-        assert_eq!((changes[1].file.as_str(), changes[1].line), ("downloads/", 0));
+        assert!(copy.path().join("flags_again.py").is_file());
+        let said: Vec<(&str, usize)> = changes.iter().map(|c| (c.file.as_str(), c.line)).collect();
+        assert_eq!(said, [("flags.py", 1), ("downloads/", 0), ("flags_again.py", 1)]);
         let path = copy.path().to_path_buf();
         drop(copy);
         assert!(!path.exists());

@@ -107,6 +107,9 @@ fn run_pair(
     }
     server.stats().start_leg();
     for _ in 0..config.runs {
+        if stop.is_stopped() {
+            return Ok(pair);
+        }
         let (copy, _) = copy::Copy::make(&setting.chapter.dir, &setting.base.to_string()).map_err(BookError::Copy)?;
         stop.scratch(copy.path());
         let args: Vec<String> = if pair.script.takes_args() { config.args.clone() } else { Vec::new() };
@@ -122,11 +125,13 @@ fn run_pair(
         // A flags2 script asked for every code finds only the catalog's.
         let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
         let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted };
-        let (run, rows, recording) =
-            peer.run(cmd, server, stop).map_err(|source| BookError::Run { python: config.python.clone(), source })?;
+        // A stop between the check above and the spawn is a stop, not a
+        // failure to run Python.
+        let ran = peer.run(cmd, server, stop);
         if stop.is_stopped() {
             return Ok(pair);
         }
+        let (run, rows, recording) = ran.map_err(|source| BookError::Run { python: config.python.clone(), source })?;
         observer.script_ended(&run);
         pair.script_times.push(said_time(&run.stdout.text()).unwrap_or(run.elapsed));
         pair.script_runs.push(run);

@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 pub struct Probe {
     /// `sys.version`'s first word, e.g. `3.11.7`.
     pub version: String,
-    /// `os.cpu_count()`.
+    /// The CPUs `ThreadPoolExecutor()` counts: `os.process_cpu_count()`
+    /// (Python 3.13 on), else `os.cpu_count()`.
     pub cpus: usize,
     /// The modules asked about that it cannot import.
     pub missing: BTreeSet<String>,
@@ -31,7 +32,7 @@ pub enum NoPython {
 /// The program's answer to which of `modules` it has.
 pub fn probe(program: &str, modules: &BTreeSet<String>) -> Result<Probe, NoPython> {
     const ASK: &str = "import sys, os, importlib.util as u\n\
-                       print(sys.version.split()[0]); print(os.cpu_count() or 1)\n\
+                       print(sys.version.split()[0]); print(getattr(os, 'process_cpu_count', os.cpu_count)() or 1)\n\
                        for m in sys.argv[1:]:\n    print(m if u.find_spec(m) is None else '')\n";
     let output = Command::new(program)
         .args(["-c", ASK])

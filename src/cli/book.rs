@@ -49,7 +49,7 @@ pub struct BookArgs {
 
 /// The options flags2_common.py reads from a flags2 script's command line.
 #[derive(Debug, Parser)]
-#[command(no_binary_name = true, disable_help_flag = true, disable_version_flag = true)]
+#[command(no_binary_name = true, disable_help_flag = true, disable_version_flag = true, infer_long_args = true)]
 struct Flags2Line {
     #[arg(value_parser = |s: &str| s.parse::<CodeArg>().map_err(|_| "each CC argument must be A to Z or AA to ZZ"))]
     cc: Vec<CodeArg>,
@@ -77,10 +77,13 @@ impl TryFrom<BookArgs> for BookConfig {
                 return Err(invalid("-- <ARGS>", a.args.join(" "), why));
             }
             let line = Flags2Line::try_parse_from(&a.args).map_err(|e| {
-                invalid("-- <ARGS>", a.args.join(" "), e.kind().as_str().unwrap_or("not a flags2 command line"))
+                let said = e.to_string();
+                let first = said.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+                invalid("-- <ARGS>", a.args.join(" "), first)
             })?;
-            let selection =
-                Selection { args: line.cc, all: line.all, every: line.every, limit: line.limit.map(|n| n as usize) };
+            // As flags2_common does: -e, else -a, else the codes given.
+            let (all, args) = (line.all && !line.every, if line.all || line.every { Vec::new() } else { line.cc });
+            let selection = Selection { args, all, every: line.every, limit: line.limit.map(|n| n as usize) };
             arg_codes = Some(selection.codes());
             max_req = line.max_req.map(|m| m as usize);
         }
@@ -131,6 +134,10 @@ mod tests {
         assert!(e.contains("name the flags2 or flags3 script"), "{e}");
         let e = config(&["flags", "code", "flags2_asyncio.py", "--", "--bogus"]).unwrap_err().to_string();
         assert!(e.contains("--bogus"), "{e}");
+        // -a with codes: the catalog, as flags2 takes -a over them; a long
+        // option by its prefix, as argparse takes it.
+        let c = config(&["flags", "code", "flags2_asyncio.py", "--", "-a", "b", "--max", "3"]).unwrap();
+        assert_eq!((c.arg_codes.unwrap().len(), c.max_req), (194, Some(3)));
         assert!(config(&["flags", "code", "flags2_asyncio.py", "--", "-m", "0"]).is_err());
     }
 }

@@ -20,6 +20,10 @@ use crate::waterfall::Row;
 /// What is kept of each stream a command prints: its first and last 2 KB.
 const SHOWN: usize = 2048;
 
+/// The longest wait for the server to finish the answers of a command
+/// that has exited.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A command about to run: its name, the line shown for it, the folder
 /// its flags are counted in, and how many it should leave there.
 #[derive(Debug, Clone)]
@@ -80,7 +84,14 @@ impl<'a> Watch<'a> {
     }
 
     /// The requests served since the start, their times from the start.
+    /// A request is recorded as its answer's body is let go, which may
+    /// come a moment after the client has exited: the answers still being
+    /// made are waited for, a second at most.
     pub fn served(&self) -> Vec<Served> {
+        let t0 = Instant::now();
+        while self.server.stats().snapshot().in_flight > 0 && t0.elapsed() < SETTLE {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let record = self.server.stats().timeline();
         let origin = record.ms(self.t0);
         let mut served = record.after(self.before).requests;

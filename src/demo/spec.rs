@@ -171,8 +171,15 @@ pub struct PeerRun {
 }
 
 impl PeerRun {
-    /// Why the run failed, if it did: a non-zero exit, or fewer flags.
+    /// Why the run failed, if it did: the server saw none of its requests,
+    /// a non-zero exit, or fewer flags.
     pub fn failure(&self) -> Option<String> {
+        if self.requests == 0 && self.wanted > 0 && self.status == Some(0) {
+            return Some(format!(
+                "the server saw no request: the {} flags it saved came from elsewhere (a base URL not pointed at the server?)",
+                self.saved
+            ));
+        }
         match self.status {
             Some(0) if self.saved >= self.wanted => None,
             Some(0) => Some(format!("it saved {} of {} flags", self.saved, self.wanted)),

@@ -74,7 +74,10 @@ impl Slot {
     /// place on it; none when every connection is full (or there is none).
     pub(crate) fn sender(&mut self) -> Option<Way> {
         self.conns.retain(|c| !c.sender.is_closed());
-        let c = self.conns.iter().find(|c| has_room(c.streams.load(Ordering::SeqCst), *c.limit.borrow()))?;
+        let room = self.conns.iter().find(|c| has_room(c.streams.load(Ordering::SeqCst), *c.limit.borrow()));
+        // A server that takes no stream at all (a limit of 0) gets no more
+        // connections: the stream waits on one it has, as hyper queues it.
+        let c = room.or_else(|| self.conns.iter().find(|c| *c.limit.borrow() == Some(0)))?;
         Some((c.sender.clone(), c.id, c.opened, Place::take(&c.streams)))
     }
 

@@ -45,7 +45,7 @@ impl BookObserver for BookPrinter {
             false => format!("it lacks {}", s.probe.missing.iter().cloned().collect::<Vec<_>>().join(", ")),
         };
         say!(
-            "{} is Python {} (os.cpu_count() = {}); {missing}",
+            "{} is Python {} ({} CPUs, as ThreadPoolExecutor() counts them); {missing}",
             peer_text(s.python.as_bytes()),
             s.probe.version,
             s.probe.cpus
@@ -55,10 +55,10 @@ impl BookObserver for BookPrinter {
             "Each script runs from a temporary copy, pointed at that server; your files are not changed. In the copy:"
         );
         for c in s.changes.iter().filter(|c| c.line == 0) {
-            say!("  {:<24} {}", peer_text(c.file.as_bytes()), c.after);
+            say!("  {:<24} {}", peer_text(c.file.as_bytes()), peer_text(c.after.as_bytes()));
         }
         for c in s.changes.iter().filter(|c| c.line > 0) {
-            let at = format!("{}:{}", c.file, c.line);
+            let at = format!("{}:{}", peer_text(c.file.as_bytes()), c.line);
             say!("  {at:<24} {}", peer_text(c.before.trim().as_bytes()));
             say!("  {:<24} {}", "  now", peer_text(c.after.trim().as_bytes()));
         }
@@ -120,6 +120,7 @@ fn hint(run: &PeerRun) -> Option<&'static str> {
 pub fn table(book: &Book) -> String {
     let python = &book.setting.python;
     let width = book.pairs.iter().map(|p| p.script.file.len()).max().unwrap_or(6).max(6);
+    let python = peer_text(python.as_bytes());
     let mut s = format!("{:<width$} {:>9} {:>9}  {}\n", "script", python, "flags", "the flags style beside it");
     for pair in &book.pairs {
         let script = match (pair.script_failure(), Pair::mean(&pair.script_times)) {

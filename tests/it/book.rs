@@ -339,3 +339,20 @@ fn the_pairs_go_to_perfetto_and_devtools_too() {
         }
     }
 }
+
+#[test]
+fn a_script_that_downloads_from_elsewhere_fails_though_it_saved_its_flags() {
+    // Its base URL written so that no quoted URL ends in /flags: the copy
+    // cannot point it at the embedded server, and it goes to another one.
+    let elsewhere = super::util::ServeProcess::start(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let chapter = checkout("example-code-2e", tmp.path());
+    let script = chapter.join("20-executors/getflags/flags.py");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let moved = format!("BASE_URL = 'http://{}/' + 'flags'", elsewhere.addr);
+    std::fs::write(&script, text.replacen("BASE_URL = 'https://www.fluentpython.com/data/flags'", &moved, 1)).unwrap();
+    let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags.py", "--delay", "0"]);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(out.contains("the server saw no request: the 20 flags it saved came from elsewhere"), "{out}");
+    assert_eq!(row(&out, "flags.py").0, "failed", "{out}");
+}
