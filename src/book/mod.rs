@@ -124,7 +124,7 @@ fn run_pair(
         cmd.arg(pair.script.file).args(&args).current_dir(copy.path()).env("PYTHONDONTWRITEBYTECODE", "1");
         // A flags2 script asked for every code finds only the catalog's.
         let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
-        let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted };
+        let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted, limit: Some(config.limit) };
         // A stop between the check above and the spawn is a stop, not a
         // failure to run Python.
         let ran = peer.run(cmd, server, stop);

@@ -34,6 +34,8 @@ pub struct BookConfig {
     pub runs: usize,
     /// The Python interpreter to run the scripts with.
     pub python: String,
+    /// The longest a script may run before it is stopped and fails.
+    pub limit: Duration,
     /// Where the waterfalls go: an HTML page, or a Trace Event
     /// (`.trace.json`) or HAR (`.har`) file.
     pub timeline: PathBuf,
@@ -51,6 +53,7 @@ impl Default for BookConfig {
             seed: 0,
             runs: 1,
             python: "python3".into(),
+            limit: Duration::from_secs(600),
             timeline: PathBuf::from("book-timeline.html"),
         }
     }

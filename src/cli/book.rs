@@ -4,10 +4,11 @@
 //! how many at once.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser};
 
-use super::parse::{invalid, parse_delay};
+use super::parse::{invalid, parse_delay, parse_timeout};
 use crate::book::BookConfig;
 use crate::countries::{CodeArg, Selection};
 use crate::server::Delay;
@@ -41,6 +42,10 @@ pub struct BookArgs {
     /// environment's python, say).
     #[arg(long, value_name = "PROGRAM", default_value = "python3")]
     pub python: String,
+    /// The longest a script may run, in seconds: past it, it is stopped
+    /// (SIGINT, then SIGKILL) and fails.
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_timeout)]
+    pub limit: Duration,
     /// Where the waterfalls go: an HTML page, or every run's record as
     /// Trace Event (.trace.json, for Perfetto) or HAR (.har, for DevTools).
     #[arg(long, value_name = "FILE", default_value = "book-timeline.html")]
@@ -99,6 +104,7 @@ impl TryFrom<BookArgs> for BookConfig {
             seed: a.seed,
             runs: a.runs as usize,
             python: a.python,
+            limit: a.limit,
             timeline: a.timeline,
         })
     }

@@ -69,6 +69,6 @@ fn run_peer(
     let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
     let cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
-    let command = Peer { name: &peer.name, line, dir: dir.path(), wanted: codes.len() };
+    let command = Peer { name: &peer.name, line, dir: dir.path(), wanted: codes.len(), limit: None };
     command.run(cmd, server, stop).map_err(DemoError::Peer)
 }

@@ -32,6 +32,8 @@ pub struct Peer<'a> {
     pub line: String,
     pub dir: &'a Path,
     pub wanted: usize,
+    /// The longest it may run (none: until it ends or a stop).
+    pub limit: Option<std::time::Duration>,
 }
 
 impl Peer<'_> {
@@ -46,7 +48,7 @@ impl Peer<'_> {
         let conns = server.stats().snapshot().connections;
         let watch = Watch::start(server);
         let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
-        let output = measure::run(cmd, keep, stop)?;
+        let output = measure::run_within(cmd, keep, stop, self.limit)?;
         let served = watch.served();
         let spans: Vec<(f64, f64)> = served.iter().map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms))).collect();
         let run = PeerRun {
@@ -61,6 +63,7 @@ impl Peer<'_> {
             requests: served.len(),
             peak: crate::download::timeline::peak_of(&spans),
             connections: (server.stats().snapshot().connections - conns) as usize,
+            overran: self.limit.filter(|_| output.overran),
         };
         let recording = watch.recording(self.name.to_string(), &served);
         Ok((run, crate::waterfall::served_rows(&served), recording))

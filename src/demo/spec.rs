@@ -164,6 +164,8 @@ pub struct PeerRun {
     /// The `.gif` files it left, and the flags asked for.
     pub saved: usize,
     pub wanted: usize,
+    /// It ran past its time limit (`flags book --limit`) and was stopped.
+    pub overran: Option<std::time::Duration>,
     /// What the server saw: requests, the most at once, connections.
     pub requests: usize,
     pub peak: usize,
@@ -174,6 +176,10 @@ impl PeerRun {
     /// Why the run failed, if it did: the server saw none of its requests,
     /// a non-zero exit, or fewer flags.
     pub fn failure(&self) -> Option<String> {
+        if let Some(limit) = self.overran {
+            let saved = format!("having saved {} of {} flags", self.saved, self.wanted);
+            return Some(format!("it ran past its limit of {} s and was stopped, {saved}", limit.as_secs_f64()));
+        }
         if self.requests == 0 && self.wanted > 0 && self.status == Some(0) {
             return Some(format!(
                 "the server saw no request: the {} flags it saved came from elsewhere (a base URL not pointed at the server?)",

@@ -37,6 +37,8 @@ pub struct Sample {
     pub stdout: Captured,
     /// What it printed on stderr (nothing when [`Keep`] discards it).
     pub stderr: Captured,
+    /// It ran past its time limit and was stopped ([`run_within`]).
+    pub overran: bool,
 }
 
 impl Sample {
@@ -72,7 +74,14 @@ const POLL: Duration = Duration::from_millis(20);
 /// command's own process exits, what it left running in its group is
 /// killed, so a background child holding the output pipe costs nothing.
 /// Its output is kept bounded as [`Keep`] says.
-pub fn run(mut cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample> {
+pub fn run(cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample> {
+    run_within(cmd, keep, stop, None)
+}
+
+/// [`run`], the command stopped as a stop would stop it once it has run
+/// `limit` (if any): SIGINT to its group, then SIGKILL after [`GRACE`].
+/// The sample says it overran.
+pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Duration>) -> std::io::Result<Sample> {
     use std::os::unix::process::CommandExt;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).process_group(0);
     cmd.stderr(if keep.stderr.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -102,7 +111,7 @@ pub fn run(mut cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample>
             let stdout = child.stdout.take().map(|s| Capture::start(s, keep.stdout));
             let stderr = child.stderr.take().zip(keep.stderr).map(|(s, k)| Capture::start(s, k));
             let sampler = hwm_sampler(pid);
-            let ended = wait_in_group(pid, stop);
+            let (ended, overran) = wait_in_group(pid, stop, limit.map(|l| start + l));
             let wall = ended.duration_since(start);
             // Not yet reaped, the command still holds its group's id.
             signal_group(pid, libc::SIGKILL);
@@ -121,28 +130,32 @@ pub fn run(mut cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample>
                 status: crate::os::exit_of(waited.status).0,
                 stdout: kept(stdout),
                 stderr: kept(stderr),
+                overran,
             })
         },
     )
 }
 
 /// Waits until child `pid` has exited, without reaping it; stops its
-/// group if `stop` is stopped meanwhile. When it exited.
-fn wait_in_group(pid: u32, stop: &Stop) -> Instant {
+/// group if `stop` is stopped meanwhile or once `deadline` passes. When it
+/// exited, and whether the deadline stopped it.
+fn wait_in_group(pid: u32, stop: &Stop, deadline: Option<Instant>) -> (Instant, bool) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         exited(pid);
         let _ = tx.send(Instant::now());
     });
-    let mut stopped: Option<Instant> = None;
+    let (mut stopped, mut overran): (Option<Instant>, bool) = (None, false);
     loop {
         match rx.recv_timeout(POLL) {
-            Ok(at) => return at,
-            Err(RecvTimeoutError::Disconnected) => return Instant::now(),
+            Ok(at) => return (at, overran),
+            Err(RecvTimeoutError::Disconnected) => return (Instant::now(), overran),
             Err(RecvTimeoutError::Timeout) => {}
         }
+        let late = deadline.is_some_and(|d| Instant::now() >= d);
         match stopped {
-            None if stop.is_stopped() => {
+            None if stop.is_stopped() || late => {
+                overran = late && !stop.is_stopped();
                 signal_group(pid, libc::SIGINT);
                 stopped = Some(Instant::now());
             }

@@ -356,3 +356,21 @@ fn a_script_that_downloads_from_elsewhere_fails_though_it_saved_its_flags() {
     assert!(out.contains("the server saw no request: the 20 flags it saved came from elsewhere"), "{out}");
     assert_eq!(row(&out, "flags.py").0, "failed", "{out}");
 }
+
+#[test]
+fn a_script_that_never_ends_is_stopped_at_its_limit_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chapter = checkout("example-code-2e", tmp.path());
+    let script = chapter.join("20-executors/getflags/flags.py");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let stuck = "    time.sleep(600)\n    DEST_DIR.mkdir(exist_ok=True)";
+    std::fs::write(&script, text.replacen("    DEST_DIR.mkdir(exist_ok=True)", stuck, 1)).unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags.py", "--limit", "1"]);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(out.contains("ran past its limit of 1 s and was stopped, having saved 0 of 20 flags"), "{out}");
+    assert_eq!(row(&out, "flags.py").0, "failed", "{out}");
+    // Its style still ran beside it: the 20 flags at 0.35 s each.
+    assert!(out.contains("20 flags downloaded in"), "{out}");
+    assert!(t0.elapsed() < Duration::from_secs(60), "took {:?}", t0.elapsed());
+}
