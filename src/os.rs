@@ -16,6 +16,15 @@
 //! | [`kill_group`] | `killpg(SIGKILL)` | the same |
 //! | [`children`] | `/proc/PID/task/*/children` | none |
 //! | [`hostname`] | `gethostname` | the same |
+//! | [`signal_group`], [`kill`] | `killpg`, `kill` | the same |
+//! | [`wait_exited`], [`reap_if_ended`] | `waitid(WNOWAIT)`; `wait4(WNOHANG)` | the same |
+//! | [`adopt_orphans`] | `PR_SET_CHILD_SUBREAPER` | nothing: the exam's orphans are found by their mark only |
+//! | [`enter_session_and_cgroup`] | `setsid`, then the pid written to `cgroup.procs` | the same (no cgroup found) |
+//! | [`mask_signals`] | `pthread_sigmask` | the same |
+//! | [`wait_writable`], [`peek`], [`connect_in_progress`] | `poll(POLLOUT)`, `recv(MSG_PEEK \| MSG_DONTWAIT)`, `EINPROGRESS` | the same |
+//! | [`may_write`] | `access(W_OK)` | the same |
+//!
+//! No other file calls `libc` (`tests/it/layout.rs` checks).
 //!
 //! Worker processes die with their parent through `PR_SET_PDEATHSIG` on
 //! Linux; elsewhere the end of their stdin (the parent's pipe) ends them
@@ -174,6 +183,177 @@ pub fn children(pid: u32) -> Vec<u32> {
 pub fn kill_group(pgid: u32) {
     // SAFETY: killpg only sends a signal; a missing group is ESRCH.
     unsafe { libc::killpg(pgid as libc::pid_t, libc::SIGKILL) };
+}
+
+/// Sends `signal` to process group `pgid`; none when `pgid` is 0 (no group
+/// yet) or the group is gone.
+pub fn signal_group(pgid: u32, signal: i32) {
+    if pgid != 0 {
+        // SAFETY: killpg only sends a signal; a group gone is ESRCH.
+        unsafe { libc::killpg(pgid as libc::pid_t, signal) };
+    }
+}
+
+/// Kills process `pid` (SIGKILL); a process already gone is fine.
+pub fn kill(pid: u32) {
+    // SAFETY: kill only sends a signal; a pid gone is ESRCH.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+}
+
+/// Returns once child `pid` has exited, leaving it unreaped (so its pid,
+/// its group's id, is not given to another process meanwhile).
+pub fn wait_exited(pid: u32) {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child, writing into a local; WNOWAIT leaves it unreaped.
+        let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+/// Reaps child `pid` if it has ended, without waiting: the peak memory it
+/// reached (`ru_maxrss`, KiB on Linux), or none if it runs on.
+pub fn reap_if_ended(pid: u32) -> Option<u64> {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on a child of ours, without blocking.
+    let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage) };
+    (got == pid as libc::pid_t).then(|| usage.ru_maxrss.max(0) as u64)
+}
+
+/// Makes this process the parent of the orphans of its descendants
+/// (Linux's child subreaper); nothing elsewhere.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with an integer argument changes only this process's
+    // own attribute.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// For a child between fork and exec: starts a session of its own (its
+/// pid becomes its group's and session's id) and, given a cgroup's
+/// `cgroup.procs`, moves into that cgroup. Only async-signal-safe calls
+/// (setsid, getpid, open, write, close), on memory made before the fork.
+pub fn enter_session_and_cgroup(procs: Option<&std::ffi::CStr>) -> std::io::Result<()> {
+    // SAFETY: setsid, getpid, open, write and close on a path and a
+    // buffer we own; each result is checked.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some(path) = procs {
+            let mut digits = [0u8; 12];
+            let text = decimal(libc::getpid() as u32, &mut digits);
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
+                let e = std::io::Error::last_os_error();
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+                return Err(e);
+            }
+            libc::close(fd);
+        }
+    }
+    Ok(())
+}
+
+/// `n` in decimal at the end of `buf`, with no allocation (for a child
+/// between fork and exec).
+pub fn decimal(mut n: u32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Blocks (`block`) or unblocks the `signals` in the calling thread.
+pub fn mask_signals(block: bool, signals: impl Iterator<Item = i32>) -> std::io::Result<()> {
+    // SAFETY: an all-zero sigset_t is valid storage, and sigemptyset
+    // initialises it before any other use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let how = if block { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+    // SAFETY: sigemptyset and sigaddset write into the set we own, with
+    // valid signal numbers; pthread_sigmask changes only this thread's mask.
+    let rc = unsafe {
+        libc::sigemptyset(&mut set);
+        for signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut())
+    };
+    match rc {
+        0 => Ok(()),
+        e => Err(std::io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// True for the error of a non-blocking connect that goes on.
+pub fn connect_in_progress(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == std::io::ErrorKind::WouldBlock
+}
+
+/// Waits at most `ms` for socket `fd` to be writable (a connect in
+/// progress has ended, well or not): how many descriptors are ready (0 or
+/// 1), or the error (`Interrupted` by a signal included).
+pub fn wait_writable(fd: RawFd, ms: u64) -> std::io::Result<usize> {
+    let mut watched = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one valid pollfd for a socket the caller owns.
+    match unsafe { libc::poll(&mut watched, 1, ms.clamp(1, i32::MAX as u64) as libc::c_int) } {
+        n if n >= 0 => Ok(n as usize),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Peeks at socket `fd` without blocking or taking anything: 1 when a byte
+/// waits, 0 when the peer closed it, the error otherwise (`WouldBlock`:
+/// nothing waits).
+pub fn peek(fd: RawFd) -> std::io::Result<usize> {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the data in place
+    // and MSG_DONTWAIT never blocks, whatever the socket's mode.
+    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    match n {
+        n if n >= 0 => Ok(n as usize),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Whether this process may write `path` (a folder, `dir`: make files in
+/// it), asked of the system (access(2)), writing nothing.
+pub fn may_write(path: &std::ffi::CStr, dir: bool) -> std::io::Result<()> {
+    let mode = if dir { libc::W_OK | libc::X_OK } else { libc::W_OK };
+    // SAFETY: a NUL-terminated path the caller owns.
+    match unsafe { libc::access(path.as_ptr(), mode) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Whether socket `fd` is in non-blocking mode (tests).
+#[cfg(test)]
+pub(crate) fn is_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags & libc::O_NONBLOCK != 0
+}
+
+/// Makes a FIFO at `path` (tests).
+#[cfg(test)]
+pub(crate) fn make_fifo(path: &std::ffi::CStr) -> bool {
+    // SAFETY: a NUL-terminated path the caller owns.
+    unsafe { libc::mkfifo(path.as_ptr(), 0o644) == 0 }
 }
 
 /// The fallbacks, in POSIX only: compiled (and tested) on Linux too, so

@@ -161,12 +161,7 @@ pub fn check_output(path: &Path) -> Result<(), String> {
 pub fn writable(path: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let mode = if path.is_dir() { libc::W_OK | libc::X_OK } else { libc::W_OK };
-    // SAFETY: a NUL-terminated path we own.
-    match unsafe { libc::access(c.as_ptr(), mode) } {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
+    crate::os::may_write(&c, path.is_dir())
 }
 
 /// Creates `dir` if needed and checks that a file can be created in it,

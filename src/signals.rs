@@ -69,7 +69,7 @@ impl Signals {
     /// library's spawn.
     pub fn catch() -> std::io::Result<Self> {
         let signals = signal_hook::iterator::Signals::new(caught())?;
-        mask(libc::SIG_BLOCK)?;
+        mask(true)?;
         Ok(Signals(signals))
     }
 
@@ -86,7 +86,7 @@ impl Signals {
         let record = seen.clone();
         std::thread::Builder::new().name("flags-signals".into()).spawn(move || {
             // The one thread that takes them (see `catch`).
-            let _ = mask(libc::SIG_UNBLOCK);
+            let _ = mask(false);
             let mut signals = self.0.forever().filter(|s| !IGNORED.contains(s));
             let Some(signal) = signals.next() else { return };
             record.0.store(signal, Ordering::SeqCst);
@@ -109,25 +109,10 @@ fn caught() -> impl Iterator<Item = i32> {
     STOPPING.into_iter().chain([NOW]).chain(IGNORED)
 }
 
-/// Blocks (`SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) the caught signals in
+/// Blocks (`block`) or unblocks the caught signals in
 /// the calling thread.
-fn mask(how: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: an all-zero sigset_t is valid storage, and sigemptyset
-    // initialises it before any other use.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: sigemptyset and sigaddset write into the set we own, with
-    // valid signal numbers; pthread_sigmask changes only this thread's mask.
-    let rc = unsafe {
-        libc::sigemptyset(&mut set);
-        for signal in caught() {
-            libc::sigaddset(&mut set, signal);
-        }
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut())
-    };
-    match rc {
-        0 => Ok(()),
-        e => Err(std::io::Error::from_raw_os_error(e)),
-    }
+fn mask(block: bool) -> std::io::Result<()> {
+    crate::os::mask_signals(block, caught())
 }
 
 type Hook = Box<dyn Fn() + Send>;

@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::os;
+
 /// How a run's processes are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -105,9 +107,8 @@ pub fn kill_cgroup(dir: &Path) {
     // cgroup v2's own kill (Linux 5.14), then each process by its pid.
     let _ = std::fs::write(dir.join("cgroup.kill"), "1");
     let list = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-    for pid in list.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
-        // SAFETY: kill only sends a signal; a pid gone is ESRCH.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+    for pid in list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+        os::kill(pid);
     }
     // A killed client stays in its cgroup until the thread waiting for it
     // reaps it: a second at most, then the folder can go.
@@ -134,14 +135,7 @@ const MARK: &str = "FLAGS_EXAM_RUN";
 /// that a run's process whose parent left is still found (the fallback).
 fn adopt_orphans() {
     static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        #[cfg(target_os = "linux")]
-        // SAFETY: prctl with an integer argument changes only this
-        // process's own attribute.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        }
-    });
+    ONCE.get_or_init(os::adopt_orphans);
 }
 
 /// The processes of one run.
@@ -196,28 +190,10 @@ impl Watch {
             .as_ref()
             .and_then(|d| std::ffi::CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok());
         // SAFETY: between fork and exec the closure calls only
-        // async-signal-safe functions (setsid, getpid, open, write,
-        // close) on memory made before the fork.
+        // async-signal-safe functions (os::enter_session_and_cgroup's
+        // setsid, getpid, open, write, close) on memory made before the fork.
         unsafe {
-            command.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if let Some(path) = &procs {
-                    let mut digits = [0u8; 12];
-                    let text = decimal(libc::getpid() as u32, &mut digits);
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-                    if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
-                        let e = std::io::Error::last_os_error();
-                        if fd >= 0 {
-                            libc::close(fd);
-                        }
-                        return Err(e);
-                    }
-                    libc::close(fd);
-                }
-                Ok(())
-            });
+            command.pre_exec(move || os::enter_session_and_cgroup(procs.as_deref()));
         }
     }
 
@@ -273,8 +249,7 @@ impl Watch {
                 return;
             }
             for pid in running {
-                // SAFETY: kill only sends a signal; a pid gone is ESRCH.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                os::kill(pid);
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
             self.reap_orphans();
@@ -299,13 +274,8 @@ impl Watch {
             .filter(|pid| stat_ids(*pid).is_some_and(|(ppid, ..)| ppid == me))
             .collect();
         for pid in adopted {
-            let mut status = 0;
-            // SAFETY: an all-zero rusage is valid for wait4 to overwrite.
-            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-            // SAFETY: wait4 on a child of ours, without blocking.
-            let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage) };
-            if got == pid as libc::pid_t {
-                self.hwm_kib = self.hwm_kib.max(usage.ru_maxrss.max(0) as u64);
+            if let Some(peak_kib) = os::reap_if_ended(pid) {
+                self.hwm_kib = self.hwm_kib.max(peak_kib);
             }
         }
     }
@@ -354,19 +324,6 @@ impl Drop for Watch {
         if let Some(dir) = self.cgroup.take() {
             self.kill_all();
             let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
-/// `n` in decimal in `buf`, without allocating (for `pre_exec`).
-fn decimal(mut n: u32, buf: &mut [u8; 12]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
         }
     }
 }
@@ -434,8 +391,8 @@ mod tests {
     #[test]
     fn decimals_and_cgroup_paths() {
         let mut buf = [0u8; 12];
-        assert_eq!(decimal(0, &mut buf), b"0");
-        assert_eq!(decimal(4_294_967_295, &mut buf), b"4294967295");
+        assert_eq!(os::decimal(0, &mut buf), b"0");
+        assert_eq!(os::decimal(4_294_967_295, &mut buf), b"4294967295");
         let own = "4:memory:/a/b\n0::/\n1:cpu:/\n";
         let found = candidates(own);
         assert!(found.contains(&PathBuf::from("/sys/fs/cgroup/memory/a/b")), "{found:?}");

@@ -369,15 +369,11 @@ pub(crate) enum Idle {
 
 /// Looks at a socket between answers without blocking or taking anything.
 pub(crate) fn idle_state(fd: RawFd) -> Idle {
-    let mut byte = 0u8;
-    // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the data in place
-    // and MSG_DONTWAIT never blocks, whatever the socket's mode.
-    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-    match n {
-        1.. => Idle::Bytes,
-        0 => Idle::Closed,
-        _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
-        _ => Idle::Closed,
+    match crate::os::peek(fd) {
+        Ok(1..) => Idle::Bytes,
+        Ok(0) => Idle::Closed,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+        Err(_) => Idle::Closed,
     }
 }
 

@@ -299,7 +299,7 @@ fn attempt_blocking(
     socket.set_nonblocking(true)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) if crate::os::connect_in_progress(&e) => {}
         Err(e) => return Err(e),
     }
     loop {
@@ -307,17 +307,11 @@ fn attempt_blocking(
         if left.is_zero() {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        let mut fd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
-        let wait = left.min(STEP).as_millis().max(1) as libc::c_int;
-        // SAFETY: one valid pollfd for a socket we own.
-        let ready = unsafe { libc::poll(&mut fd, 1, wait) };
-        if ready < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        let ready = match crate::os::wait_writable(socket.as_raw_fd(), left.min(STEP).as_millis() as u64) {
+            Ok(ready) => ready,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if ready > 0 {
             if let Some(e) = socket.take_error()? {
                 return Err(e);

@@ -142,7 +142,7 @@ pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Durat
 fn wait_in_group(pid: u32, stop: &Stop, deadline: Option<Instant>) -> (Instant, bool) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        exited(pid);
+        crate::os::wait_exited(pid);
         let _ = tx.send(Instant::now());
     });
     let (mut stopped, mut overran): (Option<Instant>, bool) = (None, false);
@@ -165,27 +165,7 @@ fn wait_in_group(pid: u32, stop: &Stop, deadline: Option<Instant>) -> (Instant, 
     }
 }
 
-/// Returns once child `pid` has exited, leaving it to be reaped (so its
-/// pid, its group's id, is not given to another process meanwhile).
-fn exited(pid: u32) {
-    loop {
-        // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our own child, writing into a local; WNOWAIT leaves it unreaped.
-        let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return;
-        }
-    }
-}
-
-/// Sends `signal` to process group `pgid` (0: none yet).
-fn signal_group(pgid: u32, signal: i32) {
-    if pgid != 0 {
-        // SAFETY: killpg only sends a signal; a group gone is ESRCH.
-        unsafe { libc::killpg(pgid as libc::pid_t, signal) };
-    }
-}
+use crate::os::signal_group;
 
 /// Kills process group `pgid` and waits (a second at most) until its
 /// leader is gone, for a process about to exit at once.

@@ -261,3 +261,26 @@ fn only_the_report_and_main_print() {
     }
     assert!(offenders.is_empty(), "printing outside report/ and main.rs: {offenders:?}");
 }
+
+#[test]
+fn only_os_calls_the_system() {
+    // Every call into libc is gated in src/os.rs, so a port to another
+    // Unix touches one file; libc's constants may be named elsewhere.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for file in sources(&src) {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if rel == "os.rs" {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(&file).unwrap());
+        for (i, _) in code.match_indices("libc::") {
+            let name: String = code[i + 6..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let called = code[i + 6 + name.len()..].starts_with('(');
+            if called && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                offenders.push(format!("{rel}: libc::{name}("));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "system calls outside src/os.rs: {offenders:?}");
+}
