@@ -436,14 +436,14 @@ fn bench_takes_a_delay_that_every_tool_meets_the_same_per_flag() {
     let dir = tempfile::tempdir().unwrap();
     let seq = format!("seq={} get --mode sequential -s {{base}} -d {{dir}} {{cc}}", super::util::flags_exe());
     let out = flags()
-        .args(["bench", "--quick", "--workloads", "W1", "--styles", "sequential", "--delay", "lognormal:0.05,1"])
+        .args(["bench", "--quick", "--workloads", "W1", "--styles", "sequential", "--delay", "lognormal:0.2,1"])
         .args(["--peer", &seq, "--out"])
         .arg(dir.path())
         .timeout(std::time::Duration::from_secs(120))
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(text.contains("delay lognormal:0.05,1 in place of each fixed latency"), "{text}");
+    assert!(text.contains("delay lognormal:0.2,1 in place of each fixed latency"), "{text}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
     let point = |tool: &str| {
@@ -457,8 +457,8 @@ fn bench_takes_a_delay_that_every_tool_meets_the_same_per_flag() {
     };
     let (style, peer) = (point("flags sequential"), point("seq"));
     for p in [&style, &peer] {
-        assert_eq!(p["delay"], "lognormal:0.05,1");
-        assert_eq!((p["latency_s"].as_f64(), p["ideal_s"].as_f64()), (Some(0.05), Some(0.0)));
+        assert_eq!(p["delay"], "lognormal:0.2,1");
+        assert_eq!((p["latency_s"].as_f64(), p["ideal_s"].as_f64()), (Some(0.2), Some(0.0)));
         assert!(p["ratio_to_ideal"].is_null(), "{p}");
     }
     let row = text.lines().find(|l| l.contains("flags sequential")).unwrap();
