@@ -193,6 +193,11 @@ fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCod
             "book",
         )
         .exit(),
+        // Stopped before any script ran (asking Python, say): a stop.
+        Err(_) if first.get().is_some() => {
+            report::book::stopped_early();
+            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
+        }
         Err(e) => return Err(e.into()),
     };
     if let Some(signal) = first.get() {

@@ -44,38 +44,35 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("flags_case", ids, indirect=True, ids=ids)
 
 
+def _stopped_at_teardown(make):
+    """A fixture's body: yields a factory of `make` (its arguments passed
+    on), then stops everything it made once the test has ended."""
+    started = []
+
+    def start(*args, **options):
+        made = make(*args, **options)
+        started.append(made)
+        return made
+
+    yield start
+    for made in started:
+        made.stop()
+
+
 @pytest.fixture
 def flags_server():
     """A factory: ``flags_server(delay=None, error_rate=None, fault=None,
     seed=None, tls=False, dir=None, args=())`` starts ``flags serve`` on a
     free loopback port and returns a `FlagServer`; each is stopped when the
     test ends (SIGTERM, then SIGKILL)."""
-    started = []
-
-    def start(**options):
-        server = FlagServer(**options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from _stopped_at_teardown(FlagServer)
 
 
 @pytest.fixture
 def flags_scenario():
     """A factory: ``flags_scenario(ID)`` serves that exam case and returns a
     `Scenario`; each is stopped when the test ends."""
-    started = []
-
-    def start(case_id, **options):
-        scenario = Scenario(case_id, **options)
-        started.append(scenario)
-        return scenario
-
-    yield start
-    for scenario in started:
-        scenario.stop()
+    yield from _stopped_at_teardown(Scenario)
 
 
 @pytest.fixture

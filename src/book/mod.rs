@@ -50,7 +50,7 @@ pub fn run(config: &BookConfig, observer: &dyn BookObserver, stop: &Stop) -> Res
         return Err(BookError::NoArgs { script: s.file.to_string() });
     }
     let needs: Vec<BTreeSet<String>> = scripts.iter().map(|s| python::needs(&chapter.dir, s.file)).collect();
-    let probe = python::probe(&config.python, &needs.iter().flatten().cloned().collect())?;
+    let probe = python::probe(&config.python, &needs.iter().flatten().cloned().collect(), stop)?;
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BookError::Server)?;
     let base = server.base();
@@ -151,7 +151,7 @@ fn run_pair(
         pair.flags_failed += times.waterfall.iter().filter(|r| r.ending == crate::waterfall::Ending::Failed).count();
         let served = watch.served();
         pair.flags_rows = crate::waterfall::served_rows(&served);
-        pair.flags_recording = Some(watch.recording(page::style_line(&pair), &served));
+        pair.flags_recording = Some(watch.recording(leg.command(), &served));
     }
     Ok(pair)
 }

@@ -8,17 +8,6 @@ use super::spec::{Book, Pair};
 use crate::save;
 use crate::waterfall::exchange::Recording;
 
-/// The style's command, as `flags get` takes it: `flags get --mode
-/// threadpool -m 6` (and the codes when they are not POP20).
-pub fn style_line(pair: &Pair) -> String {
-    let m = match pair.leg.mode {
-        crate::download::Mode::Sequential => String::new(),
-        _ => format!(" -m {}", pair.leg.concurrency),
-    };
-    let names = if pair.leg.names { " --names" } else { "" };
-    format!("flags get --mode {}{m}{names}", pair.leg.mode)
-}
-
 /// `7.05 s`, or what stood in for a time.
 fn time(times: &[std::time::Duration]) -> String {
     Pair::mean(times).map_or_else(|| "-".to_string(), |t| format!("{:.2} s", t.as_secs_f64()))
@@ -49,12 +38,11 @@ pub fn write_timeline(book: &Book, path: &Path) -> std::io::Result<()> {
 
 /// Writes the HTML page at `path`.
 fn write_page(book: &Book, path: &Path) -> std::io::Result<()> {
-    use crate::waterfall::{escape, served_svg_on};
     let python = &book.setting.python;
     let mut panels = Vec::new();
     for pair in book.pairs.iter().filter(|p| p.missing.is_empty()) {
         let script = format!("{python} {}: {}", pair.script.file, time(&pair.script_times));
-        let style = format!("{}: {}", style_line(pair), time(&pair.flags_times));
+        let style = format!("{}: {}", pair.leg.command(), time(&pair.flags_times));
         let shared = [&pair.script_rows, &pair.flags_rows]
             .iter()
             .flat_map(|rows| rows.iter().filter_map(|r| r.timeline.done))
@@ -63,12 +51,7 @@ fn write_page(book: &Book, path: &Path) -> std::io::Result<()> {
             (&script, &pair.script_rows, pair.script_failure()),
             (&style, &pair.flags_rows, (pair.flags_failed > 0).then(|| format!("{} flags failed", pair.flags_failed))),
         ] {
-            let content = format!(
-                "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
-                escape(note.as_deref().unwrap_or("")),
-                served_svg_on(title, rows, Some(shared)),
-                served_svg_on(title, rows, None)
-            );
+            let content = crate::waterfall::panel(title, note.as_deref().unwrap_or(""), rows, shared, true);
             panels.push((title.clone(), content));
         }
     }

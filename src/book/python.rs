@@ -6,7 +6,11 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::shell::measure;
+use crate::signals::Stop;
 
 /// What the interpreter said of itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,25 +33,31 @@ pub enum NoPython {
     Odd { program: String, said: String },
 }
 
-/// The program's answer to which of `modules` it has.
-pub fn probe(program: &str, modules: &BTreeSet<String>) -> Result<Probe, NoPython> {
+/// The longest the interpreter may take to answer.
+const PROBE_LIMIT: Duration = Duration::from_secs(30);
+
+/// The program's answer to which of `modules` it has, asked as a step of
+/// `stop` and within [`PROBE_LIMIT`] (a `--python` that hangs is stopped
+/// as a script is).
+pub fn probe(program: &str, modules: &BTreeSet<String>, stop: &Stop) -> Result<Probe, NoPython> {
     const ASK: &str = "import sys, os, importlib.util as u\n\
                        print(sys.version.split()[0]); print(getattr(os, 'process_cpu_count', os.cpu_count)() or 1)\n\
                        for m in sys.argv[1:]:\n    print(m if u.find_spec(m) is None else '')\n";
-    let output = Command::new(program)
-        .args(["-c", ASK])
-        .current_dir(std::env::temp_dir())
-        .args(modules)
-        .stdin(Stdio::null())
-        .output()
+    let mut cmd = Command::new(program);
+    cmd.args(["-c", ASK]).current_dir(std::env::temp_dir()).args(modules);
+    let keep = measure::Keep { stdout: 64 * 1024, stderr: Some(2048) };
+    let output = measure::run_within(cmd, keep, stop, Some(PROBE_LIMIT))
         .map_err(|_| NoPython::NotFound { program: program.to_string() })?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = output.stdout.text();
     let mut lines = text.lines();
     let odd = || NoPython::Odd {
         program: program.to_string(),
-        said: crate::http::wire::peer_text(&[output.stdout.as_slice(), &output.stderr].concat()),
+        said: match output.overran {
+            true => format!("no answer within {} s", PROBE_LIMIT.as_secs()),
+            false => crate::http::wire::peer_text(format!("{}{}", text, output.stderr.text()).as_bytes()),
+        },
     };
-    let version = lines.next().filter(|v| v.starts_with('3') && output.status.success()).ok_or_else(odd)?;
+    let version = lines.next().filter(|v| v.starts_with('3') && output.status == Some(0)).ok_or_else(odd)?;
     let cpus = lines.next().and_then(|n| n.trim().parse().ok()).ok_or_else(odd)?;
     let missing = lines.map(str::trim).filter(|m| !m.is_empty()).map(String::from).collect();
     Ok(Probe { version: version.to_string(), cpus, missing })
@@ -133,13 +143,17 @@ mod tests {
 
     #[test]
     fn the_interpreter_says_what_it_lacks() {
-        let Ok(p) = probe("python3", &["json".to_string(), "no_such_module_here".to_string()].into()) else {
+        let Ok(p) = probe("python3", &["json".to_string(), "no_such_module_here".to_string()].into(), &Stop::default())
+        else {
             eprintln!("skipped: no python3 on PATH");
             return;
         };
         assert!(p.version.starts_with('3') && p.cpus >= 1);
         assert_eq!(p.missing.into_iter().collect::<Vec<_>>(), ["no_such_module_here"]);
-        assert!(matches!(probe("no-such-python-here", &BTreeSet::new()), Err(NoPython::NotFound { .. })));
-        assert!(matches!(probe("false", &BTreeSet::new()), Err(NoPython::Odd { .. })));
+        assert!(matches!(
+            probe("no-such-python-here", &BTreeSet::new(), &Stop::default()),
+            Err(NoPython::NotFound { .. })
+        ));
+        assert!(matches!(probe("false", &BTreeSet::new(), &Stop::default()), Err(NoPython::Odd { .. })));
     }
 }

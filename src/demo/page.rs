@@ -144,22 +144,13 @@ fn speedup(rows: &[StyleTimes], r: &StyleTimes) -> String {
 
 /// A panel per style of one part, on the part's shared axis and on its own.
 fn part_panels(rows: &[StyleTimes], prefix: &str, why: &dyn Fn(&StyleTimes) -> String) -> Vec<(String, String)> {
-    use crate::waterfall::{escape, served_svg_on, svg_on};
     let shared = rows.iter().map(|r| r.last().as_secs_f64() * 1000.0).fold(0.0, f64::max);
     rows.iter()
         .map(|r| {
             let title = format!("{prefix}{}: {:.2} s{}", r.mode, r.last().as_secs_f64(), speedup(rows, r));
             // A peer is drawn from the server's record, with its legend.
-            let draw = match r.mode {
-                Runner::Peer(_) => served_svg_on,
-                _ => svg_on,
-            };
-            let content = format!(
-                "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
-                escape(&why(r)),
-                draw(&title, &r.waterfall, Some(shared)),
-                draw(&title, &r.waterfall, None)
-            );
+            let served = matches!(r.mode, Runner::Peer(_));
+            let content = crate::waterfall::panel(&title, &why(r), &r.waterfall, shared, served);
             (title, content)
         })
         .collect()

@@ -100,6 +100,15 @@ pub struct Leg {
 }
 
 impl Leg {
+    /// The `flags get` command that does what it does, e.g. `flags get
+    /// --mode threadpool -m 20 --names`, with its `--work` options.
+    pub fn command(&self) -> String {
+        let m = if self.mode == Mode::Sequential { String::new() } else { format!(" -m {}", self.concurrency) };
+        let names = if self.names { " --names" } else { "" };
+        let work = self.work.map(|w| format!(" {}", w.args())).unwrap_or_default();
+        format!("flags get --mode {}{m}{names}{work}", self.mode)
+    }
+
     /// Who runs it.
     pub fn runner(&self) -> Runner {
         match self.work {

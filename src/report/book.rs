@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use super::out::say;
 use super::seed::{peer_output, seed_line, SeedSink};
-use crate::book::page::style_line;
 use crate::book::{Book, BookObserver, Pair, Script, Setting};
 use crate::demo::{Leg, LegObserver, PeerRun};
 use crate::download::{RunResult, Sink};
@@ -19,12 +18,7 @@ pub struct BookPrinter;
 impl LegObserver for BookPrinter {
     fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
-        let m = match leg.mode {
-            crate::download::Mode::Sequential => String::new(),
-            _ => format!(" -m {}", leg.concurrency),
-        };
-        let names = if leg.names { " --names" } else { "" };
-        say!("\n$ flags get --mode {}{m}{names}    # the same, in Rust{of}", leg.mode);
+        say!("\n$ {}    # the same, in Rust{of}", leg.command());
         Arc::new(SeedSink)
     }
 
@@ -134,7 +128,7 @@ pub fn table(book: &Book) -> String {
             None => "-".into(),
         };
         let codes = if pair.codes == 20 { String::new() } else { format!(", {} flags", pair.codes) };
-        s += &format!("{:<width$} {script:>9} {flags:>9}  {}{codes}\n", pair.script.file, style_line(pair));
+        s += &format!("{:<width$} {script:>9} {flags:>9}  {}{codes}\n", pair.script.file, pair.leg.command());
     }
     s
 }
@@ -154,10 +148,15 @@ pub fn end(book: &Book, timeline: Result<&std::path::Path, String>) {
     }
 }
 
+/// The end after Ctrl-C before the first script began.
+pub fn stopped_early() {
+    say!("\nInterrupted before any script and its style finished.");
+}
+
 /// The end after Ctrl-C: the pairs that ran to their end.
 pub fn interrupted(book: &Book) {
     match book.pairs.is_empty() {
-        true => say!("\nInterrupted before any script and its style finished."),
+        true => stopped_early(),
         false => say!("\nInterrupted; the scripts that finished:\n{}", table(book)),
     }
 }

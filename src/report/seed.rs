@@ -62,9 +62,7 @@ impl LegObserver for DemoPrinter {
     fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
         // The command that does the same against `flags serve --delay D`.
-        let m = if leg.mode == Mode::Sequential { String::new() } else { format!(" -m {}", leg.concurrency) };
-        let work = leg.work.map(|w| format!(" {}", w.args())).unwrap_or_default();
-        say!("\n$ flags get --mode {}{m}{work}    # {}{of}", leg.mode, book_script(leg));
+        say!("\n$ {}    # {}{of}", leg.command(), book_script(leg));
         Arc::new(SeedSink)
     }
 

@@ -175,6 +175,20 @@ pub fn served_svg_on(title: &str, rows: &[Row], span_ms: Option<f64>) -> String 
     draw(title, rows, span_ms, Seen::Server)
 }
 
+/// A panel of [`html_with`]'s page: `note`, then `rows` drawn on a time
+/// axis of `span_ms` shared with the other panels and on their own (the
+/// page's checkbox shows one or the other); `served` draws them with the
+/// server's legend ([`served_svg_on`]).
+pub fn panel(title: &str, note: &str, rows: &[Row], span_ms: f64, served: bool) -> String {
+    let seen = if served { Seen::Server } else { Seen::Client };
+    format!(
+        "<p>{}</p><div class=\"shared\">{}</div><div class=\"own\">{}</div>",
+        escape(note),
+        draw(title, rows, Some(span_ms), seen),
+        draw(title, rows, None, seen)
+    )
+}
+
 /// Whose record a waterfall draws, which its legend names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seen {

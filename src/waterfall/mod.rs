@@ -32,6 +32,8 @@ pub mod har;
 mod served;
 pub mod trace;
 
-pub use draw::{escape, format_ms, html, html_with, key_js, served_svg_on, svg, svg_on, terminal, ticks, Ending, Row};
+pub use draw::{
+    escape, format_ms, html, html_with, key_js, panel, served_svg_on, svg, svg_on, terminal, ticks, Ending, Row,
+};
 pub use format::Format;
 pub use served::{served_file, served_rows};

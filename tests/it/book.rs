@@ -37,6 +37,16 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Changes the first `from` in the second edition's stand-in `file` under
+/// `chapter` to `to` (an empty `from`: `to` goes first).
+fn edit(chapter: &Path, file: &str, from: &str, to: &str) {
+    let script = chapter.join("20-executors/getflags").join(file);
+    let text = std::fs::read_to_string(&script).unwrap();
+    let changed = if from.is_empty() { format!("{to}{text}") } else { text.replacen(from, to, 1) };
+    assert_ne!(changed, text, "{file} holds no {from:?}");
+    std::fs::write(&script, changed).unwrap();
+}
+
 /// Every file under `dir` and its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     walk(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
@@ -179,9 +189,7 @@ fn a_flags2_command_line_reaches_the_script_and_its_style() {
 fn a_module_the_python_lacks_is_named_with_the_pip_install_that_brings_it() {
     let tmp = tempfile::tempdir().unwrap();
     let chapter = checkout("example-code-2e", tmp.path());
-    let script = chapter.join("20-executors/getflags/flags_asyncio.py");
-    let text = std::fs::read_to_string(&script).unwrap();
-    std::fs::write(&script, format!("import zz_flags_test_absent\n{text}")).unwrap();
+    edit(&chapter, "flags_asyncio.py", "", "import zz_flags_test_absent\n");
     let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags_asyncio.py"]);
     assert_eq!(code, Some(1), "{out}\n{err}");
     assert!(
@@ -195,10 +203,8 @@ fn a_module_the_python_lacks_is_named_with_the_pip_install_that_brings_it() {
 fn what_a_script_prints_is_shown_escaped_and_bounded() {
     let tmp = tempfile::tempdir().unwrap();
     let chapter = checkout("example-code-2e", tmp.path());
-    let script = chapter.join("20-executors/getflags/flags.py");
-    let text = std::fs::read_to_string(&script).unwrap();
     let loud = "    print('\\x1b]0;owned\\x07\\x1b[2J' + 'x' * 3_000_000)\n    DEST_DIR.mkdir(exist_ok=True)";
-    std::fs::write(&script, text.replacen("    DEST_DIR.mkdir(exist_ok=True)", loud, 1)).unwrap();
+    edit(&chapter, "flags.py", "    DEST_DIR.mkdir(exist_ok=True)", loud);
     let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags.py", "--delay", "0"]);
     assert_eq!(code, Some(0), "{}\n{err}", &out[..out.len().min(3000)]);
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "a terminal escape went through");
@@ -233,10 +239,8 @@ fn a_path_or_a_script_that_is_not_the_books_is_a_usage_error() {
 fn sigterm_ends_the_script_in_progress_and_leaves_no_copy() {
     let tmp = tempfile::tempdir().unwrap();
     let chapter = checkout("example-code-2e", tmp.path());
-    let script = chapter.join("20-executors/getflags/flags.py");
-    let text = std::fs::read_to_string(&script).unwrap();
     let stuck = "    Path('started').touch()\n    time.sleep(600)\n    DEST_DIR.mkdir(exist_ok=True)";
-    std::fs::write(&script, text.replacen("    DEST_DIR.mkdir(exist_ok=True)", stuck, 1)).unwrap();
+    edit(&chapter, "flags.py", "    DEST_DIR.mkdir(exist_ok=True)", stuck);
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir(&scratch).unwrap();
     let mut child = Command::new(flags_exe())
@@ -347,10 +351,8 @@ fn a_script_that_downloads_from_elsewhere_fails_though_it_saved_its_flags() {
     let elsewhere = super::util::ServeProcess::start(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let chapter = checkout("example-code-2e", tmp.path());
-    let script = chapter.join("20-executors/getflags/flags.py");
-    let text = std::fs::read_to_string(&script).unwrap();
     let moved = format!("BASE_URL = 'http://{}/' + 'flags'", elsewhere.addr);
-    std::fs::write(&script, text.replacen("BASE_URL = 'https://www.fluentpython.com/data/flags'", &moved, 1)).unwrap();
+    edit(&chapter, "flags.py", "BASE_URL = 'https://www.fluentpython.com/data/flags'", &moved);
     let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags.py", "--delay", "0"]);
     assert_eq!(code, Some(1), "{out}\n{err}");
     assert!(out.contains("the server saw no request: the 20 flags it saved came from elsewhere"), "{out}");
@@ -361,10 +363,8 @@ fn a_script_that_downloads_from_elsewhere_fails_though_it_saved_its_flags() {
 fn a_script_that_never_ends_is_stopped_at_its_limit_and_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let chapter = checkout("example-code-2e", tmp.path());
-    let script = chapter.join("20-executors/getflags/flags.py");
-    let text = std::fs::read_to_string(&script).unwrap();
     let stuck = "    time.sleep(600)\n    DEST_DIR.mkdir(exist_ok=True)";
-    std::fs::write(&script, text.replacen("    DEST_DIR.mkdir(exist_ok=True)", stuck, 1)).unwrap();
+    edit(&chapter, "flags.py", "    DEST_DIR.mkdir(exist_ok=True)", stuck);
     let t0 = std::time::Instant::now();
     let (code, out, err) = book(tmp.path(), tmp.path(), &[chapter.to_str().unwrap(), "flags.py", "--limit", "1"]);
     assert_eq!(code, Some(1), "{out}\n{err}");
@@ -373,4 +373,34 @@ fn a_script_that_never_ends_is_stopped_at_its_limit_and_fails() {
     // Its style still ran beside it: the 20 flags at 0.35 s each.
     assert!(out.contains("20 flags downloaded in"), "{out}");
     assert!(t0.elapsed() < Duration::from_secs(60), "took {:?}", t0.elapsed());
+}
+
+#[test]
+fn a_python_that_never_answers_is_ended_by_sigterm() {
+    // Asking the interpreter what it has is a step a stop ends, as a
+    // script is: a `--python` that hangs does not hold the book.
+    let tmp = tempfile::tempdir().unwrap();
+    let chapter = checkout("example-code-2e", tmp.path());
+    let python = tmp.path().join("python-that-hangs");
+    let asked = tmp.path().join("asked");
+    std::fs::write(&python, format!("#!/bin/sh\ntouch '{}'\nexec sleep 600\n", asked.display())).unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = Command::new(flags_exe())
+        .args(["book", chapter.to_str().unwrap(), "--python", python.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the interpreter is asked", Duration::from_secs(60), || asked.exists());
+    send_signal(child.id(), libc::SIGTERM);
+    let mut status = None;
+    wait_until("flags book ends", Duration::from_secs(30), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(status.unwrap().code(), Some(143), "{out}");
+    assert!(out.contains("Interrupted before any script and its style finished."), "{out}");
 }
