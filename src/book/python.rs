@@ -37,7 +37,7 @@ pub enum NoPython {
 const PROBE_LIMIT: Duration = Duration::from_secs(30);
 
 /// The program's answer to which of `modules` it has, asked as a step of
-/// `stop` and within [`PROBE_LIMIT`] (a `--python` that hangs is stopped
+/// `stop` and within `PROBE_LIMIT` (30 s) (a `--python` that hangs is stopped
 /// as a script is).
 pub fn probe(program: &str, modules: &BTreeSet<String>, stop: &Stop) -> Result<Probe, NoPython> {
     const ASK: &str = "import sys, os, importlib.util as u\n\
