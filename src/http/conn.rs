@@ -89,14 +89,20 @@ pub(crate) fn answer_wait(deadline: Instant, stall: Duration) -> Duration {
     deadline.saturating_duration_since(Instant::now()).min(stall)
 }
 
-/// Awaits `io` for at most `wait`; `None` if it did not finish. A zero
-/// wait ([`answer_wait`] past the deadline) is one look: once the runtime
-/// has polled its I/O driver, so that bytes that came while this thread
-/// was busy are known, `io` is polled once, outside tokio's budget.
+/// Awaits `io` for at most `wait`; `None` if it did not finish. When the
+/// wait is over (or zero: [`answer_wait`] past the deadline) there is one
+/// last look: once the runtime has polled its I/O driver, so that bytes
+/// that came while this thread was busy are known (and the tasks that read
+/// them, such as an HTTP/2 connection's, have run), `io` is polled once,
+/// outside tokio's budget. A timer that fires while the loop computes thus
+/// never beats an answer that was already there.
 pub(crate) async fn within<F: std::future::Future>(wait: Duration, io: F) -> Option<F::Output> {
     use futures_util::FutureExt;
+    let mut io = std::pin::pin!(io);
     if !wait.is_zero() {
-        return tokio::time::timeout(wait, io).await.ok();
+        if let Ok(done) = tokio::time::timeout(wait, io.as_mut()).await {
+            return Some(done);
+        }
     }
     tokio::task::yield_now().await;
     tokio::task::unconstrained(io).now_or_never()

@@ -167,10 +167,13 @@ pub(crate) async fn get(
     };
     ready.map_err(|e| error(e, None))?;
     trace.sent = Some(Stamp::now());
-    let wait = remaining(deadline, false).map_err(|f| f.error)?.min(stall);
-    let response = match tokio::time::timeout(wait, sender.send_request(request)).await {
-        Err(_) => return Err(FetchError::Timeout { answered: false }),
-        Ok(response) => response.map_err(|e| error(e, None))?,
+    // Nothing is sent past the deadline; once sent, its answer is waited
+    // for as a body is ([`answer_wait`]): a head that came while this loop
+    // was busy past the deadline is taken, as HTTP/1.1 takes it.
+    remaining(deadline, false).map_err(|f| f.error)?;
+    let response = match within(answer_wait(deadline, stall), sender.send_request(request)).await {
+        None => return Err(FetchError::Timeout { answered: false }),
+        Some(response) => response.map_err(|e| error(e, None))?,
     };
     trace.first_byte = Some(Stamp::now());
     let (parts, body) = response.into_parts();
