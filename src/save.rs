@@ -135,25 +135,38 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Why [`write_output`] could not write a file.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("it is a directory")]
+    IsADirectory,
+    #[error("cannot write it: {0}")]
+    CannotWrite(io::Error),
+    #[error("{} is not a directory", .0.display())]
+    NoFolder(PathBuf),
+    #[error("cannot write in {}: {why}", .dir.display())]
+    CannotWriteIn { dir: PathBuf, why: io::Error },
+}
+
 /// Checks, without writing anything, that [`write_output`] can write
 /// `path`: not a directory, and writable, or creatable in a folder that
 /// is. The error says why not.
-pub fn check_output(path: &Path) -> Result<(), String> {
+pub fn check_output(path: &Path) -> Result<(), OutputError> {
     if path.is_dir() {
-        return Err("it is a directory".into());
+        return Err(OutputError::IsADirectory);
     }
     let replaced = match fs::symlink_metadata(path) {
         Err(_) => true,
         Ok(meta) => meta.is_file(),
     };
     if !replaced {
-        return writable(path).map_err(|e| format!("cannot write it: {e}"));
+        return writable(path).map_err(OutputError::CannotWrite);
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
+        return Err(OutputError::NoFolder(dir.to_path_buf()));
     }
-    writable(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))
+    writable(dir).map_err(|why| OutputError::CannotWriteIn { dir: dir.to_path_buf(), why })
 }
 
 /// Whether this process may write `path` (a folder: make files in it),

@@ -52,7 +52,7 @@ pub mod watch;
 
 pub use card::{ExamReport, Run};
 pub use case::{Case, CaseInfo, Expect, Family, Kind, Needs, Serve, CREDENTIALS, DEADLINE};
-pub use cases::{catalog, select};
+pub use cases::{catalog, select, SelectError};
 pub use client::{Client, ClientError};
 pub use grade::Observed;
 pub use grade::{Grade, Verdict};

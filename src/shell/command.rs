@@ -18,26 +18,39 @@ pub struct CommandPeer {
     pub template: String,
 }
 
+/// Why a `--peer NAME='COMMAND'` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerSpecError {
+    #[error("{0:?}: expected NAME='COMMAND', e.g. book='python3 flags_threadpool.py'")]
+    NoName(String),
+    #[error("peer name {0:?}: use letters, digits, '-', '_' or '.'")]
+    BadName(String),
+    #[error("peer {0}: the command is empty")]
+    Empty(String),
+    #[error("peer {name}: unknown {{{placeholder}}} (known: {{base}} {{dir}} {{cc}} {{m}} {{cacert}})")]
+    Unknown { name: String, placeholder: String },
+}
+
 impl CommandPeer {
     /// Parses `NAME=COMMAND`.
-    pub fn parse(arg: &str) -> Result<CommandPeer, String> {
+    pub fn parse(arg: &str) -> Result<CommandPeer, PeerSpecError> {
         let Some((name, template)) = arg.split_once('=') else {
-            return Err(format!("{arg:?}: expected NAME='COMMAND', e.g. book='python3 flags_threadpool.py'"));
+            return Err(PeerSpecError::NoName(arg.to_string()));
         };
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(format!("peer name {name:?}: use letters, digits, '-', '_' or '.'"));
+            return Err(PeerSpecError::BadName(name.to_string()));
         }
         if template.trim().is_empty() {
-            return Err(format!("peer {name}: the command is empty"));
+            return Err(PeerSpecError::Empty(name.to_string()));
         }
         let mut rest = template;
         while let Some(i) = rest.find('{') {
             let after = &rest[i + 1..];
             let end = after.find('}').unwrap_or(after.len());
             if !["base", "dir", "cc", "m", "cacert"].contains(&&after[..end]) {
-                let known = "{base} {dir} {cc} {m} {cacert}";
-                return Err(format!("peer {name}: unknown {{{}}} (known: {known})", &after[..end]));
+                let placeholder = after[..end].to_string();
+                return Err(PeerSpecError::Unknown { name: name.to_string(), placeholder });
             }
             rest = after.get(end + 1..).unwrap_or("");
         }
@@ -93,8 +106,8 @@ mod tests {
             tls.line("https://h/flags", Path::new("/d"), &[], 1, Some(Path::new("/ca.pem"))),
             "curl --cacert /ca.pem https://h/flags"
         );
-        assert!(CommandPeer::parse("x").unwrap_err().contains("NAME='COMMAND'"));
-        assert!(CommandPeer::parse("x=get {url}").unwrap_err().contains("unknown {url}"));
+        assert!(CommandPeer::parse("x").unwrap_err().to_string().contains("NAME='COMMAND'"));
+        assert!(CommandPeer::parse("x=get {url}").unwrap_err().to_string().contains("unknown {url}"));
         assert!(CommandPeer::parse("a b=true").is_err() && CommandPeer::parse("a=").is_err());
     }
 }

@@ -8,5 +8,5 @@ mod command;
 pub mod measure;
 mod quote;
 
-pub use command::CommandPeer;
+pub use command::{CommandPeer, PeerSpecError};
 pub use quote::quote;

@@ -134,12 +134,21 @@ impl Case {
     }
 }
 
+/// Why `--cases` chose nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("no case named: give ids or patterns such as framing/*")]
+    Empty,
+    #[error("no case matches {0:?} (flags exam --list shows them)")]
+    NoMatch(String),
+}
+
 /// The cases whose id matches one of the comma-separated patterns, where
 /// `*` matches any run of characters (`framing/*,tls/*`).
-pub fn select(patterns: &str) -> Result<Vec<&'static Case>, String> {
+pub fn select(patterns: &str) -> Result<Vec<&'static Case>, SelectError> {
     let patterns: Vec<&str> = patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
     if patterns.is_empty() {
-        return Err("no case named: give ids or patterns such as framing/*".into());
+        return Err(SelectError::Empty);
     }
     let mut chosen = Vec::new();
     for p in &patterns {
@@ -150,7 +159,7 @@ pub fn select(patterns: &str) -> Result<Vec<&'static Case>, String> {
             }
         }
         if chosen.len() == before && !catalog().iter().any(|c| glob(p, c.id)) {
-            return Err(format!("no case matches {p:?} (flags exam --list shows them)"));
+            return Err(SelectError::NoMatch(p.to_string()));
         }
     }
     Ok(chosen)
@@ -178,7 +187,7 @@ mod tests {
         assert!(framing.len() >= 10 && framing.iter().all(|c| c.family == Family::Framing));
         let two = select("tls/*, tls/expired").unwrap();
         assert_eq!(two.len(), select("tls/*").unwrap().len());
-        assert!(select("nope/*").unwrap_err().contains("nope/*"));
+        assert!(select("nope/*").unwrap_err().to_string().contains("nope/*"));
         assert!(select(" , ").is_err());
         assert!(glob("*", "a/b") && glob("a*b", "ab") && glob("a*b*c", "aXbYc") && !glob("a*b", "ba"));
     }
