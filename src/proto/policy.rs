@@ -27,9 +27,10 @@
 
 use std::io;
 
-use super::error::{ContentError, FetchError};
+use super::error::{ContentError, FetchError, StreamFailure};
 use super::gif::{GifFault, GifWalk};
-use super::wire::{peer_text, Framing, Head};
+use super::text::peer_text;
+use super::wire::{Framing, Head};
 
 /// `--max-size`'s default: the largest flag is 36 KB.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 10;
@@ -208,6 +209,24 @@ fn country(body: &[u8]) -> Result<String, FetchError> {
     }
 }
 
+/// How long requests may take, and how much a body may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole request, connection included.
+    pub timeout: std::time::Duration,
+    /// The longest wait for the next byte.
+    pub stall: std::time::Duration,
+    /// The largest body taken, in bytes (`--max-size`).
+    pub max_size: u64,
+}
+
+impl Limits {
+    /// `timeout` for both times, and the default size.
+    pub fn new(timeout: std::time::Duration) -> Self {
+        Limits { timeout, stall: timeout, max_size: DEFAULT_MAX_SIZE }
+    }
+}
+
 /// Whether a request that failed with `error` is sent once more on a new
 /// connection: only when its connection was `reused` from the pool and no
 /// byte of an answer had arrived (`answered` is false). A timeout is not
@@ -223,6 +242,34 @@ pub fn resend(reused: bool, answered: bool, error: io::ErrorKind) -> bool {
                 | io::ErrorKind::BrokenPipe
                 | io::ErrorKind::NotConnected
         )
+}
+
+/// How an HTTP/2 request goes once more ([`resend_h2`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// On a new connection: the server went away, and its connection is
+    /// forgotten first.
+    Elsewhere,
+    /// As the next request would go: on the same connection while it takes
+    /// streams, on a new one once it has closed.
+    Routed,
+}
+
+/// Whether an HTTP/2 request that failed with `error` goes once more, and
+/// how, on a connection that was `fresh` (opened for it) and is now
+/// `closed` or not. The server went away before taking the stream, or
+/// closed the connection as the request left (its idle timeout): on a new
+/// connection. The stream was refused before it was processed (the server
+/// takes fewer streams at once than were sent before its SETTINGS said
+/// so): on the same connection. A reused connection that closed under the
+/// request, for a reason other than a timeout: as routed, so on a new one.
+pub fn resend_h2(error: &FetchError, fresh: bool, closed: bool) -> Option<Again> {
+    match error {
+        FetchError::Stream(StreamFailure::GoneAway) => Some(Again::Elsewhere),
+        FetchError::Stream(StreamFailure::Refused) => Some(Again::Routed),
+        e if !fresh && closed && !e.is_timeout() => Some(Again::Routed),
+        _ => None,
+    }
 }
 
 /// True for failures worth another try with `--retries`: timeouts, resets,
