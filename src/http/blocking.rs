@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use rustls::{ClientConnection, StreamOwned};
 
-use super::clock::remaining;
+use super::clock::{self, remaining};
 use super::conn::{self, Conn, Key, Transport, CONNECT_TIMEOUT};
 use super::pool::Pool;
 use super::sockets::{Registered, Sockets};
@@ -31,7 +31,7 @@ use crate::proto::attempt::{Attempt, Failed};
 use crate::proto::error::{ConnectError, FetchError};
 use crate::proto::exchange::{self, Exchange, Need};
 use crate::proto::policy::{self, Limits, Want};
-use crate::proto::trace::{Stamp, Trace};
+use crate::proto::trace::Trace;
 use crate::proto::wire::Head;
 
 /// A blocking HTTP/1.1 client. Cheap to clone; clones share one pool.
@@ -145,17 +145,17 @@ impl BlockingClient {
     /// something else: a head, body bytes, or its end.
     fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let now = Instant::now();
+            let now = clock::now();
             let moved = match ex.step(&mut conn.buf, now)? {
                 Need::Write { until } => {
-                    write_all(&mut conn.stream, ex.request(), until.saturating_duration_since(now)).map(|()| 0)
+                    write_all(&mut conn.stream, ex.request(), until.saturating_duration_since(now.at)).map(|()| 0)
                 }
                 Need::Read { until } => {
-                    read_some(&mut conn.stream, conn.buf.spare(), until.saturating_duration_since(now))
+                    read_some(&mut conn.stream, conn.buf.spare(), until.saturating_duration_since(now.at))
                 }
                 need => return Ok(need),
             };
-            ex.moved(&mut conn.buf, moved, Stamp::now())?;
+            ex.moved(&mut conn.buf, moved, clock::now())?;
         }
     }
 

@@ -1,5 +1,6 @@
-//! The drivers' time: the clock read ([`Stamp::now`], and `Instant::now`
-//! for deadlines), and waits bounded by it. The protocol core
+//! The drivers' time: the clocks read (`Instant::now` for deadlines,
+//! [`Stamp::now`] for traces, the wall clock for dates), and waits bounded
+//! by them. The protocol core
 //! ([`crate::proto`]) reads no clock: the drivers read it here and pass
 //! `now` in.
 
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::os::{self, Clock};
 use crate::proto::attempt::Failed;
 use crate::proto::error::FetchError;
+use crate::proto::exchange::Now;
 use crate::proto::trace::Stamp;
 
 impl Stamp {
@@ -22,6 +24,11 @@ impl Stamp {
         let now = std::time::SystemTime::now();
         now.checked_sub(ago).unwrap_or(now)
     }
+}
+
+/// Now, on the three clocks the protocol core is given.
+pub(crate) fn now() -> Now {
+    Now { at: Instant::now(), stamp: Stamp::now(), wall: std::time::SystemTime::now() }
 }
 
 /// Time left before `deadline`, or the timeout it is.

@@ -12,14 +12,14 @@ use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::clock::{remaining, within};
+use super::clock::{self, remaining, within};
 use super::conn::{self, Conn, Key, Transport, CONNECT_TIMEOUT};
 use super::pool::Pool;
 use super::protocol::Protocol;
@@ -199,7 +199,13 @@ impl AsyncClient {
                                 Again::Routed => {}
                             },
                             Ok(answer) => {
-                                policy::check_head(&answer.head, answer.framing, want, limits.max_size)?;
+                                policy::check_head(
+                                    &answer.head,
+                                    answer.framing,
+                                    want,
+                                    limits.max_size,
+                                    SystemTime::now(),
+                                )?;
                                 let body =
                                     Body::Http2 { incoming: answer.body, framing: answer.framing, _place: place };
                                 return Ok(Response { client: self, head: answer.head, deadline, body });
@@ -251,15 +257,15 @@ impl AsyncClient {
     /// something else: a head, body bytes, or its end.
     async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let now = Instant::now();
+            let now = clock::now();
             let (until, io) = match ex.step(&mut conn.buf, now)? {
                 Need::Write { until } => (until, Io::Write(ex.request())),
                 Need::Read { until } => (until, Io::Read(conn.buf.spare())),
                 need => return Ok(need),
             };
-            let moved = within(until.saturating_duration_since(now), io.on(&mut conn.stream)).await;
+            let moved = within(until.saturating_duration_since(now.at), io.on(&mut conn.stream)).await;
             let moved = moved.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()));
-            ex.moved(&mut conn.buf, moved, Stamp::now())?;
+            ex.moved(&mut conn.buf, moved, clock::now())?;
         }
     }
 

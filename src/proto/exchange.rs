@@ -41,7 +41,7 @@
 //! connection may be reused only once the answer is over ([`Phase::Done`]).
 
 use std::io;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::attempt::{Failed, Idle};
 use super::buf::{Buf, MAX_HEAD};
@@ -72,6 +72,17 @@ pub(crate) enum Need {
     /// The answer is over: put the connection back if [`Exchange::end`]
     /// allows it, then this is the outcome.
     Done(Result<(), FetchError>),
+}
+
+/// A moment, as the driver read it: on the monotonic clock (`at`, for
+/// deadlines), as a trace's stamp, and on the wall clock (for a date a
+/// server sends: `Retry-After`). The exchange reads no clock: it is given
+/// this at each step and with each move.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Now {
+    pub(crate) at: Instant,
+    pub(crate) stamp: Stamp,
+    pub(crate) wall: SystemTime,
 }
 
 /// The connection an exchange starts on, as its driver knows it.
@@ -205,11 +216,11 @@ impl Exchange {
 
     /// What is needed next, at `now`; the bytes of `buf` handed out by the
     /// last step are consumed first.
-    pub(crate) fn step(&mut self, buf: &mut Buf, now: Instant) -> Result<Need, Failed> {
-        let until = self.deadline.min(now + self.limits.stall);
+    pub(crate) fn step(&mut self, buf: &mut Buf, now: Now) -> Result<Need, Failed> {
+        let until = self.deadline.min(now.at + self.limits.stall);
         let answer = match &mut self.phase {
             // A request not written by its deadline is not written.
-            Phase::Send if self.deadline <= now => return Err(self.fail(FetchError::Timeout { answered: false })),
+            Phase::Send if self.deadline <= now.at => return Err(self.fail(FetchError::Timeout { answered: false })),
             Phase::Send => return Ok(Need::Write { until }),
             Phase::Answer(answer) => answer,
             Phase::Done { .. } => return Ok(Need::Done(Ok(()))),
@@ -218,7 +229,7 @@ impl Exchange {
             }
         };
         buf.consume(std::mem::take(&mut answer.handed));
-        match answer.advance(buf, self.want, self.limits.max_size) {
+        match answer.advance(buf, self.want, self.limits.max_size, now.wall) {
             // An answer's bytes are waited for until the deadline, and
             // taken after it while they need no wait.
             Ok(Read::More) => Ok(Need::Read { until }),
@@ -235,13 +246,13 @@ impl Exchange {
         }
     }
 
-    /// The write or read the last step asked for is over, at `at`: it moved
-    /// `n` bytes (a read's went into `buf`'s spare room; 0: the peer
+    /// The write or read the last step asked for is over, at `now`: it
+    /// moved `n` bytes (a read's went into `buf`'s spare room; 0: the peer
     /// closed), or failed (a wait that ran out is `TimedOut`).
-    pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>, at: Stamp) -> Result<(), Failed> {
+    pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>, now: Now) -> Result<(), Failed> {
         let reused = self.trace.reused;
         let answer = match &mut self.phase {
-            Phase::Send => return self.sent(moved, at),
+            Phase::Send => return self.sent(moved, now.stamp),
             Phase::Answer(answer) => answer,
             Phase::Done { .. } | Phase::Broken => {
                 return Err(FetchError::Stream(StreamFailure::Broken("bytes after the end".into())).into())
@@ -266,7 +277,7 @@ impl Exchange {
         buf.filled_by(n);
         if n > 0 {
             if !answer.answered {
-                self.trace.first_byte = Some(at);
+                self.trace.first_byte = Some(now.stamp);
             }
             answer.answered = true;
             return Ok(());
@@ -330,7 +341,7 @@ impl Exchange {
 
 impl Answer {
     /// Reads what `buf` holds, up to what the driver must do next.
-    fn advance(&mut self, buf: &mut Buf, want: Want, max_size: u64) -> Result<Read, FetchError> {
+    fn advance(&mut self, buf: &mut Buf, want: Want, max_size: u64, wall: SystemTime) -> Result<Read, FetchError> {
         loop {
             let (used, event) = self.reader.advance(buf.filled())?;
             match event {
@@ -345,7 +356,7 @@ impl Answer {
                 Event::Head(head) => {
                     buf.consume(used);
                     self.keep_alive = head.keep_alive();
-                    match policy::check_head(&head, self.reader.framing(), want, max_size) {
+                    match policy::check_head(&head, self.reader.framing(), want, max_size, wall) {
                         Ok(()) => {
                             self.part = Part::Body;
                             return Ok(Read::Give(Need::Head(head)));
@@ -416,15 +427,22 @@ mod tests {
     use super::super::attempt::Attempt;
     use super::*;
 
-    /// The tests' own clock: a moment, and seconds after it.
-    fn t(secs: f64) -> Instant {
+    /// The tests' own clock: `secs` seconds after a moment of their own.
+    fn t(secs: f64) -> Now {
         static ZERO: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        *ZERO.get_or_init(Instant::now) + Duration::from_secs_f64(secs)
+        let since = Duration::from_secs_f64(secs);
+        let at = *ZERO.get_or_init(Instant::now) + since;
+        Now { at, stamp: Stamp(since.as_nanos() as u64), wall: SystemTime::UNIX_EPOCH + since }
+    }
+
+    /// That moment on the monotonic clock.
+    fn at(secs: f64) -> Instant {
+        t(secs).at
     }
 
     /// An exchange of nothing for a GIF, within 5 s of `t(0)`.
     fn exchange() -> Exchange {
-        Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)), t(0.0))
+        Exchange::new(Vec::new(), Want::Gif, Limits::new(Duration::from_secs(5)), at(0.0))
     }
 
     /// A connection that carried `carried` requests, with `idle` waiting on it.
@@ -435,7 +453,7 @@ mod tests {
     /// `bytes` arrived, as a read into `buf` that moved them.
     fn arrive(ex: &mut Exchange, buf: &mut Buf, bytes: &[u8]) -> Result<(), Failed> {
         buf.spare()[..bytes.len()].copy_from_slice(bytes);
-        ex.moved(buf, Ok(bytes.len()), Stamp(2))
+        ex.moved(buf, Ok(bytes.len()), t(2.0))
     }
 
     #[test]
@@ -453,12 +471,12 @@ mod tests {
         let (mut ex, mut buf) = (exchange(), Buf::new());
         ex.start(on(0, Idle::Quiet)).unwrap();
         assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { .. })));
-        ex.moved(&mut buf, Ok(0), Stamp(1)).unwrap();
+        ex.moved(&mut buf, Ok(0), t(0.1)).unwrap();
         arrive(&mut ex, &mut buf, answer).unwrap();
         assert!(matches!(ex.step(&mut buf, t(0.1)), Ok(Need::Head(_))));
         assert!(matches!(ex.step(&mut buf, t(0.1)), Ok(Need::Data(n)) if n == body));
         assert!(matches!(ex.step(&mut buf, t(0.1)), Ok(Need::Read { .. })));
-        ex.moved(&mut buf, Err(io::ErrorKind::UnexpectedEof.into()), Stamp(3)).unwrap_err()
+        ex.moved(&mut buf, Err(io::ErrorKind::UnexpectedEof.into()), t(0.3)).unwrap_err()
     }
 
     #[test]
@@ -474,14 +492,14 @@ mod tests {
     fn sent() -> (Exchange, Buf) {
         let (mut ex, mut buf) = (exchange(), Buf::new());
         ex.start(on(0, Idle::Quiet)).unwrap();
-        assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { until }) if until > t(0.0)));
-        ex.moved(&mut buf, Ok(0), Stamp(1)).unwrap();
+        assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { until }) if until > at(0.0)));
+        ex.moved(&mut buf, Ok(0), t(0.1)).unwrap();
         (ex, buf)
     }
 
     /// The exchange looks at `now` (a read that may not wait) and finds `bytes`.
-    fn look_finds(ex: &mut Exchange, buf: &mut Buf, now: Instant, bytes: &[u8]) {
-        assert!(matches!(ex.step(buf, now), Ok(Need::Read { until }) if until <= now), "a look, not a wait");
+    fn look_finds(ex: &mut Exchange, buf: &mut Buf, now: Now, bytes: &[u8]) {
+        assert!(matches!(ex.step(buf, now), Ok(Need::Read { until }) if until <= now.at), "a look, not a wait");
         arrive(ex, buf, bytes).unwrap();
     }
 
@@ -501,8 +519,8 @@ mod tests {
         look_finds(&mut ex, &mut buf, t(5.0), b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF");
         assert!(matches!(ex.step(&mut buf, t(5.0)), Ok(Need::Head(_))));
         assert!(matches!(ex.step(&mut buf, t(5.0)), Ok(Need::Data(3))));
-        assert!(matches!(ex.step(&mut buf, t(5.0)), Ok(Need::Read { until }) if until <= t(5.0)));
-        let failed = ex.moved(&mut buf, Err(io::ErrorKind::WouldBlock.into()), Stamp(3)).unwrap_err();
+        assert!(matches!(ex.step(&mut buf, t(5.0)), Ok(Need::Read { until }) if until <= at(5.0)));
+        let failed = ex.moved(&mut buf, Err(io::ErrorKind::WouldBlock.into()), t(0.3)).unwrap_err();
         assert_eq!(failed.error, FetchError::Timeout { answered: true });
     }
 
@@ -510,9 +528,9 @@ mod tests {
     fn a_head_in_two_pieces_across_the_deadline_is_taken_if_it_has_come() {
         let (mut ex, mut buf) = sent();
         // Before the deadline the read may wait, up to the deadline.
-        assert!(matches!(ex.step(&mut buf, t(4.0)), Ok(Need::Read { until }) if until == t(5.0)));
+        assert!(matches!(ex.step(&mut buf, t(4.0)), Ok(Need::Read { until }) if until == at(5.0)));
         arrive(&mut ex, &mut buf, b"HTTP/1.1 200 OK\r\nConte").unwrap();
-        assert_eq!(ex.trace.first_byte, Some(Stamp(2)), "the first byte is stamped as the driver says");
+        assert_eq!(ex.trace.first_byte, Some(t(2.0).stamp), "the first byte is stamped as the driver says");
         // Past it, the rest of the head is taken if it is there, and only then.
         look_finds(&mut ex, &mut buf, t(5.5), b"nt-Length: 4\r\n\r\nGIF;");
         assert!(matches!(ex.step(&mut buf, t(5.5)), Ok(Need::Head(h)) if h.status == 200));
@@ -524,8 +542,8 @@ mod tests {
         // The same head's second piece not there yet: the timeout, answered.
         let (mut ex, mut buf) = sent();
         arrive(&mut ex, &mut buf, b"HTTP/1.1 200 OK\r\nConte").unwrap();
-        assert!(matches!(ex.step(&mut buf, t(5.5)), Ok(Need::Read { until }) if until <= t(5.5)));
-        let failed = ex.moved(&mut buf, Err(io::ErrorKind::WouldBlock.into()), Stamp(3)).unwrap_err();
+        assert!(matches!(ex.step(&mut buf, t(5.5)), Ok(Need::Read { until }) if until <= at(5.5)));
+        let failed = ex.moved(&mut buf, Err(io::ErrorKind::WouldBlock.into()), t(0.3)).unwrap_err();
         assert_eq!(failed.error, FetchError::Timeout { answered: true });
         assert!(!failed.resend());
     }
@@ -533,12 +551,12 @@ mod tests {
     #[test]
     fn each_wait_is_the_stall_time_at_most_and_never_past_the_deadline() {
         let limits = Limits { stall: Duration::from_secs(1), ..Limits::new(Duration::from_secs(5)) };
-        let (mut ex, mut buf) = (Exchange::new(Vec::new(), Want::Gif, limits, t(0.0)), Buf::new());
+        let (mut ex, mut buf) = (Exchange::new(Vec::new(), Want::Gif, limits, at(0.0)), Buf::new());
         ex.start(on(0, Idle::Quiet)).unwrap();
-        assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { until }) if until == t(1.0)));
-        ex.moved(&mut buf, Ok(0), Stamp(1)).unwrap();
-        assert!(matches!(ex.step(&mut buf, t(2.0)), Ok(Need::Read { until }) if until == t(3.0)));
-        assert!(matches!(ex.step(&mut buf, t(4.5)), Ok(Need::Read { until }) if until == t(5.0)));
+        assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { until }) if until == at(1.0)));
+        ex.moved(&mut buf, Ok(0), t(0.1)).unwrap();
+        assert!(matches!(ex.step(&mut buf, t(2.0)), Ok(Need::Read { until }) if until == at(3.0)));
+        assert!(matches!(ex.step(&mut buf, t(4.5)), Ok(Need::Read { until }) if until == at(5.0)));
     }
 
     #[test]
@@ -554,13 +572,13 @@ mod tests {
     /// head's status (if accepted), the body, and the outcome.
     fn run(answer: &[u8], step: usize) -> (Option<u16>, Vec<u8>, Result<bool, String>) {
         let mut ex =
-            Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, Limits::new(Duration::from_secs(5)), t(0.0));
+            Exchange::new(b"GET / HTTP/1.1\r\n\r\n".to_vec(), Want::Gif, Limits::new(Duration::from_secs(5)), at(0.0));
         let (mut buf, mut fed, mut status, mut body) = (Buf::new(), 0, None, Vec::new());
         ex.start(on(0, Idle::Quiet)).unwrap();
         loop {
             match ex.step(&mut buf, t(0.0)) {
                 Err(f) => return (status, body, Err(format!("closed: {}", f.error))),
-                Ok(Need::Write { .. }) => ex.moved(&mut buf, Ok(0), Stamp(1)).unwrap(),
+                Ok(Need::Write { .. }) => ex.moved(&mut buf, Ok(0), t(0.1)).unwrap(),
                 Ok(Need::Read { .. }) => {
                     let n = step.min(answer.len() - fed);
                     fed += n;
@@ -605,7 +623,7 @@ mod tests {
         let (mut ex, mut buf) = (exchange(), Buf::new());
         ex.start(on(before, Idle::Quiet)).unwrap();
         assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { .. })));
-        ex.moved(&mut buf, Ok(0), Stamp(1)).unwrap();
+        ex.moved(&mut buf, Ok(0), t(0.1)).unwrap();
         assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Read { .. })));
         (ex, buf)
     }
@@ -613,9 +631,9 @@ mod tests {
     #[test]
     fn a_close_before_any_answer_may_be_resent_and_one_after_may_not() {
         let (mut ex, mut buf) = sent_on(1);
-        assert!(ex.moved(&mut buf, Ok(0), Stamp(2)).unwrap_err().resend(), "a pooled connection gone stale");
+        assert!(ex.moved(&mut buf, Ok(0), t(0.2)).unwrap_err().resend(), "a pooled connection gone stale");
         let (mut ex, mut buf) = sent_on(0);
-        assert!(!ex.moved(&mut buf, Ok(0), Stamp(2)).unwrap_err().resend(), "a new connection's close is its answer");
+        assert!(!ex.moved(&mut buf, Ok(0), t(0.2)).unwrap_err().resend(), "a new connection's close is its answer");
         let (_, _, end) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nGIF", 100);
         assert_eq!(end, Err("closed: body is 3 bytes, Content-Length said 9".into()));
     }
@@ -625,16 +643,19 @@ mod tests {
         let mut attempt = Attempt::new();
         // The pool's connection, closed by the server as the request left.
         let (mut ex, mut buf) = sent_on(3);
-        let stale = ex.moved(&mut buf, Ok(0), Stamp(2)).unwrap_err();
+        let stale = ex.moved(&mut buf, Ok(0), t(0.2)).unwrap_err();
         assert!(attempt.again(&stale), "once more");
         ex.again();
         let mut buf = Buf::new();
         ex.start(on(0, Idle::Quiet)).unwrap();
         assert!(ex.trace.connected.is_some() && !ex.trace.reused, "on a fresh connection");
-        assert!(matches!(ex.step(&mut buf, t(1.0)), Ok(Need::Write { until }) if until == t(5.0)), "the same deadline");
-        ex.moved(&mut buf, Ok(0), Stamp(3)).unwrap();
+        assert!(
+            matches!(ex.step(&mut buf, t(1.0)), Ok(Need::Write { until }) if until == at(5.0)),
+            "the same deadline"
+        );
+        ex.moved(&mut buf, Ok(0), t(0.3)).unwrap();
         assert!(matches!(ex.step(&mut buf, t(1.0)), Ok(Need::Read { .. })));
-        let closed = ex.moved(&mut buf, Err(io::ErrorKind::ConnectionReset.into()), Stamp(4)).unwrap_err();
+        let closed = ex.moved(&mut buf, Err(io::ErrorKind::ConnectionReset.into()), t(0.4)).unwrap_err();
         assert!(!attempt.again(&closed), "a fresh connection's failure is the outcome");
         assert_eq!(closed.error.to_string(), "connection reset");
 

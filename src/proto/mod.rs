@@ -36,3 +36,40 @@ pub mod syntax;
 pub mod text;
 pub mod trace;
 pub mod wire;
+
+#[cfg(test)]
+mod tests {
+    /// What a file of this layer may not name outside its tests: sockets,
+    /// a runtime, system calls, files, threads, the drivers, and the clocks.
+    const FOREIGN: &[&str] = &[
+        "std::net",
+        "tokio",
+        "libc",
+        "crate::os",
+        "crate::http",
+        "std::fs",
+        "std::thread",
+        "Instant::now",
+        "SystemTime::now",
+        "Stamp::now",
+    ];
+
+    #[test]
+    fn the_core_does_no_io_and_reads_no_clock() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/proto");
+        let mut read = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in code.lines().enumerate() {
+                let line = line.split("//").next().unwrap_or("");
+                for foreign in FOREIGN {
+                    assert!(!line.contains(foreign), "{}:{}: {foreign}", path.display(), n + 1);
+                }
+            }
+            read += 1;
+        }
+        assert!(read >= 10, "every file of the layer is read");
+    }
+}

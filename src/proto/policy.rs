@@ -26,6 +26,7 @@
 //! - **Retries** (`--retries`): only failures that may pass, see [`transient`].
 
 use std::io;
+use std::time::SystemTime;
 
 use super::error::{ContentError, FetchError, StreamFailure};
 use super::gif::{GifFault, GifWalk};
@@ -48,15 +49,27 @@ pub enum Want {
 const MAX_METADATA: u64 = 64 << 10;
 
 /// Decides what a response's head means: `Ok` to read its body as the
-/// answer, or the error it is.
-pub fn check_head(head: &Head, framing: Framing, want: Want, max_size: u64) -> Result<(), FetchError> {
+/// answer, or the error it is. `wall` is when it came, on the wall clock
+/// (a `Retry-After` may be a date).
+pub fn check_head(
+    head: &Head,
+    framing: Framing,
+    want: Want,
+    max_size: u64,
+    wall: SystemTime,
+) -> Result<(), FetchError> {
     let status = head.status;
     match status {
         200 => {}
         404 => return Err(FetchError::NotFound),
         300..=399 => return Err(FetchError::Redirect { status, location: head.all("location").next().map(peer_text) }),
         201..=299 => return Err(FetchError::Unexpected { status }),
-        _ => return Err(FetchError::Http { status, retry_after: head.get("retry-after").and_then(parse_retry_after) }),
+        _ => {
+            return Err(FetchError::Http {
+                status,
+                retry_after: head.get("retry-after").and_then(|v| parse_retry_after(v, wall)),
+            })
+        }
     }
     let limit = limit(want, max_size);
     match framing {
@@ -92,15 +105,13 @@ pub fn human_size(bytes: u64) -> String {
 
 /// `Retry-After` in seconds: a number (RFC 9110 §10.2.3: `1*DIGIT`; one
 /// too large for 64 bits is as long as the largest, which the retry's cap
-/// then bounds, not ignored), or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<u64> {
+/// then bounds, not ignored), or an HTTP date, from `wall`.
+fn parse_retry_after(value: &str, wall: SystemTime) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(value.parse().unwrap_or(u64::MAX));
     }
-    httpdate::parse_http_date(value)
-        .ok()
-        .map(|when| when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
+    httpdate::parse_http_date(value).ok().map(|when| when.duration_since(wall).map_or(0, |d| d.as_secs()))
 }
 
 /// What a body turned out to be.
@@ -298,7 +309,7 @@ mod tests {
     }
 
     fn check(status: u16, fields: &[(&str, &str)]) -> Result<(), FetchError> {
-        check_head(&head(status, fields), Framing::Length(10), Want::Gif, DEFAULT_MAX_SIZE)
+        check_head(&head(status, fields), Framing::Length(10), Want::Gif, DEFAULT_MAX_SIZE, SystemTime::now())
     }
 
     #[test]
@@ -321,7 +332,7 @@ mod tests {
             check(503, &[("retry-after", "2")]).unwrap_err().retry_after(),
             Some(std::time::Duration::from_secs(2))
         );
-        let big = check_head(&head(200, &[]), Framing::Length(1 << 30), Want::Gif, DEFAULT_MAX_SIZE);
+        let big = check_head(&head(200, &[]), Framing::Length(1 << 30), Want::Gif, DEFAULT_MAX_SIZE, SystemTime::now());
         assert_eq!(big.unwrap_err().to_string(), "body of 1073741824 bytes is over --max-size (256 KiB)");
     }
 
