@@ -8,10 +8,10 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::url::{BaseUrl, Scheme};
-use crate::proto::attempt::Idle;
 use crate::proto::buf::Buf;
 use crate::proto::exchange::{Exchange, On};
 use crate::proto::policy::{Limits, Want};
+use crate::proto::reuse::Idle;
 use crate::proto::trace::{self, Stamp};
 
 /// Longest wait for a TCP connection.

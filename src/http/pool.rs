@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use super::conn::{Conn, Key, Transport};
 use crate::proto::attempt::Attempt;
 use crate::proto::error::FetchError;
-use crate::proto::exchange::{after_answer, Ended};
+use crate::proto::reuse::{after_answer, Ended};
 use crate::proto::wire::Framing;
 
 /// Idle keep-alive connections, kept for reuse by the clones of a client.

@@ -10,18 +10,7 @@
 
 use super::error::FetchError;
 use super::policy::{self, Again};
-
-/// What a driver saw waiting on a connection between answers, looking
-/// without taking anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idle {
-    /// Nothing: it can carry another request.
-    Quiet,
-    /// Bytes nobody asked for.
-    Bytes,
-    /// The peer closed it (or it failed).
-    Closed,
-}
+use super::reuse::Idle;
 
 /// A request that failed: why, and whether it may go once more on a new
 /// connection (the exchange decides, see [`super::exchange`]).
@@ -95,5 +84,28 @@ impl Attempt {
             }
             _ => Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::{IoFailure, StreamFailure};
+    use super::*;
+
+    #[test]
+    fn an_http2_stream_goes_once_more_as_the_policy_says() {
+        let gone = FetchError::Stream(StreamFailure::GoneAway);
+        let refused = FetchError::Stream(StreamFailure::Refused);
+        let reset = FetchError::Io(IoFailure::Reset);
+        let timeout = FetchError::Timeout { answered: false };
+        assert_eq!(Attempt::new().again_h2(gone.clone(), true, false), Ok(Again::Elsewhere));
+        assert_eq!(Attempt::new().again_h2(refused.clone(), true, false), Ok(Again::Routed));
+        assert_eq!(Attempt::new().again_h2(reset.clone(), false, true), Ok(Again::Routed), "a pooled one closed");
+        assert_eq!(Attempt::new().again_h2(reset.clone(), true, true), Err(reset.clone()), "a fresh one's answer");
+        assert_eq!(Attempt::new().again_h2(reset.clone(), false, false), Err(reset), "still open: its answer");
+        assert_eq!(Attempt::new().again_h2(timeout.clone(), false, true), Err(timeout), "slow, not gone");
+        let mut once = Attempt::new();
+        assert!(once.again_h2(gone.clone(), true, false).is_ok());
+        assert_eq!(once.again_h2(gone.clone(), true, false), Err(gone), "once at most");
     }
 }

@@ -31,7 +31,8 @@
 //!   drivers report a close without it as `UnexpectedEof`.
 //! - **Reuse.** The answer's framing and `Connection` header decide whether
 //!   its connection may go back to the pool ([`Exchange::end`]); what the
-//!   driver then sees on the connection decides the rest ([`after_answer`]).
+//!   driver then sees on the connection decides the rest
+//!   ([`super::reuse::after_answer`]).
 //!
 //! The body's bytes are never copied: [`Need::Data`] says how many bytes at
 //! the front of the buffer are body, and they are consumed at the next step.
@@ -43,10 +44,11 @@
 use std::io;
 use std::time::{Instant, SystemTime};
 
-use super::attempt::{Failed, Idle};
+use super::attempt::Failed;
 use super::buf::{Buf, MAX_HEAD};
 use super::error::{FetchError, StreamFailure};
 use super::policy::{self, Limits, Want};
+use super::reuse::{Ended, Idle};
 use super::trace::{Stamp, Trace};
 use super::wire::{self, Event, Framing, Head, Reader, WireError};
 
@@ -387,29 +389,6 @@ impl Answer {
         matches!(self.part, Part::Body) && self.reader.framing() == framing
     }
 }
-/// How an exchange ended: its outcome, and the framing and keep-alive of
-/// its answer when its connection may be reused.
-#[derive(Debug)]
-pub(crate) struct Ended {
-    pub(crate) outcome: Result<(), FetchError>,
-    pub(crate) reuse: Option<(Framing, bool)>,
-}
-
-/// Where a connection goes once an answer is read: back to the pool when
-/// nothing but silence follows it, else away. Bytes that came with the end
-/// of a body whose length was known (`leftover`, read with it; `framing`
-/// `Length` or `Chunked`) are an error: the server sent more than it
-/// announced. Bytes that came later (waiting in the socket, `idle`)
-/// answer nothing, and only end the connection: whether they are there
-/// yet depends on how soon the client looks, and the outcome must not.
-pub(crate) fn after_answer(leftover: bool, idle: Idle, framing: Framing, keep_alive: bool) -> Result<bool, WireError> {
-    let delimited = matches!(framing, Framing::Length(_) | Framing::Chunked | Framing::Empty);
-    if delimited && leftover {
-        return Err(WireError::Overrun(framing));
-    }
-    Ok(delimited && keep_alive && idle == Idle::Quiet)
-}
-
 /// The failure an answer that ended before its head is: it was refused,
 /// and `outcome` (the pool's word on its end) says why.
 pub(crate) fn refused(outcome: Result<(), FetchError>) -> Failed {
@@ -672,24 +651,6 @@ mod tests {
     }
 
     #[test]
-    fn an_http2_stream_goes_once_more_as_the_policy_says() {
-        use super::super::policy::Again;
-        let gone = FetchError::Stream(StreamFailure::GoneAway);
-        let refused = FetchError::Stream(StreamFailure::Refused);
-        let reset = FetchError::Io(crate::proto::error::IoFailure::Reset);
-        let timeout = FetchError::Timeout { answered: false };
-        assert_eq!(Attempt::new().again_h2(gone.clone(), true, false), Ok(Again::Elsewhere));
-        assert_eq!(Attempt::new().again_h2(refused.clone(), true, false), Ok(Again::Routed));
-        assert_eq!(Attempt::new().again_h2(reset.clone(), false, true), Ok(Again::Routed), "a pooled one closed");
-        assert_eq!(Attempt::new().again_h2(reset.clone(), true, true), Err(reset.clone()), "a fresh one's answer");
-        assert_eq!(Attempt::new().again_h2(reset.clone(), false, false), Err(reset), "still open: its answer");
-        assert_eq!(Attempt::new().again_h2(timeout.clone(), false, true), Err(timeout), "slow, not gone");
-        let mut once = Attempt::new();
-        assert!(once.again_h2(gone.clone(), true, false).is_ok());
-        assert_eq!(once.again_h2(gone.clone(), true, false), Err(gone), "once at most");
-    }
-
-    #[test]
     fn a_close_delimited_body_ends_with_the_connection() {
         let (status, body, end) = run(b"HTTP/1.0 200 OK\r\n\r\nGIF89a;", 3);
         assert_eq!((status, body.as_slice(), end), (Some(200), &b"GIF89a;"[..], Ok(true)));
@@ -700,23 +661,5 @@ mod tests {
         let long = format!("HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{}", 1 << 20, "x".repeat(1 << 20));
         let (_, _, end) = run(long.as_bytes(), 16 << 10);
         assert_eq!(end, Err("closed: not found".into()), "given up on, not read to its end");
-    }
-
-    #[test]
-    fn bytes_with_a_delimited_answer_are_an_overrun_and_bytes_after_it_end_the_connection() {
-        assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), true), Ok(true));
-        assert_eq!(after_answer(false, Idle::Quiet, Framing::Length(3), false), Ok(false));
-        assert_eq!(after_answer(false, Idle::Closed, Framing::Length(3), true), Ok(false));
-        assert_eq!(
-            after_answer(true, Idle::Quiet, Framing::Length(3), true),
-            Err(WireError::Overrun(Framing::Length(3)))
-        );
-        assert_eq!(after_answer(true, Idle::Bytes, Framing::Chunked, true), Err(WireError::Overrun(Framing::Chunked)));
-        assert_eq!(after_answer(false, Idle::Bytes, Framing::Length(3), true), Ok(false), "came later: not reused");
-        assert_eq!(
-            after_answer(false, Idle::Bytes, Framing::Close, true),
-            Ok(false),
-            "a close-delimited body has no end to pass"
-        );
     }
 }

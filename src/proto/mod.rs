@@ -2,7 +2,7 @@
 //! runtime, no system call, no reading of the time. What the drivers of
 //! [`crate::http`] do (write, read, look at an idle connection, read the
 //! clock) comes in here as values: bytes in a buffer (`buf::Buf`), what
-//! was seen on an idle connection (`attempt::Idle`), a `now`; what comes
+//! was seen on an idle connection (`reuse::Idle`), a `now`; what comes
 //! out is what to do next and until when (`exchange::Need`). So every rule is written once for both
 //! drivers, and its tests choose the bytes and the time.
 //!
@@ -18,6 +18,7 @@
 //! | `buf` | a connection's receive buffer |
 //! | `exchange` | one HTTP/1.1 request and its answer as a state machine, given bytes and `now` |
 //! | `attempt` | a request's tries: on a pooled connection, then once on a fresh one; HTTP/2's resend |
+//! | `reuse` | whether a connection carries another request: what was seen on it idle, how its answer ended |
 //!
 //! **Why by hand.** `ureq-proto` and `quinn-proto` are the models (a
 //! client as states fed bytes; time passed in as `now`), but ureq-proto
@@ -32,6 +33,7 @@ pub mod error;
 pub(crate) mod exchange;
 pub mod gif;
 pub mod policy;
+pub(crate) mod reuse;
 pub mod syntax;
 pub mod text;
 pub mod trace;
