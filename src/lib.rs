@@ -25,7 +25,8 @@
 //! | [`exam`] | `flags exam`: the catalog of misbehaving servers and the controls, their stages, each run watched (its cgroup or session), the grader, the report card as data, baselines and merges |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
-//! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
+//! | [`proto`] | HTTP as rules and states, with no I/O and no clock: the syntax the client, the server and the exam share, the client's wire and policy, its exchange and tries, fed bytes and `now` |
+//! | [`http`] | the client's I/O: sockets, TLS, the pool, the clock, and the blocking and async drivers that run [`proto`] |
 //! | [`save`] | file names, and files that are complete or absent |
 //! | [`served`] | the server's record of its requests as plain data ([`Served`](served::Served), [`Document`](served::Document)): the server writes it, [`waterfall`] draws it |
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
@@ -51,6 +52,7 @@ pub mod get;
 pub mod http;
 pub mod ident;
 pub mod os;
+pub mod proto;
 pub mod report;
 pub mod save;
 pub mod served;

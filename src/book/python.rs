@@ -54,7 +54,7 @@ pub fn probe(program: &str, modules: &BTreeSet<String>, stop: &Stop) -> Result<P
         program: program.to_string(),
         said: match output.overran {
             true => format!("no answer within {} s", PROBE_LIMIT.as_secs()),
-            false => crate::http::wire::peer_text(format!("{}{}", text, output.stderr.text()).as_bytes()),
+            false => crate::proto::text::peer_text(format!("{}{}", text, output.stderr.text()).as_bytes()),
         },
     };
     let version = lines.next().filter(|v| v.starts_with('3') && output.status == Some(0)).ok_or_else(odd)?;

@@ -304,7 +304,7 @@ fn outcome(case: &Case, o: &Observed) -> Verdict {
 /// The last line of a client's output that says something.
 fn last_line(text: &str) -> Option<String> {
     let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    Some(crate::http::wire::peer_text(line.as_bytes()))
+    Some(crate::proto::text::peer_text(line.as_bytes()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::record::{Request, Shared};
 use super::script::{code_in, render, Ask, Reply, Script, Step};
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 
 /// How fast the endless steps send.
 const ENDLESS_RATE: usize = 8 << 20;

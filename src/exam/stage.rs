@@ -21,7 +21,7 @@ use super::play::{http1, Wire};
 use super::record::Shared;
 pub use super::record::{Request, Saw};
 use super::script::Stamp;
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 /// How long a connection may send or take nothing.
 const IDLE: Duration = Duration::from_secs(30);
 

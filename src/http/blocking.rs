@@ -1,11 +1,13 @@
 //! The blocking client: one request at a time per calling thread, on std
 //! sockets (no hidden runtime), for the sequential, thread-pool and
 //! process-pool styles. Its sibling [`super::nonblocking`] does the same on
-//! tokio; both run [`super::wire::Reader`] and ask [`super::policy`].
+//! tokio; both run the protocol core's exchange and tries ([`crate::proto`])
+//! and only move bytes, look at sockets and read the clock for it.
 //!
-//! Timeouts are socket timeouts: each read waits at most the stall time
-//! and never past the request's deadline (past it, a read takes only what
-//! has arrived, without waiting). Connections are kept alive in a
+//! Timeouts are socket timeouts, set from the moment the exchange says a
+//! write or read may wait until: the stall time at most, never past the
+//! request's deadline (past it, a read takes only what has arrived,
+//! without waiting). Connections are kept alive in a
 //! small pool shared by the clones of a client. Every socket is registered
 //! in the client's [`Sockets`], so Ctrl-C can end a read blocked in the
 //! kernel.
@@ -18,15 +20,19 @@ use std::time::{Duration, Instant};
 
 use rustls::{ClientConnection, StreamOwned};
 
-use super::conn::{remaining, Conn, Failed, Key, Limits, Pool, Registered, Sockets, Transport, CONNECT_TIMEOUT};
-use super::error::{ConnectError, FetchError};
-use super::exchange::{self, Exchange, Need};
-use super::policy::{self, Want};
+use super::clock::{self, remaining};
+use super::conn::{self, Conn, Key, Transport, CONNECT_TIMEOUT};
+use super::pool::Pool;
+use super::sockets::{Registered, Sockets};
 use super::tls::{Alpn, Trust};
-use super::trace::Trace;
 use super::url::{BaseUrl, Scheme};
-use super::wire::Head;
 use super::{connect, tls};
+use crate::proto::attempt::{Attempt, Failed};
+use crate::proto::error::{ConnectError, FetchError};
+use crate::proto::exchange::{self, Exchange, Need};
+use crate::proto::policy::{self, Limits, Want};
+use crate::proto::trace::Trace;
+use crate::proto::wire::Head;
 
 /// A blocking HTTP/1.1 client. Cheap to clone; clones share one pool.
 #[derive(Clone)]
@@ -101,16 +107,19 @@ impl BlockingClient {
     /// fails). A failure on a reused connection before any answer is sent
     /// once more on a new one ([`policy::resend`]).
     pub fn get(&self, base: &BaseUrl, rest: &str, want: Want, trace: &mut Trace) -> Result<Response<'_>, FetchError> {
-        let mut ex = Exchange::get(base, rest, want, self.inner.limits);
-        let first = match self.inner.pool.checkout(&Key::of(base)) {
-            Some(conn) => self.head(conn, &mut ex),
-            None => self.fresh(base, &mut ex),
-        };
-        let answer = match first {
-            // Once more, on a new connection (see `exchange`): a pooled one
-            // gone stale, or bytes nobody asked for waiting on it.
-            Err(f) if f.resend() => self.fresh(base, &mut ex),
-            answer => answer,
+        let mut ex = conn::get(base, rest, want, self.inner.limits);
+        let (mut attempt, mut pooled) = (Attempt::new(), self.inner.pool.checkout(&Key::of(base)));
+        let answer = loop {
+            let tried = match pooled.take() {
+                Some(conn) => self.head(conn, &mut ex),
+                None => self.fresh(base, &mut ex),
+            };
+            match tried {
+                // Once more, on a new connection (see `proto::attempt`): a
+                // pooled one gone stale, or bytes nobody asked for waiting on it.
+                Err(f) if attempt.again(&f) => continue,
+                answer => break answer,
+            }
         };
         *trace = ex.trace;
         let (conn, head) = answer.map_err(|f| f.error)?;
@@ -125,7 +134,7 @@ impl BlockingClient {
 
     /// Runs `ex` on `conn` up to the head of an answer the policy accepts.
     fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
-        ex.start(&mut conn);
+        ex.start(conn.on())?;
         match self.next(&mut conn, ex)? {
             Need::Head(head) => Ok((conn, head)),
             need => Err(exchange::refused(self.inner.pool.finish(conn, ex.end(need)))),
@@ -136,12 +145,17 @@ impl BlockingClient {
     /// something else: a head, body bytes, or its end.
     fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let moved = match ex.step(conn)? {
-                Need::Write(wait) => write_all(&mut conn.stream, ex.request(), wait).map(|()| 0),
-                Need::Read(wait) => read_some(&mut conn.stream, conn.buf.spare(), wait),
+            let now = clock::now();
+            let moved = match ex.step(&mut conn.buf, now)? {
+                Need::Write { until } => {
+                    write_all(&mut conn.stream, ex.request(), until.saturating_duration_since(now.at)).map(|()| 0)
+                }
+                Need::Read { until } => {
+                    read_some(&mut conn.stream, conn.buf.spare(), until.saturating_duration_since(now.at))
+                }
                 need => return Ok(need),
             };
-            ex.moved(&mut conn.buf, moved)?;
+            ex.moved(&mut conn.buf, moved, clock::now())?;
         }
     }
 

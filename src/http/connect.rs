@@ -28,8 +28,8 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::conn::Failed;
-use super::error::{ConnectError, FetchError, IoFailure};
+use crate::proto::attempt::Failed;
+use crate::proto::error::{ConnectError, FetchError, IoFailure};
 
 /// A connect this fast shows the host answers SYNs at once.
 pub const FAST: Duration = Duration::from_millis(50);

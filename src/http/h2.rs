@@ -30,13 +30,14 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::conn::{answer_wait, remaining, within, Key};
-use super::error::{FetchError, IoFailure, StreamFailure};
+use super::clock::{answer_wait, remaining, within};
+use super::conn::Key;
 use super::h2_limit::{has_room, Limit, Place, Watched};
-use super::trace::{Stamp, Trace};
 use super::url::BaseUrl;
-use super::wire::{self, BadHead, Framing, Head, WireError};
 use crate::ident::PRODUCT;
+use crate::proto::error::{FetchError, IoFailure, StreamFailure};
+use crate::proto::trace::{Stamp, Trace};
+use crate::proto::wire::{self, BadHead, Framing, Head, WireError};
 
 /// Sends requests on one HTTP/2 connection.
 pub(crate) type Sender = SendRequest<Empty<Bytes>>;
@@ -114,7 +115,7 @@ where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
-    builder.max_header_list_size(super::conn::MAX_HEAD as u32);
+    builder.max_header_list_size(crate::proto::buf::MAX_HEAD as u32);
     let wait = remaining(deadline, false).map_err(|f| f.error)?;
     let (io, mut limit) = Watched::new(io);
     let (sender, connection) = match tokio::time::timeout(wait, builder.handshake(TokioIo::new(io))).await {
@@ -234,7 +235,7 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
     let h2 = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<::h2::Error>());
     if let Some(h2) = h2 {
         if let Some(io) = h2.get_io() {
-            return super::error::from_io(io.kind().into(), answered);
+            return crate::proto::error::from_io(io.kind().into(), answered);
         }
         if h2.is_go_away() && h2.is_remote() {
             return FetchError::Stream(StreamFailure::GoneAway);
@@ -266,7 +267,7 @@ fn error(e: hyper::Error, body: Option<(Framing, u64)>) -> FetchError {
         }
     }
     if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
-        return super::error::from_io(io::ErrorKind::UnexpectedEof.into(), answered);
+        return crate::proto::error::from_io(io::ErrorKind::UnexpectedEof.into(), answered);
     }
     FetchError::Io(IoFailure::System(e.to_string()))
 }

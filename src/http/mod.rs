@@ -1,20 +1,28 @@
-//! The HTTP client every style uses: one policy, two drivers.
+//! The HTTP client every style uses: one protocol core, two drivers.
+//!
+//! The rules (the wire, the policy, the exchange, the tries) are the
+//! protocol core's, [`crate::proto`], which does no I/O and reads no clock.
+//! This module holds what does: sockets, TLS, the pool, the clock, and the
+//! two drivers that move bytes between a socket and the core.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`url`] | [`BaseUrl`]: a base URL checked where it enters, credentials taken apart |
-//! | [`wire`] | HTTP/1.1 without I/O: the GET's bytes and a response [`wire::Reader`] |
-//! | [`policy`] | what the client accepts: statuses, redirects, sizes, what a flag is, when to resend |
-//! | [`error`] | [`FetchError`]: why a request gave no flag, with its cause |
-//! | `exchange` | one HTTP/1.1 request and its answer as a state machine without I/O, which both drivers run |
-//! | [`conn`] | what connections share: limits, buffer, the pool, the registry Ctrl-C uses, reuse |
+//! | `conn` | one connection of either client, and the look at its socket between answers |
+//! | `pool` | idle keep-alive connections, shared by the clones of a client |
+//! | [`sockets`] | [`Sockets`]: the registry Ctrl-C uses to end blocked reads |
+//! | [`clock`] | the drivers' time: stamps, deadlines, and waits that look once more |
+//! | [`protocol`] | [`Protocol`]: which HTTP version the async client speaks |
 //! | [`connect`] | opening connections without overflowing a slow server's listen queue |
 //! | [`blocking`] | [`BlockingClient`]: std sockets, for the sequential, thread and process styles |
 //! | [`nonblocking`] | [`AsyncClient`]: tokio sockets, for the async style |
 //! | [`h2`] | HTTP/2 for the async client: streams on a connection per server, more past its stream limit (hyper's framing) |
 //! | [`h2_limit`] | the server's limit of streams at once, read from its SETTINGS frames as they pass to hyper |
 //! | [`tls`] | the one rustls configuration both use for `https://`, and [`tls::Trust`] |
-//! | [`trace`] | when a request's steps happened: [`trace::Trace`], for the timelines |
+//!
+//! The core's public modules are here under their old names too
+//! ([`wire`], [`policy`], [`error`], [`gif`], [`trace`]), as most of the
+//! crate reaches them through the client.
 //!
 //! **Why by hand.** The styles must give the same outcome for the same
 //! server behaviour, and the libraries each decide some of it inside,
@@ -22,9 +30,9 @@
 //! length and drops the rest unseen (so it saved such a body as a flag),
 //! follows redirects to any host, and resends on a reused connection only
 //! if a probe saw it closed; hyper's client hides whether a failure came
-//! before any byte of the answer. Here both drivers run the same
-//! [`wire::Reader`] (heads parsed by `httparse`) and ask [`policy`] every
-//! question, so each rule is written once. TLS is rustls's.
+//! before any byte of the answer. Here both drivers run the same exchange
+//! and the same tries, and ask the same policy every question, so each
+//! rule is written once. TLS is rustls's.
 //!
 //! **Streaming.** A body is handed to the caller piece by piece as it
 //! arrives (into a file, see `save`), never gathered in memory, and a
@@ -32,23 +40,26 @@
 //! server sends.
 
 pub mod blocking;
-pub mod conn;
+pub mod clock;
+pub(crate) mod conn;
 pub mod connect;
-pub mod error;
-pub(crate) mod exchange;
-pub mod gif;
 pub mod h2;
 pub mod h2_limit;
 pub mod nonblocking;
-pub mod policy;
+pub(crate) mod pool;
+pub mod protocol;
+pub mod sockets;
 pub mod tls;
-pub mod trace;
 pub mod url;
-pub mod wire;
 
+pub use crate::proto::{error, gif, policy, trace, wire};
+
+pub use crate::proto::syntax::reason_phrase;
 pub use blocking::BlockingClient;
-pub use conn::{Limits, Protocol, Sockets};
-pub use error::{reason_phrase, ConnectError, ContentError, FetchError};
+pub use error::{ConnectError, ContentError, FetchError};
 pub use nonblocking::AsyncClient;
+pub use policy::Limits;
+pub use protocol::Protocol;
+pub use sockets::Sockets;
 pub use tls::Trust;
 pub use url::BaseUrl;

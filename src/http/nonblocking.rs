@@ -12,22 +12,26 @@ use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::conn::{remaining, within, Conn, Failed, Key, Limits, Pool, Protocol, Transport, CONNECT_TIMEOUT};
-use super::error::{ConnectError, FetchError, StreamFailure, TlsFailure};
-use super::exchange::{self, Exchange, Need};
-use super::policy::{self, Want};
+use super::clock::{self, remaining, within};
+use super::conn::{self, Conn, Key, Transport, CONNECT_TIMEOUT};
+use super::pool::Pool;
+use super::protocol::Protocol;
 use super::tls::{Alpn, Trust};
-use super::trace::{Stamp, Trace};
 use super::url::{BaseUrl, Scheme};
-use super::wire::{Framing, Head};
 use super::{connect, h2, h2_limit, tls};
+use crate::proto::attempt::{Attempt, Failed};
+use crate::proto::error::{ConnectError, FetchError, TlsFailure};
+use crate::proto::exchange::{self, Exchange, Need};
+use crate::proto::policy::{self, Again, Limits, Want};
+use crate::proto::trace::{Stamp, Trace};
+use crate::proto::wire::{Framing, Head};
 
 /// An async HTTP/1.1 and HTTP/2 client. Cheap to clone; clones share one
 /// pool.
@@ -172,12 +176,12 @@ impl AsyncClient {
         trace: &mut Trace,
     ) -> Result<Response<'_>, FetchError> {
         let limits = self.inner.limits;
-        let mut ex = Exchange::get(base, rest, want, limits);
+        let mut ex = conn::get(base, rest, want, limits);
         let deadline = ex.deadline();
         // The connection HTTP/2 was offered on, where the server chose HTTP/1.1.
         let mut offered = None;
         if self.may_use_h2(base.scheme) {
-            let mut resent = false;
+            let mut attempt = Attempt::new();
             loop {
                 match self.route(base, deadline).await? {
                     Route::Http2 { mut sender, fresh, conn, opened, place } => {
@@ -189,21 +193,19 @@ impl AsyncClient {
                             ..Trace::default()
                         };
                         match h2::get(&mut sender, base, rest, deadline, stall, trace).await {
-                            // The server went away before taking the stream, or
-                            // closed the connection as the request left (its idle
-                            // timeout): once more, on a new connection.
-                            Err(e) if !resent && e == FetchError::Stream(StreamFailure::GoneAway) => {
-                                self.inner.h2.slot(&Key::of(base)).lock().await.forget(conn);
-                                resent = true;
-                            }
-                            // Refused before it was processed (the server takes
-                            // fewer streams at once than were sent before its
-                            // SETTINGS said so): once more, on the same connection.
-                            Err(e) if !resent && e == FetchError::Stream(StreamFailure::Refused) => resent = true,
-                            Err(e) if !fresh && !resent && sender.is_closed() && !e.is_timeout() => resent = true,
-                            Err(e) => return Err(e),
+                            // Once more, as the policy says (`policy::resend_h2`).
+                            Err(e) => match attempt.again_h2(e, fresh, sender.is_closed())? {
+                                Again::Elsewhere => self.inner.h2.slot(&Key::of(base)).lock().await.forget(conn),
+                                Again::Routed => {}
+                            },
                             Ok(answer) => {
-                                policy::check_head(&answer.head, answer.framing, want, limits.max_size)?;
+                                policy::check_head(
+                                    &answer.head,
+                                    answer.framing,
+                                    want,
+                                    limits.max_size,
+                                    SystemTime::now(),
+                                )?;
                                 let body =
                                     Body::Http2 { incoming: answer.body, framing: answer.framing, _place: place };
                                 return Ok(Response { client: self, head: answer.head, deadline, body });
@@ -217,12 +219,18 @@ impl AsyncClient {
                 }
             }
         }
-        let first = match offered.or_else(|| self.inner.pool.checkout(&Key::of(base))) {
-            Some(conn) => self.head(conn, &mut ex).await,
-            None => self.fresh(base, &mut ex).await,
+        // The tries, as the blocking client makes them.
+        let (mut attempt, mut pooled) = (Attempt::new(), offered.or_else(|| self.inner.pool.checkout(&Key::of(base))));
+        let answer = loop {
+            let tried = match pooled.take() {
+                Some(conn) => self.head(conn, &mut ex).await,
+                None => self.fresh(base, &mut ex).await,
+            };
+            match tried {
+                Err(f) if attempt.again(&f) => continue,
+                answer => break answer,
+            }
         };
-        // Once more, on a new connection, as the blocking client does.
-        let answer = if first.as_ref().is_err_and(Failed::resend) { self.fresh(base, &mut ex).await } else { first };
         *trace = ex.trace;
         let (conn, head) = answer.map_err(|f| f.error)?;
         Ok(Response { client: self, head, deadline, body: Body::Http1(Box::new((conn, ex))) })
@@ -237,7 +245,7 @@ impl AsyncClient {
 
     /// Runs `ex` on `conn` up to the head of an answer the policy accepts.
     async fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
-        ex.start(&mut conn);
+        ex.start(conn.on())?;
         let need = self.next(&mut conn, ex).await?;
         if let Need::Head(head) = need {
             return Ok((conn, head));
@@ -249,13 +257,15 @@ impl AsyncClient {
     /// something else: a head, body bytes, or its end.
     async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
         loop {
-            let (wait, io) = match ex.step(conn)? {
-                Need::Write(wait) => (wait, Io::Write(ex.request())),
-                Need::Read(wait) => (wait, Io::Read(conn.buf.spare())),
+            let now = clock::now();
+            let (until, io) = match ex.step(&mut conn.buf, now)? {
+                Need::Write { until } => (until, Io::Write(ex.request())),
+                Need::Read { until } => (until, Io::Read(conn.buf.spare())),
                 need => return Ok(need),
             };
-            let moved = within(wait, io.on(&mut conn.stream)).await;
-            ex.moved(&mut conn.buf, moved.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into())))?;
+            let moved = within(until.saturating_duration_since(now.at), io.on(&mut conn.stream)).await;
+            let moved = moved.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()));
+            ex.moved(&mut conn.buf, moved, clock::now())?;
         }
     }
 

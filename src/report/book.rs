@@ -10,7 +10,7 @@ use super::seed::{peer_output, seed_line, SeedSink};
 use crate::book::{Book, BookObserver, Pair, Script, Setting};
 use crate::demo::{Leg, LegObserver, PeerRun};
 use crate::download::{RunResult, Sink};
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 
 /// Prints the book's run as it goes.
 pub struct BookPrinter;

@@ -11,7 +11,7 @@ use crate::exam::baseline::Difference;
 use crate::exam::grade::Grade;
 use crate::exam::merge::MergeError;
 use crate::exam::{Case, Client, ExamReport, Run};
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 
 /// Prints the cases (and the clients found): what each server does and
 /// what a correct client ends with.

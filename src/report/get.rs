@@ -16,7 +16,7 @@
 //! The progress bar (indicatif) is drawn only when stdout is a terminal
 //! and `-v` is off. `--json` prints one JSON document instead of all this.
 
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
 

@@ -93,7 +93,7 @@ impl DemoObserver for DemoPrinter {
     }
 
     fn peer_started(&self, name: &str, line: &str) {
-        say!("\n$ {}    # --peer {name}", crate::http::wire::peer_text(line.as_bytes()));
+        say!("\n$ {}    # --peer {name}", crate::proto::text::peer_text(line.as_bytes()));
     }
 
     fn peer_ended(&self, run: &PeerRun) {
@@ -113,7 +113,7 @@ pub fn peer_output(run: &PeerRun) {
     let text = [run.stdout.text(), run.stderr.text()].join("\n");
     for line in text.lines().map(|l| l.trim_end_matches('\r').rsplit('\r').next().unwrap_or("")) {
         if !line.trim().is_empty() {
-            say!("{}", crate::http::wire::peer_text(line.as_bytes()));
+            say!("{}", crate::proto::text::peer_text(line.as_bytes()));
         }
     }
     if run.stdout.left_out() + run.stderr.left_out() > 0 {

@@ -2,7 +2,7 @@
 //! and the last line.
 
 use super::out::say;
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 use crate::server::{LogEntry, RequestLog, ServerConfig, Source};
 
 /// Tells what `flags serve` is serving (`flags` of them) and where; warns

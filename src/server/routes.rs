@@ -29,7 +29,7 @@ use super::files::{Content, DirSource};
 use super::stats::Stats;
 use super::{image, pages, timeline, timeline_page};
 use crate::countries::{self, catalog, CountryCode};
-use crate::http::wire::peer_text;
+use crate::proto::text::peer_text;
 
 type Resp = Response<Body>;
 

@@ -19,8 +19,8 @@
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use hyper::{Method, Request, StatusCode, Version};
 
-use crate::http::reason_phrase;
-use crate::http::wire::{agreed_length, has_token, keeps_alive};
+use crate::proto::syntax::reason_phrase;
+use crate::proto::syntax::{agreed_length, has_token, keeps_alive};
 
 /// The most fields a head may have before it is 431. One more than the
 /// routes' own limit, so that they see, and refuse, a head just over it.

@@ -26,10 +26,12 @@
 //! - **Retries** (`--retries`): only failures that may pass, see [`transient`].
 
 use std::io;
+use std::time::SystemTime;
 
-use super::error::{ContentError, FetchError};
+use super::error::{ContentError, FetchError, StreamFailure};
 use super::gif::{GifFault, GifWalk};
-use super::wire::{peer_text, Framing, Head};
+use super::text::peer_text;
+use super::wire::{Framing, Head};
 
 /// `--max-size`'s default: the largest flag is 36 KB.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 10;
@@ -47,15 +49,27 @@ pub enum Want {
 const MAX_METADATA: u64 = 64 << 10;
 
 /// Decides what a response's head means: `Ok` to read its body as the
-/// answer, or the error it is.
-pub fn check_head(head: &Head, framing: Framing, want: Want, max_size: u64) -> Result<(), FetchError> {
+/// answer, or the error it is. `wall` is when it came, on the wall clock
+/// (a `Retry-After` may be a date).
+pub fn check_head(
+    head: &Head,
+    framing: Framing,
+    want: Want,
+    max_size: u64,
+    wall: SystemTime,
+) -> Result<(), FetchError> {
     let status = head.status;
     match status {
         200 => {}
         404 => return Err(FetchError::NotFound),
         300..=399 => return Err(FetchError::Redirect { status, location: head.all("location").next().map(peer_text) }),
         201..=299 => return Err(FetchError::Unexpected { status }),
-        _ => return Err(FetchError::Http { status, retry_after: head.get("retry-after").and_then(parse_retry_after) }),
+        _ => {
+            return Err(FetchError::Http {
+                status,
+                retry_after: head.get("retry-after").and_then(|v| parse_retry_after(v, wall)),
+            })
+        }
     }
     let limit = limit(want, max_size);
     match framing {
@@ -91,15 +105,13 @@ pub fn human_size(bytes: u64) -> String {
 
 /// `Retry-After` in seconds: a number (RFC 9110 §10.2.3: `1*DIGIT`; one
 /// too large for 64 bits is as long as the largest, which the retry's cap
-/// then bounds, not ignored), or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<u64> {
+/// then bounds, not ignored), or an HTTP date, from `wall`.
+fn parse_retry_after(value: &str, wall: SystemTime) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(value.parse().unwrap_or(u64::MAX));
     }
-    httpdate::parse_http_date(value)
-        .ok()
-        .map(|when| when.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs()))
+    httpdate::parse_http_date(value).ok().map(|when| when.duration_since(wall).map_or(0, |d| d.as_secs()))
 }
 
 /// What a body turned out to be.
@@ -208,6 +220,24 @@ fn country(body: &[u8]) -> Result<String, FetchError> {
     }
 }
 
+/// How long requests may take, and how much a body may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole request, connection included.
+    pub timeout: std::time::Duration,
+    /// The longest wait for the next byte.
+    pub stall: std::time::Duration,
+    /// The largest body taken, in bytes (`--max-size`).
+    pub max_size: u64,
+}
+
+impl Limits {
+    /// `timeout` for both times, and the default size.
+    pub fn new(timeout: std::time::Duration) -> Self {
+        Limits { timeout, stall: timeout, max_size: DEFAULT_MAX_SIZE }
+    }
+}
+
 /// Whether a request that failed with `error` is sent once more on a new
 /// connection: only when its connection was `reused` from the pool and no
 /// byte of an answer had arrived (`answered` is false). A timeout is not
@@ -223,6 +253,34 @@ pub fn resend(reused: bool, answered: bool, error: io::ErrorKind) -> bool {
                 | io::ErrorKind::BrokenPipe
                 | io::ErrorKind::NotConnected
         )
+}
+
+/// How an HTTP/2 request goes once more ([`resend_h2`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// On a new connection: the server went away, and its connection is
+    /// forgotten first.
+    Elsewhere,
+    /// As the next request would go: on the same connection while it takes
+    /// streams, on a new one once it has closed.
+    Routed,
+}
+
+/// Whether an HTTP/2 request that failed with `error` goes once more, and
+/// how, on a connection that was `fresh` (opened for it) and is now
+/// `closed` or not. The server went away before taking the stream, or
+/// closed the connection as the request left (its idle timeout): on a new
+/// connection. The stream was refused before it was processed (the server
+/// takes fewer streams at once than were sent before its SETTINGS said
+/// so): on the same connection. A reused connection that closed under the
+/// request, for a reason other than a timeout: as routed, so on a new one.
+pub fn resend_h2(error: &FetchError, fresh: bool, closed: bool) -> Option<Again> {
+    match error {
+        FetchError::Stream(StreamFailure::GoneAway) => Some(Again::Elsewhere),
+        FetchError::Stream(StreamFailure::Refused) => Some(Again::Routed),
+        e if !fresh && closed && !e.is_timeout() => Some(Again::Routed),
+        _ => None,
+    }
 }
 
 /// True for failures worth another try with `--retries`: timeouts, resets,
@@ -251,7 +309,7 @@ mod tests {
     }
 
     fn check(status: u16, fields: &[(&str, &str)]) -> Result<(), FetchError> {
-        check_head(&head(status, fields), Framing::Length(10), Want::Gif, DEFAULT_MAX_SIZE)
+        check_head(&head(status, fields), Framing::Length(10), Want::Gif, DEFAULT_MAX_SIZE, SystemTime::now())
     }
 
     #[test]
@@ -274,7 +332,7 @@ mod tests {
             check(503, &[("retry-after", "2")]).unwrap_err().retry_after(),
             Some(std::time::Duration::from_secs(2))
         );
-        let big = check_head(&head(200, &[]), Framing::Length(1 << 30), Want::Gif, DEFAULT_MAX_SIZE);
+        let big = check_head(&head(200, &[]), Framing::Length(1 << 30), Want::Gif, DEFAULT_MAX_SIZE, SystemTime::now());
         assert_eq!(big.unwrap_err().to_string(), "body of 1073741824 bytes is over --max-size (256 KiB)");
     }
 

@@ -14,6 +14,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+use super::syntax::reason_phrase;
 use super::wire::WireError;
 
 /// Why a request gave no flag.
@@ -196,16 +197,6 @@ impl FetchError {
             FetchError::Http { retry_after: Some(s), .. } => Some(std::time::Duration::from_secs(*s)),
             _ => None,
         }
-    }
-}
-
-/// The reason phrase for a status, as Python's `http.HTTPStatus` spells it
-/// (the book prints `HTTP 418 - I'm a Teapot`).
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        418 => "I'm a Teapot",
-        429 => "Too Many Requests",
-        s => hyper::StatusCode::from_u16(s).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown"),
     }
 }
 

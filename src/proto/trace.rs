@@ -1,7 +1,9 @@
 //! When a request's steps happened, for the timelines (`download::timeline`).
 //!
 //! A [`Stamp`] is a reading of the machine's monotonic clock
-//! (`CLOCK_MONOTONIC`, through [`crate::os`]), in nanoseconds. Every process on the machine reads
+//! (`CLOCK_MONOTONIC`, through [`crate::os`]), in nanoseconds: read by
+//! `Stamp::now`, which the drivers' clock adds ([`crate::http::clock`]), as
+//! this layer reads no clock. Every process on the machine reads
 //! the same clock, so a process-pool worker's stamps line up with its
 //! parent's, and a stamp is a plain number that crosses as JSON. Taking one
 //! costs a few tens of nanoseconds (the vDSO, no system call).
@@ -10,28 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::os::{self, Clock};
-
 /// A moment, in ns on the monotonic clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Stamp(pub u64);
 
 impl Stamp {
-    /// Now.
-    pub fn now() -> Self {
-        Stamp(os::clock_ns(Clock::Monotonic))
-    }
-
     /// Milliseconds from `start` to this moment (negative if before).
     pub fn ms_since(self, start: Stamp) -> f64 {
         (self.0 as i128 - start.0 as i128) as f64 / 1e6
-    }
-
-    /// This moment on the wall clock (for files that want a date: HAR).
-    pub fn wall(self) -> std::time::SystemTime {
-        let ago = std::time::Duration::from_nanos(Stamp::now().0.saturating_sub(self.0));
-        let now = std::time::SystemTime::now();
-        now.checked_sub(ago).unwrap_or(now)
     }
 }
 

@@ -1,7 +1,9 @@
-//! HTTP/1.1 on the wire, without I/O: the bytes of a GET, and a [`Reader`]
-//! that turns the bytes of a response, as they arrive, into a head and the
-//! body's data. Both clients, blocking and async, drive the same reader, so
-//! they frame every response alike.
+//! The client's HTTP/1.1 on the wire, without I/O: the bytes of a GET, and
+//! a [`Reader`] that turns the bytes of a response, as they arrive, into a
+//! head and the body's data. Both clients, blocking and async, drive the
+//! same reader, so they frame every response alike. The rules the server
+//! reads requests by too (keep-alive, `Content-Length`) are
+//! [`super::syntax`]'s.
 //!
 //! Heads are parsed by `httparse`. Framing follows RFC 9112 §6.3, in
 //! [`framing`]: no body for 1xx, 204 and 304; a `Transfer-Encoding` whose
@@ -13,6 +15,8 @@
 
 use std::fmt::Write as _;
 
+use super::syntax::{agreed_length, keeps_alive, BadLength};
+use super::text::peer_text;
 use crate::ident::PRODUCT;
 
 /// The most header fields a response may have.
@@ -152,53 +156,6 @@ impl Head {
     }
 }
 
-/// True when `token` is one of the comma-separated options in `values`
-/// (a `Connection` header's), in any case.
-pub fn has_token<'a>(values: impl IntoIterator<Item = &'a [u8]>, token: &[u8]) -> bool {
-    values.into_iter().flat_map(|v| v.split(|&b| b == b',')).any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
-/// Whether a message of HTTP/1.`minor` whose `Connection` header has
-/// these values lets its connection carry another exchange (RFC 9112
-/// §9.3): HTTP/1.1 unless it says `close`, HTTP/1.0 only if it says
-/// `keep-alive`. The client asks it of answers, the server
-/// ([`crate::server::h1`]) of requests.
-pub fn keeps_alive<'a>(minor: u8, connection: impl IntoIterator<Item = &'a [u8]>) -> bool {
-    match minor {
-        0 => has_token(connection, b"keep-alive"),
-        _ => !has_token(connection, b"close"),
-    }
-}
-
-/// Why `Content-Length` values give no length.
-#[derive(Debug, PartialEq, Eq)]
-pub enum BadLength<'a> {
-    /// This value is not a number.
-    Invalid(&'a [u8]),
-    /// Two values differ.
-    Disagree,
-}
-
-/// The one length that every `Content-Length` value gives, lists included
-/// (RFC 9110 §8.6: repeated or listed values must all agree); `None` when
-/// there are none. Asked of answers by the client, of requests by the
-/// server.
-pub fn agreed_length<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<u64>, BadLength<'a>> {
-    let mut agreed = None;
-    for value in values.into_iter().flat_map(|v| v.split(|&b| b == b',')) {
-        let digits = value.trim_ascii();
-        let n = match std::str::from_utf8(digits).ok().and_then(|t| t.parse::<u64>().ok()) {
-            Some(n) if digits.iter().all(u8::is_ascii_digit) => n,
-            _ => return Err(BadLength::Invalid(digits)),
-        };
-        if agreed.is_some_and(|a| a != n) {
-            return Err(BadLength::Disagree);
-        }
-        agreed = Some(n);
-    }
-    Ok(agreed)
-}
-
 /// How a response's body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Framing {
@@ -253,44 +210,6 @@ pub fn framing(head: &Head) -> Result<Framing, WireError> {
         }
         Err(BadLength::Disagree) => Err(WireError::BadFraming("Content-Length values that disagree".into())),
     }
-}
-
-/// The most characters of a peer's text shown.
-const SHOWN_MAX: usize = 200;
-
-/// Text a peer sent (a header's value), made safe to show anywhere: a
-/// terminal, JSON, a log. Control characters (C0, DEL, and C1 such as
-/// U+009B, the 8-bit CSI that starts a terminal escape) and the invisible
-/// characters that format or reorder text (bidi overrides and isolates,
-/// zero-width marks) are written as `\u{..}`, bytes that are not UTF-8 as
-/// `\x..`, and it is cut at 200 characters with `…`. Every reason that
-/// quotes a server goes through here, so every output shows it alike;
-/// HTML and SVG escape markup on top.
-pub fn peer_text(bytes: &[u8]) -> String {
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-    };
-    let mut shown = String::new();
-    let mut count = 0;
-    for piece in bytes.utf8_chunks() {
-        for c in piece.valid().chars() {
-            if count == SHOWN_MAX {
-                shown.push('…');
-                return shown;
-            }
-            count += 1;
-            match hidden(c) {
-                true => shown.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                false => shown.push(c),
-            }
-        }
-        for b in piece.invalid() {
-            count += 1;
-            shown.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    shown
 }
 
 /// The request a GET sends.
@@ -624,19 +543,6 @@ mod tests {
         let (head, body) = read(folded, 3).unwrap();
         assert_eq!(body, b"hello");
         assert_eq!(head.get("x-note"), Some("a \tb"));
-    }
-
-    #[test]
-    fn a_peers_text_is_shown_escaped_and_bounded() {
-        assert_eq!(peer_text(b"image/gif"), "image/gif");
-        assert_eq!(peer_text("a\u{9b}31mb".as_bytes()), "a\\u{9b}31mb", "the 8-bit CSI");
-        assert_eq!(peer_text("\u{202e}fig.exe".as_bytes()), "\\u{202e}fig.exe", "right-to-left override");
-        assert_eq!(peer_text(b"\x1b[2J\r\n"), "\\u{1b}[2J\\u{d}\\u{a}");
-        assert_eq!(peer_text(b"caf\xe9"), "caf\\xe9");
-        assert_eq!(peer_text("<script>".as_bytes()), "<script>", "markup is for HTML to escape");
-        let long = peer_text(&[b'a'; 1000]);
-        assert_eq!(long.chars().count(), 201);
-        assert!(long.ends_with('…'));
     }
 
     #[test]
