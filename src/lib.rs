@@ -31,7 +31,7 @@
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`shell`] | commands run for the commands above: words quoted for `sh`, a command a user names (`--peer`), one process run and measured |
-//! | [`signals`] | Ctrl-C, SIGTERM and SIGHUP: the first stops cleanly, the second (or SIGQUIT) at once; SIGUSR1 and SIGALRM end nothing |
+//! | [`shutdown`] | the one way a command is stopped, a [`Shutdown`](shutdown::Shutdown) every command takes: its first step stops cleanly, its second aborts; the signals that drive it (Ctrl-C, SIGTERM and SIGHUP stop, a second one or SIGQUIT aborts; SIGUSR1 and SIGALRM end nothing) |
 //! | [`waterfall`] | a run's timelines drawn (SVG, HTML, Unicode blocks for the terminal) and listed (Trace Event for Perfetto, HAR 1.2 for a browser's network panel), the form chosen by the file's name |
 //! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
 //! | [`ident`] | how `flags` names itself on the wire |
@@ -56,7 +56,7 @@ pub mod save;
 pub mod served;
 pub mod server;
 pub mod shell;
-pub mod signals;
+pub mod shutdown;
 pub mod waterfall;
 pub mod work;
 

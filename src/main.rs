@@ -13,10 +13,9 @@ use flags::bench::BenchConfig;
 use flags::book::{BookConfig, BookError};
 use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig, VerdictRun};
 use flags::demo::DemoConfig;
-use flags::download::Sink;
 use flags::get::GetConfig;
 use flags::report;
-use flags::signals::{exit_status, Signals, Stop};
+use flags::shutdown::{exit_status, Shutdown, Signals};
 use flags::{demo, server};
 
 fn main() -> ExitCode {
@@ -35,13 +34,18 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::try_parse().unwrap_or_else(|e| with_usage(e, &std::env::args().nth(1).unwrap_or_default()).exit());
+    let shutdown = Arc::new(Shutdown::default());
+    // The first SIGINT, SIGTERM or SIGHUP stops the command cleanly, and it
+    // exits 130, 143 or 129; a second one, or SIGQUIT, aborts it and quits
+    // now, leaving no file (see `flags::shutdown`).
+    let watched = |signals: Signals| signals.watch(Arc::clone(&shutdown)).map(|()| &shutdown);
     let result = match cli.command {
-        None => demo_command(valid("demo", DemoConfig::try_from(DemoArgs::default_run())), signals),
-        Some(Command::Demo(args)) => demo_command(valid("demo", DemoConfig::try_from(args)), signals),
-        Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
-        Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
-        Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
-        Some(Command::Book(args)) => book_command(&valid("book", BookConfig::try_from(args)), signals),
+        None => demo_command(valid("demo", DemoConfig::try_from(DemoArgs::default_run())), watched(signals)),
+        Some(Command::Demo(args)) => demo_command(valid("demo", DemoConfig::try_from(args)), watched(signals)),
+        Some(Command::Get(args)) => get_command(&valid("get", GetConfig::try_from(args)), watched(signals)),
+        Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), watched(signals)),
+        Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), watched(signals)),
+        Some(Command::Book(args)) => book_command(&valid("book", BookConfig::try_from(args)), watched(signals)),
         Some(Command::Exam(mut args)) => match args.command.take() {
             Some(ExamCommand::Merge(args)) => merge_command(valid("exam merge", MergeRun::try_from(args))),
             Some(ExamCommand::Verdict(args)) => {
@@ -49,7 +53,7 @@ fn main() -> ExitCode {
                 report::exam::verdict(&flags::exam::outside::grade(&run.run()), run.json);
                 Ok(ExitCode::SUCCESS)
             }
-            None => exam_command(valid("exam", ExamRun::try_from(args)), signals),
+            None => exam_command(valid("exam", ExamRun::try_from(args)), signals, &shutdown),
         },
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -106,64 +110,26 @@ fn with_usage(e: clap::Error, sub: &str) -> clap::Error {
     e
 }
 
-fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
-    // First Ctrl-C, SIGTERM or SIGHUP: stop, report, exit 130, 143 or 129.
-    // Second, or SIGQUIT: remove the temporary files, end the workers, and
-    // quit now (SIGQUIT: 131).
-    let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
-    let first = match signals.watch(
-        move |_| stop.cancel(),
-        move |signal| {
-            let _held = abort.abort();
-            std::process::exit(exit_status(signal).into());
-        },
-    ) {
-        Ok(first) => first,
-        Err(e) => {
-            eprintln!("flags: cannot watch for Ctrl-C: {e}");
-            return ExitCode::from(1);
-        }
-    };
+fn get_command(config: &GetConfig, shutdown: std::io::Result<&Arc<Shutdown>>) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown?;
     // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
-    if config.job.trust.insecure {
-        report::get::insecure_warning();
-    }
-    let stdout_gone = Arc::clone(&config.cancel);
-    report::out::on_closed(move || stdout_gone.cancel());
-    let sink: Arc<dyn Sink> = match config.json {
-        true => Arc::new(report::get::JsonSink),
-        false => {
-            report::get::initial_report(config);
-            Arc::new(report::get::GetSink::new(config.codes.len(), config.verbose))
-        }
-    };
-    let outcome = flags::get::run(config, sink);
-    match config.json {
-        true => report::get::json_report(&outcome),
-        false => report::get::final_report(&outcome, config.label, config.verbose),
-    }
-    if let Some(path) = &config.timeline {
-        if let Err(e) = flags::get::write_timeline(&outcome, path) {
-            report::get::timeline_failed(path, &e);
-            return ExitCode::from(1);
-        }
-        report::get::timeline_written(path);
-    }
-    match first.get() {
+    let stdout_gone = Arc::clone(shutdown);
+    report::out::on_closed(move || stdout_gone.stop());
+    let outcome = flags::get::run(config, &report::get::Printer, shutdown)?;
+    Ok(match shutdown.signal() {
         Some(signal) => ExitCode::from(exit_status(signal)),
         None if outcome.failed() => ExitCode::from(1),
         None => ExitCode::SUCCESS,
-    }
+    })
 }
 
-fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+fn demo_command(config: DemoConfig, shutdown: std::io::Result<&Arc<Shutdown>>) -> anyhow::Result<ExitCode> {
     // First Ctrl-C, SIGTERM or SIGHUP: the run in progress is cancelled (a
     // peer's process group stopped), the styles done so far are tabled,
     // exit 130, 143 or 129. Second, or SIGQUIT: quit now, leaving no file.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
-    let demo = demo::run(&config, &report::DemoPrinter, &stop)?;
-    if let Some(signal) = first.get() {
+    let shutdown = shutdown?;
+    let demo = demo::run(&config, &report::DemoPrinter, shutdown)?;
+    if let Some(signal) = shutdown.signal() {
         report::seed::demo_interrupted(&demo);
         return Ok(ExitCode::from(exit_status(signal)));
     }
@@ -173,12 +139,11 @@ fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+fn book_command(config: &BookConfig, shutdown: std::io::Result<&Arc<Shutdown>>) -> anyhow::Result<ExitCode> {
     // As the demo: the first signal ends the run in progress and tables
     // the pairs done; a second quits now, the temporary copies removed.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
-    let book = match flags::book::run(config, &report::book::BookPrinter, &stop) {
+    let shutdown = shutdown?;
+    let book = match flags::book::run(config, &report::book::BookPrinter, shutdown) {
         Ok(book) => book,
         // A folder that holds no chapter, or a script that is not one of
         // it: a usage error.
@@ -194,13 +159,13 @@ fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCod
         )
         .exit(),
         // Stopped before any script ran (asking Python, say): a stop.
-        Err(_) if first.get().is_some() => {
+        Err(_) if shutdown.signal().is_some() => {
             report::book::stopped_early();
-            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
+            return Ok(ExitCode::from(exit_status(shutdown.signal().unwrap_or(libc::SIGINT))));
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(signal) = first.get() {
+    if let Some(signal) = shutdown.signal() {
         report::book::interrupted(&book);
         return Ok(ExitCode::from(exit_status(signal)));
     }
@@ -211,15 +176,25 @@ fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCod
     Ok(ExitCode::from(if book.all_well() { 0 } else { 1 }))
 }
 
-fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+fn serve_command(mut config: ServeConfig, shutdown: std::io::Result<&Arc<Shutdown>>) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown?;
     if let Some(case) = config.scenario {
-        return scenario_command(case, config.addr, config.record.as_deref(), signals);
+        return scenario_command(case, config.addr, config.record.as_deref(), shutdown);
     }
     if config.verbose {
         config.server.log = Some(report::serve::server_log());
     }
     if let Some(source) = &config.tls {
-        config.server.tls = Some(server::tls::setup(source)?);
+        // The made CA file goes when the server does (its key goes with it),
+        // or at once on an abort.
+        let tls = shutdown.holding(|| {
+            let tls = server::tls::setup(source)?;
+            if let Some(ca) = &tls.ca_file {
+                shutdown.scratch(ca);
+            }
+            Ok::<_, server::tls::TlsSetupError>(tls)
+        })?;
+        config.server.tls = Some(tls);
     }
     let running = match server::spawn(config.server.clone(), config.addr) {
         Ok(running) => running,
@@ -242,25 +217,12 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     // requests in flight finish (within the grace period), then writes the
     // timeline; a second one, or SIGQUIT, quits now with no file left.
     let stop = running.stop_handle();
-    // The made CA file goes when the server does (its key goes with it).
-    let ca_file = config.server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()).map(|ca| ca.to_path_buf());
-    let remove_ca = move || {
-        if let Some(ca) = &ca_file {
-            let _ = std::fs::remove_file(ca);
-        }
-    };
-    let quit = {
-        let remove_ca = remove_ca.clone();
-        move |signal| {
-            remove_ca();
-            std::process::exit(exit_status(signal).into())
-        }
-    };
-    signals.watch(move |_| stop.graceful(), quit)?;
     let record = Arc::clone(running.stats().timeline());
     let running_addr = running.addr();
-    let waited = running.wait();
-    remove_ca();
+    let waited = shutdown.step(move || stop.graceful(), || {}, || running.wait());
+    if let Some(ca) = config.server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()) {
+        let _ = std::fs::remove_file(ca.to_path_buf());
+    }
     // A timeline that cannot be written is a failure, as for `flags get`.
     let mut status = ExitCode::SUCCESS;
     if let Some(path) = &config.timeline {
@@ -278,25 +240,24 @@ fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<Ex
     Ok(status)
 }
 
-fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {
+fn bench_command(config: &BenchConfig, shutdown: std::io::Result<&Arc<Shutdown>>) -> anyhow::Result<ExitCode> {
     // First Ctrl-C, SIGTERM or SIGHUP: the process group being measured gets
     // SIGINT (SIGKILL after a grace period), the bench removes its scratch
     // folders and server and exits 130, 143 or 129. Second, or SIGQUIT: the
     // same at once.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
+    let shutdown = shutdown?;
     let out = flags::bench::OutDir::make(config)?;
     if out.made() {
-        stop.scratch(&out.path);
+        shutdown.scratch(&out.path);
     }
-    let results = match flags::bench::run(config, &report::bench::Printer, &stop) {
+    let results = match flags::bench::run(config, &report::bench::Printer, shutdown) {
         Ok(results) => {
-            stop.keep(&out.path);
+            shutdown.keep(&out.path);
             results
         }
         Err(e) => {
             out.discard();
-            return match first.get() {
+            return match shutdown.signal() {
                 Some(signal) => {
                     report::bench::interrupted();
                     Ok(ExitCode::from(exit_status(signal)))
@@ -327,7 +288,7 @@ fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
 /// `flags exam`: the listing, or every run, then the grid or the JSON, and
 /// the files asked for. Exit 1 when a client failed a case or a control,
 /// or, with --expect, when a verdict differs from the baseline.
-fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
+fn exam_command(run: ExamRun, signals: Signals, shutdown: &Arc<Shutdown>) -> anyhow::Result<ExitCode> {
     use flags::exam::{self, ExamError};
     if run.list {
         report::exam::list(&run.exam.cases, &run.exam.clients, run.outputs.json);
@@ -336,22 +297,15 @@ fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
     // First Ctrl-C, SIGTERM or SIGHUP: every client's group is killed, no
     // run starts, the scratch folder goes. Second, or SIGQUIT: the same, at
     // once, and quit.
-    let (cancel, live) = (Arc::clone(&run.exam.cancel), Arc::clone(&run.exam.live));
-    let first = signals.watch(
-        move |_| cancel.store(true, std::sync::atomic::Ordering::SeqCst),
-        move |signal| {
-            live.abort();
-            std::process::exit(exit_status(signal).into())
-        },
-    )?;
+    signals.watch(Arc::clone(shutdown))?;
     let progress = report::exam::ExamProgress::new(run.exam.cases.len() * run.exam.clients.len());
-    let result = exam::run(&run.exam, &|r, done, total| progress.ran(r, done, total));
+    let result = exam::run(&run.exam, &progress, shutdown);
     progress.finish();
     let report = match result {
         Ok(report) => report,
         Err(ExamError::Interrupted) => {
             report::exam::interrupted();
-            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
+            return Ok(ExitCode::from(exit_status(shutdown.signal().unwrap_or(libc::SIGINT))));
         }
         Err(e) => return Err(e.into()),
     };
@@ -417,27 +371,20 @@ fn scenario_command(
     case: &'static flags::exam::Case,
     addr: std::net::SocketAddr,
     record: Option<&std::path::Path>,
-    signals: Signals,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<ExitCode> {
     use flags::exam::{certs::Certs, outside, stage::Stage};
     let certs = Certs::make().map_err(anyhow::Error::msg)?;
-    let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
-    std::fs::write(ca.path(), &certs.ca_pem)?;
+    // An abort removes the CA file, made and registered as one step.
+    let ca = shutdown.holding(|| {
+        let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
+        shutdown.scratch(ca.path());
+        std::fs::write(ca.path(), &certs.ca_pem).map(|()| ca)
+    })?;
     let mark = outside::scenario_stamp();
     let stage = Stage::start_on(case, &certs, addr, mark.clone()).map_err(|e| bind_error(e, addr))?;
     report::serve::scenario(case, &stage, ca.path());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let ca_path = ca.path().to_path_buf();
-    let first = signals.watch(
-        move |_| {
-            let _ = tx.send(());
-        },
-        move |signal| {
-            let _ = std::fs::remove_file(&ca_path);
-            std::process::exit(exit_status(signal).into())
-        },
-    )?;
-    let _ = rx.recv();
+    shutdown.wait();
     let other_port = stage.other.port();
     let saw = stage.stop();
     report::serve::scenario_log(&saw);
@@ -446,5 +393,5 @@ fn scenario_command(
         flags::save::write_output(path, &serde_json::to_vec_pretty(&record)?)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))))
+    Ok(ExitCode::from(exit_status(shutdown.signal().unwrap_or(libc::SIGINT))))
 }

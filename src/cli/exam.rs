@@ -4,8 +4,6 @@
 //! the exam, to grade.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -279,14 +277,7 @@ impl TryFrom<ExamArgs> for ExamRun {
             return Err(invalid("--clients <NAMES>", a.clients.unwrap_or_default(), "no client to grade"));
         }
         let outputs = Outputs::try_from(a.outputs)?;
-        let exam = ExamConfig {
-            cases,
-            clients,
-            deadline: a.deadline,
-            jobs: a.jobs as usize,
-            cancel: Arc::new(AtomicBool::new(false)),
-            live: Arc::default(),
-        };
+        let exam = ExamConfig { cases, clients, deadline: a.deadline, jobs: a.jobs as usize };
         Ok(ExamRun { list: a.list, exam, outputs })
     }
 }

@@ -14,7 +14,7 @@ use crate::bench::workload::Workload;
 use crate::bench::BenchConfig;
 use crate::countries::{CodeArg, Selection};
 use crate::demo::DemoConfig;
-use crate::download::{Cancel, Job, Mode};
+use crate::download::{Job, Mode};
 use crate::get::{default_concurrency, GetConfig, MAX_CONCURRENCY};
 use crate::http::{BaseUrl, Protocol, Trust};
 use crate::save;
@@ -278,16 +278,7 @@ impl TryFrom<GetArgs> for GetConfig {
             protocol,
             work,
         };
-        Ok(GetConfig {
-            codes,
-            label,
-            mode: a.mode,
-            cancel: Cancel::new(&job.dest),
-            job,
-            verbose: a.verbose,
-            json: a.json,
-            timeline: a.timeline,
-        })
+        Ok(GetConfig { codes, label, mode: a.mode, job, verbose: a.verbose, json: a.json, timeline: a.timeline })
     }
 }
 

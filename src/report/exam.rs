@@ -87,10 +87,17 @@ impl ExamProgress {
         }
     }
 
+    /// The bar cleared, once the runs are over.
     pub fn finish(&self) {
         if let ExamProgress::Bar(bar) = self {
             bar.finish_and_clear();
         }
+    }
+}
+
+impl crate::exam::ExamObserver for ExamProgress {
+    fn ran(&self, run: &Run, done: usize, total: usize) {
+        ExamProgress::ran(self, run, done, total);
     }
 }
 
