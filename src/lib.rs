@@ -6,17 +6,22 @@
 //!
 //! Data flows one way: codes -> a style's `download_many` -> one outcome
 //! per code -> a value the caller gets back. The library never prints: its
-//! commands ([`get`], [`demo`], [`bench`](mod@bench), [`server`]) return
-//! values and tell their progress to an observer the caller passes in. The
-//! binary (`src/main.rs`, the command layer) passes the printers of
-//! [`report`], the one module that prints. No module imports a module that
+//! commands ([`get`], [`demo`], [`bench`](mod@bench), [`book`], [`exam`],
+//! and `flags serve` in [`cli::serve`]) are run the same way, `run(&config,
+//! &observer, &shutdown)`: a configuration with no runtime handle in it, an
+//! observer told of the progress and the end, and the one
+//! [`Shutdown`](shutdown::Shutdown) that stops them. They return values,
+//! and how they ended ([`cli::Exit`]). The binary (`src/main.rs`, under a
+//! hundred lines) parses, hands the signals to the Shutdown, passes the
+//! printers of [`report`], the one module that prints, and maps the end to
+//! an exit status. No module imports a module that
 //! imports it back, file by file and between the top-level modules below:
 //! what two of them share lives in a third below both (`tests/it/layout.rs`
 //! checks).
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`cli`] | command-line arguments and the validated configurations they become |
+//! | [`cli`] | command-line arguments, the validated configuration of each command they become (a file a command), how a command ended ([`Exit`](cli::Exit)); `flags serve` and the exam's outputs run as the binary runs them |
 //! | [`countries`] | [`CountryCode`](countries::CountryCode), POP20, the catalog of 194 flags, code expansion (`b`, `-a`, `-e`, `-l`) |
 //! | [`get`] | `flags get`: the flags2/flags3 downloader, returning a [`GetReport`](get::GetReport) |
 //! | [`demo`] | the chapter's experiment against the embedded server (`flags` alone), and part two: CPU work under the model GIL |

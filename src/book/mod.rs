@@ -40,10 +40,34 @@ use crate::demo::{DemoConfig, Leg};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Shutdown;
 
-/// Runs the chapter's scripts (or the one named), each beside its style.
-/// When `shutdown` is stopped, the run in progress is ended and the pairs done
-/// so far are returned.
+/// Runs the chapter's scripts (or the one named), each beside its style,
+/// then writes the page of their waterfalls, telling `observer` all
+/// along. When `shutdown` is stopped, the run in progress is ended, and
+/// the observer is told of the pairs done so far.
 pub fn run(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdown) -> Result<Book, BookError> {
+    let book = match run_pairs(config, observer, shutdown) {
+        Ok(book) => book,
+        Err(e @ (BookError::Chapter(_) | BookError::NoArgs { .. })) => return Err(e),
+        // Stopped before any script ran (asking Python, say): a stop.
+        Err(e) if shutdown.signal().is_some() => {
+            observer.stopped_early();
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if shutdown.signal().is_some() {
+        observer.interrupted(&book);
+        return Ok(book);
+    }
+    let written =
+        page::write_timeline(&book, &config.timeline).map(|()| config.timeline.as_path()).map_err(|e| e.to_string());
+    observer.ended(&book, written);
+    Ok(book)
+}
+
+/// The scripts and their styles, each pair run in turn until `shutdown` is
+/// stopped.
+fn run_pairs(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdown) -> Result<Book, BookError> {
     let chapter = chapter::find(&config.path)?;
     let scripts = chapter.pick(config.script.as_deref())?;
     if let Some(s) = scripts.iter().find(|s| !s.takes_args() && !config.args.is_empty()) {

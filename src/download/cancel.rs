@@ -22,9 +22,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::http::Sockets;
+use crate::save::{Gate, GateState};
 #[cfg(doc)]
 use crate::shutdown::Shutdown;
-use crate::save::{Gate, GateState};
 
 type Hook = Box<dyn Fn() + Send + Sync>;
 

@@ -43,7 +43,7 @@ pub trait ExamObserver: Sync {
     fn ran(&self, run: &Run, done: usize, total: usize);
 }
 
-/// Why an exam could not run.
+/// Why an exam could not run, or its files could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ExamError {
     #[error("{0}")]
@@ -52,6 +52,9 @@ pub enum ExamError {
     Scratch(std::io::Error),
     #[error("interrupted")]
     Interrupted,
+    /// The report was made, but a file of it could not be written.
+    #[error("cannot write {}: {error}", .path.display())]
+    Write { path: std::path::PathBuf, error: std::io::Error },
 }
 
 /// Runs the controls, then every case of `config` with every client that
