@@ -71,14 +71,14 @@ fn run(command: Command, signals: Signals, shutdown: &Arc<Shutdown>) -> anyhow::
         }
         Command::Exam(mut args) => match args.command.take() {
             Some(ExamCommand::Merge(args)) => {
-                valid("exam merge", cli::MergeRun::try_from(args)).run(&report::exam::Printer)?
+                cli::exam::merge(&valid("exam merge", args.try_into()), &report::exam::Printer)?
             }
             Some(ExamCommand::Verdict(args)) => {
-                valid("exam verdict", cli::VerdictRun::try_from(args)).grade(&report::exam::Printer)
+                cli::exam::verdict(&valid("exam verdict", args.try_into()), &report::exam::Printer)
             }
             None => match valid("exam", cli::ExamRun::try_from(args)) {
-                run if run.list => run.run(&report::exam::Printer, shutdown)?,
-                run => run.run(&report::exam::Printer, watched(signals)?)?,
+                config if config.list => cli::exam::run(&config, &report::exam::Printer, shutdown)?,
+                config => cli::exam::run(&config, &report::exam::Printer, watched(signals)?)?,
             },
         },
         Command::Completions { shell } => printed(&cli::completions(shell)),

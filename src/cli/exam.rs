@@ -1,10 +1,9 @@
 //! `flags exam`'s arguments and the configurations they become: an exam to
 //! run, or (`flags exam merge`) reports to merge, both ending in the same
 //! outputs ([`Outputs`]); or (`flags exam verdict`) one run made outside
-//! the exam, to grade. Each is run here as the binary runs it
-//! ([`ExamRun::run`], [`MergeRun::run`], [`VerdictRun::grade`]), what a
-//! person sees and the files' contents coming from the caller's
-//! [`ExamPrinter`].
+//! the exam, to grade. Each is run here as the binary runs it ([`run`],
+//! [`merge()`], [`verdict`]), what a person sees and the files' contents
+//! coming from the caller's [`ExamPrinter`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -322,52 +321,46 @@ pub trait ExamProgress: ExamObserver {
     fn finish(&self);
 }
 
-impl ExamRun {
-    /// `flags exam`: the listing, or every run, then the grid or the JSON,
-    /// and the files asked for. A stop kills every client and starts no
-    /// run; the scratch folder goes. Fails when a client failed a case or
-    /// a control, or, with a baseline, when a verdict differs from it.
-    pub fn run(&self, printer: &dyn ExamPrinter, shutdown: &Shutdown) -> Result<Exit, ExamError> {
-        if self.list {
-            printer.list(&self.exam.cases, &self.exam.clients, self.outputs.json);
-            return Ok(Exit::Success);
+/// `flags exam`: the listing, or every run, then the grid or the JSON, and
+/// the files asked for. A stop kills every client and starts no run; the
+/// scratch folder goes. Fails when a client failed a case or a control,
+/// or, with a baseline, when a verdict differs from it.
+pub fn run(config: &ExamRun, printer: &dyn ExamPrinter, shutdown: &Shutdown) -> Result<Exit, ExamError> {
+    if config.list {
+        printer.list(&config.exam.cases, &config.exam.clients, config.outputs.json);
+        return Ok(Exit::Success);
+    }
+    let progress = printer.progress(config.exam.cases.len() * config.exam.clients.len());
+    let result = exam::run(&config.exam, &*progress, shutdown);
+    progress.finish();
+    match result {
+        Ok(report) => deliver(&report, &config.outputs, printer),
+        Err(ExamError::Interrupted) => {
+            printer.interrupted();
+            Ok(Exit::Stopped)
         }
-        let progress = printer.progress(self.exam.cases.len() * self.exam.clients.len());
-        let result = exam::run(&self.exam, &*progress, shutdown);
-        progress.finish();
-        match result {
-            Ok(report) => deliver(&report, &self.outputs, printer),
-            Err(ExamError::Interrupted) => {
-                printer.interrupted();
-                Ok(Exit::Stopped)
-            }
-            Err(e) => Err(e),
+        Err(e) => Err(e),
+    }
+}
+
+/// `flags exam merge`: the reports read and merged, then the same outputs
+/// as an exam's. Unusable when a report cannot be read or the reports do
+/// not fit together.
+pub fn merge(config: &MergeRun, printer: &dyn ExamPrinter) -> Result<Exit, ExamError> {
+    let reports = config.reports.iter().map(|path| Ok((path.display().to_string(), merge::read(path)?)));
+    match reports.collect::<Result<Vec<_>, _>>().and_then(merge::merge) {
+        Ok(report) => deliver(&report, &config.outputs, printer),
+        Err(e) => {
+            printer.not_merged(&e);
+            Ok(Exit::Unusable)
         }
     }
 }
 
-impl MergeRun {
-    /// `flags exam merge`: the reports read and merged, then the same
-    /// outputs as an exam's. Unusable when a report cannot be read or the
-    /// reports do not fit together.
-    pub fn run(&self, printer: &dyn ExamPrinter) -> Result<Exit, ExamError> {
-        let reports = self.reports.iter().map(|path| Ok((path.display().to_string(), merge::read(path)?)));
-        match reports.collect::<Result<Vec<_>, _>>().and_then(merge::merge) {
-            Ok(report) => deliver(&report, &self.outputs, printer),
-            Err(e) => {
-                printer.not_merged(&e);
-                Ok(Exit::Unusable)
-            }
-        }
-    }
-}
-
-impl VerdictRun {
-    /// `flags exam verdict`: the run graded, whatever its grade.
-    pub fn grade(&self, printer: &dyn ExamPrinter) -> Exit {
-        printer.verdict(&exam::outside::grade(&self.run()), self.json);
-        Exit::Success
-    }
+/// `flags exam verdict`: the run graded, whatever its grade.
+pub fn verdict(config: &VerdictRun, printer: &dyn ExamPrinter) -> Exit {
+    printer.verdict(&exam::outside::grade(&config.run()), config.json);
+    Exit::Success
 }
 
 /// Shows the report (grid or JSON), writes the files asked for, holds the

@@ -10,15 +10,15 @@
 //! configurations hold no runtime handle: every command takes its stop as
 //! a [`Shutdown`](crate::shutdown::Shutdown) beside its configuration and its observer. Where a
 //! command's own module is not the place for its outputs (the server's,
-//! the exam's files), its file here runs it as the binary does: [`serve`]
-//! and [`ExamRun::run`].
+//! the exam's files), its file here runs it as the binary does:
+//! [`serve::run`] and [`exam::run`].
 
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod bench;
 mod book;
 mod demo;
-mod exam;
+pub mod exam;
 mod exit;
 mod get;
 mod parse;
