@@ -39,3 +39,23 @@ impl Exit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_makes_any_end_a_stop_and_only_a_signal_does() {
+        let quiet = Shutdown::default();
+        assert!(matches!(Exit::after(&quiet, false), Exit::Success));
+        assert!(matches!(Exit::after(&quiet, true), Exit::Failure));
+        assert!(matches!(Exit::stopped_or("broken", &quiet), Err("broken")));
+        // Stopped by a closed stdout, say: no signal, so no stop status.
+        quiet.stop();
+        assert!(matches!(Exit::after(&quiet, true), Exit::Failure));
+        let signalled = Shutdown::default();
+        signalled.stop_by(libc::SIGTERM);
+        assert!(matches!(Exit::after(&signalled, true), Exit::Stopped));
+        assert!(matches!(Exit::stopped_or("broken", &signalled), Ok(Exit::Stopped)));
+    }
+}
