@@ -14,10 +14,9 @@
 //! and how they ended ([`cli::Exit`]). The binary (`src/main.rs`, under a
 //! hundred lines) parses, hands the signals to the Shutdown, passes the
 //! printers of [`report`], the one module that prints, and maps the end to
-//! an exit status. No module imports a module that
-//! imports it back, file by file and between the top-level modules below:
-//! what two of them share lives in a third below both (`tests/it/layout.rs`
-//! checks).
+//! an exit status. No module imports a module that imports it back, file
+//! by file and between the top-level modules below: what two of them share
+//! lives in a third below both (`tests/it/layout.rs` checks).
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -28,7 +27,7 @@
 //! | [`bench`](mod@bench) | `flags bench`: workloads, process measurements, peers, JSON and SVG |
 //! | [`book`] | `flags book`: the book's own scripts, from the reader's checkout, each beside the style that does the same |
 //! | [`exam`] | `flags exam`: the catalog of misbehaving servers and the controls, their stages, each run watched (its cgroup or session), the grader, the report card as data, baselines and merges |
-//! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, stopping a run |
+//! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, a run's `Cancel` (sockets and destination gate, driven by the Shutdown) |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
 //! | [`save`] | file names, and files that are complete or absent |
