@@ -113,9 +113,9 @@ impl Shutdown {
     /// ended by its `abort` hook, then the scratch is removed. Waits for a
     /// [`Shutdown::holding`] in progress first.
     pub fn abort(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
         let _held = self.hold.lock().unwrap_or_else(|e| e.into_inner());
         let steps = self.steps();
-        self.stopped.store(true, Ordering::SeqCst);
         for (_, _, abort) in &steps.running {
             abort();
         }
@@ -172,9 +172,15 @@ impl Shutdown {
             steps.running.push((id, Box::new(stop), Box::new(abort)));
             id
         };
-        let done = work();
-        self.steps().running.retain(|(i, ..)| *i != id);
-        done
+        // The step ends with `work`, even when `work` panics.
+        struct Ends<'a>(&'a Shutdown, u64);
+        impl Drop for Ends<'_> {
+            fn drop(&mut self) {
+                self.0.steps().running.retain(|(i, ..)| *i != self.1);
+            }
+        }
+        let _ends = Ends(self, id);
+        work()
     }
 
     fn steps(&self) -> MutexGuard<'_, Steps> {
@@ -284,6 +290,33 @@ mod tests {
         assert_eq!(stops.load(Ordering::SeqCst), 3, "a step after the stop is stopped at once");
         shutdown.stop_by(2);
         assert_eq!(shutdown.signal(), Some(15), "the first signal is kept");
+        shutdown.wait();
+    }
+
+    #[test]
+    fn an_abort_waits_for_what_is_being_made_and_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let shutdown = Arc::new(Shutdown::default());
+        let (made, aborting) = std::sync::mpsc::channel();
+        let aborter = {
+            let shutdown = Arc::clone(&shutdown);
+            std::thread::spawn(move || {
+                aborting.recv().unwrap();
+                shutdown.abort();
+            })
+        };
+        shutdown.holding(|| {
+            std::fs::write(&ca, b"a key").unwrap();
+            // The abort comes now, while the file is not yet scratch.
+            made.send(()).unwrap();
+            while !shutdown.is_stopped() {
+                std::thread::yield_now();
+            }
+            shutdown.scratch(&ca);
+        });
+        aborter.join().unwrap();
+        assert!(!ca.exists(), "the abort waited, then removed it");
         shutdown.wait();
     }
 
