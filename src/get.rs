@@ -1,7 +1,8 @@
 //! `flags get`: the book's flags2/flags3 downloader. Takes a validated
-//! [`GetConfig`], runs one style over the codes with the caller's sink (the
-//! binary passes one that shows progress), and returns a [`GetReport`] that
-//! accounts for every code once. It prints nothing.
+//! [`GetConfig`], runs one style over the codes, telling the caller's
+//! [`GetObserver`] (the binary passes one that shows progress and the
+//! book's report), writes the `--timeline` file, and returns a
+//! [`GetReport`] that accounts for every code once. It prints nothing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,8 +10,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::countries::CountryCode;
-use crate::download::{self, Cancel, Job, Mode, Outcome, Sink, TimelineMs};
+use crate::download::{self, Job, Mode, Outcome, Sink, TimelineMs};
 use crate::server::Label;
+use crate::shutdown::Shutdown;
 
 /// Most concurrent requests `-m` accepts.
 pub const MAX_CONCURRENCY: usize = 1000;
@@ -43,8 +45,6 @@ pub struct GetConfig {
     pub mode: Mode,
     pub verbose: bool,
     pub json: bool,
-    /// Stops the run (the binary calls it on Ctrl-C and SIGTERM).
-    pub cancel: Arc<Cancel>,
     /// Where to write the waterfall (`--timeline`).
     pub timeline: Option<PathBuf>,
 }
@@ -161,10 +161,42 @@ pub fn server_name(label: Option<Label>) -> String {
     label.map_or_else(|| "URL".to_string(), |l| l.name().to_string())
 }
 
+/// What `flags get` tells as it goes.
+pub trait GetObserver {
+    /// The run starts: the sink told of each code as it ends.
+    fn started(&self, config: &GetConfig) -> Arc<dyn Sink>;
+    /// Every code is accounted for (some cancelled, after a stop).
+    fn ended(&self, config: &GetConfig, report: &GetReport);
+    /// The `--timeline` file is written.
+    fn timeline_written(&self, path: &std::path::Path);
+}
+
+/// Why `flags get` failed as a whole (a code that fails is in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    /// The run was reported, but its `--timeline` file could not be written.
+    #[error("cannot write the timeline {}: {error}", .path.display())]
+    Timeline { path: PathBuf, error: std::io::Error },
+}
+
+/// Runs the download as a step of `shutdown` (a stop cancels it; every
+/// code still gets an outcome), telling `observer`, then writes the
+/// `--timeline` file; the report.
+pub fn run(config: &GetConfig, observer: &dyn GetObserver, shutdown: &Shutdown) -> Result<GetReport, GetError> {
+    let sink = observer.started(config);
+    let report = download_report(config, sink, shutdown);
+    observer.ended(config, &report);
+    if let Some(path) = &config.timeline {
+        write_timeline(&report, path).map_err(|error| GetError::Timeline { path: path.clone(), error })?;
+        observer.timeline_written(path);
+    }
+    Ok(report)
+}
+
 /// Runs the download, telling `sink` of each code as it ends, and returns
 /// the report.
-pub fn run(config: &GetConfig, sink: Arc<dyn Sink>) -> GetReport {
-    let result = download::run(config.mode, config.job.clone(), config.codes.clone(), sink, Arc::clone(&config.cancel));
+fn download_report(config: &GetConfig, sink: Arc<dyn Sink>, shutdown: &Shutdown) -> GetReport {
+    let result = download::run(config.mode, config.job.clone(), config.codes.clone(), sink, shutdown);
     let timelines = result.timelines();
     let mut flags: Vec<FlagReport> =
         result.done.iter().zip(timelines).map(|(d, t)| FlagReport::new(d.cc, &d.outcome, t)).collect();

@@ -1,23 +1,17 @@
-//! The `flags` binary: the command layer. It parses the command line, runs
-//! the library's command with the report module's printers as observers,
-//! and maps the result to an exit status: 0 ok, 1 failures, 2 usage error,
-//! 130 or 143 interrupted by SIGINT or SIGTERM, 141 when stdout's reader
-//! went away.
+//! The `flags` binary: the command layer's thin half. It parses the command
+//! line, hands the signals to the one [`Shutdown`], runs the library's
+//! command with the report module's printers as observers, and maps how it
+//! ended to an exit status: 0 ok, 1 failures, 2 usage error, 130 or 143
+//! interrupted by SIGINT or SIGTERM, 141 when stdout's reader went away.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
-use flags::bench::BenchConfig;
-use flags::book::{BookConfig, BookError};
-use flags::cli::{Cli, Command, DemoArgs, ExamCommand, ExamRun, MergeRun, Outputs, ServeConfig, VerdictRun};
-use flags::demo::DemoConfig;
-use flags::download::Sink;
-use flags::get::GetConfig;
-use flags::report;
-use flags::signals::{exit_status, Signals, Stop};
-use flags::{demo, server};
+use flags::cli::{self, Cli, Command, DemoArgs, ExamCommand, Exit};
+use flags::shutdown::{exit_status, Shutdown, Signals};
+use flags::{bench, book, demo, get, report};
 
 fn main() -> ExitCode {
     // A process pool starts this executable as its workers.
@@ -26,50 +20,22 @@ fn main() -> ExitCode {
     // must never end the server or a client; a closed stdout is handled by
     // `report::out`. SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGUSR1 and
     // SIGALRM, to be ignored) are caught before anything else, so one that
-    // comes while flags starts is not lost (see `flags::signals`).
-    let signals = match Signals::catch() {
-        Ok(signals) => signals,
-        Err(e) => {
-            eprintln!("flags: cannot catch Ctrl-C: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let cli = Cli::try_parse().unwrap_or_else(|e| with_usage(e, &std::env::args().nth(1).unwrap_or_default()).exit());
-    let result = match cli.command {
-        None => demo_command(valid("demo", DemoConfig::try_from(DemoArgs::default_run())), signals),
-        Some(Command::Demo(args)) => demo_command(valid("demo", DemoConfig::try_from(args)), signals),
-        Some(Command::Get(args)) => Ok(get_command(&valid("get", GetConfig::try_from(args)), signals)),
-        Some(Command::Serve(args)) => serve_command(valid("serve", ServeConfig::try_from(args)), signals),
-        Some(Command::Bench(args)) => bench_command(&valid("bench", BenchConfig::try_from(args)), signals),
-        Some(Command::Book(args)) => book_command(&valid("book", BookConfig::try_from(args)), signals),
-        Some(Command::Exam(mut args)) => match args.command.take() {
-            Some(ExamCommand::Merge(args)) => merge_command(valid("exam merge", MergeRun::try_from(args))),
-            Some(ExamCommand::Verdict(args)) => {
-                let run = valid("exam verdict", VerdictRun::try_from(args));
-                report::exam::verdict(&flags::exam::outside::grade(&run.run()), run.json);
-                Ok(ExitCode::SUCCESS)
-            }
-            None => exam_command(valid("exam", ExamRun::try_from(args)), signals),
-        },
-        Some(Command::Completions { shell }) => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "flags", &mut script);
-            report::out::write_bytes(&script);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Man) => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page).map(|()| {
-                report::out::write_bytes(&page);
-                ExitCode::SUCCESS
-            })
-        }
-        .map_err(Into::into),
-    };
-    match result {
+    // comes while flags starts is not lost (see `flags::shutdown`).
+    let signals = Signals::catch().unwrap_or_else(|e| {
+        eprintln!("flags: cannot catch Ctrl-C: {e}");
+        std::process::exit(1)
+    });
+    let cli =
+        Cli::try_parse().unwrap_or_else(|e| cli::with_usage(e, &std::env::args().nth(1).unwrap_or_default()).exit());
+    let shutdown = Arc::new(Shutdown::default());
+    match run(cli.command.unwrap_or_else(|| Command::Demo(DemoArgs::default_run())), signals, &shutdown) {
+        Ok(Exit::Usage(sub, e)) => cli::with_usage(e, sub).exit(),
         // Like other Unix tools, stop quietly when stdout's reader went away.
         Ok(_) if report::out::closed() => ExitCode::from(141),
-        Ok(code) => code,
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Failure) => ExitCode::from(1),
+        Ok(Exit::Unusable) => ExitCode::from(2),
+        Ok(Exit::Stopped) => ExitCode::from(exit_status(shutdown.signal().unwrap_or(libc::SIGINT))),
         Err(e) => {
             eprintln!("flags: {e:#}");
             ExitCode::from(1)
@@ -77,374 +43,56 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `command`. The signals stop those that run for long, from their
+/// start on (see `flags::shutdown`); the others (listings, merges, a
+/// verdict) let them wait.
+fn run(command: Command, signals: Signals, shutdown: &Arc<Shutdown>) -> anyhow::Result<Exit> {
+    let watched = |signals: Signals| signals.watch(Arc::clone(shutdown)).map(|()| &**shutdown);
+    Ok(match command {
+        Command::Demo(args) => {
+            let config = valid("demo", args.try_into());
+            demo::run(&config, &report::DemoPrinter, watched(signals)?).map(|_| Exit::after(shutdown, false))?
+        }
+        Command::Get(args) => {
+            let config = valid("get", args.try_into());
+            report::out::stops(Arc::clone(shutdown));
+            get::run(&config, &report::get::Printer, watched(signals)?).map(|r| Exit::after(shutdown, r.failed()))?
+        }
+        Command::Serve(args) => {
+            cli::serve::run(&valid("serve", args.try_into()), &report::serve::Printer, watched(signals)?)?
+        }
+        Command::Bench(args) => {
+            let config = valid("bench", args.try_into());
+            Exit::of_bench(bench::run(&config, &report::bench::Printer, watched(signals)?), shutdown)?
+        }
+        Command::Book(args) => {
+            let config = valid("book", args.try_into());
+            Exit::of_book(book::run(&config, &report::book::BookPrinter, watched(signals)?), shutdown)?
+        }
+        Command::Exam(mut args) => match args.command.take() {
+            Some(ExamCommand::Merge(args)) => {
+                cli::exam::merge(&valid("exam merge", args.try_into()), &report::exam::Printer)?
+            }
+            Some(ExamCommand::Verdict(args)) => {
+                cli::exam::verdict(&valid("exam verdict", args.try_into()), &report::exam::Printer)
+            }
+            None => match valid("exam", cli::ExamRun::try_from(args)) {
+                config if config.list => cli::exam::run(&config, &report::exam::Printer, shutdown)?,
+                config => cli::exam::run(&config, &report::exam::Printer, watched(signals)?)?,
+            },
+        },
+        Command::Completions { shell } => printed(&cli::completions(shell)),
+        Command::Man => printed(&cli::man_page()?),
+    })
+}
+
+/// Writes `bytes` to stdout: a command that only prints.
+fn printed(bytes: &[u8]) -> Exit {
+    report::out::write_bytes(bytes);
+    Exit::Success
+}
+
 /// The configuration, or the usage error printed with `sub`'s usage (exit 2).
 fn valid<T>(sub: &str, config: Result<T, clap::Error>) -> T {
-    config.unwrap_or_else(|e| with_usage(e, sub).exit())
-}
-
-/// `e` with the usage line of subcommand `sub` (or of `flags`), which clap
-/// leaves out of some errors, such as a value its parser refused.
-fn with_usage(e: clap::Error, sub: &str) -> clap::Error {
-    use clap::error::{ContextKind, ContextValue};
-    let mut cli = Cli::command();
-    cli.build();
-    // `sub` may name a nested subcommand: `exam merge`.
-    fn find<'a>(cmd: &'a mut clap::Command, path: &str) -> Option<&'a mut clap::Command> {
-        path.split(' ').try_fold(cmd, |cmd, name| cmd.find_subcommand_mut(name))
-    }
-    let mut e = match find(&mut cli, sub) {
-        Some(cmd) => e.format(cmd),
-        None => e.format(&mut cli),
-    };
-    if e.get(ContextKind::Usage).is_none() {
-        let usage = match find(&mut cli, sub) {
-            Some(cmd) => cmd.render_usage(),
-            None => cli.render_usage(),
-        };
-        e.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
-    }
-    e
-}
-
-fn get_command(config: &GetConfig, signals: Signals) -> ExitCode {
-    // First Ctrl-C, SIGTERM or SIGHUP: stop, report, exit 130, 143 or 129.
-    // Second, or SIGQUIT: remove the temporary files, end the workers, and
-    // quit now (SIGQUIT: 131).
-    let (stop, abort) = (Arc::clone(&config.cancel), Arc::clone(&config.cancel));
-    let first = match signals.watch(
-        move |_| stop.cancel(),
-        move |signal| {
-            let _held = abort.abort();
-            std::process::exit(exit_status(signal).into());
-        },
-    ) {
-        Ok(first) => first,
-        Err(e) => {
-            eprintln!("flags: cannot watch for Ctrl-C: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    // A reader of stdout that goes away (`flags get -v | head`) stops the run too.
-    if config.job.trust.insecure {
-        report::get::insecure_warning();
-    }
-    let stdout_gone = Arc::clone(&config.cancel);
-    report::out::on_closed(move || stdout_gone.cancel());
-    let sink: Arc<dyn Sink> = match config.json {
-        true => Arc::new(report::get::JsonSink),
-        false => {
-            report::get::initial_report(config);
-            Arc::new(report::get::GetSink::new(config.codes.len(), config.verbose))
-        }
-    };
-    let outcome = flags::get::run(config, sink);
-    match config.json {
-        true => report::get::json_report(&outcome),
-        false => report::get::final_report(&outcome, config.label, config.verbose),
-    }
-    if let Some(path) = &config.timeline {
-        if let Err(e) = flags::get::write_timeline(&outcome, path) {
-            report::get::timeline_failed(path, &e);
-            return ExitCode::from(1);
-        }
-        report::get::timeline_written(path);
-    }
-    match first.get() {
-        Some(signal) => ExitCode::from(exit_status(signal)),
-        None if outcome.failed() => ExitCode::from(1),
-        None => ExitCode::SUCCESS,
-    }
-}
-
-fn demo_command(config: DemoConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    // First Ctrl-C, SIGTERM or SIGHUP: the run in progress is cancelled (a
-    // peer's process group stopped), the styles done so far are tabled,
-    // exit 130, 143 or 129. Second, or SIGQUIT: quit now, leaving no file.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
-    let demo = demo::run(&config, &report::DemoPrinter, &stop)?;
-    if let Some(signal) = first.get() {
-        report::seed::demo_interrupted(&demo);
-        return Ok(ExitCode::from(exit_status(signal)));
-    }
-    let path = demo::timeline_path(&config);
-    let written = demo::write_timeline(&demo, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
-    report::seed::demo_end(&demo, config.delay, &config.dest, written);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn book_command(config: &BookConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    // As the demo: the first signal ends the run in progress and tables
-    // the pairs done; a second quits now, the temporary copies removed.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
-    let book = match flags::book::run(config, &report::book::BookPrinter, &stop) {
-        Ok(book) => book,
-        // A folder that holds no chapter, or a script that is not one of
-        // it: a usage error.
-        Err(BookError::Chapter(e)) => {
-            with_usage(clap::Error::raw(clap::error::ErrorKind::ValueValidation, e), "book").exit()
-        }
-        Err(BookError::NoArgs { script }) => with_usage(
-            clap::Error::raw(
-                clap::error::ErrorKind::ArgumentConflict,
-                format!("{script} takes no command line (only the flags2 and flags3 scripts do)"),
-            ),
-            "book",
-        )
-        .exit(),
-        // Stopped before any script ran (asking Python, say): a stop.
-        Err(_) if first.get().is_some() => {
-            report::book::stopped_early();
-            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(signal) = first.get() {
-        report::book::interrupted(&book);
-        return Ok(ExitCode::from(exit_status(signal)));
-    }
-    let written = flags::book::page::write_timeline(&book, &config.timeline)
-        .map(|()| config.timeline.as_path())
-        .map_err(|e| e.to_string());
-    report::book::end(&book, written);
-    Ok(ExitCode::from(if book.all_well() { 0 } else { 1 }))
-}
-
-fn serve_command(mut config: ServeConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    if let Some(case) = config.scenario {
-        return scenario_command(case, config.addr, config.record.as_deref(), signals);
-    }
-    if config.verbose {
-        config.server.log = Some(report::serve::server_log());
-    }
-    if let Some(source) = &config.tls {
-        config.server.tls = Some(server::tls::setup(source)?);
-    }
-    let running = match server::spawn(config.server.clone(), config.addr) {
-        Ok(running) => running,
-        // Like a bad argument: exit 2, with the usage line.
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => with_usage(
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!(
-                    "port {} is in use: another server listens on it; --port 0 picks a free one",
-                    config.addr.port()
-                ),
-            ),
-            "serve",
-        )
-        .exit(),
-        Err(e) => return Err(bind_error(e, config.addr)),
-    };
-    report::serve::serving(&running.addr(), &config.server, running.flags());
-    // The first SIGINT, SIGTERM or SIGHUP stops accepting and lets the
-    // requests in flight finish (within the grace period), then writes the
-    // timeline; a second one, or SIGQUIT, quits now with no file left.
-    let stop = running.stop_handle();
-    // The made CA file goes when the server does (its key goes with it).
-    let ca_file = config.server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()).map(|ca| ca.to_path_buf());
-    let remove_ca = move || {
-        if let Some(ca) = &ca_file {
-            let _ = std::fs::remove_file(ca);
-        }
-    };
-    let quit = {
-        let remove_ca = remove_ca.clone();
-        move |signal| {
-            remove_ca();
-            std::process::exit(exit_status(signal).into())
-        }
-    };
-    signals.watch(move |_| stop.graceful(), quit)?;
-    let record = Arc::clone(running.stats().timeline());
-    let running_addr = running.addr();
-    let waited = running.wait();
-    remove_ca();
-    // A timeline that cannot be written is a failure, as for `flags get`.
-    let mut status = ExitCode::SUCCESS;
-    if let Some(path) = &config.timeline {
-        let doc = record.since(f64::NEG_INFINITY);
-        match flags::save::write_output(path, &flags::waterfall::served_file(&doc, path, &running_addr.to_string())) {
-            Ok(()) => report::serve::timeline_written(path, doc.requests.len()),
-            Err(e) => {
-                report::get::timeline_failed(path, &e);
-                status = ExitCode::from(1);
-            }
-        }
-    }
-    waited?;
-    report::serve::stopped();
-    Ok(status)
-}
-
-fn bench_command(config: &BenchConfig, signals: Signals) -> anyhow::Result<ExitCode> {
-    // First Ctrl-C, SIGTERM or SIGHUP: the process group being measured gets
-    // SIGINT (SIGKILL after a grace period), the bench removes its scratch
-    // folders and server and exits 130, 143 or 129. Second, or SIGQUIT: the
-    // same at once.
-    let stop = Arc::new(Stop::default());
-    let first = signals.stop_steps(&stop)?;
-    let out = flags::bench::OutDir::make(config)?;
-    if out.made() {
-        stop.scratch(&out.path);
-    }
-    let results = match flags::bench::run(config, &report::bench::Printer, &stop) {
-        Ok(results) => {
-            stop.keep(&out.path);
-            results
-        }
-        Err(e) => {
-            out.discard();
-            return match first.get() {
-                Some(signal) => {
-                    report::bench::interrupted();
-                    Ok(ExitCode::from(exit_status(signal)))
-                }
-                None => Err(e.into()),
-            };
-        }
-    };
-    let svg = flags::bench::write_results(&results, &out.path)?;
-    if let Some(md) = &config.markdown {
-        let text = report::bench::markdown(&results, &svg.display().to_string());
-        flags::save::write_output(md, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
-    }
-    report::bench::footer(&results, &out.path);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Why `flags serve` could not listen on `addr`, with what to try.
-fn bind_error(e: std::io::Error, addr: std::net::SocketAddr) -> anyhow::Error {
-    let hint = match e.kind() {
-        std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges; --port 0 picks a free one)",
-        _ => "",
-    };
-    anyhow::anyhow!("cannot listen on {addr}: {e}{hint}")
-}
-
-/// `flags exam`: the listing, or every run, then the grid or the JSON, and
-/// the files asked for. Exit 1 when a client failed a case or a control,
-/// or, with --expect, when a verdict differs from the baseline.
-fn exam_command(run: ExamRun, signals: Signals) -> anyhow::Result<ExitCode> {
-    use flags::exam::{self, ExamError};
-    if run.list {
-        report::exam::list(&run.exam.cases, &run.exam.clients, run.outputs.json);
-        return Ok(ExitCode::SUCCESS);
-    }
-    // First Ctrl-C, SIGTERM or SIGHUP: every client's group is killed, no
-    // run starts, the scratch folder goes. Second, or SIGQUIT: the same, at
-    // once, and quit.
-    let (cancel, live) = (Arc::clone(&run.exam.cancel), Arc::clone(&run.exam.live));
-    let first = signals.watch(
-        move |_| cancel.store(true, std::sync::atomic::Ordering::SeqCst),
-        move |signal| {
-            live.abort();
-            std::process::exit(exit_status(signal).into())
-        },
-    )?;
-    let progress = report::exam::ExamProgress::new(run.exam.cases.len() * run.exam.clients.len());
-    let result = exam::run(&run.exam, &|r, done, total| progress.ran(r, done, total));
-    progress.finish();
-    let report = match result {
-        Ok(report) => report,
-        Err(ExamError::Interrupted) => {
-            report::exam::interrupted();
-            return Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    deliver(&report, &run.outputs)
-}
-
-/// `flags exam merge`: reports made elsewhere, read and merged, then the
-/// same outputs as an exam. Exit 2 when a report cannot be read or the
-/// reports do not fit together.
-fn merge_command(run: MergeRun) -> anyhow::Result<ExitCode> {
-    use flags::exam::merge;
-    let reports = run.reports.iter().map(|path| Ok((path.display().to_string(), merge::read(path)?)));
-    match reports.collect::<Result<Vec<_>, _>>().and_then(merge::merge) {
-        Ok(report) => deliver(&report, &run.outputs),
-        Err(e) => {
-            report::exam::not_merged(&e);
-            Ok(ExitCode::from(2))
-        }
-    }
-}
-
-/// Prints the report (grid or JSON), writes the files asked for, holds the
-/// verdicts to the baseline, and says what the exit status is.
-fn deliver(report: &flags::exam::ExamReport, outputs: &Outputs) -> anyhow::Result<ExitCode> {
-    use flags::exam::baseline;
-    match outputs.json {
-        true => report::exam::json(report),
-        false => report::exam::grid(report),
-    }
-    let files = [
-        ("report card", &outputs.html, report::exam_html::page as fn(&_) -> String),
-        ("JUnit XML", &outputs.junit, report::exam_junit::document),
-        ("Markdown summary", &outputs.markdown, report::exam_markdown::summary),
-        ("baseline", &outputs.write_expect, baseline::write),
-    ];
-    for (what, path, make) in files {
-        if let Some(path) = path {
-            flags::save::write_output(path, make(report).as_bytes())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-            report::exam::written(what, path);
-        }
-    }
-    // A baseline gates on changed verdicts; but a client that failed a
-    // control, or a run the exam could not make, was not graded at all, so
-    // no baseline can make that a pass.
-    let ungraded = report.scores.iter().any(|s| !s.controls_failed.is_empty())
-        || report.runs.iter().any(|r| r.verdict.grade == flags::exam::Grade::Error);
-    let failed = match &outputs.expect {
-        Some((path, entries)) => {
-            let differences = baseline::compare(entries, report);
-            report::exam::differences(path, &differences);
-            !differences.is_empty() || ungraded
-        }
-        None => report.failed(),
-    };
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-/// `flags serve --scenario ID`: one exam case on the given address, until
-/// Ctrl-C; then what the server saw, printed and, with `--record FILE`,
-/// written for `flags exam verdict`.
-fn scenario_command(
-    case: &'static flags::exam::Case,
-    addr: std::net::SocketAddr,
-    record: Option<&std::path::Path>,
-    signals: Signals,
-) -> anyhow::Result<ExitCode> {
-    use flags::exam::{certs::Certs, outside, stage::Stage};
-    let certs = Certs::make().map_err(anyhow::Error::msg)?;
-    let ca = tempfile::Builder::new().prefix("flags-exam-ca-").suffix(".pem").tempfile()?;
-    std::fs::write(ca.path(), &certs.ca_pem)?;
-    let mark = outside::scenario_stamp();
-    let stage = Stage::start_on(case, &certs, addr, mark.clone()).map_err(|e| bind_error(e, addr))?;
-    report::serve::scenario(case, &stage, ca.path());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let ca_path = ca.path().to_path_buf();
-    let first = signals.watch(
-        move |_| {
-            let _ = tx.send(());
-        },
-        move |signal| {
-            let _ = std::fs::remove_file(&ca_path);
-            std::process::exit(exit_status(signal).into())
-        },
-    )?;
-    let _ = rx.recv();
-    let other_port = stage.other.port();
-    let saw = stage.stop();
-    report::serve::scenario_log(&saw);
-    if let Some(path) = record {
-        let record = outside::Record { case: case.id.into(), mark, other_port, server: saw };
-        flags::save::write_output(path, &serde_json::to_vec_pretty(&record)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(ExitCode::from(exit_status(first.get().unwrap_or(libc::SIGINT))))
+    config.unwrap_or_else(|e| cli::with_usage(e, sub).exit())
 }

@@ -39,7 +39,7 @@ use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
 use crate::save;
 use crate::server::{self, Delay, RunningServer, ServerConfig};
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 pub use error::BenchError;
 use peers::{CommandPeer, Peer};
 use result::{BenchReport, Point};
@@ -299,15 +299,56 @@ pub trait BenchObserver {
     fn started(&self, cfg: &BenchConfig, peers: &[Peer]);
     /// One tool's point is measured.
     fn measured(&self, point: &Point);
+    /// A signal stopped it: nothing is written.
+    fn interrupted(&self);
+    /// The Markdown report of `report` (`--markdown`), its chart at `svg`.
+    fn markdown(&self, report: &BenchReport, svg: &str) -> String;
+    /// Its results are written into `out`.
+    fn ended(&self, report: &BenchReport, out: &Path);
 }
 
 /// Runs the benchmark, telling `observer` of each point as it is measured,
-/// and returns the results (written by [`write_results`]). When `stop` is
-/// stopped, the process group being measured is sent SIGINT, and SIGKILL
-/// after a grace period (at once on abort), and the benchmark ends with
-/// [`BenchError::Interrupted`], its scratch folder and server (a CA file
-/// included) removed; an abort removes them too.
-pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Result<BenchReport, BenchError> {
+/// and writes the results into its output folder ([`write_results`]) and
+/// the Markdown report asked for. When `shutdown` is stopped, the process
+/// group being measured is sent SIGINT, and SIGKILL after a grace period
+/// (at once on abort), and the benchmark ends with
+/// [`BenchError::Interrupted`], its scratch folder, its server (a CA file
+/// included) and an output folder of its own making removed; an abort
+/// removes them too.
+pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, shutdown: &Shutdown) -> Result<BenchReport, BenchError> {
+    let out = OutDir::make(cfg)?;
+    if out.made() {
+        shutdown.scratch(&out.path);
+    }
+    let results = match measure_points(cfg, observer, shutdown) {
+        Ok(results) => {
+            shutdown.keep(&out.path);
+            results
+        }
+        Err(e) => {
+            out.discard();
+            if shutdown.signal().is_some() {
+                observer.interrupted();
+                return Err(BenchError::Interrupted);
+            }
+            return Err(e);
+        }
+    };
+    let svg = write_results(&results, &out.path)?;
+    if let Some(md) = &cfg.markdown {
+        let text = observer.markdown(&results, &svg.display().to_string());
+        save::write_output(md, text.as_bytes()).map_err(|source| BenchError::Write { path: md.clone(), source })?;
+    }
+    observer.ended(&results, &out.path);
+    Ok(results)
+}
+
+/// Measures every point of `cfg`, telling `observer` of each.
+fn measure_points(
+    cfg: &BenchConfig,
+    observer: &dyn BenchObserver,
+    shutdown: &Shutdown,
+) -> Result<BenchReport, BenchError> {
     let exe = std::env::current_exe().map_err(BenchError::Exe)?;
     let peers: Vec<Peer> = if cfg.peers { Peer::ALL.into_iter().filter(|p| p.installed()).collect() } else { vec![] };
     observer.started(cfg, &peers);
@@ -316,7 +357,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
     // the next run would slow the next tool's file creation on some
     // filesystems (see `Scratch`), so runs would not be measured alike.
     let mut scratch = Scratch::new()?;
-    stop.scratch(scratch.root.path());
+    shutdown.scratch(scratch.root.path());
     let plan = plan(cfg);
     let python = match plan.iter().any(|s| s.work.is_some()) && peers::on_path("python3") {
         true => Some(scratch.python_reference()?),
@@ -331,7 +372,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
         let base = cfg.server.clone().unwrap_or_else(|| embedded.as_ref().expect("started").base());
         let ca = embedded.as_ref().and_then(|s| s.ca_file());
         if let Some(ca) = &ca {
-            stop.scratch(ca);
+            shutdown.scratch(ca);
         }
         let tools = tools(cfg, &spec, &peers, python.as_deref());
         // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
@@ -354,7 +395,7 @@ pub fn run(cfg: &BenchConfig, observer: &dyn BenchObserver, stop: &Stop) -> Resu
                 let dir = scratch.next_dir()?;
                 let cmd = command(exe, &spec, &base, ca.as_deref(), tool, &dir)?;
                 let shown = format!("{cmd:?}");
-                let (sample, n) = measure_stoppable(cmd, tool, &dir, stop)?;
+                let (sample, n) = measure_stoppable(cmd, tool, &dir, shutdown)?;
                 if let Some(why) = failure(&spec, tool, &sample, n) {
                     failed[i] += 1;
                     if !cfg.ignore_failure {

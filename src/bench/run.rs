@@ -13,7 +13,7 @@ use crate::download::pipeline::gif_path;
 use crate::download::Mode;
 use crate::http::{BaseUrl, Protocol};
 use crate::shell::{measure, CommandPeer};
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 
 /// A tool to measure on a spec.
 pub(super) enum Tool {
@@ -165,17 +165,17 @@ fn ours(tool: &Tool) -> bool {
     matches!(tool, Tool::Flags(..) | Tool::Gil(_) | Tool::Offload | Tool::Baseline(_) | Tool::Python(..))
 }
 
-/// Runs `cmd` of `tool` once as a step of `stop` (which reaches every
+/// Runs `cmd` of `tool` once as a step of `shutdown` (which reaches every
 /// process it starts): what it cost, and how many flags it saved (from its
 /// report, or counted in its folder).
 pub(super) fn measure_stoppable(
     cmd: Command,
     tool: &Tool,
     dir: &Path,
-    stop: &Stop,
+    shutdown: &Shutdown,
 ) -> Result<(measure::Sample, usize), BenchError> {
-    let sample = measure::run(cmd, keep(tool), stop);
-    if stop.is_stopped() {
+    let sample = measure::run(cmd, keep(tool), shutdown);
+    if shutdown.is_stopped() {
         return Err(BenchError::Interrupted);
     }
     let sample = sample.map_err(|source| BenchError::Run { tool: tool.name(), source })?;

@@ -38,19 +38,43 @@ use crate::demo::legs::run_leg;
 use crate::demo::peer::{Peer, Watch};
 use crate::demo::{DemoConfig, Leg};
 use crate::server::{self, ServerConfig};
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 
-/// Runs the chapter's scripts (or the one named), each beside its style.
-/// When `stop` is stopped, the run in progress is ended and the pairs done
-/// so far are returned.
-pub fn run(config: &BookConfig, observer: &dyn BookObserver, stop: &Stop) -> Result<Book, BookError> {
+/// Runs the chapter's scripts (or the one named), each beside its style,
+/// then writes the page of their waterfalls, telling `observer` all
+/// along. When `shutdown` is stopped, the run in progress is ended, and
+/// the observer is told of the pairs done so far.
+pub fn run(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdown) -> Result<Book, BookError> {
+    let book = match run_pairs(config, observer, shutdown) {
+        Ok(book) => book,
+        Err(e @ (BookError::Chapter(_) | BookError::NoArgs { .. })) => return Err(e),
+        // Stopped before any script ran (asking Python, say): a stop.
+        Err(e) if shutdown.signal().is_some() => {
+            observer.stopped_early();
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if shutdown.signal().is_some() {
+        observer.interrupted(&book);
+        return Ok(book);
+    }
+    let written =
+        page::write_timeline(&book, &config.timeline).map(|()| config.timeline.as_path()).map_err(|e| e.to_string());
+    observer.ended(&book, written);
+    Ok(book)
+}
+
+/// The scripts and their styles, each pair run in turn until `shutdown` is
+/// stopped.
+fn run_pairs(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdown) -> Result<Book, BookError> {
     let chapter = chapter::find(&config.path)?;
     let scripts = chapter.pick(config.script.as_deref())?;
     if let Some(s) = scripts.iter().find(|s| !s.takes_args() && !config.args.is_empty()) {
         return Err(BookError::NoArgs { script: s.file.to_string() });
     }
     let needs: Vec<BTreeSet<String>> = scripts.iter().map(|s| python::needs(&chapter.dir, s.file)).collect();
-    let probe = python::probe(&config.python, &needs.iter().flatten().cloned().collect(), stop)?;
+    let probe = python::probe(&config.python, &needs.iter().flatten().cloned().collect(), shutdown)?;
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BookError::Server)?;
     let base = server.base();
@@ -59,11 +83,11 @@ pub fn run(config: &BookConfig, observer: &dyn BookObserver, stop: &Stop) -> Res
     observer.started(&setting);
     let mut pairs = Vec::new();
     for (script, needs) in scripts.into_iter().zip(needs) {
-        if stop.is_stopped() {
+        if shutdown.is_stopped() {
             break;
         }
-        let pair = run_pair(config, &setting, &server, script, &needs, observer, stop)?;
-        if stop.is_stopped() {
+        let pair = run_pair(config, &setting, &server, script, &needs, observer, shutdown)?;
+        if shutdown.is_stopped() {
             break;
         }
         pairs.push(pair);
@@ -80,7 +104,7 @@ fn run_pair(
     script: Script,
     needs: &BTreeSet<String>,
     observer: &dyn BookObserver,
-    stop: &Stop,
+    shutdown: &Shutdown,
 ) -> Result<Pair, BookError> {
     let text = std::fs::read_to_string(setting.chapter.dir.join(script.file)).unwrap_or_default();
     let codes = script.code_list(config.arg_codes.as_deref());
@@ -107,11 +131,11 @@ fn run_pair(
     }
     server.stats().start_leg();
     for _ in 0..config.runs {
-        if stop.is_stopped() {
+        if shutdown.is_stopped() {
             return Ok(pair);
         }
         let (copy, _) = copy::Copy::make(&setting.chapter.dir, &setting.base.to_string()).map_err(BookError::Copy)?;
-        stop.scratch(copy.path());
+        shutdown.scratch(copy.path());
         let args: Vec<String> = if pair.script.takes_args() { config.args.clone() } else { Vec::new() };
         let line = std::iter::once(config.python.as_str())
             .chain([pair.script.file])
@@ -127,8 +151,8 @@ fn run_pair(
         let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted, limit: Some(config.limit) };
         // A stop between the check above and the spawn is a stop, not a
         // failure to run Python.
-        let ran = peer.run(cmd, server, stop);
-        if stop.is_stopped() {
+        let ran = peer.run(cmd, server, shutdown);
+        if shutdown.is_stopped() {
             return Ok(pair);
         }
         let (run, rows, recording) = ran.map_err(|source| BookError::Run { python: config.python.clone(), source })?;
@@ -140,11 +164,11 @@ fn run_pair(
     }
     server.stats().start_leg();
     let scratch = tempfile::Builder::new().prefix("flags-book-style-").tempdir().map_err(BookError::Copy)?;
-    stop.scratch(scratch.path());
+    shutdown.scratch(scratch.path());
     let demo = DemoConfig { runs: 1, dest: scratch.path().to_path_buf(), ..DemoConfig::default() };
     for _ in 0..config.runs {
         let watch = Watch::start(server);
-        let Some(times) = run_leg(&leg, (&setting.base, setting.delay.max), &codes, &demo, observer, stop) else {
+        let Some(times) = run_leg(&leg, (&setting.base, setting.delay.max), &codes, &demo, observer, shutdown) else {
             return Ok(pair);
         };
         pair.flags_times.extend(times.times);

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::shell::measure;
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 
 /// What the interpreter said of itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +37,16 @@ pub enum NoPython {
 const PROBE_LIMIT: Duration = Duration::from_secs(30);
 
 /// The program's answer to which of `modules` it has, asked as a step of
-/// `stop` and within `PROBE_LIMIT` (30 s) (a `--python` that hangs is stopped
+/// `shutdown` and within `PROBE_LIMIT` (30 s) (a `--python` that hangs is stopped
 /// as a script is).
-pub fn probe(program: &str, modules: &BTreeSet<String>, stop: &Stop) -> Result<Probe, NoPython> {
+pub fn probe(program: &str, modules: &BTreeSet<String>, shutdown: &Shutdown) -> Result<Probe, NoPython> {
     const ASK: &str = "import sys, os, importlib.util as u\n\
                        print(sys.version.split()[0]); print(getattr(os, 'process_cpu_count', os.cpu_count)() or 1)\n\
                        for m in sys.argv[1:]:\n    print(m if u.find_spec(m) is None else '')\n";
     let mut cmd = Command::new(program);
     cmd.args(["-c", ASK]).current_dir(std::env::temp_dir()).args(modules);
     let keep = measure::Keep { stdout: 64 * 1024, stderr: Some(2048) };
-    let output = measure::run_within(cmd, keep, stop, Some(PROBE_LIMIT))
+    let output = measure::run_within(cmd, keep, shutdown, Some(PROBE_LIMIT))
         .map_err(|_| NoPython::NotFound { program: program.to_string() })?;
     let text = output.stdout.text();
     let mut lines = text.lines();
@@ -143,7 +143,8 @@ mod tests {
 
     #[test]
     fn the_interpreter_says_what_it_lacks() {
-        let Ok(p) = probe("python3", &["json".to_string(), "no_such_module_here".to_string()].into(), &Stop::default())
+        let Ok(p) =
+            probe("python3", &["json".to_string(), "no_such_module_here".to_string()].into(), &Shutdown::default())
         else {
             eprintln!("skipped: no python3 on PATH");
             return;
@@ -151,9 +152,9 @@ mod tests {
         assert!(p.version.starts_with('3') && p.cpus >= 1);
         assert_eq!(p.missing.into_iter().collect::<Vec<_>>(), ["no_such_module_here"]);
         assert!(matches!(
-            probe("no-such-python-here", &BTreeSet::new(), &Stop::default()),
+            probe("no-such-python-here", &BTreeSet::new(), &Shutdown::default()),
             Err(NoPython::NotFound { .. })
         ));
-        assert!(matches!(probe("false", &BTreeSet::new(), &Stop::default()), Err(NoPython::Odd { .. })));
+        assert!(matches!(probe("false", &BTreeSet::new(), &Shutdown::default()), Err(NoPython::Odd { .. })));
     }
 }

@@ -158,4 +158,11 @@ pub trait BookObserver: LegObserver {
     fn script_started(&self, script: &Script, line: &str);
     /// It ended.
     fn script_ended(&self, run: &PeerRun);
+    /// A signal stopped the run before any script began.
+    fn stopped_early(&self);
+    /// A signal stopped the run; `book` holds the pairs that ran to their end.
+    fn interrupted(&self, book: &Book);
+    /// Every pair ran; their waterfalls went to the path, or could not be
+    /// written, for the reason given.
+    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, String>);
 }

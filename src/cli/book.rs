@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
+use super::exit::Exit;
 use super::parse::{invalid, parse_delay, parse_timeout};
-use crate::book::BookConfig;
+use crate::book::{Book, BookConfig, BookError};
 use crate::countries::{CodeArg, Selection};
 use crate::server::Delay;
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, Args)]
 pub struct BookArgs {
@@ -107,6 +109,24 @@ impl TryFrom<BookArgs> for BookConfig {
             limit: a.limit,
             timeline: a.timeline,
         })
+    }
+}
+
+impl Exit {
+    /// How `flags book` ended: a folder that holds no chapter, or a script
+    /// that is not one of it or takes no command line, is a usage error; an
+    /// error while a signal stopped it, a stop; a script or a style that
+    /// failed, a failure.
+    pub fn of_book(result: Result<Book, BookError>, shutdown: &Shutdown) -> Result<Exit, BookError> {
+        use clap::error::ErrorKind;
+        match result {
+            Ok(book) => Ok(Exit::after(shutdown, !book.all_well())),
+            Err(BookError::Chapter(e)) => Ok(Exit::Usage("book", clap::Error::raw(ErrorKind::ValueValidation, e))),
+            Err(e @ BookError::NoArgs { .. }) => {
+                Ok(Exit::Usage("book", clap::Error::raw(ErrorKind::ArgumentConflict, e.to_string())))
+            }
+            Err(e) => Exit::stopped_or(e, shutdown),
+        }
     }
 }
 

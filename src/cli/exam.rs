@@ -1,20 +1,23 @@
 //! `flags exam`'s arguments and the configurations they become: an exam to
 //! run, or (`flags exam merge`) reports to merge, both ending in the same
 //! outputs ([`Outputs`]); or (`flags exam verdict`) one run made outside
-//! the exam, to grade.
+//! the exam, to grade. Each is run here as the binary runs it ([`run`],
+//! [`merge()`], [`verdict`]), what a person sees and the files' contents
+//! coming from the caller's [`ExamPrinter`].
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use super::exit::Exit;
 use super::parse::{invalid, parse_timeout};
-use crate::exam::baseline::{self, Entry};
-use crate::exam::outside::Record;
-use crate::exam::{self, Client, ExamConfig};
+use crate::exam::baseline::{self, Difference, Entry};
+use crate::exam::merge::{self, MergeError};
+use crate::exam::outside::{Graded, Record};
+use crate::exam::{self, Case, Client, ExamConfig, ExamError, ExamObserver, ExamReport, Grade};
 use crate::save;
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -279,14 +282,117 @@ impl TryFrom<ExamArgs> for ExamRun {
             return Err(invalid("--clients <NAMES>", a.clients.unwrap_or_default(), "no client to grade"));
         }
         let outputs = Outputs::try_from(a.outputs)?;
-        let exam = ExamConfig {
-            cases,
-            clients,
-            deadline: a.deadline,
-            jobs: a.jobs as usize,
-            cancel: Arc::new(AtomicBool::new(false)),
-            live: Arc::default(),
-        };
+        let exam = ExamConfig { cases, clients, deadline: a.deadline, jobs: a.jobs as usize };
         Ok(ExamRun { list: a.list, exam, outputs })
     }
+}
+
+/// What `flags exam` and its subcommands show, and what the files made of
+/// a report hold.
+pub trait ExamPrinter {
+    /// `--list`: the cases, and the clients found.
+    fn list(&self, cases: &[&Case], clients: &[Client], json: bool);
+    /// What is told of each of the `total` runs as it ends.
+    fn progress(&self, total: usize) -> Box<dyn ExamProgress + '_>;
+    /// The exam was stopped before its report.
+    fn interrupted(&self);
+    /// The report, as the grid or as JSON.
+    fn report(&self, report: &ExamReport, json: bool);
+    /// The files a report can be written as: the report card (HTML),
+    /// JUnit XML, the Markdown summary.
+    fn documents(&self) -> [Document; 3];
+    /// The file of `what` is written to `path`.
+    fn written(&self, what: &str, path: &Path);
+    /// How the verdicts differ from the baseline in `path`.
+    fn differences(&self, path: &Path, differences: &[Difference]);
+    /// Reports that could not be merged.
+    fn not_merged(&self, e: &MergeError);
+    /// The verdict on a run made outside the exam.
+    fn verdict(&self, graded: &Graded, json: bool);
+}
+
+/// A file made of a report: what it is called (`report card`), and how
+/// it is made.
+pub type Document = (&'static str, fn(&ExamReport) -> String);
+
+/// The exam's progress: told of each run, then finished.
+pub trait ExamProgress: ExamObserver {
+    /// The runs are over (or stopped).
+    fn finish(&self);
+}
+
+/// `flags exam`: the listing, or every run, then the grid or the JSON, and
+/// the files asked for. A stop kills every client and starts no run; the
+/// scratch folder goes. Fails when a client failed a case or a control,
+/// or, with a baseline, when a verdict differs from it.
+pub fn run(config: &ExamRun, printer: &dyn ExamPrinter, shutdown: &Shutdown) -> Result<Exit, ExamError> {
+    if config.list {
+        printer.list(&config.exam.cases, &config.exam.clients, config.outputs.json);
+        return Ok(Exit::Success);
+    }
+    let progress = printer.progress(config.exam.cases.len() * config.exam.clients.len());
+    let result = exam::run(&config.exam, &*progress, shutdown);
+    progress.finish();
+    match result {
+        Ok(report) => deliver(&report, &config.outputs, printer),
+        Err(ExamError::Interrupted) => {
+            printer.interrupted();
+            Ok(Exit::Stopped)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `flags exam merge`: the reports read and merged, then the same outputs
+/// as an exam's. Unusable when a report cannot be read or the reports do
+/// not fit together.
+pub fn merge(config: &MergeRun, printer: &dyn ExamPrinter) -> Result<Exit, ExamError> {
+    let reports = config.reports.iter().map(|path| Ok((path.display().to_string(), merge::read(path)?)));
+    match reports.collect::<Result<Vec<_>, _>>().and_then(merge::merge) {
+        Ok(report) => deliver(&report, &config.outputs, printer),
+        Err(e) => {
+            printer.not_merged(&e);
+            Ok(Exit::Unusable)
+        }
+    }
+}
+
+/// `flags exam verdict`: the run graded, whatever its grade.
+pub fn verdict(config: &VerdictRun, printer: &dyn ExamPrinter) -> Exit {
+    printer.verdict(&exam::outside::grade(&config.run()), config.json);
+    Exit::Success
+}
+
+/// Shows the report (grid or JSON), writes the files asked for, holds the
+/// verdicts to the baseline, and says how the exam ended.
+fn deliver(report: &ExamReport, outputs: &Outputs, printer: &dyn ExamPrinter) -> Result<Exit, ExamError> {
+    printer.report(report, outputs.json);
+    let [card, junit, markdown] = printer.documents();
+    let files = [
+        (card, &outputs.html),
+        (junit, &outputs.junit),
+        (markdown, &outputs.markdown),
+        (("baseline", baseline::write as fn(&_) -> String), &outputs.write_expect),
+    ];
+    for ((what, make), path) in files {
+        if let Some(path) = path {
+            save::write_output(path, make(report).as_bytes())
+                .map_err(|error| ExamError::Write { path: path.clone(), error })?;
+            printer.written(what, path);
+        }
+    }
+    // A baseline gates on changed verdicts; but a client that failed a
+    // control, or a run the exam could not make, was not graded at all, so
+    // no baseline can make that a pass.
+    let ungraded = report.scores.iter().any(|s| !s.controls_failed.is_empty())
+        || report.runs.iter().any(|r| r.verdict.grade == Grade::Error);
+    let failed = match &outputs.expect {
+        Some((path, entries)) => {
+            let differences = baseline::compare(entries, report);
+            printer.differences(path, &differences);
+            !differences.is_empty() || ungraded
+        }
+        None => report.failed(),
+    };
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }

@@ -11,7 +11,7 @@ use super::spec::{DemoConfig, DemoError, DemoObserver, Leg, Runner, StyleTimes};
 use crate::countries::pop20_sorted;
 use crate::download::Mode;
 use crate::server::{self, Delay, ServerConfig};
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 use crate::work::Work;
 
 /// The legs of part two: each style with `work`, the async style twice
@@ -34,7 +34,7 @@ pub fn run(
     config: &DemoConfig,
     work: Work,
     observer: &dyn DemoObserver,
-    stop: &Stop,
+    shutdown: &Shutdown,
 ) -> Result<Vec<StyleTimes>, DemoError> {
     let server_config = ServerConfig { delay: Delay::NONE, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
@@ -43,7 +43,7 @@ pub fn run(
     let mut rows = Vec::new();
     for leg in legs(work, codes.len()) {
         server.stats().start_leg();
-        match run_leg(&leg, (&server.base(), Duration::ZERO), &codes, config, observer, stop) {
+        match run_leg(&leg, (&server.base(), Duration::ZERO), &codes, config, observer, shutdown) {
             Some(times) => rows.push(times),
             None => break,
         }

@@ -11,12 +11,16 @@ use crate::countries::pop20_sorted;
 use crate::download::Mode;
 use crate::server::{self, ServerConfig};
 use crate::shell::CommandPeer;
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 use crate::waterfall::exchange::Recording;
 use crate::waterfall::Row;
 
 /// Runs part one; the styles and peers that ran to their end.
-pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Vec<StyleTimes>, DemoError> {
+pub fn run(
+    config: &DemoConfig,
+    observer: &dyn DemoObserver,
+    shutdown: &Shutdown,
+) -> Result<Vec<StyleTimes>, DemoError> {
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
     let codes = pop20_sorted();
@@ -26,7 +30,7 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
         let concurrency = if mode == Mode::Sequential { 1 } else { codes.len() };
         let leg = Leg { mode, concurrency, work: None, names: false };
         server.stats().start_leg();
-        match run_leg(&leg, (&server.base(), config.delay.max), &codes, config, observer, stop) {
+        match run_leg(&leg, (&server.base(), config.delay.max), &codes, config, observer, shutdown) {
             Some(times) => rows.push(times),
             None => return Ok(rows),
         }
@@ -35,12 +39,12 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
         server.stats().start_leg();
         let (mut times, mut waterfall, mut note, mut recording) = (Vec::new(), Vec::new(), None, None);
         for _ in 1..=config.runs {
-            if stop.is_stopped() {
+            if shutdown.is_stopped() {
                 return Ok(rows);
             }
-            let (run, served, record) = run_peer(peer, &server, &codes, observer, stop)?;
+            let (run, served, record) = run_peer(peer, &server, &codes, observer, shutdown)?;
             observer.peer_ended(&run);
-            if stop.is_stopped() {
+            if shutdown.is_stopped() {
                 return Ok(rows);
             }
             note = Some(run.failure().map_or_else(|| run.seen(), |why| format!("failed: {why}")));
@@ -54,21 +58,21 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Res
 }
 
 /// Runs `peer` once against `server` into a fresh folder (removed after),
-/// as a step of `stop`; its run, and the server's record of it as
+/// as a step of `shutdown`; its run, and the server's record of it as
 /// waterfall rows and as a recording.
 fn run_peer(
     peer: &CommandPeer,
     server: &server::RunningServer,
     codes: &[crate::countries::CountryCode],
     observer: &dyn DemoObserver,
-    stop: &Stop,
+    shutdown: &Shutdown,
 ) -> Result<(PeerRun, Vec<Row>, Recording), DemoError> {
     let dir = tempfile::Builder::new().prefix("flags-demo-peer-").tempdir().map_err(DemoError::Scratch)?;
-    stop.scratch(dir.path());
+    shutdown.scratch(dir.path());
     let names: Vec<String> = codes.iter().map(|c| c.lower()).collect();
     let line = peer.line(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     observer.peer_started(&peer.name, &line);
     let cmd = peer.command(&server.base().to_string(), dir.path(), &names, codes.len(), None);
     let command = Peer { name: &peer.name, line, dir: dir.path(), wanted: codes.len(), limit: None };
-    command.run(cmd, server, stop).map_err(DemoError::Peer)
+    command.run(cmd, server, shutdown).map_err(DemoError::Peer)
 }

@@ -1,19 +1,18 @@
 //! One style's runs in the demo, either part: the job it is given, the
 //! run as a step that Ctrl-C cancels, and its waterfall.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::spec::{DemoConfig, Leg, LegObserver, StyleTimes};
 use crate::countries::CountryCode;
-use crate::download::{self, Cancel, Job, RunResult};
+use crate::download::{self, Job, RunResult};
 use crate::http::BaseUrl;
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 use crate::waterfall::Row;
 
 /// Runs `leg` over `codes` from `base` `config.runs` times, telling
 /// `observer`: its times and its last run's waterfall, or `None` once
-/// `stop` is stopped (the run in progress cancelled as `flags get`
+/// `shutdown` is stopped (the run in progress cancelled as `flags get`
 /// cancels one, its temporary files removed). `slowest` is the server's
 /// longest delay, added to every request's timeout.
 pub fn run_leg(
@@ -22,11 +21,11 @@ pub fn run_leg(
     codes: &[CountryCode],
     config: &DemoConfig,
     observer: &dyn LegObserver,
-    stop: &Stop,
+    shutdown: &Shutdown,
 ) -> Option<StyleTimes> {
     let (mut times, mut waterfall, mut recording) = (Vec::new(), Vec::new(), None);
     for i in 1..=config.runs {
-        if stop.is_stopped() {
+        if shutdown.is_stopped() {
             return None;
         }
         let sink = observer.run_started(leg, i, config.runs);
@@ -35,15 +34,9 @@ pub fn run_leg(
         job.stall = job.timeout;
         job.work = leg.work;
         job.names = leg.names;
-        let cancel = Cancel::new(&config.dest);
-        let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
-        // The process exits right after an abort: the gate stays held
-        // (forgotten) so that nothing is committed meanwhile.
-        let abort = move || std::mem::forget(now.abort());
-        let codes = codes.to_vec();
-        let result = stop.step(move || gentle.cancel(), abort, || download::run(leg.mode, job, codes, sink, cancel));
+        let result = download::run(leg.mode, job, codes.to_vec(), sink, shutdown);
         observer.run_ended(&result);
-        if stop.is_stopped() {
+        if shutdown.is_stopped() {
             return None;
         }
         times.push(result.elapsed);

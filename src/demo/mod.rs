@@ -29,23 +29,39 @@ pub use spec::{
 };
 
 use crate::save;
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 
 /// Runs the demo: part one, then part two unless the config has no work
-/// or `stop` was stopped. When `stop` is stopped, the run in progress is
-/// cancelled as `flags get` cancels one and no other starts.
-pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, stop: &Stop) -> Result<Demo, DemoError> {
+/// or `shutdown` was stopped, then its timeline page, telling `observer`
+/// all along. When `shutdown` is stopped, the run in progress is cancelled
+/// as `flags get` cancels one and no other starts; the observer is told of
+/// the styles that ran to their end.
+pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, shutdown: &Shutdown) -> Result<Demo, DemoError> {
+    let demo = run_parts(config, observer, shutdown)?;
+    if shutdown.signal().is_some() {
+        observer.interrupted(&demo);
+        return Ok(demo);
+    }
+    let path = timeline_path(config);
+    let written = write_timeline(&demo, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
+    observer.ended(&demo, config, written);
+    Ok(demo)
+}
+
+/// Part one, then part two unless the config has no work or `shutdown`
+/// was stopped.
+fn run_parts(config: &DemoConfig, observer: &dyn DemoObserver, shutdown: &Shutdown) -> Result<Demo, DemoError> {
     save::prepare_dest(&config.dest).map_err(|source| DemoError::Dest { dir: config.dest.clone(), source })?;
     // Each part whole, its runs then its table and pictures, before the next.
-    let io = io::run(config, observer, stop)?;
-    if !stop.is_stopped() {
+    let io = io::run(config, observer, shutdown)?;
+    if !shutdown.is_stopped() {
         observer.part_ended(&io, None);
     }
     let cpu = match config.work {
-        Some(work) if !stop.is_stopped() => cpu::run(config, work, observer, stop)?,
+        Some(work) if !shutdown.is_stopped() => cpu::run(config, work, observer, shutdown)?,
         _ => Vec::new(),
     };
-    if let (false, false, Some(work)) = (cpu.is_empty(), stop.is_stopped(), config.work.as_ref()) {
+    if let (false, false, Some(work)) = (cpu.is_empty(), shutdown.is_stopped(), config.work.as_ref()) {
         observer.part_ended(&cpu, Some(work));
     }
     Ok(Demo { io, cpu, work: config.work })

@@ -13,7 +13,7 @@ use crate::save;
 use crate::server::timeline::Served;
 use crate::server::RunningServer;
 use crate::shell::measure;
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 use crate::waterfall::exchange::{served_recording, Recording};
 use crate::waterfall::Row;
 
@@ -37,18 +37,18 @@ pub struct Peer<'a> {
 }
 
 impl Peer<'_> {
-    /// Runs `cmd` as a step of `stop`; its run, and the server's record of
+    /// Runs `cmd` as a step of `shutdown`; its run, and the server's record of
     /// it as waterfall rows and as a recording (for the timeline files).
     pub fn run(
         self,
         cmd: Command,
         server: &RunningServer,
-        stop: &Stop,
+        shutdown: &Shutdown,
     ) -> std::io::Result<(PeerRun, Vec<Row>, Recording)> {
         let conns = server.stats().snapshot().connections;
         let watch = Watch::start(server);
         let keep = measure::Keep { stdout: SHOWN, stderr: Some(SHOWN) };
-        let output = measure::run_within(cmd, keep, stop, self.limit)?;
+        let output = measure::run_within(cmd, keep, shutdown, self.limit)?;
         let served = watch.served();
         let spans: Vec<(f64, f64)> = served.iter().map(|r| (r.head_ms, r.done_ms.unwrap_or(r.head_ms))).collect();
         let run = PeerRun {

@@ -233,4 +233,10 @@ pub trait DemoObserver: LegObserver {
     /// A part ran to its end: part one (`work` none) or part two; `times`
     /// are its styles', for its table and its pictures.
     fn part_ended(&self, times: &[StyleTimes], work: Option<&Work>);
+    /// A signal stopped the demo; `demo` holds the styles that ran to
+    /// their end.
+    fn interrupted(&self, demo: &Demo);
+    /// The demo of `config` ran to its end; its timeline page went to the
+    /// path, or could not be written, for the reason given.
+    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, String>);
 }

@@ -1,7 +1,10 @@
-//! Stopping a run: one [`Cancel`] per run ties together everything Ctrl-C
-//! must reach.
+//! Stopping a run from inside: one [`Cancel`] per run ties together
+//! everything a stop must reach. It is the download's own view of the
+//! caller's [`Shutdown`]: [`download::run`](super::run) makes it and runs
+//! the download as a step of the Shutdown, whose stop cancels it and whose
+//! abort aborts it. Nothing outside the download makes one.
 //!
-//! [`Cancel::cancel`] (the first signal) stops every style the same way:
+//! `Cancel::cancel` (the Shutdown's stop) stops every style the same way:
 //! no code starts; the async style drops its requests in flight; the
 //! blocking styles' sockets are shut, so a read blocked in the kernel
 //! returns at once; sleeps between retries end; worker processes are told
@@ -9,7 +12,7 @@
 //! [`Gate`] closes, so no file is renamed into place after `cancel`
 //! returns. Each code still ends in exactly one outcome.
 //!
-//! [`Cancel::abort`] (the second signal) does all that, removes every
+//! `Cancel::abort` (the Shutdown's abort) does all that, removes every
 //! temporary file, ends the worker processes, and holds the gate shut while
 //! the process exits.
 
@@ -20,10 +23,12 @@ use std::time::Duration;
 
 use crate::http::Sockets;
 use crate::save::{Gate, GateState};
+#[cfg(doc)]
+use crate::shutdown::Shutdown;
 
 type Hook = Box<dyn Fn() + Send + Sync>;
 
-/// A run's stop switch; see the module doc.
+/// A run's stop switch, driven by the Shutdown; see the module doc.
 pub struct Cancel {
     flag: AtomicBool,
     notify: tokio::sync::Notify,
@@ -43,7 +48,7 @@ impl std::fmt::Debug for Cancel {
 
 impl Cancel {
     /// The switch of a run that saves into `dest`.
-    pub fn new(dest: &Path) -> Arc<Self> {
+    pub(crate) fn new(dest: &Path) -> Arc<Self> {
         Arc::new(Cancel {
             flag: AtomicBool::new(false),
             notify: tokio::sync::Notify::new(),
@@ -66,7 +71,7 @@ impl Cancel {
     }
 
     /// Runs `hook` on cancel (at once if already cancelled).
-    pub fn on_cancel(&self, hook: impl Fn() + Send + Sync + 'static) {
+    pub(crate) fn on_cancel(&self, hook: impl Fn() + Send + Sync + 'static) {
         let mut hooks = self.on_cancel.lock().unwrap_or_else(|e| e.into_inner());
         if self.is_cancelled() {
             drop(hooks);
@@ -77,12 +82,12 @@ impl Cancel {
     }
 
     /// Runs `hook` on abort, before the temporary files are removed.
-    pub fn on_abort(&self, hook: impl Fn() + Send + Sync + 'static) {
+    pub(crate) fn on_abort(&self, hook: impl Fn() + Send + Sync + 'static) {
         self.on_abort.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(hook));
     }
 
     /// Stops the run (see the module doc). Idempotent.
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         let hooks = {
             let mut hooks = self.on_cancel.lock().unwrap_or_else(|e| e.into_inner());
             if self.flag.swap(true, Ordering::SeqCst) {
@@ -130,7 +135,7 @@ impl Cancel {
     /// Stops everything now, for a process about to exit: cancels, runs
     /// the abort hooks (ending worker processes), removes every temporary
     /// file, and returns a lock to hold until the process is gone.
-    pub fn abort(&self) -> MutexGuard<'_, GateState> {
+    pub(crate) fn abort(&self) -> MutexGuard<'_, GateState> {
         self.cancel();
         for hook in self.on_abort.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             hook();

@@ -15,8 +15,10 @@
 //!
 //! [`job`] holds what they share: the job, outcomes, the sink and the
 //! [`Style`] trait. Styles never print; the sink decides what a person
-//! sees. A run is stopped through its [`Cancel`] the same way in every
-//! style: see [`cancel`].
+//! sees. A run is stopped by the caller's [`Shutdown`], the same way in
+//! every style:
+//! [`run`] makes the run's [`Cancel`] and lets the
+//! Shutdown drive it (see [`cancel`]).
 
 pub mod asyncio;
 pub mod cancel;
@@ -31,13 +33,14 @@ pub mod timeline;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use cancel::Cancel;
 pub use job::{Done, Downloaded, Failure, Job, Outcome, Quiet, Run, Sink, Style, Workers};
 pub use mode::Mode;
 pub use timeline::{Timeline, TimelineMs};
 
 use crate::countries::CountryCode;
 use crate::http::trace::Stamp;
+use crate::shutdown::Shutdown;
+use cancel::Cancel;
 
 /// The outcomes of one run, with their timelines, and how long it took.
 #[derive(Debug, Clone)]
@@ -71,11 +74,25 @@ impl RunResult {
     }
 }
 
-/// Runs one style over `codes` and times it.
-pub fn run(mode: Mode, job: Job, codes: Vec<CountryCode>, sink: Arc<dyn Sink>, cancel: Arc<Cancel>) -> RunResult {
-    let style = mode.style();
-    let run = Run { job: Arc::new(job), sink, cancel };
-    let (start, started) = (Stamp::now(), Instant::now());
-    let Downloaded { done, workers } = style.download_many(&run, codes);
-    RunResult { mode, done, start, elapsed: started.elapsed(), workers }
+/// Runs one style over `codes` and times it, as a step of `shutdown`: a
+/// stop cancels the run (every code still ends in one outcome), an abort
+/// removes its temporary files and holds its destination shut while the
+/// process exits.
+pub fn run(mode: Mode, job: Job, codes: Vec<CountryCode>, sink: Arc<dyn Sink>, shutdown: &Shutdown) -> RunResult {
+    let cancel = Cancel::new(&job.dest);
+    let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
+    // The process exits right after an abort: the gate stays held
+    // (forgotten) so that nothing is committed meanwhile.
+    let abort = move || std::mem::forget(now.abort());
+    shutdown.step(
+        move || gentle.cancel(),
+        abort,
+        || {
+            let style = mode.style();
+            let run = Run { job: Arc::new(job), sink, cancel };
+            let (start, started) = (Stamp::now(), Instant::now());
+            let Downloaded { done, workers } = style.download_many(&run, codes);
+            RunResult { mode, done, start, elapsed: started.elapsed(), workers }
+        },
+    )
 }

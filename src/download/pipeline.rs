@@ -392,7 +392,11 @@ mod tests {
     fn quiet_run(dir: &std::path::Path, retries: u32) -> Run {
         let mut job = Job::new("http://127.0.0.1:9/flags".parse().unwrap(), dir, 1);
         job.retries = retries;
-        Run { job: Arc::new(job), sink: Arc::new(super::super::job::Quiet), cancel: super::super::Cancel::new(dir) }
+        Run {
+            job: Arc::new(job),
+            sink: Arc::new(super::super::job::Quiet),
+            cancel: super::super::cancel::Cancel::new(dir),
+        }
     }
 
     /// Tries `failures` in turn as async tries do, then succeeds: how many

@@ -56,5 +56,5 @@ pub use cases::{catalog, select, SelectError};
 pub use client::{Client, ClientError};
 pub use grade::Observed;
 pub use grade::{Grade, Verdict};
-pub use runner::{run, ExamConfig, ExamError, Live};
+pub use runner::{run, ExamConfig, ExamError, ExamObserver};
 pub use script::{Ask, Part, Reply, Script, Step};

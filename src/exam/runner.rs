@@ -10,10 +10,11 @@
 //! where a correct client saves nothing).
 //!
 //! Each run's folder lives in one scratch folder (with the CA file), which
-//! is removed when the exam ends, even when it is interrupted.
+//! is removed when the exam ends, even when it is interrupted: a stop of
+//! the caller's [`Shutdown`] ends every run, an abort kills every client at
+//! once and removes the folder itself.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,9 +23,9 @@ use super::case::{Case, Family, Serve};
 use super::certs::Certs;
 use super::client::Client;
 use super::grade::{self, Grade, Verdict};
-pub use super::trial::Live;
-use super::trial::{trial, Bounds, Scratch};
+use super::trial::{trial, Bounds, Live, Scratch};
 use super::watch;
+use crate::shutdown::Shutdown;
 
 /// What to run.
 pub struct ExamConfig {
@@ -34,13 +35,15 @@ pub struct ExamConfig {
     pub deadline: Duration,
     /// Runs at once.
     pub jobs: usize,
-    /// Set to stop: running clients are killed, no new run starts.
-    pub cancel: Arc<AtomicBool>,
-    /// What a second Ctrl-C cleans up at once.
-    pub live: Arc<Live>,
 }
 
-/// Why an exam could not run.
+/// What the exam tells as it goes.
+pub trait ExamObserver: Sync {
+    /// A run ended, the `done`th of `total`.
+    fn ran(&self, run: &Run, done: usize, total: usize);
+}
+
+/// Why an exam could not run, or its files could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ExamError {
     #[error("{0}")]
@@ -49,20 +52,38 @@ pub enum ExamError {
     Scratch(std::io::Error),
     #[error("interrupted")]
     Interrupted,
+    /// The report was made, but a file of it could not be written.
+    #[error("cannot write {}: {error}", .path.display())]
+    Write { path: std::path::PathBuf, error: std::io::Error },
 }
 
 /// Runs the controls, then every case of `config` with every client that
-/// passed the controls it rests on; `done(run, finished, total)` is told
-/// of each run as it ends.
-pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> Result<ExamReport, ExamError> {
+/// passed the controls it rests on, telling `observer` of each run as it
+/// ends. A stop kills every running client's processes and starts no run
+/// ([`ExamError::Interrupted`]); an abort does the same at once and
+/// removes the scratch folder.
+pub fn run(config: &ExamConfig, observer: &dyn ExamObserver, shutdown: &Shutdown) -> Result<ExamReport, ExamError> {
+    let live = Arc::new(Live::default());
+    let killer = Arc::clone(&live);
+    shutdown.step(|| {}, move || killer.abort(), || run_all(config, observer, shutdown, &live))
+}
+
+/// [`run`], with `live` the clients running, for an abort to kill.
+fn run_all(
+    config: &ExamConfig,
+    observer: &dyn ExamObserver,
+    shutdown: &Shutdown,
+    live: &Live,
+) -> Result<ExamReport, ExamError> {
     let t0 = Instant::now();
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let certs = Certs::make().map_err(ExamError::Certs)?;
     let dir = tempfile::Builder::new().prefix("flags-exam-").tempdir().map_err(ExamError::Scratch)?;
     let cacert = dir.path().join("exam-ca.pem");
     std::fs::write(&cacert, &certs.ca_pem).map_err(ExamError::Scratch)?;
-    config.live.scratch(dir.path());
+    shutdown.scratch(dir.path());
     let scratch = Scratch { dir, certs, cacert };
+    let bounds = Bounds { deadline: config.deadline, shutdown, live };
     // The controls come first in the report, whatever cases were chosen.
     let mut cases: Vec<&'static Case> = super::cases::controls().collect();
     cases.extend(config.cases.iter().copied().filter(|c| c.family != Family::Control));
@@ -77,12 +98,12 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     let tell = |run: &Run| {
         let mut n = finished.lock().unwrap_or_else(|e| e.into_inner());
         *n += 1;
-        done(run, *n, total);
+        observer.ran(run, *n, total);
     };
     // The controls first, but the recheck, which runs among the cases.
     let first_round = |c: &Case| c.family == Family::Control && c.id != RECHECK;
     let (controls, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(_, c, _)| first_round(c));
-    let mut runs = pool(controls, &scratch, config, &tell);
+    let mut runs = pool(controls, &scratch, config.jobs, &bounds, &tell);
     let mut queue = Vec::new();
     for (n, case, client) in rest {
         match ungraded(case, client, &runs) {
@@ -93,9 +114,9 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
             None => queue.push((n, case, client)),
         }
     }
-    runs.extend(pool(queue, &scratch, config, &tell));
+    runs.extend(pool(queue, &scratch, config.jobs, &bounds, &tell));
     watch::clean_up();
-    if config.cancel.load(Ordering::SeqCst) {
+    if shutdown.is_stopped() {
         return Err(ExamError::Interrupted);
     }
     ungrade_after_recheck(&mut runs);
@@ -123,12 +144,13 @@ pub fn run(config: &ExamConfig, done: &(dyn Fn(&Run, usize, usize) + Sync)) -> R
     })
 }
 
-/// Runs `pairs` on `config.jobs` threads, slow cases first so that the
-/// long waits overlap; the runs, numbered as their pairs were.
+/// Runs `pairs` on `jobs` threads, slow cases first so that the long
+/// waits overlap; the runs, numbered as their pairs were.
 fn pool(
     mut pairs: Vec<(usize, &'static Case, &Client)>,
     scratch: &Scratch,
-    config: &ExamConfig,
+    jobs: usize,
+    bounds: &Bounds<'_>,
     tell: &(dyn Fn(&Run) + Sync),
 ) -> Vec<(usize, Run)> {
     // Slow cases first, so that the long waits overlap; otherwise in an
@@ -139,15 +161,15 @@ fn pool(
     let queue = Mutex::new(VecDeque::from(pairs));
     let results: Mutex<Vec<(usize, Run)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..config.jobs.clamp(1, total.max(1)) {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
             s.spawn(|| loop {
-                if config.cancel.load(Ordering::SeqCst) {
+                if bounds.shutdown.is_stopped() {
                     return;
                 }
                 let Some((n, case, client)) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
                     return;
                 };
-                let run = one(case, client, scratch, config);
+                let run = one(case, client, scratch, bounds);
                 tell(&run);
                 results.lock().unwrap_or_else(|e| e.into_inner()).push((n, run));
             });
@@ -218,7 +240,7 @@ fn not_applicable(case: &'static Case, client: &Client, why: String) -> Run {
 }
 
 /// One run: the case served, the client run, the result graded.
-fn one(case: &'static Case, client: &Client, scratch: &Scratch, config: &ExamConfig) -> Run {
+fn one(case: &'static Case, client: &Client, scratch: &Scratch, bounds: &Bounds<'_>) -> Run {
     if !case.needs.met_by(&client.can) {
         let missing = case.needs.missing(&client.can);
         let why = match client.can.tls || !case.needs.tls {
@@ -229,8 +251,7 @@ fn one(case: &'static Case, client: &Client, scratch: &Scratch, config: &ExamCon
         };
         return not_applicable(case, client, why);
     }
-    let bounds = Bounds { deadline: config.deadline, cancel: &config.cancel, live: &config.live };
-    match trial(case, client, scratch, &bounds) {
+    match trial(case, client, scratch, bounds) {
         Ok(observed) => {
             let verdict = grade::verdict(case, &observed);
             let kind = grade::counts_as(case, &observed, &verdict);

@@ -11,7 +11,6 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,32 +33,24 @@ pub(super) struct Scratch {
     pub(super) cacert: PathBuf,
 }
 
-/// The clients running and the scratch folder, for [`Live::abort`].
+/// The clients running, for [`Live::abort`].
 #[derive(Debug, Default)]
-pub struct Live {
+pub(super) struct Live {
     /// Each running client's session (its pid) and cgroup, if it has one.
     runs: Mutex<std::collections::BTreeMap<u32, Option<PathBuf>>>,
-    scratch: Mutex<Option<PathBuf>>,
 }
 
 impl Live {
-    /// Kills every running client's processes and removes the scratch
-    /// folder, for a process about to exit without unwinding.
-    pub fn abort(&self) {
+    /// Kills every running client's processes, for a process about to
+    /// exit without unwinding (the exam's abort; the Shutdown removes the
+    /// scratch folder after).
+    pub(super) fn abort(&self) {
         for (pid, cgroup) in self.runs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             os::kill_group(*pid);
             if let Some(dir) = cgroup {
                 watch::kill_cgroup(dir);
             }
         }
-        if let Some(dir) = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-
-    /// The exam's scratch folder, to remove on an abort.
-    pub(super) fn scratch(&self, dir: &Path) {
-        *self.scratch.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_path_buf());
     }
 
     pub(super) fn started(&self, pid: u32, watch: &Watch) {
@@ -72,11 +63,11 @@ impl Live {
     }
 }
 
-/// What bounds a run: its deadline, the exam's stop, and the record of
-/// what a second Ctrl-C kills.
+/// What bounds a run: its deadline, the exam's shutdown, and the record of
+/// what an abort kills.
 pub(super) struct Bounds<'a> {
     pub(super) deadline: Duration,
-    pub(super) cancel: &'a AtomicBool,
+    pub(super) shutdown: &'a crate::shutdown::Shutdown,
     pub(super) live: &'a Live,
 }
 
@@ -190,7 +181,7 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
             Err(RecvTimeoutError::Timeout) => {
                 watch.poll();
                 let late = t0.elapsed() >= bounds.deadline;
-                if late || bounds.cancel.load(Ordering::SeqCst) {
+                if late || bounds.shutdown.is_stopped() {
                     hung = late;
                     watch.kill_all();
                     break rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("the waiter left")));

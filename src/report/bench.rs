@@ -63,6 +63,18 @@ impl BenchObserver for Printer {
             (None, None, None) => say!("{}", row(point)),
         }
     }
+
+    fn interrupted(&self) {
+        interrupted();
+    }
+
+    fn markdown(&self, report: &BenchReport, svg: &str) -> String {
+        markdown(report, svg)
+    }
+
+    fn ended(&self, report: &BenchReport, out: &Path) {
+        footer(report, out);
+    }
 }
 
 /// A process pool's workers, in a few words.

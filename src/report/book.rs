@@ -88,6 +88,18 @@ impl BookObserver for BookPrinter {
             }
         }
     }
+
+    fn stopped_early(&self) {
+        stopped_early();
+    }
+
+    fn interrupted(&self, book: &Book) {
+        interrupted(book);
+    }
+
+    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, String>) {
+        end(book, timeline);
+    }
 }
 
 fn join(names: &BTreeSet<String>) -> String {

@@ -7,11 +7,63 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::out::say;
+use crate::cli::{ExamPrinter, ExamProgress as Progress};
 use crate::exam::baseline::Difference;
 use crate::exam::grade::Grade;
 use crate::exam::merge::MergeError;
+use crate::exam::outside::Graded;
 use crate::exam::{Case, Client, ExamReport, Run};
 use crate::proto::text::peer_text;
+
+/// What `flags exam` and its subcommands show: the listing, the progress,
+/// the grid or the JSON, the files written and how the verdicts differ
+/// from a baseline; and the files' contents, from the modules beside this.
+pub struct Printer;
+
+impl ExamPrinter for Printer {
+    fn list(&self, cases: &[&Case], clients: &[Client], json: bool) {
+        list(cases, clients, json);
+    }
+
+    fn progress(&self, total: usize) -> Box<dyn Progress + '_> {
+        Box::new(ExamProgress::new(total))
+    }
+
+    fn interrupted(&self) {
+        interrupted();
+    }
+
+    fn report(&self, report: &ExamReport, json: bool) {
+        match json {
+            true => self::json(report),
+            false => grid(report),
+        }
+    }
+
+    fn documents(&self) -> [crate::cli::Document; 3] {
+        [
+            ("report card", super::exam_html::page),
+            ("JUnit XML", super::exam_junit::document),
+            ("Markdown summary", super::exam_markdown::summary),
+        ]
+    }
+
+    fn written(&self, what: &str, path: &std::path::Path) {
+        written(what, path);
+    }
+
+    fn differences(&self, path: &std::path::Path, differences: &[Difference]) {
+        self::differences(path, differences);
+    }
+
+    fn not_merged(&self, e: &MergeError) {
+        not_merged(e);
+    }
+
+    fn verdict(&self, graded: &Graded, json: bool) {
+        verdict(graded, json);
+    }
+}
 
 /// Prints the cases (and the clients found): what each server does and
 /// what a correct client ends with.
@@ -87,10 +139,23 @@ impl ExamProgress {
         }
     }
 
+    /// The bar cleared, once the runs are over.
     pub fn finish(&self) {
         if let ExamProgress::Bar(bar) = self {
             bar.finish_and_clear();
         }
+    }
+}
+
+impl crate::exam::ExamObserver for ExamProgress {
+    fn ran(&self, run: &Run, done: usize, total: usize) {
+        ExamProgress::ran(self, run, done, total);
+    }
+}
+
+impl Progress for ExamProgress {
+    fn finish(&self) {
+        ExamProgress::finish(self);
     }
 }
 

@@ -19,6 +19,7 @@
 use crate::proto::text::peer_text;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
+use std::sync::Arc;
 
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use crate::countries::CountryCode;
 use crate::countries::Span;
 use crate::download::Failure;
 use crate::download::{Outcome, Sink};
-use crate::get::{server_name, GetConfig, GetReport};
+use crate::get::{server_name, GetConfig, GetObserver, GetReport};
 use crate::server::Label;
 
 fn plural(n: usize, word: &str) -> String {
@@ -67,6 +68,37 @@ pub fn insecure_warning() {
         "flags: warning: --insecure: server certificates are not checked, so anyone on the path could pose as \
          the server"
     );
+}
+
+/// What `flags get` shows: `--insecure`'s warning, then the book's lines
+/// around a progress bar, a line per code with `-v`; or, with `--json`,
+/// the JSON document alone.
+pub struct Printer;
+
+impl GetObserver for Printer {
+    fn started(&self, config: &GetConfig) -> Arc<dyn Sink> {
+        if config.job.trust.insecure {
+            insecure_warning();
+        }
+        match config.json {
+            true => Arc::new(JsonSink),
+            false => {
+                initial_report(config);
+                Arc::new(GetSink::new(config.codes.len(), config.verbose))
+            }
+        }
+    }
+
+    fn ended(&self, config: &GetConfig, report: &GetReport) {
+        match config.json {
+            true => json_report(report),
+            false => final_report(report, config.label, config.verbose),
+        }
+    }
+
+    fn timeline_written(&self, path: &std::path::Path) {
+        timeline_written(path);
+    }
 }
 
 /// Shows progress while `flags get` runs: with `verbose`, a line per code

@@ -1,6 +1,9 @@
 //! Everything a person (or a script) sees. Styles, the executor and the
-//! server never print; they hand outcomes and results here, and the
-//! binary's commands call these functions.
+//! server never print; they hand outcomes and results here. Each command
+//! has its printer, an observer the binary passes to the command's `run`
+//! (`get::Printer`, [`DemoPrinter`], `book::BookPrinter`,
+//! `bench::Printer`, `serve::Printer`, `exam::Printer`), which calls the
+//! functions below.
 //!
 //! - [`seed`]: the seed's output (codes as they are saved, then
 //!   `20 flags downloaded in 7.26s`), the demo's runs and table.

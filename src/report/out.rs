@@ -26,6 +26,12 @@ pub fn on_closed(f: impl Fn() + Send + Sync + 'static) {
     *hook().lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(f));
 }
 
+/// Stops `shutdown` when stdout's reader is found gone (`flags get -v |
+/// head`): what the command would print has nobody to read it.
+pub fn stops(shutdown: std::sync::Arc<crate::shutdown::Shutdown>) {
+    on_closed(move || shutdown.stop());
+}
+
 /// True once a write to stdout found its reader gone.
 pub fn closed() -> bool {
     CLOSED.load(Ordering::SeqCst)

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::out::{say, say_part};
 use crate::countries::CountryCode;
-use crate::demo::{Demo, DemoObserver, Leg, LegObserver, PeerRun, Runner, StyleTimes};
+use crate::demo::{Demo, DemoConfig, DemoObserver, Leg, LegObserver, PeerRun, Runner, StyleTimes};
 use crate::download::{Mode, Outcome, RunResult, Sink};
 use crate::http::BaseUrl;
 use crate::server::Delay;
@@ -80,6 +80,14 @@ impl DemoObserver for DemoPrinter {
 
     fn part_ended(&self, times: &[StyleTimes], work: Option<&Work>) {
         part_end(times, work);
+    }
+
+    fn interrupted(&self, demo: &Demo) {
+        demo_interrupted(demo);
+    }
+
+    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, String>) {
+        demo_end(demo, config.delay, &config.dest, timeline);
     }
 
     fn cpu_started(&self, base: &BaseUrl, work: &Work, codes: usize) {

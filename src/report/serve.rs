@@ -1,9 +1,48 @@
 //! `flags serve`'s output: the banner, one line per request with `-v`,
 //! and the last line.
 
+use std::path::Path;
+
 use super::out::say;
+use crate::cli::serve::ServeObserver;
+use crate::exam::stage::{Saw, Stage};
+use crate::exam::Case;
 use crate::proto::text::peer_text;
 use crate::server::{LogEntry, RequestLog, ServerConfig, Source};
+
+/// What `flags serve` shows: the banner, the request log with `-v`, where
+/// the timeline went, the last line; or a scenario's banner and log.
+pub struct Printer;
+
+impl ServeObserver for Printer {
+    fn log(&self) -> RequestLog {
+        server_log()
+    }
+
+    fn serving(&self, addr: &std::net::SocketAddr, config: &ServerConfig, flags: usize) {
+        serving(addr, config, flags);
+    }
+
+    fn timeline_written(&self, path: &Path, requests: usize) {
+        timeline_written(path, requests);
+    }
+
+    fn timeline_failed(&self, path: &Path, error: &std::io::Error) {
+        super::get::timeline_failed(path, error);
+    }
+
+    fn stopped(&self) {
+        stopped();
+    }
+
+    fn scenario(&self, case: &Case, stage: &Stage, ca: &Path) {
+        scenario(case, stage, ca);
+    }
+
+    fn scenario_log(&self, saw: &Saw) {
+        scenario_log(saw);
+    }
+}
 
 /// Tells what `flags serve` is serving (`flags` of them) and where; warns
 /// when a `--dir` holds none.

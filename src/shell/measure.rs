@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::capture::{Capture, Captured};
-use crate::signals::Stop;
+use crate::shutdown::Shutdown;
 
 /// One run of one command.
 #[derive(Debug, Clone)]
@@ -67,21 +67,26 @@ const LINGER: Duration = Duration::from_millis(500);
 /// How often a run looks whether it was stopped.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Runs `cmd` to its end and measures it, as a step of `stop`. The command
+/// Runs `cmd` to its end and measures it, as a step of `shutdown`. The command
 /// runs in a process group of its own, and everything in that group ends
 /// with it: a stop sends the group SIGINT (a terminal's Ctrl-C), then
 /// SIGKILL after [`GRACE`]; an abort sends SIGKILL at once; and when the
 /// command's own process exits, what it left running in its group is
 /// killed, so a background child holding the output pipe costs nothing.
 /// Its output is kept bounded as [`Keep`] says.
-pub fn run(cmd: Command, keep: Keep, stop: &Stop) -> std::io::Result<Sample> {
-    run_within(cmd, keep, stop, None)
+pub fn run(cmd: Command, keep: Keep, shutdown: &Shutdown) -> std::io::Result<Sample> {
+    run_within(cmd, keep, shutdown, None)
 }
 
 /// [`run`], the command stopped as a stop would stop it once it has run
 /// `limit` (if any): SIGINT to its group, then SIGKILL after [`GRACE`].
 /// The sample says it overran.
-pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Duration>) -> std::io::Result<Sample> {
+pub fn run_within(
+    mut cmd: Command,
+    keep: Keep,
+    shutdown: &Shutdown,
+    limit: Option<Duration>,
+) -> std::io::Result<Sample> {
     use std::os::unix::process::CommandExt;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).process_group(0);
     cmd.stderr(if keep.stderr.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -93,14 +98,14 @@ pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Durat
         let group = Arc::clone(&group);
         move || kill_group_now(*group.lock().unwrap_or_else(|e| e.into_inner()))
     };
-    stop.step(
+    shutdown.step(
         || {},
         abort,
         || {
             let start = Instant::now();
             let (mut child, pid) = {
                 let mut running = group.lock().unwrap_or_else(|e| e.into_inner());
-                if stop.is_stopped() {
+                if shutdown.is_stopped() {
                     return Err(std::io::Error::other("stopped before it started"));
                 }
                 let child = cmd.spawn()?;
@@ -111,7 +116,7 @@ pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Durat
             let stdout = child.stdout.take().map(|s| Capture::start(s, keep.stdout));
             let stderr = child.stderr.take().zip(keep.stderr).map(|(s, k)| Capture::start(s, k));
             let sampler = hwm_sampler(pid);
-            let (ended, overran) = wait_in_group(pid, stop, limit.map(|l| start + l));
+            let (ended, overran) = wait_in_group(pid, shutdown, limit.map(|l| start + l));
             let wall = ended.duration_since(start);
             // Not yet reaped, the command still holds its group's id.
             signal_group(pid, libc::SIGKILL);
@@ -137,9 +142,9 @@ pub fn run_within(mut cmd: Command, keep: Keep, stop: &Stop, limit: Option<Durat
 }
 
 /// Waits until child `pid` has exited, without reaping it; stops its
-/// group if `stop` is stopped meanwhile or once `deadline` passes. When it
+/// group if `shutdown` is stopped meanwhile or once `deadline` passes. When it
 /// exited, and whether the deadline stopped it.
-fn wait_in_group(pid: u32, stop: &Stop, deadline: Option<Instant>) -> (Instant, bool) {
+fn wait_in_group(pid: u32, shutdown: &Shutdown, deadline: Option<Instant>) -> (Instant, bool) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         crate::os::wait_exited(pid);
@@ -154,8 +159,8 @@ fn wait_in_group(pid: u32, stop: &Stop, deadline: Option<Instant>) -> (Instant, 
         }
         let late = deadline.is_some_and(|d| Instant::now() >= d);
         match stopped {
-            None if stop.is_stopped() || late => {
-                overran = late && !stop.is_stopped();
+            None if shutdown.is_stopped() || late => {
+                overran = late && !shutdown.is_stopped();
                 signal_group(pid, libc::SIGINT);
                 stopped = Some(Instant::now());
             }
@@ -229,7 +234,7 @@ mod tests {
         // Alive long enough for the sampler to read its VmHWM.
         cmd.args(["-c", "echo hi; sleep 0.2; exit 3"]);
         let keep = Keep { stdout: 100, stderr: Some(100) };
-        let s = run(cmd, keep, &Stop::default()).unwrap();
+        let s = run(cmd, keep, &Shutdown::default()).unwrap();
         assert_eq!(s.status, Some(3));
         assert_eq!(s.whole_stdout(), Some(&b"hi\n"[..]));
         assert!(s.rss_kib > 0);

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flags::countries::pop20_sorted;
-use flags::download::{self, Cancel, Job, Mode, Outcome, Quiet, RunResult};
+use flags::download::{self, Job, Mode, Outcome, Quiet, RunResult};
 use flags::server::{self, FaultPlan, FaultSettings, RunningServer, ServerConfig};
+use flags::shutdown::Shutdown;
 
 use super::util::{assert_exactly_saved, wait_until, FLAGS_EXE};
 
@@ -54,7 +55,7 @@ fn run_with_stall(srv: &RunningServer, mode: Mode, retries: u32, stall: Duration
     job.stall = stall;
     job.retries = retries;
     let codes = pop20_sorted();
-    let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
+    let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), &Shutdown::default());
     let mut seen: Vec<_> = result.outcomes().map(|(cc, _)| cc).collect();
     seen.sort();
     assert_eq!(seen, codes, "{mode}: every code exactly once");

@@ -459,7 +459,7 @@ fn endless_bodies_do_not_grow_memory() {
         let mut cmd = std::process::Command::new(flags_exe());
         cmd.args(["get", "-e", "-m", m, "--json", "--mode", mode, "-s", &srv.base(), "-d"]).arg(dir.path());
         let keep = flags::shell::measure::Keep { stdout: 8 << 20, stderr: None };
-        let sample = flags::shell::measure::run(cmd, keep, &flags::signals::Stop::default()).unwrap();
+        let sample = flags::shell::measure::run(cmd, keep, &flags::shutdown::Shutdown::default()).unwrap();
         let report: Value = serde_json::from_slice(sample.whole_stdout().expect("the whole report")).unwrap();
         assert_eq!(report["errors"], 676, "{mode}");
         assert_eq!(report["flags"][0]["reason"], "body is over --max-size (256 KiB)", "{mode}");

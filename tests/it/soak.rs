@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flags::countries::CountryCode;
-use flags::download::{self, Cancel, Job, Mode, Outcome, Quiet};
+use flags::download::{self, Job, Mode, Outcome, Quiet};
 use flags::server::{self, FaultPlan, FaultSettings, ServerConfig};
+use flags::shutdown::Shutdown;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -48,7 +49,7 @@ fn soak_20k_requests_with_every_fault() {
         job.stall = Duration::from_secs(2);
         job.timeout = Duration::from_secs(10);
         let mode = [Mode::Async, Mode::ThreadPool][batches % 2];
-        let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), Cancel::new(dir.path()));
+        let result = download::run(mode, job, codes.clone(), Arc::new(Quiet), &Shutdown::default());
         assert_eq!(result.done.len(), 676);
         let saved: Vec<String> = result
             .outcomes()

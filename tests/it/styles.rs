@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 
 use flags::countries::{pop20_sorted, CountryCode, POP20};
-use flags::download::{self, Cancel, Failure, Job, Mode, Outcome, Quiet, Sink};
+use flags::download::{self, Failure, Job, Mode, Outcome, Quiet, Sink};
 use flags::http::FetchError;
 use flags::server::{Delay, RunningServer};
+use flags::shutdown::Shutdown;
 
 use super::util::{assert_exactly_saved, server, server_with};
 
@@ -25,7 +26,7 @@ impl Sink for Recorder {
 
 /// Downloads POP20 with `mode` from `srv` into `dest`, `m` at a time.
 fn pop20(mode: Mode, srv: &RunningServer, dest: &std::path::Path, m: usize) -> download::RunResult {
-    download::run(mode, job(srv.base(), dest, m), pop20_sorted(), Arc::new(Quiet), Cancel::new(dest))
+    download::run(mode, job(srv.base(), dest, m), pop20_sorted(), Arc::new(Quiet), &Shutdown::default())
 }
 
 #[test]
@@ -46,7 +47,7 @@ fn sequential_goes_in_sorted_order() {
     let rec = Arc::new(Recorder::default());
     let mut shuffled: Vec<CountryCode> = POP20.to_vec();
     shuffled.reverse();
-    download::run(Mode::Sequential, job(srv.base(), dir.path(), 1), shuffled, rec.clone(), Cancel::new(dir.path()));
+    download::run(Mode::Sequential, job(srv.base(), dir.path(), 1), shuffled, rec.clone(), &Shutdown::default());
     assert_eq!(*rec.0.lock().unwrap(), pop20_sorted());
 }
 
@@ -57,15 +58,15 @@ fn concurrent_styles_keep_all_requests_in_flight() {
     for mode in [Mode::ThreadPool, Mode::Async] {
         let srv = server_with(Delay::fixed(60.0), 0.0);
         let dir = tempfile::tempdir().unwrap();
-        let cancel = Cancel::new(dir.path());
-        let (base, dest, stop) = (srv.base(), dir.path().to_path_buf(), Arc::clone(&cancel));
+        let shutdown = Arc::new(Shutdown::default());
+        let (base, dest, stop) = (srv.base(), dir.path().to_path_buf(), Arc::clone(&shutdown));
         let run = std::thread::spawn(move || {
-            download::run(mode, job(base, &dest, 20), pop20_sorted(), Arc::new(Quiet), stop)
+            download::run(mode, job(base, &dest, 20), pop20_sorted(), Arc::new(Quiet), &stop)
         });
         super::util::wait_until("20 requests in flight", std::time::Duration::from_secs(60), || {
             srv.stats().snapshot().in_flight == 20
         });
-        cancel.cancel();
+        shutdown.stop();
         let result = run.join().unwrap();
         assert_eq!(result.done.len(), 20, "{mode}");
         assert_eq!(srv.stats().peak_in_flight(), 20, "{mode}");
@@ -92,13 +93,8 @@ fn not_found_and_errors_are_outcomes_not_files() {
         let dir = tempfile::tempdir().unwrap();
         let codes: Vec<CountryCode> =
             ["BR", "ZZ", "US", "QQ", "FR", "DE", "JP", "CN"].map(|c| c.parse().unwrap()).to_vec();
-        let result = download::run(
-            mode,
-            job(srv.base(), dir.path(), 8),
-            codes.clone(),
-            Arc::new(Quiet),
-            Cancel::new(dir.path()),
-        );
+        let result =
+            download::run(mode, job(srv.base(), dir.path(), 8), codes.clone(), Arc::new(Quiet), &Shutdown::default());
         assert_eq!(result.done.len(), codes.len());
         let mut saved = Vec::new();
         for (cc, outcome) in result.outcomes() {
