@@ -107,7 +107,7 @@ fn run_pair(
     shutdown: &Shutdown,
 ) -> Result<Pair, BookError> {
     let text = std::fs::read_to_string(setting.chapter.dir.join(script.file)).unwrap_or_default();
-    let codes = script.code_list(config.arg_codes.as_deref());
+    let codes = script.code_list(config.arg_codes(setting.chapter.edition).as_deref());
     let workers = chapter::workers(&script, codes.len(), setting.probe.cpus, config.max_req, &text);
     let leg = Leg { mode: script.mode, concurrency: workers, work: None, names: script.names };
     let missing: BTreeSet<String> = needs.intersection(&setting.probe.missing).cloned().collect();
@@ -129,55 +129,88 @@ fn run_pair(
         observer.skipped(&pair.script, &pair.missing);
         return Ok(pair);
     }
+    let both = Both { config, setting, server, codes: &codes, observer, shutdown };
     server.stats().start_leg();
-    for _ in 0..config.runs {
-        if shutdown.is_stopped() {
-            return Ok(pair);
-        }
-        let (copy, _) = copy::Copy::make(&setting.chapter.dir, &setting.base.to_string()).map_err(BookError::Copy)?;
-        shutdown.scratch(copy.path());
-        let args: Vec<String> = if pair.script.takes_args() { config.args.clone() } else { Vec::new() };
-        let line = std::iter::once(config.python.as_str())
-            .chain([pair.script.file])
-            .chain(args.iter().map(String::as_str))
-            .map(crate::shell::quote)
-            .collect::<Vec<_>>()
-            .join(" ");
-        observer.script_started(&pair.script, &line);
-        let mut cmd = Command::new(&config.python);
-        cmd.arg(pair.script.file).args(&args).current_dir(copy.path()).env("PYTHONDONTWRITEBYTECODE", "1");
-        // A flags2 script asked for every code finds only the catalog's.
-        let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
-        let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted, limit: Some(config.limit) };
-        // A stop between the check above and the spawn is a stop, not a
-        // failure to run Python.
-        let ran = peer.run(cmd, server, shutdown);
-        if shutdown.is_stopped() {
-            return Ok(pair);
-        }
-        let (run, rows, recording) = ran.map_err(|source| BookError::Run { python: config.python.clone(), source })?;
-        observer.script_ended(&run);
-        pair.script_times.push(said_time(&run.stdout.text()).unwrap_or(run.elapsed));
-        pair.script_runs.push(run);
-        pair.script_rows = rows;
-        pair.script_recording = Some(recording);
-    }
-    server.stats().start_leg();
-    let scratch = tempfile::Builder::new().prefix("flags-book-style-").tempdir().map_err(BookError::Copy)?;
-    shutdown.scratch(scratch.path());
-    let demo = DemoConfig { runs: 1, dest: scratch.path().to_path_buf(), ..DemoConfig::default() };
-    for _ in 0..config.runs {
-        let watch = Watch::start(server);
-        let Some(times) = run_leg(&leg, (&setting.base, setting.delay.max), &codes, &demo, observer, shutdown) else {
-            return Ok(pair);
-        };
-        pair.flags_times.extend(times.times);
-        pair.flags_failed += times.waterfall.iter().filter(|r| r.ending == crate::waterfall::Ending::Failed).count();
-        let served = watch.served();
-        pair.flags_rows = crate::waterfall::served_rows(&served);
-        pair.flags_recording = Some(watch.recording(leg.command(), &served));
+    if both.scripts(&mut pair)? {
+        server.stats().start_leg();
+        both.styles(&mut pair)?;
     }
     Ok(pair)
+}
+
+/// What a script's runs and its style's runs share.
+struct Both<'a> {
+    config: &'a BookConfig,
+    setting: &'a Setting,
+    server: &'a server::RunningServer,
+    codes: &'a [crate::countries::CountryCode],
+    observer: &'a dyn BookObserver,
+    shutdown: &'a Shutdown,
+}
+
+impl Both<'_> {
+    /// Runs the script `config.runs` times, each from a fresh copy; false
+    /// when a stop came.
+    fn scripts(&self, pair: &mut Pair) -> Result<bool, BookError> {
+        let Both { config, setting, server, codes, observer, shutdown } = *self;
+        for _ in 0..config.runs {
+            if shutdown.is_stopped() {
+                return Ok(false);
+            }
+            let (copy, _) =
+                copy::Copy::make(&setting.chapter.dir, &setting.base.to_string()).map_err(BookError::Copy)?;
+            shutdown.scratch(copy.path());
+            let args: Vec<String> = if pair.script.takes_args() { config.args.clone() } else { Vec::new() };
+            let line = std::iter::once(config.python.as_str())
+                .chain([pair.script.file])
+                .chain(args.iter().map(String::as_str))
+                .map(crate::shell::quote)
+                .collect::<Vec<_>>()
+                .join(" ");
+            observer.script_started(&pair.script, &line);
+            let mut cmd = Command::new(&config.python);
+            cmd.arg(pair.script.file).args(&args).current_dir(copy.path()).env("PYTHONDONTWRITEBYTECODE", "1");
+            // A flags2 script asked for every code finds only the catalog's.
+            let wanted = codes.iter().filter(|cc| crate::countries::lookup(**cc).is_some()).count();
+            let peer = Peer { name: pair.script.file, line, dir: copy.path(), wanted, limit: Some(config.limit) };
+            // A stop between the check above and the spawn is a stop, not a
+            // failure to run Python.
+            let ran = peer.run(cmd, server, shutdown);
+            if shutdown.is_stopped() {
+                return Ok(false);
+            }
+            let (run, rows, recording) =
+                ran.map_err(|source| BookError::Run { python: config.python.clone(), source })?;
+            observer.script_ended(&run);
+            pair.script_times.push(said_time(&run.stdout.text()).unwrap_or(run.elapsed));
+            pair.script_runs.push(run);
+            pair.script_rows = rows;
+            pair.script_recording = Some(recording);
+        }
+        Ok(true)
+    }
+
+    /// Runs the style beside the script `config.runs` times.
+    fn styles(&self, pair: &mut Pair) -> Result<(), BookError> {
+        let Both { config, setting, server, codes, observer, shutdown } = *self;
+        let scratch = tempfile::Builder::new().prefix("flags-book-style-").tempdir().map_err(BookError::Copy)?;
+        shutdown.scratch(scratch.path());
+        let demo = DemoConfig { runs: 1, dest: scratch.path().to_path_buf(), ..DemoConfig::default() };
+        for _ in 0..config.runs {
+            let watch = Watch::start(server);
+            let Some(times) = run_leg(&pair.leg, (&setting.base, setting.delay.max), codes, &demo, observer, shutdown)
+            else {
+                return Ok(());
+            };
+            pair.flags_times.extend(times.times);
+            pair.flags_failed +=
+                times.waterfall.iter().filter(|r| r.ending == crate::waterfall::Ending::Failed).count();
+            let served = watch.served();
+            pair.flags_rows = crate::waterfall::served_rows(&served);
+            pair.flags_recording = Some(watch.recording(pair.leg.command(), &served));
+        }
+        Ok(())
+    }
 }
 
 /// The time a script printed for itself on its last line that ends in

@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::chapter::{Chapter, NotAChapter, Script};
+use super::chapter::{Chapter, Edition, NotAChapter, Script};
 use super::copy::Change;
 use super::python::{NoPython, Probe};
-use crate::countries::CountryCode;
+use crate::countries::{CountryCode, Selection};
 use crate::demo::{Leg, LegObserver, PeerRun};
 use crate::http::BaseUrl;
 use crate::server::Delay;
@@ -23,9 +23,9 @@ pub struct BookConfig {
     /// Only this script (its file name).
     pub script: Option<String>,
     /// A flags2 script's command line (after `--`), and what it asks for:
-    /// its codes (none: POP20) and its `-m`.
+    /// its codes (see [`BookConfig::arg_codes`]) and its `-m`.
     pub args: Vec<String>,
-    pub arg_codes: Option<Vec<CountryCode>>,
+    pub arg_selection: Option<Selection>,
     pub max_req: Option<usize>,
     /// The server's delay and seed.
     pub delay: Delay,
@@ -47,7 +47,7 @@ impl Default for BookConfig {
             path: PathBuf::from("."),
             script: None,
             args: Vec::new(),
-            arg_codes: None,
+            arg_selection: None,
             max_req: None,
             delay: Delay::fixed(0.35),
             seed: 0,
@@ -56,6 +56,22 @@ impl Default for BookConfig {
             limit: Duration::from_secs(600),
             timeline: PathBuf::from("book-timeline.html"),
         }
+    }
+}
+
+impl BookConfig {
+    /// The codes the flags2 command line asks `edition`'s scripts for, as
+    /// its `flags2_common.py` reads them: the codes named (or `-a`, `-e`),
+    /// else POP20, the first `-l` of them. The first edition applies no
+    /// `-l` to POP20 (its `cc_list = sorted(POP20_CC)` comes after the
+    /// limit), the second does.
+    pub fn arg_codes(&self, edition: Edition) -> Option<Vec<CountryCode>> {
+        let selection = self.arg_selection.as_ref()?;
+        let named = selection.all || selection.every || !selection.args.is_empty();
+        if edition == Edition::First && !named {
+            return Some(Selection { limit: None, ..selection.clone() }.codes());
+        }
+        Some(selection.codes())
     }
 }
 

@@ -77,7 +77,7 @@ struct Flags2Line {
 impl TryFrom<BookArgs> for BookConfig {
     type Error = clap::Error;
     fn try_from(a: BookArgs) -> Result<Self, clap::Error> {
-        let (mut arg_codes, mut max_req) = (None, None);
+        let (mut arg_selection, mut max_req) = (None, None);
         if !a.args.is_empty() {
             if a.script.is_none() {
                 let why = "name the flags2 or flags3 script they are for, e.g. flags2_threadpool.py";
@@ -91,7 +91,7 @@ impl TryFrom<BookArgs> for BookConfig {
             // As flags2_common does: -e, else -a, else the codes given.
             let (all, args) = (line.all && !line.every, if line.all || line.every { Vec::new() } else { line.cc });
             let selection = Selection { args, all, every: line.every, limit: line.limit.map(|n| n as usize) };
-            arg_codes = Some(selection.codes());
+            arg_selection = Some(selection);
             max_req = line.max_req.map(|m| m as usize);
         }
         crate::save::check_output(&a.timeline)
@@ -100,7 +100,7 @@ impl TryFrom<BookArgs> for BookConfig {
             path: a.path,
             script: a.script,
             args: a.args,
-            arg_codes,
+            arg_selection,
             max_req,
             delay: a.delay,
             seed: a.seed,
@@ -133,6 +133,7 @@ impl Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::book::chapter::Edition::{First, Second};
 
     fn config(line: &[&str]) -> Result<BookConfig, clap::Error> {
         #[derive(Parser)]
@@ -146,12 +147,12 @@ mod tests {
     #[test]
     fn a_flags2_command_line_says_which_flags_and_how_many_at_once() {
         let c = config(&["flags", "code", "flags2_threadpool.py", "--", "-e", "-m", "100", "-s", "DELAY"]).unwrap();
-        assert_eq!((c.arg_codes.as_ref().map(Vec::len), c.max_req), (Some(676), Some(100)));
+        assert_eq!((c.arg_codes(Second).as_ref().map(Vec::len), c.max_req), (Some(676), Some(100)));
         let c = config(&["flags", "code", "flags2_asyncio.py", "--", "b", "-l", "3"]).unwrap();
-        let codes: Vec<String> = c.arg_codes.unwrap().iter().map(|c| c.to_string()).collect();
+        let codes: Vec<String> = c.arg_codes(Second).unwrap().iter().map(|c| c.to_string()).collect();
         assert_eq!(codes, ["BA", "BB", "BC"]);
         let c = config(&["flags", "code"]).unwrap();
-        assert!(c.arg_codes.is_none() && c.script.is_none());
+        assert!(c.arg_codes(Second).is_none() && c.script.is_none());
     }
 
     #[test]
@@ -163,7 +164,18 @@ mod tests {
         // -a with codes: the catalog, as flags2 takes -a over them; a long
         // option by its prefix, as argparse takes it.
         let c = config(&["flags", "code", "flags2_asyncio.py", "--", "-a", "b", "--max", "3"]).unwrap();
-        assert_eq!((c.arg_codes.unwrap().len(), c.max_req), (194, Some(3)));
+        assert_eq!((c.arg_codes(Second).unwrap().len(), c.max_req), (194, Some(3)));
         assert!(config(&["flags", "code", "flags2_asyncio.py", "--", "-m", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_limit_without_codes_cuts_pop20_in_the_second_edition_only() {
+        // The first edition's flags2_common makes POP20 its list after the
+        // limit was applied to no codes; the second edition limits it.
+        let c = config(&["flags", "code", "flags2_threadpool.py", "--", "-l", "5"]).unwrap();
+        assert_eq!(c.arg_codes(Second).map(|c| c.len()), Some(5));
+        assert_eq!(c.arg_codes(First).map(|c| c.len()), Some(20));
+        let c = config(&["flags", "code", "flags2_threadpool.py", "--", "b", "-l", "5"]).unwrap();
+        assert_eq!(c.arg_codes(First).map(|c| c.len()), Some(5));
     }
 }

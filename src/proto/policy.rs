@@ -389,7 +389,7 @@ mod tests {
         assert!(!transient(&FetchError::Http { status: 418, retry_after: None }));
         assert!(!transient(&FetchError::NotFound));
         assert!(transient(&FetchError::Timeout { answered: false }));
-        assert!(transient(&FetchError::Wire(crate::http::wire::WireError::Short { expected: 3, got: 2 })));
+        assert!(transient(&FetchError::Wire(crate::proto::wire::WireError::Short { expected: 3, got: 2 })));
         assert!(!transient(&ContentError::NoTrailer.into()));
         assert_eq!(human_size(DEFAULT_MAX_SIZE), "256 KiB");
     }
