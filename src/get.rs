@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::countries::CountryCode;
-use crate::download::{self, Job, Mode, Outcome, Sink, TimelineMs};
+use crate::download::{self, DownloadObserver, Job, Mode, Outcome, TimelineMs};
 use crate::server::Label;
 use crate::shutdown::Shutdown;
 
@@ -164,7 +164,7 @@ pub fn server_name(label: Option<Label>) -> String {
 /// What `flags get` tells as it goes.
 pub trait GetObserver {
     /// The run starts: the sink told of each code as it ends.
-    fn started(&self, config: &GetConfig) -> Arc<dyn Sink>;
+    fn started(&self, config: &GetConfig) -> Arc<dyn DownloadObserver>;
     /// Every code is accounted for (some cancelled, after a stop).
     fn ended(&self, config: &GetConfig, report: &GetReport);
     /// The `--timeline` file is written.
@@ -195,7 +195,7 @@ pub fn run(config: &GetConfig, observer: &dyn GetObserver, shutdown: &Shutdown) 
 
 /// Runs the download, telling `sink` of each code as it ends, and returns
 /// the report.
-fn download_report(config: &GetConfig, sink: Arc<dyn Sink>, shutdown: &Shutdown) -> GetReport {
+fn download_report(config: &GetConfig, sink: Arc<dyn DownloadObserver>, shutdown: &Shutdown) -> GetReport {
     let result = download::run(config.mode, config.job.clone(), config.codes.clone(), sink, shutdown);
     let timelines = result.timelines();
     let mut flags: Vec<FlagReport> =

@@ -114,8 +114,14 @@ pub struct VerdictRun {
 
 impl VerdictRun {
     /// The run, as the grader takes it.
-    pub fn run(&self) -> exam::outside::Run<'_> {
-        exam::outside::Run { case: self.case, dir: &self.dir, exit: self.exit, wall: self.wall, record: &self.record }
+    pub fn run(&self) -> exam::outside::OutsideRun<'_> {
+        exam::outside::OutsideRun {
+            case: self.case,
+            dir: &self.dir,
+            exit: self.exit,
+            wall: self.wall,
+            record: &self.record,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capture::Captured;
-use crate::download::{Mode, RunResult, Sink};
+use crate::download::{DownloadObserver, Mode, RunResult};
 use crate::http::BaseUrl;
 use crate::server::Delay;
 use crate::shell::CommandPeer;
@@ -215,7 +215,7 @@ impl PeerRun {
 /// What a style's runs tell as they go (the demo's, the book's).
 pub trait LegObserver {
     /// Run `run` of `runs` of `leg` begins; its outcomes go to the sink returned.
-    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink>;
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn DownloadObserver>;
     /// That run is over.
     fn run_ended(&self, result: &RunResult);
 }

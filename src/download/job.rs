@@ -1,6 +1,6 @@
 //! What a run is made of: the [`Job`] (what to download and how), the
 //! [`Run`] a style is given, the [`Outcome`] of each code, where outcomes go
-//! ([`Sink`]), and the [`Style`] trait every scheduling implements.
+//! ([`DownloadObserver`]), and the [`Style`] trait every scheduling implements.
 
 use std::io;
 use std::path::PathBuf;
@@ -72,7 +72,7 @@ impl Job {
 #[derive(Clone)]
 pub struct Run {
     pub job: Arc<Job>,
-    pub sink: Arc<dyn Sink>,
+    pub sink: Arc<dyn DownloadObserver>,
     pub cancel: Arc<Cancel>,
 }
 
@@ -193,7 +193,7 @@ impl Workers {
 
 /// Receives each outcome as soon as it is known, from whatever thread or
 /// task produced it.
-pub trait Sink: Send + Sync {
+pub trait DownloadObserver: Send + Sync {
     /// One code is done.
     fn outcome(&self, cc: CountryCode, outcome: &Outcome);
 
@@ -205,7 +205,7 @@ pub trait Sink: Send + Sync {
 /// A sink that keeps nothing, for callers that only want the result.
 pub struct Quiet;
 
-impl Sink for Quiet {
+impl DownloadObserver for Quiet {
     fn outcome(&self, _: CountryCode, _: &Outcome) {}
 }
 

@@ -3,7 +3,7 @@
 //! Every style runs the same per-code pipeline ([`pipeline`]: GET the image
 //! into a temporary file, with `names` the metadata too, then commit it
 //! under its name), with the same client policy (`http::policy`), giving
-//! one [`Outcome`] per code that goes to the [`Sink`] the moment it is
+//! one [`Outcome`] per code that goes to the [`DownloadObserver`] the moment it is
 //! known. What differs is only the scheduling:
 //!
 //! | style | module | schedules the codes |
@@ -33,7 +33,7 @@ pub mod timeline;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use job::{Done, Downloaded, Failure, Job, Outcome, Quiet, Run, Sink, Style, Workers};
+pub use job::{Done, DownloadObserver, Downloaded, Failure, Job, Outcome, Quiet, Run, Style, Workers};
 pub use mode::Mode;
 pub use timeline::{Timeline, TimelineMs};
 
@@ -78,7 +78,13 @@ impl RunResult {
 /// stop cancels the run (every code still ends in one outcome), an abort
 /// removes its temporary files and holds its destination shut while the
 /// process exits.
-pub fn run(mode: Mode, job: Job, codes: Vec<CountryCode>, sink: Arc<dyn Sink>, shutdown: &Shutdown) -> RunResult {
+pub fn run(
+    mode: Mode,
+    job: Job,
+    codes: Vec<CountryCode>,
+    sink: Arc<dyn DownloadObserver>,
+    shutdown: &Shutdown,
+) -> RunResult {
     let cancel = Cancel::new(&job.dest);
     let (gentle, now) = (Arc::clone(&cancel), Arc::clone(&cancel));
     // The process exits right after an abort: the gate stays held

@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::cancel::Cancel;
-use super::job::{Done, Downloaded, Failure, Job, Outcome, Run, Sink, Style, Workers};
+use super::job::{Done, DownloadObserver, Downloaded, Failure, Job, Outcome, Run, Style, Workers};
 use super::pipeline::fetch_one;
 use super::timeline::Timeline;
 use crate::countries::CountryCode;
@@ -92,7 +92,7 @@ fn worker_state() -> &'static Mutex<WorkerState> {
 #[derive(Default)]
 struct Retries(Mutex<Vec<Retry>>);
 
-impl Sink for Retries {
+impl DownloadObserver for Retries {
     fn outcome(&self, _: CountryCode, _: &Outcome) {}
 
     fn retrying(&self, _cc: CountryCode, attempt: u32, error: &Failure, wait: Duration) {

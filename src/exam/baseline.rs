@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::card::{ExamReport, Run};
+use super::card::{CaseRun, ExamReport};
 use super::grade::Grade;
 
 /// One run's expected verdict.
@@ -40,7 +40,7 @@ pub struct Entry {
 
 impl Entry {
     /// The entry a run gives.
-    pub fn of(run: &Run) -> Entry {
+    pub fn of(run: &CaseRun) -> Entry {
         let choice = (run.verdict.grade == Grade::Info).then(|| choice(&run.verdict.reason));
         Entry { client: run.client.clone(), case: run.case.clone(), grade: run.verdict.grade, choice }
     }

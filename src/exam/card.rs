@@ -18,7 +18,7 @@ pub const SCHEMA: u32 = 2;
 
 /// One case run by one client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Run {
+pub struct CaseRun {
     pub case: String,
     /// The score this run counts in: the case's kind, or `task` for a
     /// protocol case where the client met the protocol's duty and only the
@@ -88,13 +88,13 @@ pub struct ExamReport {
     /// The cases, in catalog order.
     pub cases: Vec<CaseInfo>,
     /// Case by case, client by client, in that order.
-    pub runs: Vec<Run>,
+    pub runs: Vec<CaseRun>,
     pub scores: Vec<Score>,
 }
 
 impl ExamReport {
     /// The run of `case` by `client`.
-    pub fn run(&self, case: &str, client: &str) -> Option<&Run> {
+    pub fn run(&self, case: &str, client: &str) -> Option<&CaseRun> {
         self.runs.iter().find(|r| r.case == case && r.client == client)
     }
 
@@ -107,7 +107,7 @@ impl ExamReport {
 }
 
 /// Counts `client`'s grades in `runs`, protocol and task apart.
-pub fn score(client: &str, runs: &[Run]) -> Score {
+pub fn score(client: &str, runs: &[CaseRun]) -> Score {
     let tally = |kind: Kind| {
         let mut t = Tally::default();
         for r in runs.iter().filter(|r| r.client == client && r.kind == kind) {

@@ -102,7 +102,7 @@ pub fn merge(reports: Vec<(String, ExamReport)>) -> Result<ExamReport, MergeErro
 #[cfg(test)]
 pub(crate) fn sample(runs: &[(&str, &str, super::Grade, &str)]) -> ExamReport {
     use super::case::{CaseInfo, Expect, Family, Kind, Needs};
-    use super::{Client, Run, Verdict};
+    use super::{CaseRun, Client, Verdict};
     let mut clients: Vec<Client> = Vec::new();
     let mut cases: Vec<CaseInfo> = Vec::new();
     for (client, case, _, _) in runs {
@@ -123,9 +123,9 @@ pub(crate) fn sample(runs: &[(&str, &str, super::Grade, &str)]) -> ExamReport {
             });
         }
     }
-    let runs: Vec<Run> = runs
+    let runs: Vec<CaseRun> = runs
         .iter()
-        .map(|(client, case, grade, reason)| Run {
+        .map(|(client, case, grade, reason)| CaseRun {
             case: case.to_string(),
             kind: Kind::Protocol,
             client: client.to_string(),

@@ -50,11 +50,11 @@ pub mod stage;
 mod trial;
 pub mod watch;
 
-pub use card::{ExamReport, Run};
+pub use card::{CaseRun, ExamReport};
 pub use case::{Case, CaseInfo, Expect, Family, Kind, Needs, Serve, CREDENTIALS, DEADLINE};
 pub use cases::{catalog, select, SelectError};
 pub use client::{Client, ClientError};
 pub use grade::Observed;
 pub use grade::{Grade, Verdict};
 pub use runner::{run, ExamConfig, ExamError, ExamObserver};
-pub use script::{Ask, Part, Reply, Script, Step};
+pub use script::{Ask, Piece, Reply, Script, Step};

@@ -52,7 +52,7 @@ pub struct Record {
 
 /// One run of `case` made outside the exam.
 #[derive(Debug)]
-pub struct Run<'a> {
+pub struct OutsideRun<'a> {
     pub case: &'a Case,
     /// The folder the client saved into.
     pub dir: &'a Path,
@@ -80,7 +80,7 @@ pub struct Graded {
 
 /// What the exam would have observed of `run`, with the parts it cannot
 /// know of a client it did not start given neutral values.
-pub fn observed(run: &Run<'_>) -> Observed {
+pub fn observed(run: &OutsideRun<'_>) -> Observed {
     let flags = trial::flags_of(run.case, &run.record.mark);
     Observed {
         command: String::new(),
@@ -103,7 +103,7 @@ pub fn observed(run: &Run<'_>) -> Observed {
 }
 
 /// The exam's verdict on `run`.
-pub fn grade(run: &Run<'_>) -> Graded {
+pub fn grade(run: &OutsideRun<'_>) -> Graded {
     let o = observed(run);
     Graded { case: run.case.id.to_string(), verdict: grade::verdict(run.case, &o), status: o.status(), files: o.files }
 }

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::card::{self, ExamReport, Meta, Run};
+use super::card::{self, CaseRun, ExamReport, Meta};
 use super::case::{Case, Family, Serve};
 use super::certs::Certs;
 use super::client::Client;
@@ -40,7 +40,7 @@ pub struct ExamConfig {
 /// What the exam tells as it goes.
 pub trait ExamObserver: Sync {
     /// A run ended, the `done`th of `total`.
-    fn ran(&self, run: &Run, done: usize, total: usize);
+    fn ran(&self, run: &CaseRun, done: usize, total: usize);
 }
 
 /// Why an exam could not run, or its files could not be written.
@@ -95,7 +95,7 @@ fn run_all(
     }
     let total = pairs.len();
     let finished = Mutex::new(0usize);
-    let tell = |run: &Run| {
+    let tell = |run: &CaseRun| {
         let mut n = finished.lock().unwrap_or_else(|e| e.into_inner());
         *n += 1;
         observer.ran(run, *n, total);
@@ -121,7 +121,7 @@ fn run_all(
     }
     ungrade_after_recheck(&mut runs);
     runs.sort_by_key(|(n, _)| *n);
-    let runs: Vec<Run> = runs.into_iter().map(|(_, r)| r).collect();
+    let runs: Vec<CaseRun> = runs.into_iter().map(|(_, r)| r).collect();
     let scores = config.clients.iter().map(|c| card::score(&c.name, &runs)).collect();
     let all: Vec<_> = super::cases::catalog().iter().map(|c| c.info()).collect();
     let meta = Meta {
@@ -151,15 +151,15 @@ fn pool(
     scratch: &Scratch,
     jobs: usize,
     bounds: &Bounds<'_>,
-    tell: &(dyn Fn(&Run) + Sync),
-) -> Vec<(usize, Run)> {
+    tell: &(dyn Fn(&CaseRun) + Sync),
+) -> Vec<(usize, CaseRun)> {
     // Slow cases first, so that the long waits overlap; otherwise in an
     // order nobody can foresee, so that a client cannot count its way to
     // knowing which case it runs.
     pairs.sort_by_cached_key(|(_, case, _)| (!slow(case), super::script::unpredictable()));
     let total = pairs.len();
     let queue = Mutex::new(VecDeque::from(pairs));
-    let results: Mutex<Vec<(usize, Run)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, CaseRun)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, total.max(1)) {
             s.spawn(|| loop {
@@ -192,7 +192,7 @@ fn rests_on(case: &Case) -> Vec<&'static str> {
 
 /// The run of a case by a client that failed a control the case rests on
 /// (or None: the case is to be run).
-fn ungraded(case: &'static Case, client: &Client, controls: &[(usize, Run)]) -> Option<Run> {
+fn ungraded(case: &'static Case, client: &Client, controls: &[(usize, CaseRun)]) -> Option<CaseRun> {
     if !case.needs.met_by(&client.can) {
         return None;
     }
@@ -204,7 +204,7 @@ fn ungraded(case: &'static Case, client: &Client, controls: &[(usize, Run)]) -> 
     })?;
     let reason = format!("not graded: {} failed ({})", failed.case, failed.verdict.reason);
     let verdict = Verdict { grade: Grade::Ungraded, reason };
-    Some(Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None })
+    Some(CaseRun { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None })
 }
 
 /// The control that runs again among the cases: a client that passes the
@@ -212,7 +212,7 @@ fn ungraded(case: &'static Case, client: &Client, controls: &[(usize, Run)]) -> 
 const RECHECK: &str = "control/again";
 
 /// Every case run of a client that failed the recheck is not graded.
-fn ungrade_after_recheck(runs: &mut [(usize, Run)]) {
+fn ungrade_after_recheck(runs: &mut [(usize, CaseRun)]) {
     let failed: Vec<(String, String)> = runs
         .iter()
         .filter(|(_, r)| r.case == RECHECK && r.verdict.grade == Grade::Fail)
@@ -234,13 +234,13 @@ fn slow(case: &Case) -> bool {
     ["hold", "pieces", "without end", "listen queue"].iter().any(|w| lines.contains(w))
 }
 
-fn not_applicable(case: &'static Case, client: &Client, why: String) -> Run {
+fn not_applicable(case: &'static Case, client: &Client, why: String) -> CaseRun {
     let verdict = Verdict { grade: Grade::NotApplicable, reason: why };
-    Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
+    CaseRun { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
 }
 
 /// One run: the case served, the client run, the result graded.
-fn one(case: &'static Case, client: &Client, scratch: &Scratch, bounds: &Bounds<'_>) -> Run {
+fn one(case: &'static Case, client: &Client, scratch: &Scratch, bounds: &Bounds<'_>) -> CaseRun {
     if !case.needs.met_by(&client.can) {
         let missing = case.needs.missing(&client.can);
         let why = match client.can.tls || !case.needs.tls {
@@ -255,11 +255,11 @@ fn one(case: &'static Case, client: &Client, scratch: &Scratch, bounds: &Bounds<
         Ok(observed) => {
             let verdict = grade::verdict(case, &observed);
             let kind = grade::counts_as(case, &observed, &verdict);
-            Run { case: case.id.into(), kind, client: client.name.clone(), verdict, observed: Some(observed) }
+            CaseRun { case: case.id.into(), kind, client: client.name.clone(), verdict, observed: Some(observed) }
         }
         Err(why) => {
             let verdict = Verdict { grade: Grade::Error, reason: why };
-            Run { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
+            CaseRun { case: case.id.into(), kind: case.kind, client: client.name.clone(), verdict, observed: None }
         }
     }
 }

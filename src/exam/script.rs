@@ -1,6 +1,6 @@
 //! The vocabulary of a case's behaviour: what a script is told of a
 //! request ([`Ask`]) and what it answers ([`Reply`], a list of [`Step`]s
-//! made of [`Part`]s). Data only: the stage sends it (`play.rs`).
+//! made of [`Piece`]s). Data only: the stage sends it (`play.rs`).
 
 use std::ops::Range;
 use std::time::Duration;
@@ -129,7 +129,7 @@ pub fn flag(cc: &str) -> Bytes {
 
 /// A piece of what the server sends.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Part {
+pub enum Piece {
     /// Text, sent as its bytes.
     Text(String),
     /// These bytes of the requested flag (the range is clamped to it).
@@ -138,20 +138,20 @@ pub enum Part {
     Bytes(Vec<u8>, &'static str),
 }
 
-impl Part {
+impl Piece {
     /// The whole flag.
-    pub fn flag() -> Part {
-        Part::Flag(0..usize::MAX)
+    pub fn flag() -> Piece {
+        Piece::Flag(0..usize::MAX)
     }
 }
 
 /// One thing the server does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Send(Vec<Part>),
+    Send(Vec<Piece>),
     /// Send the parts in `pieces` equal pieces, `every` apart.
     Drip {
-        parts: Vec<Part>,
+        parts: Vec<Piece>,
         pieces: usize,
         every: Duration,
     },
@@ -181,13 +181,13 @@ pub struct Reply(pub Vec<Step>);
 pub type Script = fn(&Ask) -> Reply;
 
 /// The bytes of `parts`, with `flag` for the flag's parts.
-pub fn render(parts: &[Part], flag: &[u8]) -> Vec<u8> {
+pub fn render(parts: &[Piece], flag: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for part in parts {
         match part {
-            Part::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Part::Flag(r) => out.extend_from_slice(&flag[r.start.min(flag.len())..r.end.min(flag.len())]),
-            Part::Bytes(b, _) => out.extend_from_slice(b),
+            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Piece::Flag(r) => out.extend_from_slice(&flag[r.start.min(flag.len())..r.end.min(flag.len())]),
+            Piece::Bytes(b, _) => out.extend_from_slice(b),
         }
     }
     out
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn parts_render_with_the_flag() {
         let flag = b"GIF89a...;";
-        let parts = [Part::Text("A".into()), Part::Flag(0..3), Part::Bytes(vec![0, 1], "two"), Part::Flag(8..99)];
+        let parts = [Piece::Text("A".into()), Piece::Flag(0..3), Piece::Bytes(vec![0, 1], "two"), Piece::Flag(8..99)];
         assert_eq!(render(&parts, flag), b"AGIF\x00\x01.;");
         assert_eq!(code_in("/flags/BR/BR.gif"), "br");
         assert_eq!(code_in("/sorry.html"), "br");

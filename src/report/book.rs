@@ -9,14 +9,14 @@ use super::out::say;
 use super::seed::{peer_output, seed_line, SeedSink};
 use crate::book::{Book, BookObserver, Pair, Script, Setting};
 use crate::demo::{Leg, LegObserver, PeerRun};
-use crate::download::{RunResult, Sink};
+use crate::download::{DownloadObserver, RunResult};
 use crate::proto::text::peer_text;
 
 /// Prints the book's run as it goes.
 pub struct BookPrinter;
 
 impl LegObserver for BookPrinter {
-    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn DownloadObserver> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
         say!("\n$ {}    # the same, in Rust{of}", leg.command());
         Arc::new(SeedSink)

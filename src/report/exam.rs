@@ -12,7 +12,7 @@ use crate::exam::baseline::Difference;
 use crate::exam::grade::Grade;
 use crate::exam::merge::MergeError;
 use crate::exam::outside::Graded;
-use crate::exam::{Case, Client, ExamReport, Run};
+use crate::exam::{Case, CaseRun, Client, ExamReport};
 use crate::proto::text::peer_text;
 
 /// What `flags exam` and its subcommands show: the listing, the progress,
@@ -129,7 +129,7 @@ impl ExamProgress {
     }
 
     /// One run ended, the `done`th of `total`.
-    pub fn ran(&self, run: &Run, done: usize, total: usize) {
+    pub fn ran(&self, run: &CaseRun, done: usize, total: usize) {
         match self {
             ExamProgress::Bar(bar) => {
                 bar.set_position(done as u64);
@@ -148,7 +148,7 @@ impl ExamProgress {
 }
 
 impl crate::exam::ExamObserver for ExamProgress {
-    fn ran(&self, run: &Run, done: usize, total: usize) {
+    fn ran(&self, run: &CaseRun, done: usize, total: usize) {
         ExamProgress::ran(self, run, done, total);
     }
 }
@@ -160,7 +160,7 @@ impl Progress for ExamProgress {
 }
 
 /// `[12/53] curl framing/chunked-cut: FAIL (0.3 s)`
-pub fn run_line(run: &Run, done: usize, total: usize) -> String {
+pub fn run_line(run: &CaseRun, done: usize, total: usize) -> String {
     let time = run.observed.as_ref().map(|o| format!(" ({:.1} s)", o.wall_ms as f64 / 1000.0)).unwrap_or_default();
     format!("[{done}/{total}] {} {}: {}{time}", run.client, run.case, cell(run).to_uppercase())
 }
@@ -181,7 +181,7 @@ fn paint(grade: Grade, text: &str) -> String {
 }
 
 /// A cell's word: the grade, or `hung` for a run killed at the deadline.
-fn cell(run: &Run) -> &'static str {
+fn cell(run: &CaseRun) -> &'static str {
     match &run.observed {
         Some(o) if o.hung => "hung",
         _ => run.verdict.grade.word(),
@@ -220,7 +220,7 @@ pub fn grid(report: &ExamReport) {
         say!("{:<18} {:>24}   {:>24}   {version}", s.client, t(&s.protocol), t(&s.task));
     }
     for c in &report.clients {
-        let notes: Vec<&Run> = report
+        let notes: Vec<&CaseRun> = report
             .runs
             .iter()
             .filter(|r| r.client == c.name && matches!(r.verdict.grade, Grade::Fail | Grade::Info))

@@ -18,7 +18,7 @@ use std::fmt::Write;
 
 use crate::exam::card::Tally;
 use crate::exam::grade::{thousands, Grade, Judged};
-use crate::exam::{CaseInfo, Client, ExamReport, Run};
+use crate::exam::{CaseInfo, CaseRun, Client, ExamReport};
 use crate::waterfall::escape;
 
 /// Text from a client or a server, made safe for HTML: control characters
@@ -62,7 +62,7 @@ fn class(grade: Grade) -> &'static str {
 
 /// A run's word and class: the grade's, or `hung` for a run killed at the
 /// deadline.
-fn word(run: &Run) -> (&'static str, &'static str) {
+fn word(run: &CaseRun) -> (&'static str, &'static str) {
     match &run.observed {
         Some(o) if o.hung => ("hung", "hung"),
         _ => (run.verdict.grade.word(), class(run.verdict.grade)),
@@ -266,7 +266,7 @@ fn judged(j: &Judged) -> String {
 
 /// One run's details: the verdict, the template, what went each way on
 /// the wire, the files left, the server's log and the client's output.
-fn details(d: &mut String, run: &Run, client: &Client, case: &CaseInfo) {
+fn details(d: &mut String, run: &CaseRun, client: &Client, case: &CaseInfo) {
     let (word, class) = word(run);
     let _ = write!(
         d,

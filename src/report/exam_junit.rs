@@ -19,7 +19,7 @@ use std::fmt::Write;
 
 use crate::exam::baseline::choice;
 use crate::exam::grade::Grade;
-use crate::exam::{ExamReport, Run};
+use crate::exam::{CaseRun, ExamReport};
 
 /// What a run is in JUnit's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ enum Outcome {
     Skipped,
 }
 
-fn outcome(run: &Run) -> Outcome {
+fn outcome(run: &CaseRun) -> Outcome {
     match run.verdict.grade {
         Grade::Pass | Grade::Info => Outcome::Passed,
         Grade::Fail if run.case.starts_with("control/") => Outcome::Error,
@@ -40,7 +40,7 @@ fn outcome(run: &Run) -> Outcome {
     }
 }
 
-fn seconds(run: &Run) -> f64 {
+fn seconds(run: &CaseRun) -> f64 {
     run.observed.as_ref().map_or(0.0, |o| o.wall_ms as f64 / 1000.0)
 }
 
@@ -69,7 +69,7 @@ fn escape(text: &str, attr: bool) -> String {
 }
 
 /// The counts of a set of runs, as the attributes JUnit readers total.
-fn counts(runs: &[&Run]) -> String {
+fn counts(runs: &[&CaseRun]) -> String {
     let n = |o: Outcome| runs.iter().filter(|r| outcome(r) == o).count();
     let time: f64 = runs.iter().map(|r| seconds(r)).sum();
     format!(
@@ -83,7 +83,7 @@ fn counts(runs: &[&Run]) -> String {
 
 /// The body of a failure or an error: the reason, the command, and the
 /// tails of what the client printed.
-fn details(run: &Run) -> String {
+fn details(run: &CaseRun) -> String {
     let mut text = run.verdict.reason.clone();
     if let Some(o) = &run.observed {
         let _ = write!(text, "\n\ncommand: {}", o.command);
@@ -96,7 +96,7 @@ fn details(run: &Run) -> String {
     escape(&text, false)
 }
 
-fn testcase(xml: &mut String, run: &Run) {
+fn testcase(xml: &mut String, run: &CaseRun) {
     let head = format!(
         "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
         escape(&run.client, true),
@@ -127,11 +127,11 @@ fn testcase(xml: &mut String, run: &Run) {
 
 /// The JUnit XML document of `report`.
 pub fn document(report: &ExamReport) -> String {
-    let all: Vec<&Run> = report.runs.iter().collect();
+    let all: Vec<&CaseRun> = report.runs.iter().collect();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(xml, "<testsuites name=\"flags exam\" {}>", counts(&all));
     for client in &report.clients {
-        let runs: Vec<&Run> = report.runs.iter().filter(|r| r.client == client.name).collect();
+        let runs: Vec<&CaseRun> = report.runs.iter().filter(|r| r.client == client.name).collect();
         let _ = writeln!(
             xml,
             "  <testsuite name=\"{}\" {} hostname=\"{}\">",

@@ -29,7 +29,7 @@ use super::out::{say, write_bytes};
 use crate::countries::CountryCode;
 use crate::countries::Span;
 use crate::download::Failure;
-use crate::download::{Outcome, Sink};
+use crate::download::{DownloadObserver, Outcome};
 use crate::get::{server_name, GetConfig, GetObserver, GetReport};
 use crate::server::Label;
 
@@ -76,7 +76,7 @@ pub fn insecure_warning() {
 pub struct Printer;
 
 impl GetObserver for Printer {
-    fn started(&self, config: &GetConfig) -> Arc<dyn Sink> {
+    fn started(&self, config: &GetConfig) -> Arc<dyn DownloadObserver> {
         if config.job.trust.insecure {
             insecure_warning();
         }
@@ -126,7 +126,7 @@ impl GetSink {
     }
 }
 
-impl Sink for GetSink {
+impl DownloadObserver for GetSink {
     fn retrying(&self, cc: CountryCode, attempt: u32, error: &Failure, wait: Duration) {
         if self.verbose {
             eprintln!("{cc} retry {} in {:.2}s after: {error}", attempt + 1, wait.as_secs_f64());
@@ -162,7 +162,7 @@ pub fn verbose_line(cc: CountryCode, outcome: &Outcome) -> String {
 /// Shows nothing while running: `--json` prints only the final document.
 pub struct JsonSink;
 
-impl Sink for JsonSink {
+impl DownloadObserver for JsonSink {
     fn outcome(&self, _: CountryCode, _: &Outcome) {}
 }
 

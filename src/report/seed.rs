@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::out::{say, say_part};
 use crate::countries::CountryCode;
 use crate::demo::{Demo, DemoConfig, DemoObserver, Leg, LegObserver, PeerRun, Runner, StyleTimes};
-use crate::download::{Mode, Outcome, RunResult, Sink};
+use crate::download::{DownloadObserver, Mode, Outcome, RunResult};
 use crate::http::BaseUrl;
 use crate::server::Delay;
 use crate::work::Work;
@@ -26,7 +26,7 @@ pub fn show(cc: &str) {
 /// Calls [`show`] for every saved flag.
 pub struct SeedSink;
 
-impl Sink for SeedSink {
+impl DownloadObserver for SeedSink {
     fn outcome(&self, cc: CountryCode, outcome: &Outcome) {
         if outcome.saved() {
             show(&cc);
@@ -59,7 +59,7 @@ fn book_script(leg: &Leg) -> &'static str {
 pub struct DemoPrinter;
 
 impl LegObserver for DemoPrinter {
-    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn Sink> {
+    fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn DownloadObserver> {
         let of = if runs > 1 { format!(", run {run} of {runs}") } else { String::new() };
         // The command that does the same against `flags serve --delay D`.
         say!("\n$ {}    # {}{of}", leg.command(), book_script(leg));

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use flags::countries::{pop20_sorted, CountryCode, POP20};
-use flags::download::{self, Failure, Job, Mode, Outcome, Quiet, Sink};
+use flags::download::{self, DownloadObserver, Failure, Job, Mode, Outcome, Quiet};
 use flags::http::FetchError;
 use flags::server::{Delay, RunningServer};
 use flags::shutdown::Shutdown;
@@ -18,7 +18,7 @@ fn job(base: flags::http::BaseUrl, dest: &std::path::Path, concurrency: usize) -
 #[derive(Default)]
 struct Recorder(Mutex<Vec<CountryCode>>);
 
-impl Sink for Recorder {
+impl DownloadObserver for Recorder {
     fn outcome(&self, cc: CountryCode, _: &Outcome) {
         self.0.lock().unwrap().push(cc);
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::kit::{case, gif_fields, head, ok, page, send, text, RETRIES};
 use crate::exam::case::{Case, Expect, Kind, Serve};
-use crate::exam::script::{Ask, Part, Reply, Step};
+use crate::exam::script::{Ask, Piece, Reply, Step};
 
 pub(super) fn cases() -> Vec<Case> {
     use Expect::{NotSaved, Saved};
@@ -93,14 +93,14 @@ fn partial(a: &Ask) -> Reply {
         ("Content-Range", format!("bytes 0-99/{n}")),
         ("Content-Length", "100".to_string()),
     ];
-    Reply(vec![send(vec![head("206 Partial Content", &fields), Part::Flag(0..100)])])
+    Reply(vec![send(vec![head("206 Partial Content", &fields), Piece::Flag(0..100)])])
 }
 
 fn interim(a: &Ask) -> Reply {
     let hints = "HTTP/1.1 100 Continue\r\n\r\n\
                  HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
                  HTTP/1.1 103 Early Hints\r\nLink: </flags.js>; rel=preload\r\n\r\n";
-    Reply(vec![send(vec![text(hints), head("200 OK", &gif_fields(a.flag.len())), Part::flag()])])
+    Reply(vec![send(vec![text(hints), head("200 OK", &gif_fields(a.flag.len())), Piece::flag()])])
 }
 
 fn not_found(_: &Ask) -> Reply {
@@ -114,7 +114,7 @@ fn server_error(_: &Ask) -> Reply {
 /// An error answer whose body is a whole GIF: another flag of this run.
 fn gif_page(status: &str, a: &Ask) -> Reply {
     let body = a.stamp.flag(if a.cc == "jp" { "fr" } else { "jp" });
-    let parts = vec![head(status, &gif_fields(body.len())), Part::Bytes(body.to_vec(), "another flag, a whole GIF")];
+    let parts = vec![head(status, &gif_fields(body.len())), Piece::Bytes(body.to_vec(), "another flag, a whole GIF")];
     Reply(vec![send(parts)])
 }
 
@@ -168,7 +168,7 @@ fn empty(_: &Ask) -> Reply {
 
 fn gif_cut(a: &Ask) -> Reply {
     let n = a.flag.len() - 3;
-    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Part::Flag(0..n)])])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Piece::Flag(0..n)])])
 }
 
 fn gzipped(bytes: &[u8]) -> Vec<u8> {
@@ -184,7 +184,7 @@ fn gzip(a: &Ask) -> Reply {
         ("Content-Encoding", "gzip".to_string()),
         ("Content-Length", body.len().to_string()),
     ];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::Bytes(body, "the flag, gzipped")])])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::Bytes(body, "the flag, gzipped")])])
 }
 
 fn bomb(_: &Ask) -> Reply {
@@ -205,14 +205,14 @@ fn bomb(_: &Ask) -> Reply {
         ("Content-Length", body.len().to_string()),
     ];
     Reply(vec![
-        send(vec![head("200 OK", &fields), Part::Bytes(body.clone(), "256 MiB of zeros, gzipped")]),
+        send(vec![head("200 OK", &fields), Piece::Bytes(body.clone(), "256 MiB of zeros, gzipped")]),
         Step::Close,
     ])
 }
 
 fn endless(_: &Ask) -> Reply {
     let fields = [("Content-Type", "image/gif".to_string())];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::Flag(0..13)]), Step::Endless { chunked: false }])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::Flag(0..13)]), Step::Endless { chunked: false }])
 }
 
 fn endless_chunks(_: &Ask) -> Reply {
@@ -221,7 +221,7 @@ fn endless_chunks(_: &Ask) -> Reply {
 }
 
 fn huge(_: &Ask) -> Reply {
-    Reply(vec![send(vec![head("200 OK", &gif_fields(1_000_000_000_000)), Part::flag()]), Step::Hold])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(1_000_000_000_000)), Piece::flag()]), Step::Hold])
 }
 
 fn endless_head(_: &Ask) -> Reply {

@@ -2,7 +2,7 @@
 
 use super::kit::{case, chunk, gif_fields, head, send, text};
 use crate::exam::case::{Case, Expect, Kind, Serve};
-use crate::exam::script::{Ask, Part, Reply, Step};
+use crate::exam::script::{Ask, Piece, Reply, Step};
 
 const CHOICE: Expect = Expect::Choice { as_sent: false };
 
@@ -63,16 +63,16 @@ pub(super) fn cases() -> Vec<Case> {
 
 fn length_shorter(a: &Ask) -> Reply {
     let _ = a;
-    Reply(vec![send(vec![head("200 OK", &gif_fields(10)), Part::flag()]), Step::Close])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(10)), Piece::flag()]), Step::Close])
 }
 
 fn longer_close(a: &Ask) -> Reply {
     let n = a.flag.len();
-    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Part::Flag(0..n / 2)]), Step::Close])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Piece::Flag(0..n / 2)]), Step::Close])
 }
 
 fn longer_stall(a: &Ask) -> Reply {
-    Reply(vec![send(vec![head("200 OK", &gif_fields(a.flag.len() + 1000)), Part::flag()]), Step::Hold])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(a.flag.len() + 1000)), Piece::flag()]), Step::Hold])
 }
 
 fn chunked_and_length(a: &Ask) -> Reply {
@@ -108,7 +108,7 @@ fn chunk_extensions(a: &Ask) -> Reply {
 }
 
 fn chunk_size_bad(a: &Ask) -> Reply {
-    let mut parts = vec![head("200 OK", &chunked_fields()), text("zz\r\n"), Part::flag()];
+    let mut parts = vec![head("200 OK", &chunked_fields()), text("zz\r\n"), Piece::flag()];
     parts.push(text("\r\n0\r\n\r\n"));
     let _ = a;
     Reply(vec![send(parts), Step::Close])
@@ -118,30 +118,30 @@ fn chunk_size_zeros(a: &Ask) -> Reply {
     let n = a.flag.len();
     let mut parts = vec![head("200 OK", &chunked_fields())];
     parts.push(text(format!("{n:07x}\r\n")));
-    parts.push(Part::flag());
+    parts.push(Piece::flag());
     parts.push(text("\r\n0000\r\n\r\n"));
     Reply(vec![send(parts)])
 }
 
 fn http10(_: &Ask) -> Reply {
-    Reply(vec![send(vec![text("HTTP/1.0 200 OK\r\nContent-Type: image/gif\r\n\r\n"), Part::flag()]), Step::Close])
+    Reply(vec![send(vec![text("HTTP/1.0 200 OK\r\nContent-Type: image/gif\r\n\r\n"), Piece::flag()]), Step::Close])
 }
 
 fn http11_close(_: &Ask) -> Reply {
     let fields = [("Content-Type", "image/gif".to_string()), ("Connection", "close".to_string())];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::flag()]), Step::Close])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::flag()]), Step::Close])
 }
 
 fn length_twice(a: &Ask) -> Reply {
     let n = a.flag.len().to_string();
     let fields = [("Content-Type", "image/gif".to_string()), ("Content-Length", n.clone()), ("Content-Length", n)];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::flag()])])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::flag()])])
 }
 
 fn length_list(a: &Ask) -> Reply {
     let n = a.flag.len();
     let fields = [("Content-Type", "image/gif".to_string()), ("Content-Length", format!("{n}, {n}"))];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::flag()])])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::flag()])])
 }
 
 fn length_conflict(a: &Ask) -> Reply {
@@ -151,17 +151,17 @@ fn length_conflict(a: &Ask) -> Reply {
         ("Content-Length", n.to_string()),
         ("Content-Length", (n + 5).to_string()),
     ];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::flag(), text("12345")]), Step::Close])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::flag(), text("12345")]), Step::Close])
 }
 
 fn length_signed(a: &Ask) -> Reply {
     let fields = [("Content-Type", "image/gif".to_string()), ("Content-Length", format!("+{}", a.flag.len()))];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::flag()]), Step::Close])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::flag()]), Step::Close])
 }
 
 fn bare_lf(a: &Ask) -> Reply {
     let head = format!("HTTP/1.1 200 OK\nContent-Type: image/gif\nContent-Length: {}\n\n", a.flag.len());
-    Reply(vec![send(vec![text(head), Part::flag()])])
+    Reply(vec![send(vec![text(head), Piece::flag()])])
 }
 
 fn obs_fold(a: &Ask) -> Reply {
@@ -169,5 +169,5 @@ fn obs_fold(a: &Ask) -> Reply {
         "HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nX-Note: this value\r\n goes on here\r\nContent-Length: {}\r\n\r\n",
         a.flag.len()
     );
-    Reply(vec![send(vec![text(head), Part::flag()])])
+    Reply(vec![send(vec![text(head), Piece::flag()])])
 }

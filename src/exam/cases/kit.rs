@@ -3,7 +3,7 @@
 //! script reads as the bytes it sends.
 
 use crate::exam::case::{Case, Expect, Family, Kind, Needs, Serve};
-use crate::exam::script::{Ask, Part, Reply, Step};
+use crate::exam::script::{Ask, Piece, Reply, Step};
 
 /// The one flag most cases ask for.
 pub(super) const BR: &[&str] = &["br"];
@@ -49,18 +49,18 @@ pub(super) const SEVERAL: Needs = Needs { several: true, ..Needs::NOTHING };
 pub(super) const TLS: Needs = Needs { tls: true, ..Needs::NOTHING };
 pub(super) const H2: Needs = Needs { h2: true, ..Needs::NOTHING };
 
-pub(super) fn text(s: impl Into<String>) -> Part {
-    Part::Text(s.into())
+pub(super) fn text(s: impl Into<String>) -> Piece {
+    Piece::Text(s.into())
 }
 
 /// A response head: the status line, the fields, the blank line.
-pub(super) fn head(status: &str, fields: &[(&str, String)]) -> Part {
+pub(super) fn head(status: &str, fields: &[(&str, String)]) -> Piece {
     let mut s = format!("HTTP/1.1 {status}\r\n");
     for (name, value) in fields {
         s.push_str(&format!("{name}: {value}\r\n"));
     }
     s.push_str("\r\n");
-    Part::Text(s)
+    Piece::Text(s)
 }
 
 /// The fields of an honest GIF answer of `len` bytes.
@@ -68,22 +68,22 @@ pub(super) fn gif_fields(len: usize) -> Vec<(&'static str, String)> {
     vec![("Content-Type", "image/gif".into()), ("Content-Length", len.to_string())]
 }
 
-pub(super) fn send(parts: Vec<Part>) -> Step {
+pub(super) fn send(parts: Vec<Piece>) -> Step {
     Step::Send(parts)
 }
 
 /// The correct answer: 200, the flag, the connection kept.
 pub(super) fn ok(a: &Ask) -> Reply {
-    Reply(vec![send(vec![head("200 OK", &gif_fields(a.flag.len())), Part::flag()])])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(a.flag.len())), Piece::flag()])])
 }
 
 /// A small page answered with `status`.
-pub(super) fn page(status: &str, html: &str) -> Vec<Part> {
+pub(super) fn page(status: &str, html: &str) -> Vec<Piece> {
     let fields = [("Content-Type", "text/html; charset=utf-8".to_string()), ("Content-Length", html.len().to_string())];
     vec![head(status, &fields), text(html)]
 }
 
 /// A chunk of the flag's bytes `from..to`, framed (RFC 9112 §7.1).
-pub(super) fn chunk(from: usize, to: usize, ext: &str) -> Vec<Part> {
-    vec![text(format!("{:x}{ext}\r\n", to - from)), Part::Flag(from..to), text("\r\n")]
+pub(super) fn chunk(from: usize, to: usize, ext: &str) -> Vec<Piece> {
+    vec![text(format!("{:x}{ext}\r\n", to - from)), Piece::Flag(from..to), text("\r\n")]
 }

@@ -11,7 +11,7 @@ mod transport;
 use std::sync::OnceLock;
 
 use super::case::{Case, CaseInfo, Serve};
-use super::script::{Ask, Part, Reply, Step};
+use super::script::{Ask, Piece, Reply, Step};
 
 /// Every case, in family order.
 pub fn catalog() -> &'static [Case] {
@@ -73,12 +73,12 @@ pub fn describe(case: &Case) -> Vec<String> {
 
 /// Steps in words, their text escaped (`\r\n` shown as written).
 pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
-    let parts_text = |parts: &[Part]| -> String {
+    let parts_text = |parts: &[Piece]| -> String {
         parts
             .iter()
             .map(|p| match p {
-                Part::Text(t) => t.escape_debug().to_string(),
-                Part::Flag(r) => {
+                Piece::Text(t) => t.escape_debug().to_string(),
+                Piece::Flag(r) => {
                     let (a, b) = (r.start.min(flag_len), r.end.min(flag_len));
                     if a == 0 && b == flag_len {
                         format!("<the flag, {flag_len} bytes>")
@@ -86,8 +86,8 @@ pub(crate) fn steps_text(steps: &[Step], flag_len: usize) -> String {
                         format!("<bytes {a}..{b} of the flag's {flag_len}>")
                     }
                 }
-                Part::Bytes(b, name) if b.len() <= 16 => format!("<{name}: {}>", hex(b)),
-                Part::Bytes(b, name) => format!("<{name}, {} bytes>", b.len()),
+                Piece::Bytes(b, name) if b.len() <= 16 => format!("<{name}: {}>", hex(b)),
+                Piece::Bytes(b, name) => format!("<{name}, {} bytes>", b.len()),
             })
             .collect()
     };

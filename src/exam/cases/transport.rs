@@ -8,7 +8,7 @@ use super::kit::{case, gif_fields, head, ok, page, send, text, H2, SEVERAL, TLS}
 use crate::exam::case::{Case, Expect, Kind, Serve};
 use crate::exam::certs::Cert;
 use crate::exam::h2::Flaw;
-use crate::exam::script::{Ask, Part, Reply, Step};
+use crate::exam::script::{Ask, Piece, Reply, Step};
 
 const CHOICE: Expect = Expect::Choice { as_sent: false };
 
@@ -113,17 +113,17 @@ fn stall_after_head(a: &Ask) -> Reply {
 
 fn stall_mid_body(a: &Ask) -> Reply {
     let n = a.flag.len();
-    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Part::Flag(0..n / 2)]), Step::Hold])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Piece::Flag(0..n / 2)]), Step::Hold])
 }
 
 fn drip(a: &Ask) -> Reply {
-    let parts = vec![head("200 OK", &gif_fields(a.flag.len())), Part::flag()];
+    let parts = vec![head("200 OK", &gif_fields(a.flag.len())), Piece::flag()];
     Reply(vec![Step::Drip { parts, pieces: 4, every: Duration::from_secs(4) }])
 }
 
 fn reset_mid_body(a: &Ask) -> Reply {
     let n = a.flag.len();
-    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Part::Flag(0..n / 2)]), Step::Reset])
+    Reply(vec![send(vec![head("200 OK", &gif_fields(n)), Piece::Flag(0..n / 2)]), Step::Reset])
 }
 
 fn close_after_head(a: &Ask) -> Reply {
@@ -134,7 +134,7 @@ fn garbage(_: &Ask) -> Reply {
     Reply(vec![
         send(vec![
             text("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
-            Part::Bytes(vec![0, 0, 1, 0x14, 0x0a, 0x14, 0xff], "binary"),
+            Piece::Bytes(vec![0, 0, 1, 0x14, 0x0a, 0x14, 0xff], "binary"),
         ]),
         Step::Close,
     ])
@@ -151,9 +151,9 @@ fn unasked(a: &Ask) -> Reply {
     let other = a.stamp.flag(if a.cc == "jp" { "fr" } else { "jp" });
     Reply(vec![send(vec![
         head("200 OK", &gif_fields(a.flag.len())),
-        Part::flag(),
+        Piece::flag(),
         head("200 OK", &gif_fields(other.len())),
-        Part::Bytes(other.to_vec(), "another flag"),
+        Piece::Bytes(other.to_vec(), "another flag"),
     ])])
 }
 
@@ -167,7 +167,7 @@ fn gif_body(a: &Ask) -> Reply {
         ("Content-Type", "image/gif".to_string()),
         ("Content-Length", body.len().to_string()),
     ];
-    Reply(vec![send(vec![head("302 Found", &fields), Part::Bytes(body.to_vec(), "another flag, a whole GIF")])])
+    Reply(vec![send(vec![head("302 Found", &fields), Piece::Bytes(body.to_vec(), "another flag, a whole GIF")])])
 }
 
 fn redirect(to: String) -> Reply {
@@ -205,5 +205,5 @@ fn to_html(a: &Ask) -> Reply {
 fn no_close_notify(a: &Ask) -> Reply {
     let n = a.flag.len();
     let fields = [("Content-Type", "image/gif".to_string()), ("Connection", "close".to_string())];
-    Reply(vec![send(vec![head("200 OK", &fields), Part::Flag(0..n / 2)]), Step::CloseNoNotify])
+    Reply(vec![send(vec![head("200 OK", &fields), Piece::Flag(0..n / 2)]), Step::CloseNoNotify])
 }
