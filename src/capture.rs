@@ -119,8 +119,9 @@ fn read_into(mut from: impl Read, kept: &Mutex<Kept>) {
 }
 
 /// Reads `from` to its end (or its first error), keeping `keep` bytes at
-/// each end.
-pub fn read_bounded(from: impl Read, keep: usize) -> Captured {
+/// each end: what a pipe's reader thread does, in one call for the tests.
+#[cfg(test)]
+fn read_bounded(from: impl Read, keep: usize) -> Captured {
     let kept = Mutex::new(Kept::new(keep));
     read_into(from, &kept);
     let got = kept.lock().unwrap_or_else(|e| e.into_inner()).captured();

@@ -272,7 +272,7 @@ fn timeline_title(report: &GetReport) -> String {
 }
 
 /// Writes the timeline of `report` to `path`, in the form its name asks
-/// for ([`Format`](crate::waterfall::Format)): the SVG waterfall, an HTML
+/// for (`Format`): the SVG waterfall, an HTML
 /// page with it, Trace Event, HAR, or the JSON report (`.json`, as
 /// `--json` prints it). The file appears whole or not at all.
 pub fn write_timeline(report: &GetReport, path: &std::path::Path) -> std::io::Result<()> {

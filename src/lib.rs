@@ -18,6 +18,10 @@
 //! by file and between the top-level modules below: what two of them share
 //! lives in a third below both (`tests/it/layout.rs` checks).
 //!
+//! The library's API is the linked modules; a module named in plain text
+//! is the library's own (`pub(crate)`), shown by
+//! `cargo doc --document-private-items`.
+//!
 //! | module | what it holds |
 //! |---|---|
 //! | [`cli`] | command-line arguments, the validated configuration of each command they become (a file a command), how a command ended ([`Exit`](cli::Exit)); `flags serve` and the exam's outputs run as the binary runs them |
@@ -29,23 +33,23 @@
 //! | [`exam`] | `flags exam`: the catalog of misbehaving servers and the controls, their stages, each run watched (its cgroup or session), the grader, the report card as data, baselines and merges |
 //! | [`download`] | the [`Style`](download::Style) trait, one module per style, the per-code pipeline, timelines, a run's `Cancel` (sockets and destination gate, driven by the Shutdown) |
 //! | [`executor`] | the `concurrent-futures` crate (a workspace member): thread and process pools with Python's futures |
-//! | [`proto`] | HTTP as rules and states, with no I/O and no clock: the syntax the client, the server and the exam share, the client's wire and policy, its exchange and tries, fed bytes and `now` |
-//! | [`http`] | the client's I/O: sockets, TLS, the pool, the clock, and the blocking and async drivers that run [`proto`] |
+//! | `proto` | HTTP as rules and states, with no I/O and no clock: the syntax the client, the server and the exam share, the client's wire and policy, its exchange and tries, fed bytes and `now` |
+//! | [`http`] | the client's I/O: sockets, TLS, the pool, the clock, and the blocking and async drivers that run `proto` |
 //! | [`save`] | file names, and files that are complete or absent |
-//! | [`served`] | the server's record of its requests as plain data ([`Served`](served::Served), [`Document`](served::Document)): the server writes it, [`waterfall`] draws it |
+//! | `served` | the server's record of its requests as plain data (`Served`, `Document`): the server writes it, `waterfall` draws it |
 //! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`shell`] | commands run for the commands above: words quoted for `sh`, a command a user names (`--peer`), one process run and measured |
 //! | [`shutdown`] | the one way a command is stopped, a [`Shutdown`](shutdown::Shutdown) every command takes: its first step stops cleanly, its second aborts; the signals that drive it (Ctrl-C, SIGTERM and SIGHUP stop, a second one or SIGQUIT aborts; SIGUSR1 and SIGALRM end nothing) |
-//! | [`waterfall`] | a run's timelines drawn (SVG, HTML, Unicode blocks for the terminal) and listed (Trace Event for Perfetto, HAR 1.2 for a browser's network panel), the form chosen by the file's name |
+//! | `waterfall` | a run's timelines drawn (SVG, HTML, Unicode blocks for the terminal) and listed (Trace Event for Perfetto, HAR 1.2 for a browser's network panel), the form chosen by the file's name |
 //! | [`work`] | CPU work per flag (`--work`) and the model GIL (`--gil`), called by every style at one point of the pipeline |
-//! | [`ident`] | how `flags` names itself on the wire |
-//! | [`capture`] | what a child process prints, kept bounded: its first and last bytes and their count |
+//! | `ident` | how `flags` names itself on the wire |
+//! | `capture` | what a child process prints, kept bounded: its first and last bytes and their count |
 //! | [`os`] | every call that is not the same on every Unix (clocks, a peer's hang-up, a process's memory), gated in one place |
 
 pub mod bench;
 pub mod book;
-pub mod capture;
+pub(crate) mod capture;
 pub mod cli;
 pub mod countries;
 pub mod demo;
@@ -54,16 +58,16 @@ pub mod exam;
 pub use concurrent_futures as executor;
 pub mod get;
 pub mod http;
-pub mod ident;
+pub(crate) mod ident;
 pub mod os;
-pub mod proto;
+pub(crate) mod proto;
 pub mod report;
 pub mod save;
-pub mod served;
+pub(crate) mod served;
 pub mod server;
 pub mod shell;
 pub mod shutdown;
-pub mod waterfall;
+pub(crate) mod waterfall;
 pub mod work;
 
 pub use countries::POP20;

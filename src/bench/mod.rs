@@ -19,16 +19,16 @@
 //! counters the connections each run opened and, over HTTPS, the TLS
 //! handshakes and their time. Submodules: [`measure`] (one process
 //! run), `run` (a tool's command, run as a step Ctrl-C can end, and
-//! whether the run failed), [`peers`] (curl, aria2c, wget2), [`result`]
-//! (the JSON document), [`chart`] (the SVG).
+//! whether the run failed), `peers` (curl, aria2c, wget2), `result`
+//! (the JSON document), `chart` (the SVG).
 
-pub mod chart;
+pub(crate) mod chart;
 mod error;
 pub use crate::shell::measure;
-pub mod peers;
-pub mod result;
+pub(crate) mod peers;
+pub(crate) mod result;
 mod run;
-pub mod workload;
+pub(crate) mod workload;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

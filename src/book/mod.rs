@@ -12,17 +12,17 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`chapter`] | finding the chapter in a checkout, each edition's scripts and the style beside each |
-//! | [`copy`] | the temporary copy pointed at the server, and what was changed |
-//! | [`python`] | the modules a script needs, and what the reader's interpreter has |
-//! | [`spec`] | the configuration, the observer, what a run returns |
-//! | [`page`] | `book-timeline.html`: each script's waterfall beside its style's |
+//! | `chapter` | finding the chapter in a checkout, each edition's scripts and the style beside each |
+//! | `copy` | the temporary copy pointed at the server, and what was changed |
+//! | `python` | the modules a script needs, and what the reader's interpreter has |
+//! | `spec` | the configuration, the observer, what a run returns |
+//! | `page` | `book-timeline.html`: each script's waterfall beside its style's |
 
-pub mod chapter;
-pub mod copy;
-pub mod page;
-pub mod python;
-pub mod spec;
+pub(crate) mod chapter;
+pub(crate) mod copy;
+pub(crate) mod page;
+pub(crate) mod python;
+pub(crate) mod spec;
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -8,19 +8,19 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`spec`] | the configuration, the observer, what a run returns |
-//! | [`legs`] | one style's runs, as a step Ctrl-C cancels, and its waterfall |
-//! | [`io`] | part one: the styles at the demo's delay, then the `--peer` commands |
-//! | [`cpu`] | part two: the styles with `--work`, and the answers to the chapter's questions |
-//! | [`page`] | `demo-timeline.html` |
-//! | [`peer`] | a command run against the server (`--peer`, the book's scripts), and the server's record of it |
+//! | `spec` | the configuration, the observer, what a run returns |
+//! | `legs` | one style's runs, as a step Ctrl-C cancels, and its waterfall |
+//! | `io` | part one: the styles at the demo's delay, then the `--peer` commands |
+//! | `cpu` | part two: the styles with `--work`, and the answers to the chapter's questions |
+//! | `page` | `demo-timeline.html` |
+//! | `peer` | a command run against the server (`--peer`, the book's scripts), and the server's record of it |
 
-pub mod cpu;
-pub mod io;
-pub mod legs;
-pub mod page;
-pub mod peer;
-pub mod spec;
+pub(crate) mod cpu;
+pub(crate) mod io;
+pub(crate) mod legs;
+pub(crate) mod page;
+pub(crate) mod peer;
+pub(crate) mod spec;
 
 pub use legs::waterfall_rows;
 pub use page::{timeline_path, where_the_cpu_goes, where_the_time_goes, write_timeline};

@@ -70,9 +70,9 @@ pub fn where_the_cpu_goes(who: &StyleTimes) -> String {
 }
 
 /// Writes the demo's timeline at `path`, in the form its name asks for
-/// ([`Format`](crate::waterfall::Format)): Trace Event or HAR, a process
+/// (`Format`): Trace Event or HAR, a process
 /// or page per style and part, or else (`.html`: the command line takes
-/// no other) the HTML page ([`write_page`]).
+/// no other) the HTML page (`write_page`).
 pub fn write_timeline(demo: &Demo, delay: Delay, path: &Path) -> std::io::Result<()> {
     use crate::waterfall::{har, trace, Format};
     let recordings = || {

@@ -8,26 +8,26 @@
 //!
 //! | style | module | schedules the codes |
 //! |---|---|---|
-//! | sequential | [`sequential`] | one after another, sorted (`flags.py`) |
-//! | thread pool | [`threadpool`] | `ThreadPoolExecutor::map` (`flags_threadpool.py`) |
-//! | async | [`asyncio`] | tokio tasks, capped by a semaphore (`flags_asyncio.py`) |
+//! | sequential | `sequential` | one after another, sorted (`flags.py`) |
+//! | thread pool | `threadpool` | `ThreadPoolExecutor::map` (`flags_threadpool.py`) |
+//! | async | `asyncio` | tokio tasks, capped by a semaphore (`flags_asyncio.py`) |
 //! | process pool | [`processpool`] | `ProcessPoolExecutor`: N worker processes |
 //!
-//! [`job`] holds what they share: the job, outcomes, the sink and the
+//! `job` holds what they share: the job, outcomes, the sink and the
 //! [`Style`] trait. Styles never print; the sink decides what a person
 //! sees. A run is stopped by the caller's [`Shutdown`], the same way in
 //! every style:
-//! [`run`] makes the run's [`Cancel`] and lets the
-//! Shutdown drive it (see [`cancel`]).
+//! [`run`] makes the run's `Cancel` and lets the
+//! Shutdown drive it (see `cancel`).
 
-pub mod asyncio;
-pub mod cancel;
-pub mod job;
-pub mod mode;
+pub(crate) mod asyncio;
+pub(crate) mod cancel;
+pub(crate) mod job;
+pub(crate) mod mode;
 pub mod pipeline;
 pub mod processpool;
-pub mod sequential;
-pub mod threadpool;
+pub(crate) mod sequential;
+pub(crate) mod threadpool;
 pub mod timeline;
 
 use std::sync::Arc;

@@ -7,8 +7,8 @@
 //! which the parent's sink then hears of. Outcomes reach the sink in completion order
 //! ([`as_completed`]).
 //!
-//! **Stopping.** The run's [`Cancel`] cancels the jobs not started and
-//! interrupts the running ones: each worker cancels its own [`Cancel`]
+//! **Stopping.** The run's `Cancel` cancels the jobs not started and
+//! interrupts the running ones: each worker cancels its own `Cancel`
 //! (sockets shut, gate closed) and answers with the code's true outcome,
 //! so the parent reports only once every worker has stopped writing. An
 //! abort (a second Ctrl-C) terminates the workers, each removing its

@@ -80,7 +80,7 @@ pub struct Meta {
 /// The whole exam.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExamReport {
-    /// The version of this document's layout ([`SCHEMA`]).
+    /// The version of this document's layout (`SCHEMA`).
     pub schema: u32,
     pub meta: Meta,
     pub wall_ms: u64,

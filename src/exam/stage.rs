@@ -18,8 +18,8 @@ use super::case::{Case, Serve};
 use super::certs::Certs;
 use super::h2;
 use super::play::{http1, Wire};
+pub use super::record::Saw;
 use super::record::Shared;
-pub use super::record::{Request, Saw};
 use super::script::Stamp;
 use crate::proto::text::peer_text;
 /// How long a connection may send or take nothing.

@@ -142,7 +142,6 @@ fn adopt_orphans() {
 pub struct Watch {
     /// The value of [`MARK`] in the run's environment.
     mark: String,
-    kind: Kind,
     cgroup: Option<PathBuf>,
     /// The client's pid (its session and group) once started.
     root: Option<u32>,
@@ -169,11 +168,7 @@ impl Watch {
         if kind == Kind::Session {
             adopt_orphans();
         }
-        Watch { mark, kind, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0, polls: 0 }
-    }
-
-    pub fn kind(&self) -> Kind {
-        self.kind
+        Watch { mark, cgroup, root: None, seen: BTreeMap::new(), sum_kib: 0, hwm_kib: 0, polls: 0 }
     }
 
     /// The run's cgroup, if it has one.

@@ -34,8 +34,8 @@ pub(crate) mod exchange;
 pub mod gif;
 pub mod policy;
 pub(crate) mod reuse;
-pub mod syntax;
-pub mod text;
+pub(crate) mod syntax;
+pub(crate) mod text;
 pub mod trace;
 pub mod wire;
 

@@ -2,7 +2,7 @@
 //!
 //! A [`Stamp`] is a reading of the machine's monotonic clock
 //! (`CLOCK_MONOTONIC`, through [`crate::os`]), in nanoseconds: read by
-//! `Stamp::now`, which the drivers' clock adds ([`crate::http::clock`]), as
+//! `Stamp::now`, which the drivers' clock adds (`crate::http::clock`), as
 //! this layer reads no clock. Every process on the machine reads
 //! the same clock, so a process-pool worker's stamps line up with its
 //! parent's, and a stamp is a plain number that crosses as JSON. Taking one

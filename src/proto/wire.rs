@@ -3,7 +3,7 @@
 //! head and the body's data. Both clients, blocking and async, drive the
 //! same reader, so they frame every response alike. The rules the server
 //! reads requests by too (keep-alive, `Content-Length`) are
-//! [`super::syntax`]'s.
+//! `super::syntax`'s.
 //!
 //! Heads are parsed by `httparse`. Framing follows RFC 9112 §6.3, in
 //! [`framing`]: no body for 1xx, 204 and 304; a `Transfer-Encoding` whose

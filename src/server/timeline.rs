@@ -15,7 +15,7 @@
 //! request is recorded when it ends;
 //! `flags serve --timeline FILE` draws the whole record when the server
 //! stops, with the same drawing as a client's `--timeline`
-//! ([`crate::waterfall`]). `/stats` and `/timeline` are not recorded:
+//! (`crate::waterfall`). `/stats` and `/timeline` are not recorded:
 //! watching does not change what is watched.
 //!
 //! "The first byte left" is when the connection took the answer's first frame to

@@ -26,14 +26,12 @@
 //! client is drawn by the same code, in the same colours, as a client's.
 
 mod draw;
-pub mod exchange;
+pub(crate) mod exchange;
 mod format;
-pub mod har;
+pub(crate) mod har;
 mod served;
-pub mod trace;
+pub(crate) mod trace;
 
-pub use draw::{
-    escape, format_ms, html, html_with, key_js, panel, served_svg_on, svg, svg_on, terminal, ticks, Ending, Row,
-};
+pub use draw::{escape, html, html_with, key_js, panel, svg, terminal, Ending, Row};
 pub use format::Format;
 pub use served::{served_file, served_rows};

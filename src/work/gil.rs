@@ -62,7 +62,7 @@ impl Gil {
     }
 
     /// Waits for the lock, behind whoever came first, and holds it until
-    /// the [`Held`] is dropped.
+    /// the `Held` is dropped.
     pub fn acquire(&self, interval: Duration) -> Held<'_> {
         let mut state = self.lock();
         let ticket = state.next;

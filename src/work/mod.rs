@@ -10,17 +10,17 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`spec`] | [`Work`] (what is asked) and [`Worked`] (what was done: units, digest, CPU time, phases) |
+//! | `spec` | [`Work`] (what is asked) and [`Worked`] (what was done: units, digest, CPU time, phases) |
 //! | [`chain`] | the computation: a chain of FNV-1a hashes over the flag's bytes, checkable by anyone |
-//! | [`gil`] | the model of CPython's global interpreter lock, one per process |
-//! | [`compute`](mod@compute) | the loop: units until the CPU budget is spent, under the GIL if asked |
-//! | [`summary`] | a run's work summed: CPU time, units, what one unit cost |
+//! | `gil` | the model of CPython's global interpreter lock, one per process |
+//! | `compute` | the loop: units until the CPU budget is spent, under the GIL if asked |
+//! | `summary` | a run's work summed: CPU time, units, what one unit cost |
 
 pub mod chain;
-pub mod compute;
-pub mod gil;
-pub mod spec;
-pub mod summary;
+pub(crate) mod compute;
+pub(crate) mod gil;
+pub(crate) mod spec;
+pub(crate) mod summary;
 
 pub use compute::compute;
 pub use gil::Gil;
