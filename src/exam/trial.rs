@@ -164,11 +164,16 @@ fn spawn_and_wait(command: &str, root: &Path, watch: &mut Watch, bounds: &Bounds
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     watch.prepare(&mut cmd);
-    let mut child = cmd.spawn()?;
+    // Started and registered with aborts held off: an abort that comes
+    // as the client starts finds it registered and kills it.
+    let mut child = bounds.shutdown.holding(|| {
+        let child = cmd.spawn()?;
+        bounds.live.started(child.id(), watch);
+        std::io::Result::Ok(child)
+    })?;
     let pid = child.id();
     let stdout = child.stdout.take().map(|s| Capture::start(s, KEPT));
     let stderr = child.stderr.take().map(|s| Capture::start(s, KEPT));
-    bounds.live.started(pid, watch);
     watch.started(pid);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
