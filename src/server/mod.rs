@@ -39,6 +39,7 @@ pub mod h1;
 pub mod image;
 pub mod lifetime;
 pub mod pages;
+mod peer;
 pub mod plan;
 pub mod routes;
 pub mod stats;
@@ -48,7 +49,6 @@ pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +60,7 @@ use tokio::sync::{watch, Semaphore};
 pub use config::{Delay, Label, LogEntry, RequestLog, ServerConfig, Source};
 pub use faults::{FaultKind, FaultPlan, FaultSettings};
 use lifetime::{Progress, Verdict};
+pub use peer::Peer;
 pub use stats::Stats;
 pub use tls::{CertSource, ServerTls};
 
@@ -245,7 +246,7 @@ const MAX_STREAMS: u32 = 32;
 /// ([`h1`]), HTTP/2 hyper's, boxed, so that the task of an HTTP/1.1
 /// connection holds HTTP/1.1's state only.
 async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop: watch::Receiver<Stop>) {
-    let fd = stream.as_raw_fd();
+    let peer = Peer::of(&stream);
     let timeouts = state.config.timeouts();
     let progress = Progress::new();
     let tls = state.config.tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
@@ -266,12 +267,12 @@ async fn serve_connection(stream: TcpStream, state: Arc<routes::State>, mut stop
             }
             // Boxed: an HTTP/2 stream's task keeps its future's room while
             // its answer waits to be sent, and the answer is all it needs.
-            let answer = Box::pin(routes::handle(Arc::clone(&state), fd, conn, req));
+            let answer = Box::pin(routes::handle(Arc::clone(&state), peer, conn, req));
             async move { answer.await.map(|resp| resp.map(|body| held.answer(body))) }
         }
     };
     let Some(acceptor) = tls else {
-        let h2 = match tokio::time::timeout(timeouts.header, prior_knowledge(&stream)).await {
+        let h2 = match tokio::time::timeout(timeouts.header, prior_knowledge(&stream, peer)).await {
             Ok(Ok(h2)) => h2,
             // Silent past the header timeout, or gone.
             _ => return,
@@ -353,7 +354,7 @@ fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
 /// 2, 4, ... up to 50 ms (a peek sees the same bytes until more come, so
 /// it cannot wait for them), until the caller's header timeout; one that
 /// has closed its end meanwhile is handed to HTTP/1.1, which reads the end.
-async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
+async fn prior_knowledge(stream: &TcpStream, peer: Peer) -> io::Result<bool> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let mut seen = [0u8; PREFACE.len()];
     let mut pause = Duration::from_millis(1);
@@ -366,7 +367,7 @@ async fn prior_knowledge(stream: &TcpStream) -> io::Result<bool> {
         if n == PREFACE.len() {
             return Ok(true);
         }
-        if crate::os::peer_closed(stream.as_raw_fd()) {
+        if peer.gone() {
             return Ok(false);
         }
         tokio::time::sleep(pause).await;
