@@ -28,7 +28,7 @@
 //! | [`http`] | the client: one policy, a blocking and an async driver, TLS, base URLs |
 //! | [`save`] | file names, and files that are complete or absent |
 //! | [`served`] | the server's record of its requests as plain data ([`Served`](served::Served), [`Document`](served::Document)): the server writes it, [`waterfall`] draws it |
-//! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
+//! | [`server`] | the flag server: listening, one connection by protocol, a running server and its stop handle; catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`shell`] | commands run for the commands above: words quoted for `sh`, a command a user names (`--peer`), one process run and measured |
 //! | [`signals`] | Ctrl-C, SIGTERM and SIGHUP: the first stops cleanly, the second (or SIGQUIT) at once; SIGUSR1 and SIGALRM end nothing |
