@@ -37,7 +37,7 @@
 //! | [`http`] | the client's I/O: sockets, TLS, the pool, the clock, and the blocking and async drivers that run `proto` |
 //! | [`save`] | file names, and files that are complete or absent |
 //! | `served` | the server's record of its requests as plain data (`Served`, `Document`): the server writes it, `waterfall` draws it |
-//! | [`server`] | the flag server: catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
+//! | [`server`] | the flag server: listening, one connection by protocol, a running server and its stop handle; catalog images, `--dir`, routes, delays and faults, the gallery, its own HTTP/1.1 (HTTP/2 is hyper's) |
 //! | [`report`] | everything that prints: the seed's lines, flags2 reports, JSON, tables, the server's log |
 //! | [`shell`] | commands run for the commands above: words quoted for `sh`, a command a user names (`--peer`), one process run and measured |
 //! | [`shutdown`] | the one way a command is stopped, a [`Shutdown`](shutdown::Shutdown) every command takes: its first step stops cleanly, its second aborts; the signals that drive it (Ctrl-C, SIGTERM and SIGHUP stop, a second one or SIGQUIT aborts; SIGUSR1 and SIGALRM end nothing) |

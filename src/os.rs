@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`clock_ns`] | the clocks, `_COARSE` ones and the thread's CPU clock included | the precise clocks for the coarse ones |
 //! | [`peer_closed`] | `POLLRDHUP`: a FIN seen even with data waiting | `POLLHUP`, or a peek that reads the end |
+//! | [`reset_on_close`] | `SO_LINGER` 0 | the same |
 //! | [`peak_rss_kib`] | `VmHWM` in `/proc/PID/status` | none: the bench shows no RSS |
 //! | [`is_running`] | `/proc/PID/stat`, zombies counted as gone | `kill(pid, 0)` |
 //! | [`wait_with_usage`] | `wait4`: status, CPU time, `ru_maxrss` in KiB | the same, `ru_maxrss` in bytes on macOS |
@@ -85,6 +86,23 @@ pub fn peer_closed(fd: RawFd) -> bool {
     }
     #[cfg(not(target_os = "linux"))]
     portable::peer_closed(fd)
+}
+
+/// Makes the close of the connected socket `fd` a reset (RST) rather
+/// than a FIN: `SO_LINGER` on, with no time to linger. A socket that
+/// refuses it closes as it would have.
+pub fn reset_on_close(fd: RawFd) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: setsockopt(2) reads the `linger` it is given, for its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
 }
 
 /// The peak resident set of process `pid` so far, in KiB, while it runs;

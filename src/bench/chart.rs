@@ -209,29 +209,7 @@ const KEY_NAME: usize = 32;
 /// W1 to W6: a group of bars per workload, one per tool that ran it, and
 /// their key in a column of its own on the right, where no bar goes.
 fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Result<(), ChartError> {
-    let mut shown: Vec<&str> = Vec::new();
-    for p in bars {
-        if !shown.contains(&p.tool.as_str()) {
-            shown.push(&p.tool);
-        }
-    }
-    // A name longer than KEY_NAME (a `--peer`'s, say) is cut, so the bars
-    // keep their room.
-    let name = |tool: &str| match tool.chars().count() > KEY_NAME {
-        true => format!("{}…", tool.chars().take(KEY_NAME - 1).collect::<String>()),
-        false => tool.to_string(),
-    };
-    let key_width = shown.iter().map(|t| name(t).chars().count()).max().unwrap_or(0) as u32 * 7 + 40;
-    let (width_px, _) = whole.dim_in_pixel();
-    let (area, key) = whole.split_horizontally(width_px.saturating_sub(key_width));
-    let area = &area;
-    for (i, tool) in shown.iter().enumerate() {
-        let (x, y) = (8, 48 + i as i32 * 18);
-        let colour = colour_of(tools, tool);
-        key.draw(&Rectangle::new([(x, y), (x + 12, y + 10)], colour.filled())).map_err(draw_err)?;
-        key.draw(&Text::new(name(tool), (x + 18, y), ("sans-serif", 13).into_font().color(&BLACK)))
-            .map_err(draw_err)?;
-    }
+    let area = &bars_key(whole, bars, tools)?;
     let mut workloads: Vec<Workload> = bars.iter().map(|p| p.workload).collect();
     workloads.sort();
     workloads.dedup();
@@ -292,6 +270,35 @@ fn workloads_panel(whole: &Area<'_>, bars: &[&Point], tools: &[String]) -> Resul
         chart.draw_series(whisker).map_err(draw_err)?;
     }
     Ok(())
+}
+
+/// Draws the key of the bars' tools, in the order they first appear, in a
+/// column on the right of `whole` as wide as its longest name; returns
+/// the rest of `whole`, for the bars.
+fn bars_key<'a>(whole: &Area<'a>, bars: &[&Point], tools: &[String]) -> Result<Area<'a>, ChartError> {
+    let mut shown: Vec<&str> = Vec::new();
+    for p in bars {
+        if !shown.contains(&p.tool.as_str()) {
+            shown.push(&p.tool);
+        }
+    }
+    // A name longer than KEY_NAME (a `--peer`'s, say) is cut, so the bars
+    // keep their room.
+    let name = |tool: &str| match tool.chars().count() > KEY_NAME {
+        true => format!("{}…", tool.chars().take(KEY_NAME - 1).collect::<String>()),
+        false => tool.to_string(),
+    };
+    let key_width = shown.iter().map(|t| name(t).chars().count()).max().unwrap_or(0) as u32 * 7 + 40;
+    let (width_px, _) = whole.dim_in_pixel();
+    let (area, key) = whole.split_horizontally(width_px.saturating_sub(key_width));
+    for (i, tool) in shown.iter().enumerate() {
+        let (x, y) = (8, 48 + i as i32 * 18);
+        let colour = colour_of(tools, tool);
+        key.draw(&Rectangle::new([(x, y), (x + 12, y + 10)], colour.filled())).map_err(draw_err)?;
+        key.draw(&Text::new(name(tool), (x + 18, y), ("sans-serif", 13).into_font().color(&BLACK)))
+            .map_err(draw_err)?;
+    }
+    Ok(area)
 }
 
 /// Why the chart could not be drawn: the drawing library's error, kept as

@@ -375,47 +375,9 @@ fn measure_points(
             shutdown.scratch(ca);
         }
         let tools = tools(cfg, &spec, &peers, python.as_deref());
-        // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
-        // phase of a shared machine lands on every tool alike.
-        let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
-        let mut counted: Vec<Vec<Counted>> = tools.iter().map(|_| Vec::new()).collect();
-        let mut saved = vec![usize::MAX; tools.len()];
-        let mut failed = vec![0; tools.len()];
-        for run in 1..=cfg.runs {
-            for (i, tool) in tools.iter().enumerate() {
-                // Every tool's run meets the same delays and faults per flag.
-                if let Some(server) = &embedded {
-                    server.stats().start_leg();
-                }
-                let before = embedded.as_ref().map(Counted::of);
-                let exe = match (tool, &cfg.baseline) {
-                    (Tool::Baseline(_), Some(other)) => other.as_path(),
-                    _ => exe.as_path(),
-                };
-                let dir = scratch.next_dir()?;
-                let cmd = command(exe, &spec, &base, ca.as_deref(), tool, &dir)?;
-                let shown = format!("{cmd:?}");
-                let (sample, n) = measure_stoppable(cmd, tool, &dir, shutdown)?;
-                if let Some(why) = failure(&spec, tool, &sample, n) {
-                    failed[i] += 1;
-                    if !cfg.ignore_failure {
-                        let workload = spec.workload.id().to_string();
-                        return Err(BenchError::FailedRun { tool: tool.name(), workload, run, why, command: shown });
-                    }
-                }
-                if let (Some(server), Some(before)) = (&embedded, before) {
-                    counted[i].push(Counted::since(server, before));
-                }
-                samples[i].push(sample);
-                saved[i] = saved[i].min(n);
-            }
-        }
+        let target = Target { server: embedded.as_ref(), base: &base, ca: ca.as_deref() };
         let first = points.len();
-        for (i, tool) in tools.iter().enumerate() {
-            let mut point = point(&spec, tool, &samples[i], &counted[i], saved[i]);
-            point.failed_runs = failed[i];
-            points.push(point);
-        }
+        points.extend(measure_spec(cfg, &spec, &tools, &target, &exe, &mut scratch, shutdown)?);
         result::add_speedups(&mut points);
         points[first..].iter().for_each(|p| observer.measured(p));
     }
@@ -427,6 +389,69 @@ fn measure_points(
         external_server: cfg.server.as_ref().map(BaseUrl::to_string),
         points,
     })
+}
+
+/// What the runs of one spec go against: the embedded server (none with
+/// `--server`), the base URL, and the CA file to trust.
+struct Target<'a> {
+    server: Option<&'a RunningServer>,
+    base: &'a BaseUrl,
+    ca: Option<&'a Path>,
+}
+
+/// Runs every tool of `spec` `cfg.runs` times against `target`: one point
+/// per tool, in the order of `tools`. A failed run ends the benchmark
+/// unless `cfg.ignore_failure`.
+fn measure_spec(
+    cfg: &BenchConfig,
+    spec: &Spec,
+    tools: &[Tool],
+    target: &Target<'_>,
+    exe: &Path,
+    scratch: &mut Scratch,
+    shutdown: &Shutdown,
+) -> Result<Vec<Point>, BenchError> {
+    // Round-robin: run 1 of every tool, then run 2, and so on, so a slow
+    // phase of a shared machine lands on every tool alike.
+    let mut samples: Vec<Vec<measure::Sample>> = tools.iter().map(|_| Vec::new()).collect();
+    let mut counted: Vec<Vec<Counted>> = tools.iter().map(|_| Vec::new()).collect();
+    let mut saved = vec![usize::MAX; tools.len()];
+    let mut failed = vec![0; tools.len()];
+    for run in 1..=cfg.runs {
+        for (i, tool) in tools.iter().enumerate() {
+            // Every tool's run meets the same delays and faults per flag.
+            if let Some(server) = target.server {
+                server.stats().start_leg();
+            }
+            let before = target.server.map(Counted::of);
+            let exe = match (tool, &cfg.baseline) {
+                (Tool::Baseline(_), Some(other)) => other.as_path(),
+                _ => exe,
+            };
+            let dir = scratch.next_dir()?;
+            let cmd = command(exe, spec, target.base, target.ca, tool, &dir)?;
+            let shown = format!("{cmd:?}");
+            let (sample, n) = measure_stoppable(cmd, tool, &dir, shutdown)?;
+            if let Some(why) = failure(spec, tool, &sample, n) {
+                failed[i] += 1;
+                if !cfg.ignore_failure {
+                    let workload = spec.workload.id().to_string();
+                    return Err(BenchError::FailedRun { tool: tool.name(), workload, run, why, command: shown });
+                }
+            }
+            if let (Some(server), Some(before)) = (target.server, before) {
+                counted[i].push(Counted::since(server, before));
+            }
+            samples[i].push(sample);
+            saved[i] = saved[i].min(n);
+        }
+    }
+    let points = tools.iter().enumerate().map(|(i, tool)| {
+        let mut point = point(spec, tool, &samples[i], &counted[i], saved[i]);
+        point.failed_runs = failed[i];
+        point
+    });
+    Ok(points.collect())
 }
 
 /// Writes `bench.json` and `bench.svg` into `out`; returns the SVG's path.

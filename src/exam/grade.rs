@@ -221,83 +221,168 @@ fn fault_before_files(o: &Observed) -> Option<Verdict> {
 /// The verdict by what the run left and its exit, before the server's
 /// sight is checked.
 fn outcome(case: &Case, o: &Observed) -> Verdict {
-    use Grade::{Fail, Info, Pass};
     if let Some(fault) = fault_before_files(o) {
         return fault;
     }
-    let status = o.status();
-    let right: Vec<&FileSeen> = o.files.iter().filter(|f| f.is_right()).collect();
-    let saved: Vec<&str> =
-        case.codes.iter().copied().filter(|cc| right.iter().any(|f| f.named_for().as_deref() == Some(*cc))).collect();
-    let worst = o.files.iter().find(|f| !f.is_right()).map(FileSeen::fault);
-    let clean_exit = o.exit == Some(0);
-    let all_saved = saved.len() == case.codes.len() && worst.is_none();
-    let nothing = o.files.is_empty();
-    let as_sent = o.files.len() == 1 && o.files[0].judged == Judged::Gzip && !o.files[0].leftover;
-    let names = || format!("saved {}", right.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "));
-    let refused = || format!("reported it ({status}), saved nothing");
-    let control = case.family == Family::Control;
-    let said = || last_line(&o.stderr_tail).map(|l| format!("; stderr: {l}")).unwrap_or_default();
+    let left = Left::of(case, o);
     match case.expect {
-        Expect::Saved => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
-            _ if all_saved => Verdict::new(Fail, format!("saved the flag, but {status}")),
-            _ if worst.is_some() => Verdict::new(Fail, worst.unwrap_or_default()),
-            _ if control && o.server.requests.is_empty() => {
-                Verdict::new(Fail, format!("the server saw no request ({status}{})", said()))
+        Expect::Saved => left.saved(),
+        Expect::NotSaved => left.not_saved(),
+        Expect::NoFile => left.no_file(),
+        Expect::Either => left.either(),
+        Expect::Retry | Expect::NeverWrong => left.some_saved(),
+        Expect::Choice { as_sent } => left.choice(as_sent),
+    }
+}
+
+/// What a run left (its files, held against the case's codes) and how it
+/// exited: the facts [`outcome`] weighs, one method per [`Expect`].
+struct Left<'a> {
+    case: &'a Case,
+    o: &'a Observed,
+    /// How it exited, in words.
+    status: String,
+    /// The files that are right.
+    right: Vec<&'a FileSeen>,
+    /// The case's codes among them.
+    saved: Vec<&'a str>,
+    /// What is wrong with the first file that is not right.
+    worst: Option<String>,
+    clean_exit: bool,
+    all_saved: bool,
+    nothing: bool,
+}
+
+impl<'a> Left<'a> {
+    fn of(case: &'a Case, o: &'a Observed) -> Self {
+        let right: Vec<&FileSeen> = o.files.iter().filter(|f| f.is_right()).collect();
+        let saved: Vec<&str> = case
+            .codes
+            .iter()
+            .copied()
+            .filter(|cc| right.iter().any(|f| f.named_for().as_deref() == Some(*cc)))
+            .collect();
+        let worst = o.files.iter().find(|f| !f.is_right()).map(FileSeen::fault);
+        let all_saved = saved.len() == case.codes.len() && worst.is_none();
+        let (clean_exit, nothing) = (o.exit == Some(0), o.files.is_empty());
+        Left { case, o, status: o.status(), right, saved, worst, clean_exit, all_saved, nothing }
+    }
+
+    fn names(&self) -> String {
+        format!("saved {}", self.right.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "))
+    }
+
+    fn refused(&self) -> String {
+        format!("reported it ({}), saved nothing", self.status)
+    }
+
+    /// The client's last word on stderr, for a control that failed.
+    fn said(&self) -> String {
+        last_line(&self.o.stderr_tail).map(|l| format!("; stderr: {l}")).unwrap_or_default()
+    }
+
+    /// [`Expect::Saved`]: every flag, and exit 0.
+    fn saved(self) -> Verdict {
+        use Grade::{Fail, Pass};
+        let (status, control) = (&self.status, self.case.family == Family::Control);
+        match () {
+            _ if self.all_saved && self.clean_exit => Verdict::new(Pass, self.names()),
+            _ if self.all_saved => Verdict::new(Fail, format!("saved the flag, but {status}")),
+            _ if self.worst.is_some() => Verdict::new(Fail, self.worst.unwrap_or_default()),
+            _ if control && self.o.server.requests.is_empty() => {
+                Verdict::new(Fail, format!("the server saw no request ({status}{})", self.said()))
             }
-            _ if nothing && clean_exit => Verdict::new(Fail, "exit 0, but no file"),
-            _ if nothing && control => Verdict::new(Fail, format!("no file ({status}{})", said())),
-            _ if nothing => Verdict::new(Fail, format!("no file ({status})")),
-            _ => Verdict::new(Fail, format!("saved {} of {} flags ({status})", saved.len(), case.codes.len())),
-        },
-        Expect::NotSaved => match () {
-            _ if nothing && !clean_exit => Verdict::new(Pass, refused()),
-            _ if nothing => Verdict::new(Fail, "exit 0, but no file: the failure is not reported"),
-            _ => Verdict::new(
-                Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names())),
-            ),
-        },
-        Expect::NoFile => match () {
-            _ if nothing => Verdict::new(Pass, format!("saved nothing ({status})")),
-            _ => Verdict::new(
-                Fail,
-                worst.unwrap_or_else(|| format!("{} from an answer it had to refuse ({status})", names())),
-            ),
-        },
-        Expect::Either => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
-            _ if nothing && !clean_exit => Verdict::new(
+            _ if self.nothing && self.clean_exit => Verdict::new(Fail, "exit 0, but no file"),
+            _ if self.nothing && control => Verdict::new(Fail, format!("no file ({status}{})", self.said())),
+            _ if self.nothing => Verdict::new(Fail, format!("no file ({status})")),
+            _ => {
+                Verdict::new(Fail, format!("saved {} of {} flags ({status})", self.saved.len(), self.case.codes.len()))
+            }
+        }
+    }
+
+    /// [`Expect::NotSaved`]: no file, and the failure reported.
+    fn not_saved(self) -> Verdict {
+        use Grade::{Fail, Pass};
+        match () {
+            _ if self.nothing && !self.clean_exit => Verdict::new(Pass, self.refused()),
+            _ if self.nothing => Verdict::new(Fail, "exit 0, but no file: the failure is not reported"),
+            _ => self.kept_a_refused_answer(),
+        }
+    }
+
+    /// [`Expect::NoFile`]: no file, whatever the exit.
+    fn no_file(self) -> Verdict {
+        match () {
+            _ if self.nothing => Verdict::new(Grade::Pass, format!("saved nothing ({})", self.status)),
+            _ => self.kept_a_refused_answer(),
+        }
+    }
+
+    /// A file from an answer the client had to refuse: what is wrong with
+    /// it, or the names of those saved.
+    fn kept_a_refused_answer(self) -> Verdict {
+        let why = format!("{} from an answer it had to refuse ({})", self.names(), self.status);
+        Verdict::new(Grade::Fail, self.worst.unwrap_or(why))
+    }
+
+    /// [`Expect::Either`]: the flag and exit 0, or nothing and a failure
+    /// reported.
+    fn either(self) -> Verdict {
+        use Grade::{Fail, Pass};
+        let status = &self.status;
+        match () {
+            _ if self.all_saved && self.clean_exit => Verdict::new(Pass, self.names()),
+            _ if self.nothing && !self.clean_exit => Verdict::new(
                 Pass,
-                format!("gave up after {:.1} s ({status}), saved nothing", o.wall_ms as f64 / 1000.0),
+                format!("gave up after {:.1} s ({status}), saved nothing", self.o.wall_ms as f64 / 1000.0),
             ),
-            _ if nothing => Verdict::new(Fail, "exit 0, but no file"),
-            _ => Verdict::new(Fail, worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
-        },
-        Expect::Retry | Expect::NeverWrong => match () {
-            _ if all_saved && clean_exit => Verdict::new(Pass, names()),
-            _ if worst.is_some() => Verdict::new(Fail, worst.unwrap_or_default()),
-            _ if clean_exit => Verdict::new(
+            _ if self.nothing => Verdict::new(Fail, "exit 0, but no file"),
+            _ => Verdict::new(Fail, self.worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
+        }
+    }
+
+    /// [`Expect::Retry`] and [`Expect::NeverWrong`]: every flag and exit 0,
+    /// or the right ones kept and the rest reported.
+    fn some_saved(self) -> Verdict {
+        use Grade::{Fail, Info, Pass};
+        let (status, expect) = (&self.status, self.case.expect);
+        match () {
+            _ if self.all_saved && self.clean_exit => Verdict::new(Pass, self.names()),
+            _ if self.worst.is_some() => Verdict::new(Fail, self.worst.unwrap_or_default()),
+            _ if self.clean_exit => Verdict::new(
                 Fail,
-                format!("saved {} of {} flags, but exit 0: the failure is not reported", saved.len(), case.codes.len()),
+                format!(
+                    "saved {} of {} flags, but exit 0: the failure is not reported",
+                    self.saved.len(),
+                    self.case.codes.len()
+                ),
             ),
             _ => {
-                let grade = if case.expect == Expect::Retry { Info } else { Pass };
-                let kept = if right.is_empty() { "saved nothing".to_string() } else { names() };
-                let what = if case.expect == Expect::Retry { "did not retry" } else { "refused the rest" };
+                let grade = if expect == Expect::Retry { Info } else { Pass };
+                let kept = if self.right.is_empty() { "saved nothing".to_string() } else { self.names() };
+                let what = if expect == Expect::Retry { "did not retry" } else { "refused the rest" };
                 Verdict::new(grade, format!("{what}: {kept}, reported the rest ({status})"))
             }
-        },
-        Expect::Choice { as_sent: allowed } => match () {
-            _ if all_saved && clean_exit => Verdict::new(Info, format!("accepted: {}", names())),
-            _ if nothing && !clean_exit => Verdict::new(Info, format!("refused: {}", refused())),
-            _ if allowed && as_sent && clean_exit => {
-                Verdict::new(Info, format!("kept the bytes as sent: {}", o.files[0].fault()))
+        }
+    }
+
+    /// [`Expect::Choice`]: accepted or refused, both told; the bytes as
+    /// sent kept too when `allowed`.
+    fn choice(self, allowed: bool) -> Verdict {
+        use Grade::{Fail, Info};
+        let files = &self.o.files;
+        let as_sent = files.len() == 1 && files[0].judged == Judged::Gzip && !files[0].leftover;
+        let status = &self.status;
+        match () {
+            _ if self.all_saved && self.clean_exit => Verdict::new(Info, format!("accepted: {}", self.names())),
+            _ if self.nothing && !self.clean_exit => Verdict::new(Info, format!("refused: {}", self.refused())),
+            _ if allowed && as_sent && self.clean_exit => {
+                Verdict::new(Info, format!("kept the bytes as sent: {}", files[0].fault()))
             }
-            _ if nothing => Verdict::new(Fail, "exit 0, but no file"),
-            _ => Verdict::new(Fail, worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
-        },
+            _ if self.nothing => Verdict::new(Fail, "exit 0, but no file"),
+            _ => Verdict::new(Fail, self.worst.unwrap_or_else(|| format!("saved the flag, but {status}"))),
+        }
     }
 }
 

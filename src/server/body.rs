@@ -10,7 +10,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 
 use super::files::PIECE;
+use super::peer::Peer;
 
 /// The body type of every response.
 pub type Body = BoxBody<Bytes, io::Error>;
@@ -104,8 +104,8 @@ pub enum Shape {
     Drip(u64),
     /// The first half, then the connection is dropped.
     Truncate,
-    /// A quarter, then a TCP reset on the connection whose socket is this.
-    Reset(RawFd),
+    /// A quarter, then a TCP reset (RST) of this peer's connection.
+    Reset(Peer),
     /// HTTP/2's reset: the head, then the stream is reset (RST_STREAM)
     /// before any byte of the body. (Over HTTP/2 a truncated body is also
     /// a reset stream, after half of it; the client tells them apart by
@@ -148,12 +148,9 @@ pub fn body(source: Source, shape: Shape) -> Body {
         },
         Shape::Drip(rate) => Plan { piece: (rate / 10).max(1), gap: Duration::from_millis(100), ..plan },
         Shape::Truncate => Plan { limit: len / 2, end: End::Fail("truncated on purpose"), ..plan },
-        Shape::Reset(fd) => {
-            // SAFETY: `fd` is the socket of the connection this body is sent
-            // on; the connection keeps it open for as long as the body is alive.
-            let sock = unsafe { BorrowedFd::borrow_raw(fd) };
-            // SO_LINGER 0: the close that follows the failure sends RST, not FIN.
-            let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
+        Shape::Reset(peer) => {
+            // The close that follows the failure sends RST, not FIN.
+            peer.reset();
             Plan { limit: len / 4, end: End::Fail("reset on purpose"), ..plan }
         }
         Shape::ResetStream => Plan { limit: 0, end: End::Fail("reset on purpose"), ..plan },

@@ -9,7 +9,6 @@
 //! same GET would, for every status.
 
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +25,7 @@ use super::conditional::{answer, Answer, Validators};
 use super::config::{LogEntry, ServerConfig, Source};
 use super::faults::FaultKind;
 use super::files::{Content, DirSource};
+use super::peer::Peer;
 use super::stats::Stats;
 use super::{image, pages, timeline, timeline_page};
 use crate::countries::{self, catalog, CountryCode};
@@ -271,8 +271,8 @@ pub(crate) struct ConnSeen {
     pub(crate) tls: bool,
 }
 
-/// Answers one request on the connection whose socket is `fd`.
-pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Request<()>) -> Result<Resp, io::Error> {
+/// Answers one request of `peer`'s connection.
+pub(crate) async fn handle(state: Arc<State>, peer: Peer, conn: ConnSeen, req: Request<()>) -> Result<Resp, io::Error> {
     let head_at = std::time::Instant::now();
     // Watching does not change what is watched: `/stats` and `/timeline`
     // count nothing.
@@ -311,7 +311,7 @@ pub(crate) async fn handle(state: Arc<State>, fd: RawFd, conn: ConnSeen, req: Re
         }),
         fault: None,
     };
-    let mut result = answer_request(&state, fd, &req, &mut log.fault).await;
+    let mut result = answer_request(&state, peer, &req, &mut log.fault).await;
     if let (Ok(resp), true) = (&mut result, req.method() == Method::HEAD) {
         // Keep the headers (Content-Length included), drop the body.
         *resp.body_mut() = body::empty();
@@ -355,7 +355,7 @@ const CLIENT_CHECK: Duration = Duration::from_secs(1);
 /// reads on); a held request would then outlive its client, counted in
 /// flight and holding its connection's place under the cap, for as long
 /// as the hold (a stall's is 60 s).
-async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
+async fn hold(peer: Peer, how_long: Duration) -> Result<(), io::Error> {
     let end = tokio::time::Instant::now() + how_long;
     let mut left = how_long;
     while !left.is_zero() {
@@ -363,19 +363,11 @@ async fn hold(fd: RawFd, how_long: Duration) -> Result<(), io::Error> {
         left = end.saturating_duration_since(tokio::time::Instant::now());
         // Held to the end, it is answered now: a client gone meanwhile
         // finds out by the write (one system call fewer a delayed request).
-        if !left.is_zero() && client_gone(fd) {
+        if !left.is_zero() && peer.gone() {
             return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "client went away"));
         }
     }
     Ok(())
-}
-
-/// True when the client's end of the connection `fd` is closed or reset.
-/// A client that only half-closes counts as gone, as [`super::h1`] and
-/// hyper's HTTP/2 count it. `fd` is the socket of the connection
-/// this request came on, open while it is answered.
-fn client_gone(fd: RawFd) -> bool {
-    crate::os::peer_closed(fd)
 }
 
 /// The longest request target taken (RFC 9112 §3: a longer one is 414).
@@ -456,7 +448,7 @@ fn authority(req: &Request<()>) -> &str {
 /// fault injected is noted in `injected`.
 async fn answer_request(
     state: &State,
-    fd: RawFd,
+    peer: Peer,
     req: &Request<()>,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
@@ -469,7 +461,7 @@ async fn answer_request(
     };
     let (path, n) = (req.uri().path(), state.stats.nth(cc, file == File::Image));
     let plan = super::plan::plan(&state.config, file == File::Image, |salt| state.draw(path, n, salt));
-    carry_out(state, fd, req, (cc, file), plan, injected).await
+    carry_out(state, peer, req, (cc, file), plan, injected).await
 }
 
 /// The refusal of a request no route may see: too large, a bad `Host`, a
@@ -525,14 +517,14 @@ fn no_store(mut resp: Resp) -> Resp {
 /// then the file itself. A hold ends early (`Err`) when the client leaves.
 async fn carry_out(
     state: &State,
-    fd: RawFd,
+    peer: Peer,
     req: &Request<()>,
     (cc, file): (CountryCode, File),
     plan: super::plan::Plan,
     injected: &mut Option<FaultKind>,
 ) -> Result<Resp, io::Error> {
     if let Some(delay) = plan.delay {
-        hold(fd, delay).await?;
+        hold(peer, delay).await?;
     }
     if plan.teapot {
         state.stats.count_teapot();
@@ -542,9 +534,9 @@ async fn carry_out(
     *injected = plan.fault;
     let settings = &state.config.fault_settings;
     match plan.fault {
-        Some(FaultKind::Latency) => hold(fd, plan.jitter.unwrap_or_default()).await?,
+        Some(FaultKind::Latency) => hold(peer, plan.jitter.unwrap_or_default()).await?,
         Some(FaultKind::Stall) => {
-            hold(fd, settings.stall).await?;
+            hold(peer, settings.stall).await?;
             return Err(io::Error::other("stalled on purpose"));
         }
         Some(kind) => {
@@ -554,7 +546,7 @@ async fn carry_out(
         }
         None => {}
     }
-    flag_answer(state, fd, req, (cc, file), plan.fault).await
+    flag_answer(state, peer, req, (cc, file), plan.fault).await
 }
 
 /// The answer a fault puts in the place of the flag, if it does: an error
@@ -584,7 +576,7 @@ fn fault_answer(kind: FaultKind, cc: CountryCode, retry_after: u64) -> Option<Re
 /// missing length, a slow close).
 async fn flag_answer(
     state: &State,
-    fd: RawFd,
+    peer: Peer,
     req: &Request<()>,
     (cc, file): (CountryCode, File),
     fault: Option<FaultKind>,
@@ -616,13 +608,13 @@ async fn flag_answer(
     }
     let h2 = req.version() == Version::HTTP_2;
     let full_len = content.len();
-    let mut resp = respond(status, served.mime, body::body(content, shape(fault, h2, fd, &state.config)));
+    let mut resp = respond(status, served.mime, body::body(content, shape(fault, h2, peer, &state.config)));
     set_headers(&mut resp, &served.validators, (decision, len, full_len), fault, h2);
     Ok(resp)
 }
 
 /// How the body goes out under `fault`.
-fn shape(fault: Option<FaultKind>, h2: bool, fd: RawFd, config: &ServerConfig) -> Shape {
+fn shape(fault: Option<FaultKind>, h2: bool, peer: Peer, config: &ServerConfig) -> Shape {
     let settings = &config.fault_settings;
     match fault {
         Some(FaultKind::Drip) => Shape::Drip(settings.drip_rate),
@@ -630,7 +622,7 @@ fn shape(fault: Option<FaultKind>, h2: bool, fd: RawFd, config: &ServerConfig) -
         // Over HTTP/2 a reset ends the stream (RST_STREAM), not the
         // connection the other streams share.
         Some(FaultKind::Reset) if h2 => Shape::ResetStream,
-        Some(FaultKind::Reset) => Shape::Reset(fd),
+        Some(FaultKind::Reset) => Shape::Reset(peer),
         Some(FaultKind::SlowClose) => Shape::SlowClose(settings.slow_close),
         Some(FaultKind::LengthLie) => Shape::Lie,
         Some(FaultKind::Endless) => Shape::Endless(settings.drip_rate),

@@ -22,7 +22,7 @@ use hyper::{Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
-use super::wire::{self, Asked, Framing, Parsed, RequestBody};
+use super::wire::{self, Asked, Framing, Head, Parsed, RequestBody};
 
 /// How much is read at a time while a head comes in.
 const READ_SIZE: usize = 2 << 10;
@@ -66,85 +66,134 @@ where
     let mut buf: Vec<u8> = Vec::new();
     let mut eof = false;
     loop {
-        let head = loop {
-            if !buf.is_empty() {
-                match wire::parse(&buf, max_head) {
-                    Parsed::Head(head) => break head,
-                    Parsed::Refuse(status) => {
-                        let _ = io.write_all(&wire::refusal(status, &date())).await;
-                        let _ = io.shutdown().await;
-                        return;
-                    }
-                    Parsed::Partial => {}
-                }
-            }
-            if eof || closing.begun() {
-                return;
-            }
-            if buf.capacity() - buf.len() < READ_SIZE / 2 {
-                buf.reserve(READ_SIZE);
-            }
-            tokio::select! {
-                read = io.read_buf(&mut buf) => match read {
-                    Ok(0) => eof = true,
-                    Ok(_) => {}
-                    Err(_) => return,
-                },
-                _ = closing.wake.notified() => {}
-            }
-        };
+        let Some(head) = read_head(&mut io, &mut buf, &mut eof, closing, max_head).await else { return };
         buf.drain(..head.len);
         // Nothing is held while the answer is made, however long that takes.
         if buf.is_empty() {
             buf = Vec::new();
         }
-        let mut asked = Asked {
-            head: head.request.method() == Method::HEAD,
-            version: head.request.version(),
-            keep_alive: head.keep_alive,
-        };
-        let skip = match head.body {
-            RequestBody::Length(n) if n <= SKIP_MAX && !head.expects_continue => n,
-            RequestBody::None => 0,
-            _ => {
-                asked.keep_alive = false;
-                0
-            }
-        };
-        // While the answer is made, the client is watched: one that leaves
-        // (or half-closes) drops it unfinished, as hyper did; bytes it
-        // pipelines meanwhile are kept, up to a head's worth.
-        let answering = answer(head.request);
-        tokio::pin!(answering);
-        let resp = loop {
-            let mut room = [0u8; WATCH_SIZE];
-            let watch = buf.len() < max_head;
-            tokio::select! {
-                biased;
-                resp = &mut answering => break resp,
-                read = io.read(&mut room), if watch => match read {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&room[..n]),
-                },
-            }
-        };
-        let Ok(resp) = resp else { return };
+        let (mut asked, skip) = asked_of(&head);
+        let Some(Ok(resp)) = watching(&mut io, &mut buf, max_head, answer(head.request)).await else { return };
         if closing.begun() {
             asked.keep_alive = false;
         }
-        // Boxed: the connection's task makes no room for an answer while it
-        // waits for one.
-        if Box::pin(send(&mut io, resp, &mut asked)).await.is_err() {
-            return;
-        }
-        if !asked.keep_alive {
-            let _ = io.shutdown().await;
-            return;
-        }
-        if skip_body(&mut io, &mut buf, skip, closing).await.is_err() {
+        if !reply(&mut io, resp, &mut asked, (&mut buf, skip), closing).await {
             return;
         }
     }
+}
+
+/// The next request's head, from the bytes in `buf` and as many more as
+/// it takes; `eof` is set once the client has ended its side. `None` when
+/// the connection is done: a head refused (answered, then closed), the
+/// client's end before a whole head, a failed read, or `closing` begun.
+async fn read_head<IO>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+    eof: &mut bool,
+    closing: &Closing,
+    max_head: usize,
+) -> Option<Box<Head>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        if !buf.is_empty() {
+            match wire::parse(buf, max_head) {
+                Parsed::Head(head) => return Some(head),
+                Parsed::Refuse(status) => {
+                    let _ = io.write_all(&wire::refusal(status, &date())).await;
+                    let _ = io.shutdown().await;
+                    return None;
+                }
+                Parsed::Partial => {}
+            }
+        }
+        if *eof || closing.begun() {
+            return None;
+        }
+        if buf.capacity() - buf.len() < READ_SIZE / 2 {
+            buf.reserve(READ_SIZE);
+        }
+        tokio::select! {
+            read = io.read_buf(buf) => match read {
+                Ok(0) => *eof = true,
+                Ok(_) => {}
+                Err(_) => return None,
+            },
+            _ = closing.wake.notified() => {}
+        }
+    }
+}
+
+/// What `head` asks of its answer, and how many bytes of request body to
+/// skip after it: a body the connection will not read past (too long,
+/// chunked, or awaiting `100 Continue`) closes it after the answer.
+fn asked_of(head: &Head) -> (Asked, u64) {
+    let mut asked = Asked {
+        head: head.request.method() == Method::HEAD,
+        version: head.request.version(),
+        keep_alive: head.keep_alive,
+    };
+    let skip = match head.body {
+        RequestBody::Length(n) if n <= SKIP_MAX && !head.expects_continue => n,
+        RequestBody::None => 0,
+        _ => {
+            asked.keep_alive = false;
+            0
+        }
+    };
+    (asked, skip)
+}
+
+/// The answer `answering` makes, while the client is watched: one that
+/// leaves (or half-closes) drops it unfinished, as hyper did (`None`);
+/// bytes it pipelines meanwhile are kept in `buf`, up to a head's worth.
+async fn watching<IO, F>(io: &mut IO, buf: &mut Vec<u8>, max_head: usize, answering: F) -> Option<F::Output>
+where
+    IO: AsyncRead + Unpin,
+    F: Future,
+{
+    tokio::pin!(answering);
+    loop {
+        let mut room = [0u8; WATCH_SIZE];
+        let watch = buf.len() < max_head;
+        tokio::select! {
+            biased;
+            resp = &mut answering => return Some(resp),
+            read = io.read(&mut room), if watch => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&room[..n]),
+            },
+        }
+    }
+}
+
+/// Writes `resp`, then readies the connection for the next request:
+/// closes it when `asked` does not keep it alive, else reads past the
+/// `skip` bytes of the request's body (the buffered ones in `buf` first).
+/// True when it carries another request.
+async fn reply<IO, B>(
+    io: &mut IO,
+    resp: Response<B>,
+    asked: &mut Asked,
+    (buf, skip): (&mut Vec<u8>, u64),
+    closing: &Closing,
+) -> bool
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    B: HttpBody<Data = Bytes, Error = io::Error> + Unpin,
+{
+    // Boxed: the connection's task makes no room for an answer while it
+    // waits for one.
+    if Box::pin(send(io, resp, asked)).await.is_err() {
+        return false;
+    }
+    if !asked.keep_alive {
+        let _ = io.shutdown().await;
+        return false;
+    }
+    skip_body(io, buf, skip, closing).await.is_ok()
 }
 
 /// Reads past `n` bytes of request body, the buffered ones first.
