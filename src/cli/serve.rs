@@ -301,13 +301,12 @@ pub fn run(config: &ServeConfig, observer: &dyn ServeObserver, shutdown: &Shutdo
         Err(e) => return Err(ServeError::listen(e, config.addr)),
     };
     observer.serving(&running.addr(), &server, running.flags());
-    let stop = running.stop_handle();
+    // The running server holds the CA file now: it is removed when the
+    // server is done.
+    drop(server);
     let record = Arc::clone(running.stats().timeline());
     let addr = running.addr();
-    let waited = shutdown.step(move || stop.graceful(), || {}, || running.wait());
-    if let Some(ca) = server.tls.as_ref().and_then(|tls| tls.ca_file.as_ref()) {
-        let _ = std::fs::remove_file(ca.to_path_buf());
-    }
+    let waited = running.serve_until(shutdown);
     let mut exit = Exit::Success;
     if let Some(path) = &config.timeline {
         let doc = record.since(f64::NEG_INFINITY);

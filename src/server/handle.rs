@@ -25,9 +25,9 @@ pub(super) async fn stopping(stop: &mut watch::Receiver<Stop>) -> Stop {
 }
 
 /// Stops a [`RunningServer`](super::RunningServer) from another thread
-/// (a signal handler's).
+/// (a [`Shutdown`](crate::shutdown::Shutdown)'s step).
 #[derive(Clone)]
-pub struct StopHandle(Arc<watch::Sender<Stop>>);
+pub(crate) struct StopHandle(Arc<watch::Sender<Stop>>);
 
 impl StopHandle {
     /// The handle that moves `sender` on.
@@ -36,7 +36,7 @@ impl StopHandle {
     }
 
     /// Stop accepting; let the requests in flight finish within the grace period.
-    pub fn graceful(&self) {
+    pub(crate) fn graceful(&self) {
         self.0.send_if_modified(|s| {
             let was = *s;
             if was == Stop::Running {
@@ -47,7 +47,7 @@ impl StopHandle {
     }
 
     /// Stop now, dropping whatever is in flight.
-    pub fn now(&self) {
+    pub(crate) fn now(&self) {
         let _ = self.0.send(Stop::Now);
     }
 }

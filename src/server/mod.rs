@@ -20,8 +20,9 @@
 //!   (see [`RunningServer`]); `flags serve`, the demo, the benchmarks and
 //!   the tests all use it. [`RunningServer::shutdown`] stops accepting,
 //!   lets the requests in flight finish for up to [`ServerConfig::grace`],
-//!   and returns; its [`StopHandle`] (`handle`) does the same from another
-//!   thread.
+//!   and returns; [`RunningServer::serve_until`] does the same when a
+//!   [`Shutdown`](crate::shutdown::Shutdown) is stopped (the one way a
+//!   command stops; `handle` holds the server's side of it).
 //! - [`h1`]: the server's own HTTP/1.1 (HTTP/2 is hyper's), so that a
 //!   request held for a delay costs a few KB, not hyper's buffers.
 //! - [`lifetime`]: every connection makes progress or is closed (header,
@@ -59,7 +60,6 @@ pub mod tls;
 
 pub use config::{Delay, Label, LogEntry, RequestLog, ServerConfig, Source};
 pub use faults::{FaultKind, FaultPlan, FaultSettings};
-pub use handle::StopHandle;
 pub use listen::{bind, run};
 pub use peer::Peer;
 pub use running::{spawn, RunningServer};

@@ -65,9 +65,12 @@ impl RunningServer {
         self.flags
     }
 
-    /// What stops it from elsewhere.
-    pub fn stop_handle(&self) -> StopHandle {
-        self.stop.clone()
+    /// Serves until `shutdown` is stopped: then it stops accepting, lets
+    /// the requests in flight finish (within the grace period) and waits
+    /// for its threads; an abort ends the process without waiting.
+    pub fn serve_until(self, shutdown: &crate::shutdown::Shutdown) -> io::Result<()> {
+        let stop = self.stop.clone();
+        shutdown.step(move || stop.graceful(), || {}, || self.wait())
     }
 
     /// Stops accepting, lets the requests in flight finish (within the
@@ -77,9 +80,8 @@ impl RunningServer {
         self.join()
     }
 
-    /// Waits until it has been stopped (through a [`StopHandle`]) and its
-    /// threads are done.
-    pub fn wait(mut self) -> io::Result<()> {
+    /// Waits until it has been stopped and its threads are done.
+    fn wait(mut self) -> io::Result<()> {
         self.join()
     }
 
