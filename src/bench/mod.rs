@@ -478,7 +478,9 @@ fn start_server(spec: &Spec) -> Result<RunningServer, BenchError> {
         tls,
         ..ServerConfig::default()
     };
-    server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BenchError::Server)
+    let server = server::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BenchError::Server)?;
+    server.warm();
+    Ok(server)
 }
 
 /// Where the runs' downloads go: a directory per run, all kept until the

@@ -77,6 +77,7 @@ fn run_pairs(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdo
     let probe = python::probe(&config.python, &needs.iter().flatten().cloned().collect(), shutdown)?;
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(BookError::Server)?;
+    server.warm();
     let base = server.base();
     let (_, changes) = copy::Copy::make(&chapter.dir, &base.to_string()).map_err(BookError::Copy)?;
     let setting = Setting { chapter, python: config.python.clone(), probe, base, delay: config.delay, changes };

@@ -38,6 +38,7 @@ pub fn run(
 ) -> Result<Vec<StyleTimes>, DemoError> {
     let server_config = ServerConfig { delay: Delay::NONE, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
+    server.warm();
     let codes = pop20_sorted();
     observer.cpu_started(&server.base(), &work, codes.len());
     let mut rows = Vec::new();

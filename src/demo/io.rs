@@ -23,6 +23,7 @@ pub fn run(
 ) -> Result<Vec<StyleTimes>, DemoError> {
     let server_config = ServerConfig { delay: config.delay, seed: config.seed, ..ServerConfig::default() };
     let server = server::spawn(server_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(DemoError::Server)?;
+    server.warm();
     let codes = pop20_sorted();
     observer.started(&server.base(), config.delay, codes.len());
     let mut rows = Vec::new();

@@ -27,6 +27,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     tls: Option<ServerTls>,
     flags: usize,
+    /// It serves the catalog's drawn images (not `--dir`'s files).
+    catalog: bool,
     stats: Arc<Stats>,
     stop: StopHandle,
     threads: Vec<std::thread::JoinHandle<io::Result<()>>>,
@@ -63,6 +65,16 @@ impl RunningServer {
     /// How many flags it serves: the catalog's 194, or the images found in `--dir`.
     pub fn flags(&self) -> usize {
         self.flags
+    }
+
+    /// Returns once every image it serves from the catalog is drawn. They
+    /// are drawn on a thread of their own from the start, or by the first
+    /// request for each; a comparison waits for them first, so that its
+    /// first leg does not pay for the drawing the later legs are spared.
+    pub fn warm(&self) {
+        if self.catalog {
+            super::routes::warm_up();
+        }
     }
 
     /// Serves until `shutdown` is stopped: then it stops accepting, lets
@@ -118,6 +130,7 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
     let shared = Shared::new(config, Arc::clone(&stats))?;
     let flags = shared.state(1)?.codes().len();
     let tls = shared.config.tls.clone();
+    let catalog = matches!(shared.config.source, super::config::Source::Catalog);
     let (stop, stopped) = watch::channel(Stop::Running);
     let mut threads = Vec::with_capacity(count);
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -134,5 +147,5 @@ pub fn spawn(config: ServerConfig, addr: SocketAddr) -> io::Result<RunningServer
         })?;
         threads.push(thread);
     }
-    Ok(RunningServer { addr, tls, flags, stats, stop: StopHandle::new(stop), threads })
+    Ok(RunningServer { addr, tls, flags, catalog, stats, stop: StopHandle::new(stop), threads })
 }
