@@ -88,11 +88,6 @@ impl Source {
             Source::File { len, .. } => *len,
         }
     }
-
-    /// True for a body of no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// How a body misbehaves, if it does.

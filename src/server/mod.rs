@@ -4,10 +4,10 @@
 //!
 //! - `config`: labels, delays, sources, [`ServerConfig`]; `stats`: the
 //!   counters tests read ([`Stats`]).
-//! - [`image`] draws the catalog's images; [`files`] serves `--dir`;
-//!   [`routes`] answers requests; [`pages`] renders the gallery and
-//!   listings; [`faults`] says which fault a request gets and [`body`]
-//!   produces the faulty bodies; [`conditional`] handles ETag,
+//! - [`image`] draws the catalog's images; `files` serves `--dir`;
+//!   `routes` answers requests; `pages` renders the gallery and
+//!   listings; `faults` says which fault a request gets and `body`
+//!   produces the faulty bodies; `conditional` handles ETag,
 //!   Last-Modified and Range.
 //! - Listening (`listen`): [`bind`] and the accept loop; [`run`] is one
 //!   such loop on the caller's runtime, given a bound listener and a
@@ -23,9 +23,9 @@
 //!   and returns; [`RunningServer::serve_until`] does the same when a
 //!   [`Shutdown`](crate::shutdown::Shutdown) is stopped (the one way a
 //!   command stops; `handle` holds the server's side of it).
-//! - [`h1`]: the server's own HTTP/1.1 (HTTP/2 is hyper's), so that a
+//! - `h1`: the server's own HTTP/1.1 (HTTP/2 is hyper's), so that a
 //!   request held for a delay costs a few KB, not hyper's buffers.
-//! - [`lifetime`]: every connection makes progress or is closed (header,
+//! - `lifetime`: every connection makes progress or is closed (header,
 //!   idle and send timeouts, in every protocol).
 //! - Nothing a client does ends the server: a connection that fails, is
 //!   reset, or goes away is that connection's end only (SIGPIPE stays
@@ -37,26 +37,26 @@
 //! that path was asked for), so a given seed reproduces the same run
 //! whatever order the requests arrive in.
 
-pub mod body;
-pub mod conditional;
-pub mod config;
+pub(crate) mod body;
+pub(crate) mod conditional;
+pub(crate) mod config;
 mod connection;
-pub mod faults;
-pub mod files;
-pub mod h1;
+pub(crate) mod faults;
+pub(crate) mod files;
+pub(crate) mod h1;
 mod handle;
 pub mod image;
-pub mod lifetime;
+pub(crate) mod lifetime;
 mod listen;
-pub mod pages;
+pub(crate) mod pages;
 mod peer;
-pub mod plan;
-pub mod routes;
+pub(crate) mod plan;
+pub(crate) mod routes;
 mod running;
-pub mod stats;
-pub mod timeline;
-pub mod timeline_page;
-pub mod tls;
+pub(crate) mod stats;
+pub(crate) mod timeline;
+pub(crate) mod timeline_page;
+pub(crate) mod tls;
 
 pub use config::{Delay, Label, LogEntry, RequestLog, ServerConfig, Source};
 pub use faults::{FaultKind, FaultPlan, FaultSettings};

@@ -26,7 +26,7 @@ impl Peer {
     }
 
     /// True when the client has closed its end of the connection, or only
-    /// its writing half (as [`super::h1`] and hyper's HTTP/2 count a client
+    /// its writing half (as `super::h1` and hyper's HTTP/2 count a client
     /// that half-closes), or reset it. Never waits.
     pub fn gone(self) -> bool {
         os::peer_closed(self.0)

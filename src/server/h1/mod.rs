@@ -7,7 +7,7 @@
 //! - [`wire`]: the rules, without I/O: request heads in, answer heads out.
 //! - [`conn`]: the driver that moves the bytes ([`serve`]).
 
-pub mod conn;
-pub mod wire;
+pub(crate) mod conn;
+pub(crate) mod wire;
 
 pub use conn::{serve, Closing};
