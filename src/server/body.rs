@@ -73,19 +73,19 @@ impl hyper::body::Body for Parts {
 
 /// Where a body's bytes come from.
 #[derive(Debug)]
-pub enum Source {
+pub enum BodySource {
     /// Bytes in memory.
     Bytes(Bytes),
     /// `len` bytes of an open file, from `start`.
     File { file: Arc<File>, start: u64, len: u64 },
 }
 
-impl Source {
+impl BodySource {
     /// How many bytes the whole body has.
     pub fn len(&self) -> u64 {
         match self {
-            Source::Bytes(b) => b.len() as u64,
-            Source::File { len, .. } => *len,
+            BodySource::Bytes(b) => b.len() as u64,
+            BodySource::File { len, .. } => *len,
         }
     }
 }
@@ -133,13 +133,13 @@ struct Plan {
 }
 
 /// The body of `source`, shaped by `shape`.
-pub fn body(source: Source, shape: Shape) -> Body {
+pub fn body(source: BodySource, shape: Shape) -> Body {
     let len = source.len();
     let plan = Plan { limit: len, piece: PIECE as u64, gap: Duration::ZERO, end: End::Finish };
     let plan = match shape {
         Shape::Whole => match source {
-            Source::Bytes(bytes) => return full(bytes),
-            Source::File { .. } => plan,
+            BodySource::Bytes(bytes) => return full(bytes),
+            BodySource::File { .. } => plan,
         },
         Shape::Drip(rate) => Plan { piece: (rate / 10).max(1), gap: Duration::from_millis(100), ..plan },
         Shape::Truncate => Plan { limit: len / 2, end: End::Fail("truncated on purpose"), ..plan },
@@ -161,13 +161,13 @@ pub fn body(source: Source, shape: Shape) -> Body {
 
 /// Where a planned body is.
 struct Progress {
-    source: Source,
+    source: BodySource,
     sent: u64,
     plan: Plan,
     done: bool,
 }
 
-fn planned(source: Source, plan: Plan) -> Body {
+fn planned(source: BodySource, plan: Plan) -> Body {
     let start = Progress { source, sent: 0, plan, done: false };
     let s = stream::unfold(start, |mut p| async move {
         if p.done {
@@ -213,10 +213,10 @@ fn planned(source: Source, plan: Plan) -> Body {
 }
 
 /// The `want` bytes of `source` at offset `at` of the body.
-async fn next_piece(source: &mut Source, at: u64, want: u64) -> io::Result<Bytes> {
+async fn next_piece(source: &mut BodySource, at: u64, want: u64) -> io::Result<Bytes> {
     match source {
-        Source::Bytes(bytes) => Ok(bytes.slice(at as usize..(at + want) as usize)),
-        Source::File { file, start, .. } => {
+        BodySource::Bytes(bytes) => Ok(bytes.slice(at as usize..(at + want) as usize)),
+        BodySource::File { file, start, .. } => {
             let file = Arc::clone(file);
             let offset = *start + at;
             tokio::task::spawn_blocking(move || {
@@ -233,10 +233,10 @@ async fn next_piece(source: &mut Source, at: u64, want: u64) -> io::Result<Bytes
 }
 
 /// The bytes of `source`, gzipped (the `gzip` fault).
-pub async fn gzipped(source: Source) -> io::Result<Vec<u8>> {
+pub async fn gzipped(source: BodySource) -> io::Result<Vec<u8>> {
     let bytes = match source {
-        Source::Bytes(b) => b.to_vec(),
-        Source::File { file, start, len } => tokio::task::spawn_blocking(move || {
+        BodySource::Bytes(b) => b.to_vec(),
+        BodySource::File { file, start, len } => tokio::task::spawn_blocking(move || {
             use std::os::unix::fs::FileExt;
             let mut buf = vec![0u8; len as usize];
             file.read_exact_at(&mut buf, start).map(|()| buf)

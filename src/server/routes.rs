@@ -20,7 +20,7 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode, Version};
 
-use super::body::{self, Body, Shape, Source as BodySource};
+use super::body::{self, Body, BodySource, Shape};
 use super::conditional::{answer, Answer, Validators};
 use super::config::{LogEntry, ServerConfig, Source};
 use super::faults::FaultKind;

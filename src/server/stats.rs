@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::timeline::Timeline;
+use super::timeline::Record;
 use crate::countries::CountryCode;
 
 /// How many seconds of history [`Stats::snapshot`] keeps.
@@ -38,7 +38,7 @@ pub struct Stats {
     /// Per second: (the second, requests started in it), a ring of `HISTORY`.
     seconds: Vec<(AtomicU64, AtomicU64)>,
     /// The last requests, one by one ([`super::timeline`]).
-    timeline: Arc<Timeline>,
+    timeline: Arc<Record>,
 }
 
 impl Default for Stats {
@@ -195,7 +195,7 @@ impl Stats {
     }
 
     /// The record of the last requests.
-    pub fn timeline(&self) -> &Arc<Timeline> {
+    pub fn timeline(&self) -> &Arc<Record> {
         &self.timeline
     }
 

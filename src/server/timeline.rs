@@ -52,20 +52,20 @@ pub fn from_gallery(headers: &hyper::HeaderMap) -> bool {
 
 /// The record.
 #[derive(Debug)]
-pub struct Timeline {
+pub struct Record {
     start: Instant,
     pub(super) ring: Mutex<VecDeque<Served>>,
     total: AtomicU64,
     conns: AtomicU64,
 }
 
-impl Default for Timeline {
+impl Default for Record {
     fn default() -> Self {
-        Timeline { start: Instant::now(), ring: Mutex::default(), total: AtomicU64::new(0), conns: AtomicU64::new(0) }
+        Record { start: Instant::now(), ring: Mutex::default(), total: AtomicU64::new(0), conns: AtomicU64::new(0) }
     }
 }
 
-impl Timeline {
+impl Record {
     /// `at` in milliseconds since the server started.
     pub fn ms(&self, at: Instant) -> f64 {
         at.saturating_duration_since(self.start).as_secs_f64() * 1000.0
@@ -132,9 +132,9 @@ impl Timeline {
     }
 }
 
-/// A request whose answer is not ready yet ([`Timeline::pending`]).
+/// A request whose answer is not ready yet ([`Record::pending`]).
 pub struct Pending {
-    timeline: Arc<Timeline>,
+    timeline: Arc<Record>,
     served: Option<Served>,
 }
 
@@ -158,7 +158,7 @@ impl Drop for Pending {
 struct Recorded {
     inner: Body,
     served: Option<Served>,
-    timeline: Arc<Timeline>,
+    timeline: Arc<Record>,
     ended: bool,
 }
 
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_the_last_requests_and_answers_since_a_time() {
-        let t = Timeline::default();
+        let t = Record::default();
         for i in 0..KEEP + 5 {
             t.record_now(served(i as f64));
         }
@@ -239,7 +239,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_records_its_first_and_last_frame_and_its_size() {
-        let t = Arc::new(Timeline::default());
+        let t = Arc::new(Record::default());
         let body = t.record(super::super::body::full(Bytes::from_static(b"12345")), served(1.0));
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(&bytes[..], b"12345");

@@ -36,7 +36,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use super::timeline::{Served, Timeline, KEEP};
+use super::timeline::{Record, Served, KEEP};
 use crate::waterfall::exchange::{self, iso8601, wall, Side};
 use crate::waterfall::{har, trace};
 
@@ -164,7 +164,7 @@ fn index_of(ring: &VecDeque<Served>, seq: u64) -> usize {
     (seq.saturating_sub(first) as usize).min(ring.len())
 }
 
-impl Timeline {
+impl Record {
     /// The page of `query` in `form`: its first line's fields and the
     /// body that renders its requests as they are taken. `authority`
     /// (the host the client named) makes the URLs of HAR and Trace Event whole.
@@ -234,9 +234,9 @@ impl Timeline {
     }
 }
 
-/// The body of a `/timeline` page ([`Timeline::page`]).
+/// The body of a `/timeline` page ([`Record::page`]).
 pub struct PageBody {
-    timeline: Arc<Timeline>,
+    timeline: Arc<Record>,
     /// What is left to send: `after` moves on as requests are rendered.
     query: Query,
     /// The number of the page's last request.
@@ -309,11 +309,11 @@ mod tests {
         }
     }
 
-    async fn read(t: &Arc<Timeline>, q: Query) -> (serde_json::Value, usize) {
+    async fn read(t: &Arc<Record>, q: Query) -> (serde_json::Value, usize) {
         read_as(t, q, Form::Json).await
     }
 
-    async fn read_as(t: &Arc<Timeline>, q: Query, form: Form) -> (serde_json::Value, usize) {
+    async fn read_as(t: &Arc<Record>, q: Query, form: Form) -> (serde_json::Value, usize) {
         let mut body = t.page(q, form, "localhost");
         let (mut all, mut most) = (Vec::new(), 0);
         while let Some(frame) = body.frame().await {
@@ -326,7 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn pages_are_bounded_in_pieces_and_miss_nothing() {
-        let t = Arc::new(Timeline::default());
+        let t = Arc::new(Record::default());
         for i in 0..KEEP + 2_500 {
             t.push(served(i as f64));
         }
@@ -351,7 +351,7 @@ mod tests {
 
     #[tokio::test]
     async fn har_and_trace_pages_are_bounded_in_pieces_too() {
-        let t = Arc::new(Timeline::default());
+        let t = Arc::new(Record::default());
         for i in 0..2_500 {
             t.push(served(i as f64));
         }
