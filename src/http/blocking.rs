@@ -27,7 +27,7 @@ use super::sockets::{Registered, Sockets};
 use super::tls::{Alpn, Trust};
 use super::url::{BaseUrl, Scheme};
 use super::{connect, tls};
-use crate::proto::attempt::{Attempt, Failed};
+use crate::proto::attempt::{Attempt, TryError};
 use crate::proto::error::{ConnectError, FetchError};
 use crate::proto::exchange::{self, Exchange, Need};
 use crate::proto::policy::{self, Limits, Want};
@@ -127,13 +127,13 @@ impl BlockingClient {
     }
 
     /// The exchange from its start on a new connection.
-    fn fresh(&self, base: &BaseUrl, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+    fn fresh(&self, base: &BaseUrl, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), TryError> {
         ex.again();
         self.head(self.connect(base, ex.deadline())?, ex)
     }
 
     /// Runs `ex` on `conn` up to the head of an answer the policy accepts.
-    fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+    fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), TryError> {
         ex.start(conn.on())?;
         match self.next(&mut conn, ex)? {
             Need::Head(head) => Ok((conn, head)),
@@ -143,7 +143,7 @@ impl BlockingClient {
 
     /// Does the writes and reads `ex` asks for on `conn` until it has
     /// something else: a head, body bytes, or its end.
-    fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
+    fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, TryError> {
         loop {
             let now = clock::now();
             let moved = match ex.step(&mut conn.buf, now)? {
@@ -160,7 +160,7 @@ impl BlockingClient {
     }
 
     /// A new connection to `base`'s server, TLS included.
-    fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn<Stream>, Failed> {
+    fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn<Stream>, TryError> {
         let by = Instant::now() + remaining(deadline, false)?.min(CONNECT_TIMEOUT);
         let sockets = &self.inner.sockets;
         let addrs = connect::resolve_blocking(&base.host, base.port, by, &|| sockets.halted())
@@ -179,7 +179,7 @@ impl BlockingClient {
         }
         let tcp = opened.ok_or_else(|| connect::none_opened(&base.host, last))?;
         let _ = tcp.set_nodelay(true);
-        let registered = self.inner.sockets.register(&tcp).map_err(|e| Failed::io(e, false))?;
+        let registered = self.inner.sockets.register(&tcp).map_err(|e| TryError::io(e, false))?;
         let io = match base.scheme {
             Scheme::Http => Io::Plain(tcp),
             Scheme::Https => {
@@ -187,7 +187,7 @@ impl BlockingClient {
                     ClientConnection::new(tls::config(&self.inner.trust, Alpn::Http1)?, tls::server_name(&base.host)?)
                         .map_err(|e| FetchError::Connect(ConnectError::Tls(tls::describe(&e))))?;
                 let mut stream = StreamOwned::new(tls, tcp);
-                stream.sock.set_read_timeout(Some(remaining(deadline, false)?)).map_err(|e| Failed::io(e, false))?;
+                stream.sock.set_read_timeout(Some(remaining(deadline, false)?)).map_err(|e| TryError::io(e, false))?;
                 while stream.conn.is_handshaking() {
                     stream.conn.complete_io(&mut stream.sock).map_err(handshake_error)?;
                 }
@@ -266,10 +266,10 @@ fn write_all(stream: &mut Stream, bytes: &[u8], wait: Duration) -> io::Result<()
 }
 
 /// A failed TLS handshake as a sentence.
-fn handshake_error(e: io::Error) -> Failed {
+fn handshake_error(e: io::Error) -> TryError {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
-        None => Failed::io(e, false),
+        None => TryError::io(e, false),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::os::{self, Clock};
-use crate::proto::attempt::Failed;
+use crate::proto::attempt::TryError;
 use crate::proto::error::FetchError;
 use crate::proto::exchange::Now;
 use crate::proto::trace::Stamp;
@@ -32,7 +32,7 @@ pub(crate) fn now() -> Now {
 }
 
 /// Time left before `deadline`, or the timeout it is.
-pub(crate) fn remaining(deadline: Instant, answered: bool) -> Result<Duration, Failed> {
+pub(crate) fn remaining(deadline: Instant, answered: bool) -> Result<Duration, TryError> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(FetchError::Timeout { answered }.into());

@@ -28,7 +28,7 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::proto::attempt::Failed;
+use crate::proto::attempt::TryError;
 use crate::proto::error::{ConnectError, FetchError, IoFailure};
 
 /// A connect this fast shows the host answers SYNs at once.
@@ -71,7 +71,7 @@ struct State {
 
 /// How a connect attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attempt {
+pub enum Dialed {
     /// It opened, taking this long.
     Opened(Duration),
     /// It was abandoned after [`Host::patience`]: a dropped SYN.
@@ -131,21 +131,21 @@ impl Host {
     }
 
     /// Gives the place back and learns from how the attempt ended.
-    pub fn leave(&self, attempt: Attempt) {
+    pub fn leave(&self, attempt: Dialed) {
         let mut state = self.lock();
         state.connecting -= 1;
         match attempt {
-            Attempt::Opened(took) => {
+            Dialed::Opened(took) => {
                 state.fastest = Some(state.fastest.map_or(took, |f| f.min(took)));
                 if took <= FAST {
                     state.window = state.window.map(|w| w + 1).filter(|&w| w < 1000);
                 }
             }
-            Attempt::Abandoned => {
+            Dialed::Abandoned => {
                 let base = state.window.unwrap_or(state.connecting + 1);
                 state.window = Some((base / 2).max(2));
             }
-            Attempt::Failed => {}
+            Dialed::Failed => {}
         }
         drop(state);
         self.room.notify_all();
@@ -220,18 +220,18 @@ pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>
 
 /// What a failed lookup of `host` means: a timeout, a stop, or a name the
 /// resolver does not know.
-pub(crate) fn lookup_failed(host: &str, e: io::Error) -> Failed {
+pub(crate) fn lookup_failed(host: &str, e: io::Error) -> TryError {
     match e.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted => Failed::io(e, false),
+        io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted => TryError::io(e, false),
         _ => FetchError::Connect(ConnectError::Resolve { host: host.to_string(), why: IoFailure::from(&e) }).into(),
     }
 }
 
 /// The failure of connecting to `host` when no address opened: the last
 /// address's error, or that there was none.
-pub(crate) fn none_opened(host: &str, last: Option<io::Error>) -> Failed {
+pub(crate) fn none_opened(host: &str, last: Option<io::Error>) -> TryError {
     match last {
-        Some(e) => Failed::io(e, false),
+        Some(e) => TryError::io(e, false),
         None => FetchError::Connect(ConnectError::NoAddress { host: host.to_string() }).into(),
     }
 }
@@ -243,7 +243,7 @@ const STEP: Duration = Duration::from_millis(25);
 /// future is dropped counts as failed).
 struct Place<'a> {
     host: &'a Host,
-    attempt: Attempt,
+    attempt: Dialed,
 }
 
 impl Drop for Place<'_> {
@@ -253,11 +253,11 @@ impl Drop for Place<'_> {
 }
 
 /// What an attempt's result teaches the window.
-fn lesson(result: &io::Result<impl Sized>, started: Instant) -> Attempt {
+fn lesson(result: &io::Result<impl Sized>, started: Instant) -> Dialed {
     match result {
-        Ok(_) => Attempt::Opened(started.elapsed()),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Attempt::Abandoned,
-        Err(_) => Attempt::Failed,
+        Ok(_) => Dialed::Opened(started.elapsed()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Dialed::Abandoned,
+        Err(_) => Dialed::Failed,
     }
 }
 
@@ -274,7 +274,7 @@ pub fn open_blocking(
         if !host.enter_blocking(deadline) {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        let mut place = Place { host, attempt: Attempt::Failed };
+        let mut place = Place { host, attempt: Dialed::Failed };
         let started = Instant::now();
         let result = attempt_blocking(host, addr, started, deadline, stopped);
         place.attempt = lesson(&result, started);
@@ -333,7 +333,7 @@ fn attempt_blocking(
 pub async fn open(host: &Host, addr: SocketAddr) -> io::Result<tokio::net::TcpStream> {
     loop {
         host.enter().await;
-        let mut place = Place { host, attempt: Attempt::Failed };
+        let mut place = Place { host, attempt: Dialed::Failed };
         let started = Instant::now();
         let result = attempt(host, addr, started).await;
         place.attempt = lesson(&result, started);
@@ -382,14 +382,14 @@ mod tests {
         for _ in 0..10 {
             assert!(host.enter_blocking(far));
         }
-        host.leave(Attempt::Opened(Duration::from_micros(200)));
+        host.leave(Dialed::Opened(Duration::from_micros(200)));
         assert_eq!(host.patience(), Some(MIN_PATIENCE));
-        host.leave(Attempt::Abandoned);
+        host.leave(Dialed::Abandoned);
         assert_eq!(host.lock().window, Some(4), "8 were connecting, plus this one: 9 / 2");
         assert_eq!(host.lock().connecting, 8);
         assert!(!host.enter_blocking(Instant::now() + Duration::from_millis(20)), "no room now");
         for _ in 0..5 {
-            host.leave(Attempt::Opened(Duration::from_micros(200)));
+            host.leave(Dialed::Opened(Duration::from_micros(200)));
         }
         assert_eq!(host.lock().window, Some(9));
         assert!(host.enter_blocking(far), "room again");
@@ -399,7 +399,7 @@ mod tests {
     fn a_slow_host_is_given_the_whole_timeout() {
         let host = Host::default();
         assert!(host.enter_blocking(Instant::now() + Duration::from_secs(1)));
-        host.leave(Attempt::Opened(Duration::from_millis(180)));
+        host.leave(Dialed::Opened(Duration::from_millis(180)));
         assert_eq!(host.patience(), None, "an internet host's connects are not abandoned");
     }
 }

@@ -26,7 +26,7 @@ use super::protocol::Protocol;
 use super::tls::{Alpn, Trust};
 use super::url::{BaseUrl, Scheme};
 use super::{connect, h2, h2_limit, tls};
-use crate::proto::attempt::{Attempt, Failed};
+use crate::proto::attempt::{Attempt, TryError};
 use crate::proto::error::{ConnectError, FetchError, TlsFailure};
 use crate::proto::exchange::{self, Exchange, Need};
 use crate::proto::policy::{self, Again, Limits, Want};
@@ -237,14 +237,14 @@ impl AsyncClient {
     }
 
     /// The exchange from its start on a new connection.
-    async fn fresh(&self, base: &BaseUrl, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+    async fn fresh(&self, base: &BaseUrl, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), TryError> {
         ex.again();
         let conn = self.connect(base, ex.deadline()).await?;
         self.head(conn, ex).await
     }
 
     /// Runs `ex` on `conn` up to the head of an answer the policy accepts.
-    async fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), Failed> {
+    async fn head(&self, mut conn: Conn<Stream>, ex: &mut Exchange) -> Result<(Conn<Stream>, Head), TryError> {
         ex.start(conn.on())?;
         let need = self.next(&mut conn, ex).await?;
         if let Need::Head(head) = need {
@@ -255,7 +255,7 @@ impl AsyncClient {
 
     /// Does the writes and reads `ex` asks for on `conn` until it has
     /// something else: a head, body bytes, or its end.
-    async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, Failed> {
+    async fn next(&self, conn: &mut Conn<Stream>, ex: &mut Exchange) -> Result<Need, TryError> {
         loop {
             let now = clock::now();
             let (until, io) = match ex.step(&mut conn.buf, now)? {
@@ -303,7 +303,7 @@ impl AsyncClient {
     }
 
     /// A new connection to `base`'s server, TLS included.
-    async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn<Stream>, Failed> {
+    async fn connect(&self, base: &BaseUrl, deadline: Instant) -> Result<Conn<Stream>, TryError> {
         let wait = remaining(deadline, false)?.min(CONNECT_TIMEOUT);
         let host = self.inner.hosts.get(&base.host, base.port);
         let opened = tokio::time::timeout(wait, async {
@@ -409,9 +409,9 @@ impl Response<'_> {
 }
 
 /// A failed TLS handshake as a sentence.
-fn handshake_error(e: io::Error) -> Failed {
+fn handshake_error(e: io::Error) -> TryError {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(tls_error) => FetchError::Connect(ConnectError::Tls(tls::describe(tls_error))).into(),
-        None => Failed::io(e, false),
+        None => TryError::io(e, false),
     }
 }

@@ -4,7 +4,7 @@
 //! [`Attempt::again_h2`] what the same rule means for an HTTP/2 stream
 //! ([`super::policy::resend_h2`]).
 //!
-//! What decides a resend is the exchange's ([`Failed::resend`], see
+//! What decides a resend is the exchange's ([`TryError::resend`], see
 //! [`super::exchange`]) and the policy's ([`super::policy::resend`]); what a
 //! driver observed of an idle connection comes in as an [`Idle`].
 
@@ -12,23 +12,25 @@ use super::error::FetchError;
 use super::policy::{self, Again};
 use super::reuse::Idle;
 
-/// A request that failed: why, and whether it may go once more on a new
-/// connection (the exchange decides, see [`super::exchange`]).
+/// One try of a request that failed: why ([`FetchError`]), and whether it
+/// may go once more on a new connection (the exchange decides, see
+/// [`super::exchange`]). A code's failure, as a download reports it, is
+/// [`crate::download::Failure`].
 #[derive(Debug)]
-pub(crate) struct Failed {
+pub(crate) struct TryError {
     pub(crate) error: FetchError,
     resend: bool,
 }
 
-impl Failed {
+impl TryError {
     /// A socket failure, after (`answered`) or before any byte of an answer.
     pub(crate) fn io(e: std::io::Error, answered: bool) -> Self {
-        Failed { error: super::error::from_io(e, answered), resend: false }
+        TryError { error: super::error::from_io(e, answered), resend: false }
     }
 
     /// This failure, to be sent once more on a new connection.
     pub(crate) fn resent(self) -> Self {
-        Failed { resend: true, ..self }
+        TryError { resend: true, ..self }
     }
 
     /// Whether the request goes once more on a new connection.
@@ -37,9 +39,9 @@ impl Failed {
     }
 }
 
-impl From<FetchError> for Failed {
+impl From<FetchError> for TryError {
     fn from(error: FetchError) -> Self {
-        Failed { error, resend: false }
+        TryError { error, resend: false }
     }
 }
 
@@ -67,7 +69,7 @@ impl Attempt {
     /// After a try that `failed`: true when the request goes once more, on
     /// a fresh connection (the exchange marked the failure so, and this is
     /// the first time); false when the failure is the outcome.
-    pub(crate) fn again(&mut self, failed: &Failed) -> bool {
+    pub(crate) fn again(&mut self, failed: &TryError) -> bool {
         let again = failed.resend() && !self.resent;
         self.resent |= again;
         again

@@ -22,7 +22,7 @@
 //!   policy's error is the outcome ([`Need::Done`]).
 //! - **Resending.** A failure before any byte of an answer, on a pooled
 //!   connection, is marked so that the request goes once more on a new one
-//!   ([`Failed::resend`], decided by [`policy::resend`], counted by
+//!   ([`TryError::resend`], decided by [`policy::resend`], counted by
 //!   [`super::attempt::Attempt`]); so is a request that finds bytes waiting
 //!   on its connection before it is written (nobody's answer:
 //!   [`WireError::Unasked`]).
@@ -44,7 +44,7 @@
 use std::io;
 use std::time::{Instant, SystemTime};
 
-use super::attempt::Failed;
+use super::attempt::TryError;
 use super::buf::{Buf, MAX_HEAD};
 use super::error::{FetchError, StreamFailure};
 use super::policy::{self, Limits, Want};
@@ -202,7 +202,7 @@ impl Exchange {
     /// Starts the exchange on the connection `on`. Bytes waiting on it
     /// before the request is written are no answer to it: the exchange
     /// fails, to go once more on a new connection.
-    pub(crate) fn start(&mut self, on: On) -> Result<(), Failed> {
+    pub(crate) fn start(&mut self, on: On) -> Result<(), TryError> {
         self.trace = Trace {
             conn: Some(on.id),
             reused: on.carried > 0,
@@ -211,14 +211,14 @@ impl Exchange {
         };
         if on.idle == Idle::Bytes {
             self.phase = Phase::Broken;
-            return Err(Failed::from(FetchError::Wire(WireError::Unasked)).resent());
+            return Err(TryError::from(FetchError::Wire(WireError::Unasked)).resent());
         }
         Ok(())
     }
 
     /// What is needed next, at `now`; the bytes of `buf` handed out by the
     /// last step are consumed first.
-    pub(crate) fn step(&mut self, buf: &mut Buf, now: Now) -> Result<Need, Failed> {
+    pub(crate) fn step(&mut self, buf: &mut Buf, now: Now) -> Result<Need, TryError> {
         let until = self.deadline.min(now.at + self.limits.stall);
         let answer = match &mut self.phase {
             // A request not written by its deadline is not written.
@@ -251,7 +251,7 @@ impl Exchange {
     /// The write or read the last step asked for is over, at `now`: it
     /// moved `n` bytes (a read's went into `buf`'s spare room; 0: the peer
     /// closed), or failed (a wait that ran out is `TimedOut`).
-    pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>, now: Now) -> Result<(), Failed> {
+    pub(crate) fn moved(&mut self, buf: &mut Buf, moved: io::Result<usize>, now: Now) -> Result<(), TryError> {
         let reused = self.trace.reused;
         let answer = match &mut self.phase {
             Phase::Send => return self.sent(moved, now.stamp),
@@ -271,7 +271,7 @@ impl Exchange {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
             Err(e) => {
                 let (answered, kind) = (answer.answered, e.kind());
-                let failed = Failed::io(e, answered);
+                let failed = TryError::io(e, answered);
                 let failed = if policy::resend(reused, answered, kind) { failed.resent() } else { failed };
                 return Err(self.fail(failed));
             }
@@ -288,7 +288,7 @@ impl Exchange {
             Ok(()) => Ok(()),
             // Closed before any answer: on a pooled connection, worth sending again.
             Err(_) if !answer.answered => {
-                let closed = Failed::io(io::ErrorKind::UnexpectedEof.into(), false);
+                let closed = TryError::io(io::ErrorKind::UnexpectedEof.into(), false);
                 Err(if reused { closed.resent() } else { closed })
             }
             Err(e) => Err(self.fail(FetchError::from(e))),
@@ -296,7 +296,7 @@ impl Exchange {
     }
 
     /// The request's write is over.
-    fn sent(&mut self, moved: io::Result<usize>, at: Stamp) -> Result<(), Failed> {
+    fn sent(&mut self, moved: io::Result<usize>, at: Stamp) -> Result<(), TryError> {
         // A TLS stream that reports its peer gone without close_notify
         // while writing has still taken the request: the read that follows
         // finds what the close means.
@@ -306,7 +306,7 @@ impl Exchange {
         };
         if let Err(e) = moved {
             let stale = policy::resend(self.trace.reused, false, e.kind());
-            let failed = Failed::io(e, false);
+            let failed = TryError::io(e, false);
             return Err(self.fail(if stale { failed.resent() } else { failed }));
         }
         self.trace.sent = Some(at);
@@ -333,9 +333,9 @@ impl Exchange {
 
     /// What a failure means in this phase: while a refused answer drains,
     /// the policy's error stays the outcome (the connection just closes).
-    fn fail(&mut self, failed: impl Into<Failed>) -> Failed {
+    fn fail(&mut self, failed: impl Into<TryError>) -> TryError {
         match std::mem::replace(&mut self.phase, Phase::Broken) {
-            Phase::Answer(Answer { part: Part::Drain { error, .. }, .. }) => Failed::from(error),
+            Phase::Answer(Answer { part: Part::Drain { error, .. }, .. }) => TryError::from(error),
             _ => failed.into(),
         }
     }
@@ -391,8 +391,8 @@ impl Answer {
 }
 /// The failure an answer that ended before its head is: it was refused,
 /// and `outcome` (the pool's word on its end) says why.
-pub(crate) fn refused(outcome: Result<(), FetchError>) -> Failed {
-    Failed::from(
+pub(crate) fn refused(outcome: Result<(), FetchError>) -> TryError {
+    TryError::from(
         outcome
             .err()
             .unwrap_or(FetchError::Stream(StreamFailure::Broken("an end before the head, not refused".into()))),
@@ -430,7 +430,7 @@ mod tests {
     }
 
     /// `bytes` arrived, as a read into `buf` that moved them.
-    fn arrive(ex: &mut Exchange, buf: &mut Buf, bytes: &[u8]) -> Result<(), Failed> {
+    fn arrive(ex: &mut Exchange, buf: &mut Buf, bytes: &[u8]) -> Result<(), TryError> {
         buf.spare()[..bytes.len()].copy_from_slice(bytes);
         ex.moved(buf, Ok(bytes.len()), t(2.0))
     }
@@ -446,7 +446,7 @@ mod tests {
     /// An exchange that sent its request and received `answer` (a head and
     /// some body), then had its TLS connection closed without close_notify:
     /// the failure.
-    fn cut_by_an_unclean_close(answer: &[u8], body: usize) -> Failed {
+    fn cut_by_an_unclean_close(answer: &[u8], body: usize) -> TryError {
         let (mut ex, mut buf) = (exchange(), Buf::new());
         ex.start(on(0, Idle::Quiet)).unwrap();
         assert!(matches!(ex.step(&mut buf, t(0.0)), Ok(Need::Write { .. })));
