@@ -163,7 +163,7 @@ pub fn server_name(label: Option<Label>) -> String {
 
 /// What `flags get` tells as it goes.
 pub trait GetObserver {
-    /// The run starts: the sink told of each code as it ends.
+    /// The run starts: the observer told of each code as it ends.
     fn started(&self, config: &GetConfig) -> Arc<dyn DownloadObserver>;
     /// Every code is accounted for (some cancelled, after a stop).
     fn ended(&self, config: &GetConfig, report: &GetReport);
@@ -183,8 +183,8 @@ pub enum GetError {
 /// code still gets an outcome), telling `observer`, then writes the
 /// `--timeline` file; the report.
 pub fn run(config: &GetConfig, observer: &dyn GetObserver, shutdown: &Shutdown) -> Result<GetReport, GetError> {
-    let sink = observer.started(config);
-    let report = download_report(config, sink, shutdown);
+    let outcomes = observer.started(config);
+    let report = download_report(config, outcomes, shutdown);
     observer.ended(config, &report);
     if let Some(path) = &config.timeline {
         write_timeline(&report, path).map_err(|error| GetError::Timeline { path: path.clone(), error })?;
@@ -193,10 +193,10 @@ pub fn run(config: &GetConfig, observer: &dyn GetObserver, shutdown: &Shutdown) 
     Ok(report)
 }
 
-/// Runs the download, telling `sink` of each code as it ends, and returns
+/// Runs the download, telling `observer` of each code as it ends, and returns
 /// the report.
-fn download_report(config: &GetConfig, sink: Arc<dyn DownloadObserver>, shutdown: &Shutdown) -> GetReport {
-    let result = download::run(config.mode, config.job.clone(), config.codes.clone(), sink, shutdown);
+fn download_report(config: &GetConfig, observer: Arc<dyn DownloadObserver>, shutdown: &Shutdown) -> GetReport {
+    let result = download::run(config.mode, config.job.clone(), config.codes.clone(), observer, shutdown);
     let timelines = result.timelines();
     let mut flags: Vec<FlagReport> =
         result.done.iter().zip(timelines).map(|(d, t)| FlagReport::new(d.cc, &d.outcome, t)).collect();

@@ -28,13 +28,13 @@ pub fn run_leg(
         if shutdown.is_stopped() {
             return None;
         }
-        let sink = observer.run_started(leg, i, config.runs);
+        let outcomes = observer.run_started(leg, i, config.runs);
         let mut job = Job::new(base.clone(), config.dest.clone(), leg.concurrency);
         job.timeout = Duration::from_secs(10) + slowest;
         job.stall = job.timeout;
         job.work = leg.work;
         job.names = leg.names;
-        let result = download::run(leg.mode, job, codes.to_vec(), sink, shutdown);
+        let result = download::run(leg.mode, job, codes.to_vec(), outcomes, shutdown);
         observer.run_ended(&result);
         if shutdown.is_stopped() {
             return None;

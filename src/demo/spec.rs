@@ -214,7 +214,7 @@ impl PeerRun {
 
 /// What a style's runs tell as they go (the demo's, the book's).
 pub trait LegObserver {
-    /// Run `run` of `runs` of `leg` begins; its outcomes go to the sink returned.
+    /// Run `run` of `runs` of `leg` begins; its outcomes go to the observer returned.
     fn run_started(&self, leg: &Leg, run: usize, runs: usize) -> Arc<dyn DownloadObserver>;
     /// That run is over.
     fn run_ended(&self, result: &RunResult);

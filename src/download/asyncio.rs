@@ -84,7 +84,7 @@ impl Style for Asyncio {
                     if timeline.done.is_none() {
                         timeline.done = Some(Stamp::now());
                     }
-                    run.sink.outcome(cc, &outcome);
+                    run.observer.outcome(cc, &outcome);
                     Done { cc, outcome, timeline }
                 });
             }

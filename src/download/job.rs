@@ -72,12 +72,12 @@ impl Job {
 #[derive(Clone)]
 pub struct Run {
     pub job: Arc<Job>,
-    pub sink: Arc<dyn DownloadObserver>,
+    pub observer: Arc<dyn DownloadObserver>,
     pub cancel: Arc<Cancel>,
 }
 
 /// How one code ended: a value that crosses from a worker process as
-/// JSON unchanged, so every style hands the same outcome to the sink.
+/// JSON unchanged, so every style hands the same outcome to the observer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Saved to `path`, `bytes` long.
@@ -202,7 +202,7 @@ pub trait DownloadObserver: Send + Sync {
     fn retrying(&self, _cc: CountryCode, _attempt: u32, _error: &Failure, _wait: Duration) {}
 }
 
-/// A sink that keeps nothing, for callers that only want the result.
+/// An observer that keeps nothing, for callers that only want the result.
 pub struct Quiet;
 
 impl DownloadObserver for Quiet {
@@ -212,7 +212,7 @@ impl DownloadObserver for Quiet {
 /// A download style: how codes are scheduled. That is all a style decides.
 pub trait Style {
     /// Downloads every code in `codes`, sends each outcome to the run's
-    /// sink as it happens, and returns them all, with their timelines, in
+    /// observer as it happens, and returns them all, with their timelines, in
     /// completion order.
     fn download_many(&self, run: &Run, codes: Vec<CountryCode>) -> Downloaded;
 }

@@ -13,8 +13,8 @@
 //! | async | `asyncio` | tokio tasks, capped by a semaphore (`flags_asyncio.py`) |
 //! | process pool | [`processpool`] | `ProcessPoolExecutor`: N worker processes |
 //!
-//! `job` holds what they share: the job, outcomes, the sink and the
-//! [`Style`] trait. Styles never print; the sink decides what a person
+//! `job` holds what they share: the job, outcomes, the observer and the
+//! [`Style`] trait. Styles never print; the observer decides what a person
 //! sees. A run is stopped by the caller's [`Shutdown`], the same way in
 //! every style:
 //! [`run`] makes the run's `Cancel` and lets the
@@ -82,7 +82,7 @@ pub fn run(
     mode: Mode,
     job: Job,
     codes: Vec<CountryCode>,
-    sink: Arc<dyn DownloadObserver>,
+    observer: Arc<dyn DownloadObserver>,
     shutdown: &Shutdown,
 ) -> RunResult {
     let cancel = Cancel::new(&job.dest);
@@ -95,7 +95,7 @@ pub fn run(
         abort,
         || {
             let style = mode.style();
-            let run = Run { job: Arc::new(job), sink, cancel };
+            let run = Run { job: Arc::new(job), observer, cancel };
             let (start, started) = (Stamp::now(), Instant::now());
             let Downloaded { done, workers } = style.download_many(&run, codes);
             RunResult { mode, done, start, elapsed: started.elapsed(), workers }

@@ -11,7 +11,7 @@
 //! 4. Commit the part under the flag's name, unless the run was cancelled.
 //!
 //! A step that fails in a way that may pass is tried again, `retries`
-//! times at most, after [`retry_wait`]; each retry is told to the sink.
+//! times at most, after [`retry_wait`]; each retry is told to the observer.
 //!
 //! Both note the code's [`Timeline`] as they go: started, the image
 //! request's trace (from the client), released, saved, done.
@@ -61,7 +61,7 @@ pub fn retry_wait(attempt: u32, retries: u32, error: &Failure) -> Option<Duratio
 
 /// The tries of one step of the pipeline for one code. After a failed
 /// try it decides whether another follows (see [`retry_wait`]; a cancelled
-/// run is not retried), tells the sink, and waits; the blocking and the
+/// run is not retried), tells the observer, and waits; the blocking and the
 /// async pipeline differ only in how they wait.
 struct Tries<'r> {
     run: &'r Run,
@@ -81,7 +81,7 @@ impl<'r> Tries<'r> {
             return None;
         }
         let wait = retry_wait(self.failed, self.run.job.retries, error)?;
-        self.run.sink.retrying(self.cc, self.failed, error, wait);
+        self.run.observer.retrying(self.cc, self.failed, error, wait);
         self.failed += 1;
         Some(wait)
     }
@@ -394,7 +394,7 @@ mod tests {
         job.retries = retries;
         Run {
             job: Arc::new(job),
-            sink: Arc::new(super::super::job::Quiet),
+            observer: Arc::new(super::super::job::Quiet),
             cancel: super::super::cancel::Cancel::new(dir),
         }
     }

@@ -4,7 +4,7 @@
 //! (the [`Job`] and a code) and the outcome comes back the same way: the
 //! very [`Outcome`] a thread would have returned (its failure is made of
 //! kinds and data, see [`Failure`]), with the retries the worker made,
-//! which the parent's sink then hears of. Outcomes reach the sink in completion order
+//! which the parent's observer then hears of. Outcomes reach the observer in completion order
 //! ([`as_completed`]).
 //!
 //! **Stopping.** The run's `Cancel` cancels the jobs not started and
@@ -40,7 +40,7 @@ pub struct DownloadArg {
     pub cc: CountryCode,
 }
 
-/// A retry a worker made, told to the parent's sink with the outcome.
+/// A retry a worker made, told to the parent's observer with the outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Retry {
     pub attempt: u32,
@@ -117,7 +117,7 @@ fn download_in_worker(arg: DownloadArg) -> DownloadReply {
         }
     };
     let retries = Arc::new(Retries::default());
-    let run = Run { job: Arc::new(arg.job), sink: retries.clone(), cancel };
+    let run = Run { job: Arc::new(arg.job), observer: retries.clone(), cancel };
     let mut timeline = Timeline::default();
     let outcome = fetch_one(&client, &run, arg.cc, &mut timeline);
     let retries = std::mem::take(&mut *retries.0.lock().unwrap_or_else(|e| e.into_inner()));
@@ -184,7 +184,7 @@ impl Style for ProcessPool {
                 Ok(reply) => {
                     timeline = reply.timeline;
                     for r in reply.retries {
-                        run.sink.retrying(codes[i], r.attempt, &r.error, r.wait);
+                        run.observer.retrying(codes[i], r.attempt, &r.error, r.wait);
                     }
                     reply.outcome
                 }
@@ -194,7 +194,7 @@ impl Style for ProcessPool {
             };
             timeline.queued = Some(queued[i]);
             timeline.done = timeline.done.or_else(|| Some(Stamp::now()));
-            run.sink.outcome(codes[i], &outcome);
+            run.observer.outcome(codes[i], &outcome);
             outcomes.push(Done { cc: codes[i], outcome, timeline });
         }
         // Let the workers go, then remove what any that died left behind.

@@ -22,7 +22,7 @@ impl Style for Sequential {
             .map(|cc| {
                 let mut timeline = Timeline { queued, ..Timeline::default() };
                 let outcome = fetch_one(&client, run, cc, &mut timeline);
-                run.sink.outcome(cc, &outcome);
+                run.observer.outcome(cc, &outcome);
                 Done { cc, outcome, timeline }
             })
             .collect()

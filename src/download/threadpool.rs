@@ -1,6 +1,6 @@
 //! The thread-pool style (`flags_threadpool.py`): `ThreadPoolExecutor::map`
 //! over the codes with `min(concurrency, codes)` workers, each running the
-//! blocking pipeline. Outcomes reach the sink from the worker threads in
+//! blocking pipeline. Outcomes reach the observer from the worker threads in
 //! completion order; `map` hands them back in input order.
 
 use super::job::{Done, Downloaded, Run, Style};
@@ -24,7 +24,7 @@ impl Style for ThreadPool {
         let download_one = move |(cc, queued): (CountryCode, Stamp)| {
             let mut timeline = Timeline { queued: Some(queued), ..Timeline::default() };
             let outcome = fetch_one(&client, &run, cc, &mut timeline);
-            run.sink.outcome(cc, &outcome);
+            run.observer.outcome(cc, &outcome);
             Done { cc, outcome, timeline }
         };
         // Each code is queued as `map` submits it.

@@ -110,7 +110,7 @@ pub struct GetSink {
 }
 
 impl GetSink {
-    /// A sink for `total` codes.
+    /// An observer for `total` codes.
     pub fn new(total: usize, verbose: bool) -> Self {
         let target = if !verbose && io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
