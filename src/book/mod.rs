@@ -59,8 +59,7 @@ pub fn run(config: &BookConfig, observer: &dyn BookObserver, shutdown: &Shutdown
         observer.interrupted(&book);
         return Ok(book);
     }
-    let written =
-        page::write_timeline(&book, &config.timeline).map(|()| config.timeline.as_path()).map_err(|e| e.to_string());
+    let written = page::write_timeline(&book, &config.timeline).map(|()| config.timeline.as_path());
     observer.ended(&book, written);
     Ok(book)
 }

@@ -180,5 +180,5 @@ pub trait BookObserver: LegObserver {
     fn interrupted(&self, book: &Book);
     /// Every pair ran; their waterfalls went to the path, or could not be
     /// written, for the reason given.
-    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, String>);
+    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, std::io::Error>);
 }

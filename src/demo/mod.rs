@@ -43,7 +43,7 @@ pub fn run(config: &DemoConfig, observer: &dyn DemoObserver, shutdown: &Shutdown
         return Ok(demo);
     }
     let path = timeline_path(config);
-    let written = write_timeline(&demo, config.delay, &path).map(|()| path.as_path()).map_err(|e| e.to_string());
+    let written = write_timeline(&demo, config.delay, &path).map(|()| path.as_path());
     observer.ended(&demo, config, written);
     Ok(demo)
 }

@@ -238,5 +238,5 @@ pub trait DemoObserver: LegObserver {
     fn interrupted(&self, demo: &Demo);
     /// The demo of `config` ran to its end; its timeline page went to the
     /// path, or could not be written, for the reason given.
-    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, String>);
+    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, std::io::Error>);
 }

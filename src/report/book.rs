@@ -97,7 +97,7 @@ impl BookObserver for BookPrinter {
         interrupted(book);
     }
 
-    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, String>) {
+    fn ended(&self, book: &Book, timeline: Result<&std::path::Path, std::io::Error>) {
         end(book, timeline);
     }
 }
@@ -146,7 +146,7 @@ pub fn table(book: &Book) -> String {
 }
 
 /// The end: the table, its notes, and where the waterfalls went.
-pub fn end(book: &Book, timeline: Result<&std::path::Path, String>) {
+pub fn end(book: &Book, timeline: Result<&std::path::Path, std::io::Error>) {
     say!("\n{}", table(book));
     say!("Each script's time is the one it printed; runs of several take their mean.");
     for pair in &book.pairs {

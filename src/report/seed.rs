@@ -86,7 +86,7 @@ impl DemoObserver for DemoPrinter {
         demo_interrupted(demo);
     }
 
-    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, String>) {
+    fn ended(&self, demo: &Demo, config: &DemoConfig, timeline: Result<&std::path::Path, std::io::Error>) {
         demo_end(demo, config.delay, &config.dest, timeline);
     }
 
@@ -195,7 +195,7 @@ pub fn part_end(times: &[StyleTimes], work: Option<&crate::work::Work>) {
 
 /// The demo's end: the answers to the chapter's questions, where the
 /// pictures and the flags went.
-pub fn demo_end(demo: &Demo, delay: Delay, dest: &std::path::Path, timeline: Result<&std::path::Path, String>) {
+pub fn demo_end(demo: &Demo, delay: Delay, dest: &std::path::Path, timeline: Result<&std::path::Path, std::io::Error>) {
     let dest = dest.display();
     if let (false, Some(work)) = (demo.cpu.is_empty(), demo.work) {
         if let Some(answers) = crate::demo::cpu::answers(&demo.io, &demo.cpu, delay, &work) {
