@@ -190,6 +190,7 @@ impl AsyncClient {
                             conn: Some(conn),
                             reused: !fresh,
                             connected: fresh.then_some(opened),
+                            http2: true,
                             ..Trace::default()
                         };
                         match h2::get(&mut sender, base, rest, deadline, stall, trace).await {

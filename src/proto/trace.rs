@@ -40,6 +40,21 @@ pub struct Trace {
     pub first_byte: Option<Stamp>,
     /// The body ended.
     pub body_done: Option<Stamp>,
+    /// It went as an HTTP/2 stream (else HTTP/1.1, once sent).
+    #[serde(default)]
+    pub http2: bool,
+}
+
+impl Trace {
+    /// The HTTP version it was sent in, as HAR writes it; empty if it was
+    /// never sent.
+    pub fn http_version(&self) -> &'static str {
+        match (self.sent, self.http2) {
+            (None, _) => "",
+            (Some(_), true) => "HTTP/2",
+            (Some(_), false) => "HTTP/1.1",
+        }
+    }
 }
 
 /// A new connection's id: this process's id in the high half, a count in

@@ -277,7 +277,7 @@ pub fn of_run(title: String, result: &RunResult, base: &BaseUrl) -> Recording {
             label: d.cc.to_string(),
             method: "GET".into(),
             url: base.url_of(&gif_path(d.cc)),
-            http_version: String::new(),
+            http_version: d.timeline.trace.http_version().to_string(),
             status,
             body_bytes,
             mime: d.outcome.saved().then(|| "image/gif".to_string()),

@@ -201,6 +201,7 @@ fn get_writes_har_and_trace_event() {
         assert!(br["response"]["bodySize"].as_i64().unwrap() > 0);
         // Three connections at most: three new ones connect, the rest reuse.
         assert!(entries.iter().filter(|e| e["timings"]["connect"].as_f64().unwrap() >= 0.0).count() <= 3);
+        assert!(entries.iter().all(|e| e["request"]["httpVersion"] == "HTTP/1.1"), "{mode}: {entries:?}");
 
         let events = check_trace(&read_json(&trace));
         assert_eq!(requests(&events).len(), 5, "{mode}");
@@ -216,6 +217,27 @@ fn get_writes_har_and_trace_event() {
         assert!(names.iter().any(|n| n.starts_with(&format!("flags get --mode {mode}"))), "{names:?}");
         assert!(names.contains(&"connection 1"), "{names:?}");
     }
+    // Over HTTP/2 (h2c with prior knowledge), each entry says so.
+    let har = dir.path().join("h2.har");
+    let dest = dir.path().join("dl-h2");
+    let out = flags(&[
+        "get",
+        "BR",
+        "CN",
+        "--mode",
+        "async",
+        "--http2",
+        "-s",
+        &base,
+        "-d",
+        dest.to_str().unwrap(),
+        "--timeline",
+        har.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entries = check_har(&read_json(&har));
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e["response"]["httpVersion"] == "HTTP/2"), "{entries:?}");
 }
 
 #[test]
