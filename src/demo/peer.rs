@@ -88,14 +88,14 @@ impl<'a> Watch<'a> {
 
     /// The requests served since the start, their times from the start.
     /// A request is recorded as its answer's body is let go, which may
-    /// come a moment after the client has exited: the answers still being
-    /// made are waited for, a second at most.
+    /// come a moment after the client has read its last byte and exited:
+    /// the entries not written yet are waited for, a second at most.
     pub fn served(&self) -> Vec<Served> {
         let t0 = Instant::now();
-        while self.server.stats().snapshot().in_flight > 0 && t0.elapsed() < SETTLE {
+        let record = self.server.stats().timeline();
+        while record.open() > 0 && t0.elapsed() < SETTLE {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        let record = self.server.stats().timeline();
         let origin = record.ms(self.t0);
         let mut served = record.after(self.before).requests;
         for r in &mut served {

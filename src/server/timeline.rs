@@ -57,11 +57,19 @@ pub struct Record {
     pub(super) ring: Mutex<VecDeque<Served>>,
     total: AtomicU64,
     conns: AtomicU64,
+    /// Requests begun ([`Record::pending`]) whose entry is not written yet.
+    open: AtomicU64,
 }
 
 impl Default for Record {
     fn default() -> Self {
-        Record { start: Instant::now(), ring: Mutex::default(), total: AtomicU64::new(0), conns: AtomicU64::new(0) }
+        Record {
+            start: Instant::now(),
+            ring: Mutex::default(),
+            total: AtomicU64::new(0),
+            conns: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+        }
     }
 }
 
@@ -81,6 +89,13 @@ impl Record {
         self.conns.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Requests begun whose entry is not written yet: an answer still
+    /// being made or sent. Its entry is written as its body is let go,
+    /// which may come a moment after its client has read the last byte.
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::SeqCst)
+    }
+
     pub(super) fn push(&self, mut served: Served) {
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         served.seq = self.total.fetch_add(1, Ordering::Relaxed) + 1;
@@ -88,6 +103,9 @@ impl Record {
             ring.pop_front();
         }
         ring.push_back(served);
+        drop(ring);
+        // Every entry the server writes was begun by `pending`.
+        let _ = self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
     }
 
     /// The requests that ended after `since_ms`, in the order they ended.
@@ -121,6 +139,7 @@ impl Record {
     /// A request being answered: recorded as left early if its answer is
     /// dropped before it is ready (the connection drops it when the client goes).
     pub fn pending(self: &Arc<Self>, served: Served) -> Pending {
+        self.open.fetch_add(1, Ordering::SeqCst);
         Pending { timeline: Arc::clone(self), served: Some(served) }
     }
 
@@ -220,6 +239,18 @@ impl Drop for Recorded {
 mod tests {
     use super::*;
     use crate::served::served;
+
+    #[test]
+    fn an_entry_is_open_from_its_request_until_it_is_written() {
+        let t = Arc::new(Record::default());
+        let (a, b) = (t.pending(served(1.0)), t.pending(served(2.0)));
+        assert_eq!(t.open(), 2);
+        let body = t.record(http_body_util::Empty::new().map_err(|never| match never {}).boxed(), a.take());
+        assert_eq!(t.open(), 2, "an answer being sent is still open");
+        drop(body);
+        drop(b);
+        assert_eq!((t.open(), t.total()), (0, 2));
+    }
 
     #[test]
     fn the_ring_keeps_the_last_requests_and_answers_since_a_time() {
