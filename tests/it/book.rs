@@ -235,6 +235,21 @@ fn a_path_or_a_script_that_is_not_the_books_is_a_usage_error() {
     }
 }
 
+/// Sends SIGTERM to a running `flags book` and checks that it ends as
+/// stopped: exit 143, saying that nothing finished.
+fn sigterm_ends_it(child: &mut std::process::Child) {
+    send_signal(child.id(), libc::SIGTERM);
+    let mut status = None;
+    wait_until("flags book ends", Duration::from_secs(30), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(status.unwrap().code(), Some(143), "{out}");
+    assert!(out.contains("Interrupted before any script and its style finished."), "{out}");
+}
+
 #[test]
 fn sigterm_ends_the_script_in_progress_and_leaves_no_copy() {
     let tmp = tempfile::tempdir().unwrap();
@@ -253,16 +268,7 @@ fn sigterm_ends_the_script_in_progress_and_leaves_no_copy() {
         .unwrap();
     let copies = || std::fs::read_dir(&scratch).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
     wait_until("the script starts", Duration::from_secs(60), || copies().iter().any(|c| c.join("started").exists()));
-    send_signal(child.id(), libc::SIGTERM);
-    let mut status = None;
-    wait_until("flags book ends", Duration::from_secs(30), || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert_eq!(status.unwrap().code(), Some(143), "{out}");
-    assert!(out.contains("Interrupted before any script and its style finished."), "{out}");
+    sigterm_ends_it(&mut child);
     assert!(copies().is_empty(), "left: {:?}", copies());
 }
 
@@ -393,14 +399,5 @@ fn a_python_that_never_answers_is_ended_by_sigterm() {
         .spawn()
         .unwrap();
     wait_until("the interpreter is asked", Duration::from_secs(60), || asked.exists());
-    send_signal(child.id(), libc::SIGTERM);
-    let mut status = None;
-    wait_until("flags book ends", Duration::from_secs(30), || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert_eq!(status.unwrap().code(), Some(143), "{out}");
-    assert!(out.contains("Interrupted before any script and its style finished."), "{out}");
+    sigterm_ends_it(&mut child);
 }
